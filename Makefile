@@ -1,0 +1,41 @@
+# Batcher — the two commands a user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint sysdeps venv bench package clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batcher needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	@bash .ci/sysdeps.sh
+
+run: sysdeps venv
+	$(BIN)/batcher-gui $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check batcher_gui tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: sysdeps venv lint
+	QT_QPA_PLATFORM=offscreen LANG=C.UTF-8 NO_PROXY=127.0.0.1,localhost $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: venv
+	$(BIN)/python bench/ingest.py 1000000
+
+package: sysdeps venv
+	$(BIN)/python -m pip install --quiet -e ".[package]"
+	$(BIN)/pyinstaller --noconfirm --clean packaging/batcher_gui.spec
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""The endpoints a batch may target and what each requires of a request body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """What the OpenAI Batch API expects of a request body for one endpoint.
+
+    Attributes:
+        url: the endpoint path, as it appears in a batch line's ``url``.
+        required: body fields that must be present and non-empty.
+        text_field: the body field a one-prompt-per-line or template import fills.
+    """
+
+    url: str
+    required: tuple[str, ...]
+    text_field: str
+
+
+ENDPOINTS: dict[str, EndpointSpec] = {
+    spec.url: spec
+    for spec in (
+        EndpointSpec("/v1/chat/completions", ("messages",), "messages"),
+        EndpointSpec("/v1/responses", ("input",), "input"),
+        EndpointSpec("/v1/embeddings", ("input",), "input"),
+        EndpointSpec("/v1/completions", ("prompt",), "prompt"),
+        EndpointSpec("/v1/moderations", ("input",), "input"),
+        EndpointSpec("/v1/images/generations", ("prompt",), "prompt"),
+        EndpointSpec("/v1/images/edits", ("prompt", "image"), "prompt"),
+        EndpointSpec("/v1/videos", ("prompt",), "prompt"),
+    )
+}
+
+DEFAULT_ENDPOINT = "/v1/chat/completions"
+
+#: Short names accepted wherever the user types an endpoint (CLI, dialogs).
+ENDPOINT_ALIASES: dict[str, str] = {
+    "chat": "/v1/chat/completions",
+    "chat/completions": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+    "completions": "/v1/completions",
+    "moderations": "/v1/moderations",
+    "images/generations": "/v1/images/generations",
+    "images/edits": "/v1/images/edits",
+    "videos": "/v1/videos",
+}
+
+
+def resolve_endpoint(name: str) -> str | None:
+    """Turn a user-typed endpoint (``chat``, ``/v1/embeddings``, ``v1/responses``) into its URL.
+
+    Returns None when it names no supported endpoint.
+    """
+    text = name.strip()
+    if text in ENDPOINTS:
+        return text
+    key = text.lstrip("/")
+    if key.startswith("v1/"):
+        key = key[3:]
+    return ENDPOINT_ALIASES.get(key)
+
+
+def build_text_body(
+    endpoint: str, model: str, text: str, system: str | None = None
+) -> dict[str, object]:
+    """The request body for one prompt text on ``endpoint`` (template and plain-text imports)."""
+    spec = ENDPOINTS[endpoint]
+    body: dict[str, object] = {"model": model}
+    if spec.text_field == "messages":
+        messages: list[dict[str, str]] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": text})
+        body["messages"] = messages
+    else:
+        body[spec.text_field] = text
+        if system and endpoint == "/v1/responses":
+            body["instructions"] = system
+    return body

@@ -1,0 +1,195 @@
+"""Plain dataclasses that cross layer boundaries (no ORM rows ever leave storage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from batcher_gui.domain.states import BatchState, PromptState
+
+
+class ProfileKind(StrEnum):
+    """What kind of provider a profile talks to."""
+
+    OPENAI = "openai"
+    OPENAI_COMPATIBLE = "openai-compatible"
+    AZURE = "azure"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileLimits:
+    """What one provider batch may hold. Configurable per profile: provider limits drift.
+
+    Attributes:
+        max_requests: requests per batch (OpenAI: 50,000).
+        max_batch_bytes: bytes of JSONL per batch file (OpenAI: 200 MB).
+        max_line_bytes: bytes of one request line.
+    """
+
+    max_requests: int = 50_000
+    max_batch_bytes: int = 200 * 1000 * 1000
+    max_line_bytes: int = 20 * 1000 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A provider profile: where batches go and how limits apply. Never holds the key."""
+
+    id: int
+    name: str
+    kind: ProfileKind
+    base_url: str | None
+    key_env: str | None
+    limits: ProfileLimits
+
+
+class InputFormat(StrEnum):
+    """The input file formats Batcher reads."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+    TSV = "tsv"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """How to turn a file into requests.
+
+    Attributes:
+        format: the file format; None means decide from the extension (and content).
+        model: model for CSV/text imports; for JSONL, replaces every line's ``body.model``.
+        endpoint: endpoint URL for CSV/text imports (JSONL lines carry their own ``url``).
+        template: prompt template with ``{column}`` placeholders (CSV/TSV).
+        system: optional system prompt (CSV/TSV/text).
+        id_column: CSV column holding the user's custom_id (default: ``custom_id`` if present,
+            else the row number).
+        valid_only: import the valid lines and report the rest, instead of all-or-nothing.
+    """
+
+    format: InputFormat | None = None
+    model: str | None = None
+    endpoint: str | None = None
+    template: str | None = None
+    system: str | None = None
+    id_column: str | None = None
+    valid_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRequest:
+    """One valid request read from an input file.
+
+    Attributes:
+        line_no: 1-based line (or CSV record's first line) it came from.
+        user_custom_id: the user's own id, restored on export.
+        endpoint: the endpoint URL (``/v1/chat/completions`` ...).
+        model: ``body.model``.
+        body: the request body serialised as compact JSON (UTF-8).
+    """
+
+    line_no: int
+    user_custom_id: str
+    endpoint: str
+    model: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One import: a file turned into prompts."""
+
+    id: int
+    name: str
+    source_path: str | None
+    source_format: str
+    profile_id: int
+    created_at: float
+    prompt_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One local batch (and, once created, its provider twin)."""
+
+    id: int
+    uuid: str
+    profile_id: int
+    endpoint: str
+    model: str
+    state: BatchState
+    request_count: int
+    bytes: int
+    created_at: float
+    updated_at: float
+    sealed_at: float | None = None
+    not_before: float | None = None
+    wait_reason: str | None = None
+    provider_batch_id: str | None = None
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    provider_status: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One prompt with its latest outcome."""
+
+    id: int
+    run_id: int
+    batch_id: int | None
+    line_no: int
+    user_custom_id: str
+    endpoint: str
+    model: str
+    state: PromptState
+    attempts: int
+    body: bytes
+    response: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One audit row: an entity went from one state to another."""
+
+    entity_id: int
+    from_state: str | None
+    to_state: str
+    at: float
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import did."""
+
+    run: Run
+    prompts: int
+    drafts: list[int] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def provider_custom_id(prompt_id: int) -> str:
+    """The custom_id sent to the provider for a prompt: derived from its internal id."""
+    return f"p{prompt_id}"
+
+
+def prompt_id_from_custom_id(custom_id: str) -> int | None:
+    """The prompt id behind a provider-facing custom_id, or None if it is not one of ours."""
+    if len(custom_id) < 2 or custom_id[0] != "p" or not custom_id[1:].isdigit():
+        return None
+    return int(custom_id[1:])
+
+
+#: Bytes a batch line adds around the body: {"custom_id":"p<id>","method":"POST","url":"<url>",
+#: "body":<body>}\n  — used to account batch file sizes without building the line.
+LINE_OVERHEAD = len('{"custom_id":"","method":"POST","url":"","body":}\n')
+
+
+def request_line_bytes(prompt_id: int, endpoint: str, body_len: int) -> int:
+    """Size in bytes of the JSONL line Batcher will send for this prompt."""
+    return LINE_OVERHEAD + len(provider_custom_id(prompt_id)) + len(endpoint) + body_len

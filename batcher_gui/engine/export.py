@@ -1,0 +1,128 @@
+"""Exporting a run: one line per prompt with the user's custom_id, state, request and outcome."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batcher_gui.storage.store import Store
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+CSV_HEADER = [
+    "custom_id", "state", "line", "endpoint", "model", "output_text", "error",
+    "input_tokens", "output_tokens", "attempts", "request_body", "response_body",
+]
+
+
+def output_text(endpoint: str, response: bytes | None) -> str:
+    """The human-readable answer inside a stored response body ('' when there is none)."""
+    if not response:
+        return ""
+    try:
+        body = orjson.loads(response)
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    try:
+        if endpoint == "/v1/chat/completions":
+            return str(body["choices"][0]["message"].get("content") or "")
+        if endpoint == "/v1/completions":
+            return str(body["choices"][0].get("text") or "")
+        if endpoint == "/v1/responses":
+            parts = [
+                c.get("text", "")
+                for item in body.get("output", [])
+                if isinstance(item, dict)
+                for c in item.get("content", []) or []
+                if isinstance(c, dict) and c.get("type") == "output_text"
+            ]
+            return "".join(parts)
+        if endpoint == "/v1/embeddings":
+            data = body.get("data") or []
+            return f"[embedding, {len(data[0].get('embedding', []))} dims]" if data else ""
+        if endpoint == "/v1/moderations":
+            results = body.get("results") or []
+            return "flagged" if results and results[0].get("flagged") else "not flagged"
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return ""
+
+
+def _jsonl_line(row: Any) -> bytes:
+    record = {
+        "custom_id": row.user_custom_id,
+        "state": row.state,
+        "line": row.line_no,
+        "request": {"method": "POST", "url": row.endpoint, "body": orjson.Fragment(row.body)},
+        "response": orjson.Fragment(row.response) if row.response else None,
+        "error": row.error,
+        "usage": (
+            {"input_tokens": row.input_tokens, "output_tokens": row.output_tokens}
+            if row.input_tokens is not None or row.output_tokens is not None
+            else None
+        ),
+        "attempts": row.attempts,
+    }
+    return orjson.dumps(record) + b"\n"
+
+
+def _csv_row(row: Any) -> list[Any]:
+    return [
+        row.user_custom_id, row.state, row.line_no, row.endpoint, row.model,
+        output_text(row.endpoint, row.response), row.error or "",
+        "" if row.input_tokens is None else row.input_tokens,
+        "" if row.output_tokens is None else row.output_tokens,
+        row.attempts, row.body.decode("utf-8"),
+        row.response.decode("utf-8") if row.response else "",
+    ]
+
+
+def export_run(
+    store: Store,
+    run_ref: str,
+    out: str | os.PathLike[str],
+    fmt: ExportFormat = ExportFormat.JSONL,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write a run's prompts to ``out``; returns how many. The file appears only when complete."""
+    run = store.find_run(run_ref)
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    written = 0
+    try:
+        with os.fdopen(fd, "w" if fmt is ExportFormat.CSV else "wb",
+                       **({"newline": "", "encoding": "utf-8"} if fmt is ExportFormat.CSV
+                          else {})) as fh:
+            writer = csv.writer(fh) if fmt is ExportFormat.CSV else None
+            if writer is not None:
+                writer.writerow(CSV_HEADER)
+            for rows in store.iter_run_prompts(run.id):
+                if writer is not None:
+                    writer.writerows(_csv_row(r) for r in rows)
+                else:
+                    fh.write(b"".join(_jsonl_line(r) for r in rows))
+                written += len(rows)
+                if progress is not None:
+                    progress(written, run.prompt_count)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return written

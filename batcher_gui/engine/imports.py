@@ -1,0 +1,83 @@
+"""Importing a file into the workspace: read, validate, write — all of it or nothing.
+
+Runs synchronously; the window calls it from a worker thread, the CLI directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from batcher_gui.domain.errors import BatcherError, ImportValidationError, LineError
+from batcher_gui.domain.models import ImportOptions, ImportSummary
+from batcher_gui.importing import RequestReader
+from batcher_gui.storage.store import Store
+
+#: How many problems an import keeps to show (the total is always counted).
+MAX_REPORTED_ERRORS = 100
+_PROGRESS_EVERY = 4096
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class ImportCancelled(BatcherError):
+    """The user stopped the import; nothing was written."""
+
+
+def import_file(
+    store: Store,
+    path: str | os.PathLike[str],
+    options: ImportOptions,
+    *,
+    profile_name: str | None = None,
+    run_name: str | None = None,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ImportSummary:
+    """Import ``path`` as a new run.
+
+    Atomic by default: if any line is invalid, nothing is written and
+    :class:`ImportValidationError` lists the problems. With ``options.valid_only`` the valid
+    lines are imported and the summary reports the rest.
+
+    Args:
+        progress: called with (bytes read, file size) now and then.
+        should_stop: polled now and then; returning True abandons the import (nothing written).
+    """
+    profile = store.get_profile(profile_name) if profile_name else store.default_profile()
+    reader = RequestReader(path, options, profile.limits)
+    errors: list[LineError] = []
+    total_errors = 0
+    source = Path(path)
+    record = {k: v for k, v in asdict(options).items() if v not in (None, False)}
+    with store.importing(
+        run_name or source.stem or "import", str(source.resolve()), reader.format.value, profile,
+        record, exact_name=run_name is not None,
+    ) as writer:
+        seen = 0
+        for item in reader:
+            if isinstance(item, LineError):
+                total_errors += 1
+                if len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append(item)
+            elif total_errors == 0 or options.valid_only:
+                writer.add(item)
+            seen += 1
+            if seen % _PROGRESS_EVERY == 0:
+                if progress is not None:
+                    progress(reader.bytes_read, reader.total_bytes)
+                if should_stop is not None and should_stop():
+                    raise ImportCancelled("import stopped; nothing was imported")
+        if total_errors and not options.valid_only:
+            raise ImportValidationError(errors, total_errors)
+        if writer.count == 0:
+            raise ImportValidationError(
+                errors or [LineError(str(path), None, None, "no valid lines to import")],
+                max(total_errors, 1),
+            )
+        summary = writer.finish()
+    if progress is not None:
+        progress(reader.total_bytes, reader.total_bytes)
+    return replace(summary, skipped=total_errors, errors=[str(e) for e in errors])

@@ -1,0 +1,76 @@
+"""Row -> dataclass conversions (no ORM object ever leaves the storage package)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Prompt, Run
+from batcher_gui.domain.states import BatchState, PromptState
+
+
+def profile_from_row(row: Any) -> Profile:
+    return Profile(
+        id=row.id,
+        name=row.name,
+        kind=ProfileKind(row.kind),
+        base_url=row.base_url,
+        key_env=row.key_env,
+        limits=ProfileLimits(
+            max_requests=row.max_requests,
+            max_batch_bytes=row.max_batch_bytes,
+            max_line_bytes=row.max_line_bytes,
+        ),
+    )
+
+
+def run_from_row(row: Any) -> Run:
+    return Run(
+        id=row.id,
+        name=row.name,
+        source_path=row.source_path,
+        source_format=row.source_format,
+        profile_id=row.profile_id,
+        created_at=row.created_at,
+        prompt_count=row.prompt_count,
+    )
+
+
+def batch_from_row(row: Any) -> Batch:
+    return Batch(
+        id=row.id,
+        uuid=row.uuid,
+        profile_id=row.profile_id,
+        endpoint=row.endpoint,
+        model=row.model,
+        state=BatchState(row.state),
+        request_count=row.request_count,
+        bytes=row.bytes,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sealed_at=row.sealed_at,
+        not_before=row.not_before,
+        wait_reason=row.wait_reason,
+        provider_batch_id=row.provider_batch_id,
+        input_file_id=row.input_file_id,
+        output_file_id=row.output_file_id,
+        error_file_id=row.error_file_id,
+        provider_status=row.provider_status,
+        error=row.error,
+    )
+
+
+def prompt_from_row(row: Any) -> Prompt:
+    return Prompt(
+        id=row.id,
+        run_id=row.run_id,
+        batch_id=row.batch_id,
+        line_no=row.line_no,
+        user_custom_id=row.user_custom_id,
+        endpoint=row.endpoint,
+        model=row.model,
+        state=PromptState(row.state),
+        attempts=row.attempts,
+        body=row.body,
+        response=row.response,
+        error=row.error,
+    )

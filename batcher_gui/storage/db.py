@@ -1,0 +1,161 @@
+"""Opening a workspace database: SQLite in WAL mode, foreign keys on, migrations applied.
+
+Transactions are explicit: :meth:`Database.write` takes the write lock up front
+(``BEGIN IMMEDIATE``) so two writers queue on the busy timeout instead of failing half-way;
+:meth:`Database.read` starts a deferred transaction that never blocks a writer (WAL).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from filelock import FileLock, Timeout
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from batcher_gui.domain.errors import WorkspaceError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of Batcher knows."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """One open workspace database."""
+
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+
+    @classmethod
+    def open(cls, path: Path, *, migrate: bool = True) -> Database:
+        """Open (creating if needed) the database at ``path`` and bring its schema to head.
+
+        Raises:
+            WorkspaceError: the file is not a Batcher database, is from a newer Batcher, or
+                cannot be opened.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = _make_engine(path)
+        db = cls(path, engine)
+        try:
+            if migrate:
+                db._migrate()
+        except (DatabaseError, OperationalError) as exc:
+            engine.dispose()
+            raise WorkspaceError(
+                f"cannot open the workspace database {path}: {exc.orig or exc}. "
+                "Is it a Batcher workspace (batcher.sqlite3)?"
+            ) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return db
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def _migrate(self) -> None:
+        head = head_revision()
+        current = self.current_revision()
+        if current == head:
+            return
+        known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+        if current is not None and current not in known:
+            raise WorkspaceError(
+                f"the workspace {self.path} was written by a newer Batcher (schema {current}); "
+                "update Batcher to open it"
+            )
+        # Two processes opening an old workspace at once: one migrates, the other waits.
+        lock = FileLock(str(self.path) + ".migrate.lock", timeout=120)
+        try:
+            with lock:
+                if self.current_revision() == head:
+                    return
+                log.info("Upgrading workspace schema %s -> %s", current or "empty", head)
+                with self.engine.connect() as conn:
+                    command.upgrade(_alembic_config(conn), "head")
+                    conn.commit()
+        except Timeout as exc:
+            raise WorkspaceError(
+                f"another Batcher is upgrading the workspace {self.path}; try again shortly"
+            ) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot (deferred transaction, never blocks writers)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def upgrade_to(path: Path, revision: str) -> None:
+    """Bring a database to a given revision (tests build old workspaces with this)."""
+    engine = _make_engine(path)
+    try:
+        with engine.connect() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+            conn.commit()
+    finally:
+        engine.dispose()

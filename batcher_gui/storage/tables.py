@@ -1,0 +1,157 @@
+"""The workspace schema at head, as SQLAlchemy Core tables.
+
+Migrations under ``migrations/versions`` build exactly this schema (a test compares them), so the
+tables here are only used to write queries. Timestamps are Unix seconds (REAL): cheap to write in
+bulk and easy to compare in SQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("base_url", Text),
+    Column("key_env", Text),
+    Column("max_requests", Integer, nullable=False),
+    Column("max_batch_bytes", Integer, nullable=False),
+    Column("max_line_bytes", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    # Added in 0002: provider-specific options as JSON (e.g. Azure api_version).
+    Column("options", Text),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("source_path", Text),
+    Column("source_format", Text, nullable=False),
+    Column("profile_id", Integer, ForeignKey("profiles.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("prompt_count", Integer, nullable=False, server_default=text("0")),
+    Column("options", Text),
+    # Added in 0002: where finished results go (None, "folder", "webhook").
+    Column("delivery_kind", Text),
+    Column("delivery_target", Text),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", Text, nullable=False, unique=True),
+    Column("profile_id", Integer, ForeignKey("profiles.id"), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("request_count", Integer, nullable=False, server_default=text("0")),
+    Column("bytes", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("sealed_at", Float),
+    Column("error", Text),
+    # Added in 0002: the remote lifecycle.
+    Column("not_before", Float),
+    Column("wait_reason", Text),
+    Column("intent", Text),
+    Column("intent_at", Float),
+    Column("provider_batch_id", Text),
+    Column("input_file_id", Text),
+    Column("output_file_id", Text),
+    Column("error_file_id", Text),
+    Column("provider_status", Text),
+    Column("expires_at", Float),
+    Column("counts_total", Integer),
+    Column("counts_completed", Integer),
+    Column("counts_failed", Integer),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("token_limit_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("polled_at", Float),
+    Index("ix_batches_state", "state"),
+    Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),
+)
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("batch_id", Integer, ForeignKey("batches.id")),
+    Column("line_no", Integer, nullable=False),
+    Column("user_custom_id", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("request_bytes", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("response", LargeBinary),
+    Column("error", Text),
+    Column("updated_at", Float),
+    # Added in 0002: token usage of the stored response.
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Index("ix_prompts_batch_state", "batch_id", "state"),
+    Index("ix_prompts_run_state", "run_id", "state"),
+)
+
+batch_transitions = Table(
+    "batch_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch_id", Integer, ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("reason", Text),
+    Index("ix_batch_transitions_batch", "batch_id"),
+)
+
+prompt_transitions = Table(
+    "prompt_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("prompt_id", Integer, ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("reason", Text),
+    Index("ix_prompt_transitions_prompt", "prompt_id"),
+)
+
+# Added in 0002: who drives the workspace (one engine at a time).
+engine_lease = Table(
+    "engine_lease",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

@@ -1,0 +1,118 @@
+"""Import benchmark: `batcher import` vs a bare orjson + sqlite3.executemany loop, same file, same run.
+
+Usage: python bench/ingest.py N [--keep DIR]
+
+Prints both rates, the time ratio (target: Batcher <= 1.5x the baseline) and both processes' peak
+memory (target: Batcher < 400 MB). Each side runs in its own fresh process and fresh database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+BASELINE = r"""
+import sqlite3, sys, orjson
+path, db = sys.argv[1], sys.argv[2]
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("PRAGMA synchronous=NORMAL")
+conn.execute("CREATE TABLE prompts (id INTEGER PRIMARY KEY, custom_id TEXT, endpoint TEXT,"
+             " model TEXT, state TEXT, body BLOB)")
+conn.execute("BEGIN")
+rows = []
+with open(path, "rb") as f:
+    for raw in f:
+        obj = orjson.loads(raw)
+        rows.append((obj["custom_id"], obj["url"], obj["body"]["model"], "pending",
+                     orjson.dumps(obj["body"])))
+        if len(rows) >= 5000:
+            conn.executemany("INSERT INTO prompts (custom_id, endpoint, model, state, body)"
+                             " VALUES (?, ?, ?, ?, ?)", rows)
+            rows.clear()
+conn.executemany("INSERT INTO prompts (custom_id, endpoint, model, state, body)"
+                 " VALUES (?, ?, ?, ?, ?)", rows)
+conn.execute("COMMIT")
+print(conn.execute("SELECT count(*) FROM prompts").fetchone()[0])
+"""
+
+WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
+         "rho sigma tau upsilon phi chi psi omega").split()
+
+
+def generate(path: Path, n: int) -> None:
+    rng = random.Random(42)
+    with path.open("wb") as f:
+        for i in range(n):
+            text = " ".join(rng.choices(WORDS, k=rng.randint(8, 30)))
+            line = {
+                "custom_id": f"request-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": "gpt-4o-mini",
+                    "messages": [
+                        {"role": "system", "content": "Classify the sentiment of the text."},
+                        {"role": "user", "content": text},
+                    ],
+                    "max_tokens": 50,
+                },
+            }
+            f.write(orjson.dumps(line) + b"\n")
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS of the child in MB, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the max over all children so far: run the bigger one last or
+    # read it as an upper bound.
+    return seconds, max(peak_kb, before) / 1024, out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--keep", help="keep the generated files in this folder")
+    args = parser.parse_args()
+    work = Path(args.keep or tempfile.mkdtemp(prefix="batcher-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "prompts.jsonl"
+    t = time.perf_counter()
+    generate(data, args.n)
+    size_mb = data.stat().st_size / 1e6
+    print(f"generated {args.n:,} lines ({size_mb:.0f} MB) in {time.perf_counter() - t:.1f}s")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    batcher = str(Path(sys.executable).with_name("batcher"))
+
+    base_s, base_mb, out = timed(
+        [sys.executable, "-c", BASELINE, str(data), str(work / "baseline.sqlite3")], env
+    )
+    assert int(out.strip()) == args.n, out
+    ours_s, ours_mb, out = timed(
+        [batcher, "--data-dir", str(work / "ws"), "import", str(data), "--name", "bench"], env
+    )
+    print(out.strip())
+    print(f"baseline : {base_s:7.2f}s  {args.n / base_s:10,.0f} lines/s  peak {base_mb:6.0f} MB")
+    print(f"batcher  : {ours_s:7.2f}s  {args.n / ours_s:10,.0f} lines/s  peak {ours_mb:6.0f} MB"
+          " (max over both children)")
+    ratio = ours_s / base_s
+    print(f"ratio    : {ratio:.2f}x the baseline's time (target <= 1.50x)")
+    print(f"memory   : {'OK' if ours_mb < 400 else 'OVER'} (target < 400 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

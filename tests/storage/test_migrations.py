@@ -1,0 +1,107 @@
+"""The schema is built by Alembic migrations; old workspaces upgrade in place without losing data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from batcher_gui.domain.errors import WorkspaceError
+from batcher_gui.storage.db import Database, head_revision, upgrade_to
+from batcher_gui.storage.tables import metadata
+
+
+def test_new_workspace_is_at_head_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "batcher.sqlite3")
+    try:
+        assert db.current_revision() == head_revision()
+        with db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+            names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM profiles")}
+        assert names == {"openai", "sandbox"}
+    finally:
+        db.close()
+
+
+def test_migrated_schema_matches_the_tables_module(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "batcher.sqlite3")
+    try:
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        db.close()
+
+
+def test_upgrade_from_previous_revision_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "batcher.sqlite3"
+    upgrade_to(path, "0001")
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute(
+            "INSERT INTO runs (id, name, source_format, profile_id, created_at, prompt_count) "
+            "VALUES (1, 'old run', 'jsonl', 1, 1.0, 1)"
+        )
+        raw.execute(
+            "INSERT INTO batches (id, uuid, profile_id, endpoint, model, state, request_count, "
+            "bytes, created_at, updated_at) VALUES (1, 'u-1', 1, '/v1/chat/completions', 'm', "
+            "'draft', 1, 99, 1.0, 1.0)"
+        )
+        raw.execute(
+            "INSERT INTO prompts (id, run_id, batch_id, line_no, user_custom_id, endpoint, model,"
+            " state, request_bytes, body) VALUES (1, 1, 1, 1, 'req-1', '/v1/chat/completions', "
+            "'m', 'pending', 99, X'7B7D')"
+        )
+        raw.execute("INSERT INTO settings (key, value) VALUES ('mine', '42')")
+    raw.close()
+
+    db = Database.open(path)
+    try:
+        assert db.current_revision() == head_revision() != "0001"
+        with db.read() as conn:
+            prompt = conn.exec_driver_sql(
+                "SELECT user_custom_id, body, input_tokens FROM prompts").one()
+            assert tuple(prompt) == ("req-1", b"{}", None)
+            batch = conn.exec_driver_sql(
+                "SELECT uuid, state, token_limit_attempts FROM batches").one()
+            assert tuple(batch) == ("u-1", "draft", 0)
+            assert conn.exec_driver_sql(
+                "SELECT value FROM settings WHERE key='mine'").scalar() == "42"
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM profiles WHERE name='sandbox'").scalar() == 1
+    finally:
+        db.close()
+
+
+def test_reopening_at_head_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "batcher.sqlite3"
+    Database.open(path).close()
+    db = Database.open(path)
+    try:
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM profiles").scalar() == 2
+    finally:
+        db.close()
+
+
+def test_workspace_from_a_newer_batcher_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "batcher.sqlite3"
+    Database.open(path).close()
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("UPDATE alembic_version SET version_num = '9999'")
+    raw.close()
+    with pytest.raises(WorkspaceError, match="newer Batcher"):
+        Database.open(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "batcher.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(WorkspaceError, match="Is it a Batcher workspace"):
+        Database.open(path)

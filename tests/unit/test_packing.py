@@ -1,0 +1,38 @@
+"""Draft packing respects request and byte limits and fills existing drafts first."""
+
+from __future__ import annotations
+
+import itertools
+
+from batcher_gui.domain.models import ProfileLimits
+from batcher_gui.domain.packing import DraftPacker, OpenDraft
+
+
+def _packer(limits: ProfileLimits, existing: list[OpenDraft] | None = None) -> DraftPacker:
+    ids = itertools.count(100)
+    return DraftPacker(limits, existing or [], lambda _key: next(ids))
+
+
+def test_splits_on_request_count() -> None:
+    packer = _packer(ProfileLimits(max_requests=50_000))
+    placed = [packer.place(("/v1/chat/completions", "m"), 100) for _ in range(120_000)]
+    assert [d.count for d in packer.touched] == [50_000, 50_000, 20_000]
+    assert placed[0] == 100 and placed[50_000] == 101 and placed[-1] == 102
+
+
+def test_splits_on_bytes_and_groups_by_endpoint_and_model() -> None:
+    packer = _packer(ProfileLimits(max_requests=1000, max_batch_bytes=1000))
+    a = [packer.place(("/v1/chat/completions", "a"), 300) for _ in range(4)]
+    b = packer.place(("/v1/chat/completions", "b"), 300)
+    e = packer.place(("/v1/embeddings", "a"), 300)
+    assert a == [100, 100, 100, 101]
+    assert len({b, e, 100, 101}) == 4
+    assert all(d.bytes <= 1000 for d in packer.touched)
+
+
+def test_fills_existing_draft_first() -> None:
+    existing = [OpenDraft(7, ("/v1/chat/completions", "m"), 49_999, 10)]
+    packer = _packer(ProfileLimits(), existing)
+    assert packer.place(("/v1/chat/completions", "m"), 10) == 7
+    assert packer.place(("/v1/chat/completions", "m"), 10) == 100
+    assert [d.created for d in packer.touched] == [False, True]

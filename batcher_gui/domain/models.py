@@ -131,6 +131,16 @@ class Batch:
     error_file_id: str | None = None
     provider_status: str | None = None
     error: str | None = None
+    intent: str | None = None
+    intent_at: float | None = None
+    polled_at: float | None = None
+    cancel_requested_at: float | None = None
+    counts_total: int | None = None
+    counts_completed: int | None = None
+    counts_failed: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    token_limit_attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

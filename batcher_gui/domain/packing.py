@@ -45,7 +45,8 @@ class DraftPacker:
         existing: Iterable[OpenDraft],
         new_batch_id: Callable[[GroupKey], int],
     ) -> None:
-        self._limits = limits
+        self._max_requests = limits.max_requests
+        self._max_bytes = limits.max_batch_bytes
         self._new_batch_id = new_batch_id
         self._open: dict[GroupKey, OpenDraft] = {}
         self.touched: list[OpenDraft] = []
@@ -58,11 +59,10 @@ class DraftPacker:
     def place(self, key: GroupKey, line_bytes: int) -> int:
         """Put one request of ``line_bytes`` in a draft of group ``key``; return the batch id."""
         draft = self._open.get(key)
-        limits = self._limits
         if (
             draft is None
-            or draft.count + 1 > limits.max_requests
-            or draft.bytes + line_bytes > limits.max_batch_bytes
+            or draft.count >= self._max_requests
+            or draft.bytes + line_bytes > self._max_bytes
         ):
             draft = OpenDraft(self._new_batch_id(key), key, 0, 0, created=True)
             self._open[key] = draft

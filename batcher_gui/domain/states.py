@@ -71,7 +71,9 @@ BATCH_TRANSITIONS: Mapping[BatchState | None, frozenset[BatchState]] = {
     # -> failed: the batch cannot be written (e.g. every prompt was cancelled).
     B.READY_FOR_UPLOAD: frozenset({B.UPLOADING, B.FAILED, B.CANCELLED}),
     # -> ready_for_upload: the upload/create failed in a way worth retrying later.
-    B.UPLOADING: frozenset({B.VALIDATING, B.IN_PROGRESS, B.READY_FOR_UPLOAD, B.FAILED, B.CANCELLED}),
+    B.UPLOADING: frozenset(
+        {B.VALIDATING, B.IN_PROGRESS, B.READY_FOR_UPLOAD, B.FAILED, B.CANCELLED}
+    ),
     # Polls can be sparse: the provider may have moved on by several states between two polls.
     # -> ready_for_upload: ``token_limit_exceeded``, waiting with a backoff.
     B.VALIDATING: frozenset(

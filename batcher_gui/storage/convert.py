@@ -56,6 +56,16 @@ def batch_from_row(row: Any) -> Batch:
         error_file_id=row.error_file_id,
         provider_status=row.provider_status,
         error=row.error,
+        intent=row.intent,
+        intent_at=row.intent_at,
+        polled_at=row.polled_at,
+        cancel_requested_at=row.cancel_requested_at,
+        counts_total=row.counts_total,
+        counts_completed=row.counts_completed,
+        counts_failed=row.counts_failed,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        token_limit_attempts=row.token_limit_attempts,
     )
 
 

@@ -60,6 +60,11 @@ class ImportWriter:
             )
         ]
         self._profile = profile
+        self._run_id = run.id
+        # LINE_OVERHEAD + "p" + the id's digits; grows by one at each power of ten.
+        digits = len(str(self._next_prompt_id))
+        self._fixed_overhead = LINE_OVERHEAD + 1 + digits
+        self._next_digit_step = 10**digits
         self._packer = DraftPacker(profile.limits, existing, self._create_draft)
 
     def _create_draft(self, key: GroupKey) -> int:
@@ -96,11 +101,14 @@ class ImportWriter:
         self._next_prompt_id = prompt_id + 1
         endpoint = req.endpoint
         # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
-        line_bytes = LINE_OVERHEAD + 1 + len(str(prompt_id)) + len(endpoint) + len(req.body)
-        batch_id = self._packer.place((endpoint, req.model), line_bytes)
+        line_bytes = self._fixed_overhead + len(endpoint) + len(req.body)
+        if prompt_id >= self._next_digit_step:
+            self._fixed_overhead += 1
+            self._next_digit_step *= 10
+            line_bytes += 1
         self._buffer.append(
-            (prompt_id, self.run.id, batch_id, req.line_no, req.user_custom_id, endpoint,
-             req.model, _PENDING, line_bytes, req.body)
+            (prompt_id, self._run_id, self._packer.place((endpoint, req.model), line_bytes),
+             req.line_no, req.user_custom_id, endpoint, req.model, _PENDING, line_bytes, req.body)
         )
         if len(self._buffer) >= _CHUNK:
             self.flush()

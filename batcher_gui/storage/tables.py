@@ -94,6 +94,7 @@ batches = Table(
     Column("output_tokens", Integer),
     Column("token_limit_attempts", Integer, nullable=False, server_default=text("0")),
     Column("polled_at", Float),
+    Column("cancel_requested_at", Float),
     Index("ix_batches_state", "state"),
     Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),
 )

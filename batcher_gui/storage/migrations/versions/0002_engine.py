@@ -33,6 +33,7 @@ _BATCH_COLUMNS = [
     sa.Column("output_tokens", sa.Integer),
     sa.Column("token_limit_attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("polled_at", sa.Float),
+    sa.Column("cancel_requested_at", sa.Float),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
+from batcher_gui.cli import engine_cmds
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.errors import BatcherError, ImportValidationError
 from batcher_gui.domain.models import ImportOptions, InputFormat
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=[f.value for f in ExportFormat], default=None,
                    help="jsonl or csv (default: from --out's extension, else jsonl)")
     p.set_defaults(handler=cmd_export)
+
+    engine_cmds.register(subs, lambda sub: _workspace_option(sub, sub=True))
     return parser
 
 

@@ -32,6 +32,7 @@ test: sysdeps venv lint
 
 bench: venv
 	$(BIN)/python bench/ingest.py 1000000
+	$(BIN)/python bench/results.py 50000 100000
 
 package: sysdeps venv
 	$(BIN)/python -m pip install --quiet -e ".[package]"

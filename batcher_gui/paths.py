@@ -91,7 +91,7 @@ def _from_database_url(url: str) -> WorkspacePaths:
 def resolve_workspace(
     data_dir: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> WorkspacePaths:
-    """Pick the workspace: ``--data-dir``, then ``BATCHER_HOME``, then ``DATABASE_URL``, then default."""
+    """Pick the workspace: ``--data-dir``, ``BATCHER_HOME``, ``DATABASE_URL``, else the default."""
     env = os.environ if env is None else env
     if data_dir:
         root = Path(data_dir).expanduser().resolve()

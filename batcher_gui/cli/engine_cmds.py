@@ -64,8 +64,8 @@ def register(subs: Any, workspace: AddWorkspace) -> None:
     pa.add_argument("--kind", required=True, choices=[k.value for k in ProfileKind])
     pa.add_argument("--base-url", help="API base URL including /v1 (openai-compatible, azure)")
     pa.add_argument("--key-env", metavar="VAR", help="read the API key from this env variable")
-    pa.add_argument("--max-requests", type=int, default=ProfileLimits.max_requests)
-    pa.add_argument("--max-batch-bytes", type=int, default=ProfileLimits.max_batch_bytes)
+    pa.add_argument("--max-requests", type=int, default=ProfileLimits().max_requests)
+    pa.add_argument("--max-batch-bytes", type=int, default=ProfileLimits().max_batch_bytes)
     pa.add_argument("--default", action="store_true", help="make it the default profile")
     psubs.add_parser("list", help="list profiles and whether each has a key")
 

@@ -22,6 +22,7 @@ from batcher_gui.storage.prompt_moves import move_prompt_rows, move_prompts
 from batcher_gui.storage.store import Store
 
 P = PromptState
+_SUCCESS, _RETRY, _NOT_RUN = Outcome.SUCCESS, Outcome.RETRY, Outcome.NOT_RUN
 _CHUNK = 5000
 _SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?"
 _FAILED_SET = "response = ?, error = ?"
@@ -65,16 +66,17 @@ class _Applier:
         if result is None or pid is None or pid not in self.open:
             self.summary.skipped_lines += 1
             return
-        if result.outcome is Outcome.NOT_RUN:
+        outcome = result.outcome
+        if outcome is _NOT_RUN:
             self.summary.not_run += 1  # stays open: handled with the missing ones
             return
         self.open.discard(pid)
         body = orjson.dumps(result.body) if result.body is not None else None
-        if result.outcome is Outcome.SUCCESS:
+        if outcome is _SUCCESS:
             self.success.append((body, result.input_tokens, result.output_tokens, pid))
-        elif result.outcome is Outcome.RETRY and self.attempts[pid] < self.max_attempts:
+        elif outcome is _RETRY and self.attempts[pid] < self.max_attempts:
             self.retry.append((result.error, pid))
-        elif result.outcome is Outcome.RETRY:
+        elif outcome is _RETRY:
             self.failed.append((body, f"{result.error} (gave up after {self.attempts[pid]} "
                                       "attempts)", pid))
         else:

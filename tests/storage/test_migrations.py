@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from batcher_gui.domain.errors import WorkspaceError
-from batcher_gui.storage.db import Database, head_revision, upgrade_to
+from batcher_gui.storage.db import SCHEMA_HEAD, Database, head_revision, upgrade_to
 from batcher_gui.storage.tables import metadata
 
 
@@ -26,6 +26,10 @@ def test_new_workspace_is_at_head_with_wal_and_foreign_keys(tmp_path: Path) -> N
         assert names == {"openai", "sandbox"}
     finally:
         db.close()
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    assert SCHEMA_HEAD == head_revision()
 
 
 def test_migrated_schema_matches_the_tables_module(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint sysdeps venv bench package clean
+.PHONY: run test lint sysdeps venv bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batcher needs Python 3.11 or newer")'
@@ -33,10 +33,6 @@ test: sysdeps venv lint
 bench: venv
 	$(BIN)/python bench/ingest.py 1000000
 	$(BIN)/python bench/results.py 50000 100000
-
-package: sysdeps venv
-	$(BIN)/python -m pip install --quiet -e ".[package]"
-	$(BIN)/pyinstaller --noconfirm --clean packaging/batcher_gui.spec
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

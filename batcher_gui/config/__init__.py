@@ -1,0 +1,31 @@
+"""User configuration that is not in the workspace database: API keys (OS keyring)."""
+
+from batcher_gui.config.secrets import (
+    OPENAI_KEY_ENV,
+    SANDBOX_BASE_URL,
+    SANDBOX_KEY,
+    SERVICE,
+    InvalidApiKey,
+    MissingApiKey,
+    SecretStore,
+    SecretStoreUnavailable,
+    is_sandbox,
+    read_key_interactively,
+    resolve_api_key,
+    validate_key,
+)
+
+__all__ = [
+    "OPENAI_KEY_ENV",
+    "SANDBOX_BASE_URL",
+    "SANDBOX_KEY",
+    "SERVICE",
+    "InvalidApiKey",
+    "MissingApiKey",
+    "SecretStore",
+    "SecretStoreUnavailable",
+    "is_sandbox",
+    "read_key_interactively",
+    "resolve_api_key",
+    "validate_key",
+]

@@ -1,0 +1,195 @@
+"""API keys: the OS keyring (the only module that imports ``keyring``) and key resolution.
+
+Keys are never logged, never put in a repr, and never taken from the command line (argv is
+visible to other users via ``ps`` and lands in shell history).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from collections.abc import Mapping
+from typing import TextIO
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.models import Profile, ProfileKind
+
+log = logging.getLogger(__name__)
+
+SERVICE = "batcher-gui"
+#: ``Profile.base_url`` of the built-in sandbox, which accepts any key.
+SANDBOX_BASE_URL = "builtin:sandbox"
+SANDBOX_KEY = "sandbox"
+OPENAI_KEY_ENV = "OPENAI_API_KEY"
+#: Longest key accepted from stdin; real keys are ~200 characters.
+MAX_KEY_CHARS = 4096
+
+_ENV_HINT = (
+    "Keep the key in an environment variable instead: export it (e.g. `export MY_KEY=...`) "
+    "and create the profile with `batcher profile add NAME --key-env MY_KEY`; for OpenAI "
+    f"profiles {OPENAI_KEY_ENV} also works."
+)
+
+
+# _KEYRING_FAILURES: besides keyring.errors.* (NoKeyringError, KeyringLocked, InitError...),
+# backends leak their own failures (secretstorage/D-Bus exceptions when the daemon goes away,
+# OSError...). All of them mean "no usable keyring" here, hence the broad excepts below.
+
+
+class SecretStoreUnavailable(BatcherError):
+    """There is no usable OS keyring to store or delete a key in."""
+
+
+class MissingApiKey(BatcherError):
+    """No key could be found for a profile."""
+
+
+class InvalidApiKey(BatcherError):
+    """A key given by the user is empty or malformed."""
+
+
+def _unavailable(action: str, exc: BaseException) -> SecretStoreUnavailable:
+    # keyring's messages name the backend problem and never contain the secret.
+    return SecretStoreUnavailable(
+        f"Cannot {action} the API key: no OS keyring is available ({type(exc).__name__}: "
+        f"{exc}). {_ENV_HINT}"
+    )
+
+
+def validate_key(key: str) -> str:
+    """The key without surrounding whitespace; raises InvalidApiKey if it cannot be a key."""
+    key = key.strip()
+    if not key:
+        raise InvalidApiKey("The API key is empty.")
+    if len(key) > MAX_KEY_CHARS:
+        raise InvalidApiKey(f"The API key is too long (more than {MAX_KEY_CHARS} characters).")
+    if any(ch.isspace() for ch in key):
+        raise InvalidApiKey("The API key contains whitespace (was more than one line given?).")
+    if not key.isprintable():
+        raise InvalidApiKey("The API key contains control characters.")
+    return key
+
+
+class SecretStore:
+    """API keys in the OS keyring: service ``batcher-gui``, user name = profile name.
+
+    Args:
+        backend: a keyring backend to use instead of the platform default (tests).
+    """
+
+    def __init__(self, backend: KeyringBackend | None = None) -> None:
+        self._backend = backend
+        #: why the last read failed, for error messages ("no keyring here").
+        self.unavailable_reason: str | None = None
+
+    def _keyring(self) -> KeyringBackend:
+        # Resolved per call: keyring picks (and caches) its default lazily.
+        return self._backend if self._backend is not None else keyring.get_keyring()
+
+    def __repr__(self) -> str:
+        backend = type(self._backend).__qualname__ if self._backend is not None else "default"
+        return f"SecretStore(service={SERVICE!r}, backend={backend})"
+
+    def get(self, profile_name: str) -> str | None:
+        """The stored key, or None when there is none or no keyring is usable."""
+        try:
+            key = self._keyring().get_password(SERVICE, profile_name)
+        except Exception as exc:  # see _KEYRING_FAILURES
+            # Expected on headless machines: the caller falls back to environment variables.
+            self.unavailable_reason = f"{type(exc).__name__}: {exc}"
+            log.debug("keyring unavailable for reading: %s", type(exc).__name__)
+            return None
+        self.unavailable_reason = None
+        return key or None
+
+    def set(self, profile_name: str, key: str) -> None:
+        """Store ``key`` for the profile (replacing any). Raises SecretStoreUnavailable."""
+        if not profile_name:
+            raise ValueError("profile name is empty")
+        key = validate_key(key)
+        try:
+            self._keyring().set_password(SERVICE, profile_name, key)
+        except Exception as exc:  # see _KEYRING_FAILURES
+            raise _unavailable("store", exc) from None  # keep frames holding the key out
+        log.debug("stored API key for profile %r", profile_name)
+
+    def delete(self, profile_name: str) -> bool:
+        """Forget the profile's key; False if there was none. Raises SecretStoreUnavailable."""
+        try:
+            self._keyring().delete_password(SERVICE, profile_name)
+        except keyring.errors.PasswordDeleteError:
+            # Backends raise this for "no such entry" (a locked keyring raises KeyringLocked).
+            return False
+        except Exception as exc:  # see _KEYRING_FAILURES
+            raise _unavailable("delete", exc) from exc
+        log.debug("deleted API key for profile %r", profile_name)
+        return True
+
+
+def is_sandbox(profile: Profile) -> bool:
+    return profile.base_url == SANDBOX_BASE_URL
+
+
+def resolve_api_key(
+    profile: Profile, secrets: SecretStore, env: Mapping[str, str] = os.environ
+) -> str:
+    """The key to use for ``profile``.
+
+    Order: the built-in sandbox needs none; the keyring entry for the profile; the
+    environment variable the profile names (``key_env``); ``OPENAI_API_KEY`` for
+    ``openai`` profiles. Raises MissingApiKey saying how to provide one.
+    """
+    if is_sandbox(profile):
+        # Checked first so the sandbox never touches the keyring (which may prompt or hang).
+        return SANDBOX_KEY
+    key = secrets.get(profile.name)
+    if key:
+        return key
+    if profile.key_env:
+        value = env.get(profile.key_env, "").strip()
+        if value:
+            return value
+    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
+        value = env.get(OPENAI_KEY_ENV, "").strip()
+        if value:
+            return value
+    raise MissingApiKey(_missing_message(profile, secrets))
+
+
+def _missing_message(profile: Profile, secrets: SecretStore) -> str:
+    name = profile.name
+    ways = [f"store it in the OS keyring: `batcher keys set {name}` (reads the key from stdin)"]
+    if profile.key_env:
+        ways.append(f"set the environment variable {profile.key_env} (this profile reads it)")
+    else:
+        ways.append(f"keep it in an environment variable and point the profile at it: "
+                    f"`batcher profile add {name} --key-env VAR`")
+    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
+        ways.append(f"set {OPENAI_KEY_ENV}")
+    text = f"No API key for profile '{name}'. Provide one:\n" + "\n".join(
+        f"  - {way}" for way in ways
+    )
+    if secrets.unavailable_reason:
+        text += (f"\n(No OS keyring is available here: {secrets.unavailable_reason}; "
+                 "use an environment variable.)")
+    return text
+
+
+def read_key_interactively(stdin: TextIO) -> str:
+    """Read a key: hidden prompt on a terminal, else the whole piped input (stripped).
+
+    Raises InvalidApiKey for an empty key or one containing whitespace.
+    """
+    if stdin.isatty():
+        try:
+            raw = getpass.getpass("API key (input hidden): ")
+        except EOFError:
+            raw = ""
+    else:
+        raw = stdin.read(MAX_KEY_CHARS + 2)  # +2: room for a trailing newline, then "too long"
+    return validate_key(raw)

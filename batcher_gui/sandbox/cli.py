@@ -1,0 +1,103 @@
+"""Command-line knobs: `python -m batcher_gui.sandbox --port 8089 --state-dir D ...`."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import FAULT_KINDS, OUTCOMES, FaultSpec, SandboxConfig
+from .server import serve_forever
+
+
+def parse_fault(text: str) -> tuple[str, FaultSpec]:
+    """`ROUTE=RATE:KIND[,KIND][:MAX]`, e.g. `batches.create=0.3:500,drop_after` or `*=0.1:429`."""
+    route, sep, rest = text.partition("=")
+    parts = rest.split(":")
+    if not sep or not route or len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected ROUTE=RATE:KIND[,KIND][:MAX], got {text!r}")
+    try:
+        spec = FaultSpec(
+            rate=float(parts[0]),
+            kinds=tuple(k.strip() for k in parts[1].split(",") if k.strip()),
+            max_count=int(parts[2]) if len(parts) == 3 else None,
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return route.strip(), spec
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    add("--port", type=int, default=0, help="port (0 = any free port)")
+    add("--state-dir", type=Path, default=None, help="state directory (default: a temp dir)")
+    add("--steps-per-poll", type=int, default=1, help="lifecycle steps per batch read")
+    add("--step-seconds", type=float, default=0.0, help="one lifecycle step per N seconds")
+    add("--progress-steps", type=int, default=2, help="in_progress steps before finalizing")
+    add("--cancel-steps", type=int, default=1, help="steps spent in 'cancelling'")
+    add("--instant", action="store_true", help="batches complete inside batches.create")
+    add("--error-rate", type=float, default=0.0, help="share of requests answered 400")
+    add("--fail-batch", metavar="CODE", default=None, help="fail every batch with CODE")
+    add(
+        "--token-limit-failures",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail the first N batches per endpoint+model with token_limit_exceeded",
+    )
+    add("--outcome", choices=OUTCOMES, default="complete")
+    add("--partial-fraction", type=float, default=0.5, help="share done when expiring/cancelling")
+    add(
+        "--no-expired-error-lines",
+        action="store_true",
+        help="expired batches get no batch_expired lines in the error file",
+    )
+    add(
+        "--fault",
+        action="append",
+        type=parse_fault,
+        default=[],
+        metavar="ROUTE=RATE:KINDS",
+        help=f"inject HTTP faults; kinds: {', '.join(FAULT_KINDS)}; repeatable",
+    )
+    add("--fault-after-apply", action="store_true", help="inject faults after applying")
+    add("--timeout-seconds", type=float, default=2.0, help="stall of a 'timeout' fault")
+    add("--seed", type=int, default=0, help="seed for faults and output order")
+
+
+def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
+    return SandboxConfig(
+        steps_per_poll=ns.steps_per_poll,
+        step_seconds=ns.step_seconds,
+        progress_steps=ns.progress_steps,
+        cancel_steps=ns.cancel_steps,
+        instant=ns.instant,
+        request_error_rate=ns.error_rate,
+        batch_failure=ns.fail_batch,
+        token_limit_failures=ns.token_limit_failures,
+        outcome=ns.outcome,
+        partial_fraction=ns.partial_fraction,
+        expired_error_lines=not ns.no_expired_error_lines,
+        faults=dict(ns.fault),
+        fault_after_apply=ns.fault_after_apply,
+        timeout_seconds=ns.timeout_seconds,
+        seed=ns.seed,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m batcher_gui.sandbox",
+        description="A local, protocol-faithful OpenAI Files + Batches sandbox.",
+    )
+    add_arguments(parser)
+    ns = parser.parse_args(argv)
+    try:
+        config = config_from_args(ns)
+    except ValueError as exc:
+        parser.error(str(exc))
+    state_dir = ns.state_dir or Path(tempfile.mkdtemp(prefix="batcher-sandbox-"))
+    serve_forever(state_dir, config, ns.host, ns.port)
+    return 0

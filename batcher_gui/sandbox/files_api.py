@@ -1,0 +1,192 @@
+"""`/v1/files` handlers: upload (streamed to disk), retrieve, content, delete, list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import BodyPartReader, web
+
+from .errors import ApiError, bad_request, json_response, not_found
+from .lifecycle import DEFAULT_FILE_TTL
+from .paging import cursor_page, int_param
+from .state import SANDBOX_KEY, Sandbox
+
+# "evals" is a valid upload purpose for the SDK, but FileObject.purpose has no "evals"
+# literal, so echoing it back would fail strict response validation: refuse it.
+UPLOAD_PURPOSES: Final = ("assistants", "batch", "fine-tune", "vision", "user_data")
+MIN_TTL: Final = 3600
+MAX_TTL: Final = 30 * 24 * 3600
+_CHUNK: Final = 1 << 20
+
+
+def missing(param: str) -> ApiError:
+    return bad_request(
+        f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
+    )
+
+
+def parse_ttl(anchor: Any, seconds: Any, param: str) -> int:
+    """Validate an `expires_after` / `output_expires_after` pair; returns the seconds."""
+    if anchor != "created_at":
+        raise bad_request(
+            f"Invalid value for '{param}.anchor': expected 'created_at'.",
+            f"{param}.anchor",
+            "invalid_value",
+        )
+    try:
+        value = int(seconds)
+    except (TypeError, ValueError):
+        raise bad_request(
+            f"Invalid '{param}.seconds': expected an integer.", f"{param}.seconds", "invalid_type"
+        ) from None
+    if not MIN_TTL <= value <= MAX_TTL or isinstance(seconds, bool):
+        raise bad_request(
+            f"Invalid '{param}.seconds': must be between {MIN_TTL} and {MAX_TTL}.",
+            f"{param}.seconds",
+            "invalid_value",
+        )
+    return value
+
+
+async def _receive(
+    request: web.Request, sandbox: Sandbox
+) -> tuple[dict[str, str], Path | None, str]:
+    """Stream the multipart body: text fields into a dict, the file part onto disk.
+
+    Parts may come in any order, so nothing is validated until the body is consumed.
+    """
+    if not request.content_type.startswith("multipart/"):
+        raise bad_request("Expected a multipart/form-data body with 'purpose' and 'file'.")
+    fields: dict[str, str] = {}
+    upload: Path | None = None
+    filename = "upload"
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue  # nested multipart: not something the SDK sends
+            if part.name == "file" and upload is None:
+                filename = part.filename or "upload"
+                upload = sandbox.store.temp_path()
+                with open(upload, "wb") as fh:
+                    while chunk := await part.read_chunk(_CHUNK):
+                        fh.write(chunk)
+            elif part.name:
+                fields[part.name] = await part.text()
+    except BaseException as exc:
+        if upload is not None:
+            upload.unlink(missing_ok=True)  # a half-received upload must not linger
+        if isinstance(exc, ValueError):
+            raise bad_request(f"Malformed multipart body: {exc}") from None
+        raise
+    return fields, upload, filename
+
+
+async def create(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX_KEY]
+    fields, upload, filename = await _receive(request, sandbox)
+    try:
+        purpose = fields.get("purpose")
+        if not purpose:
+            raise missing("purpose")
+        if upload is None:
+            raise missing("file")
+        if purpose not in UPLOAD_PURPOSES:
+            raise bad_request(
+                f"'{purpose}' is not one of {list(UPLOAD_PURPOSES)} - 'purpose'",
+                "purpose",
+                "invalid_value",
+            )
+        size = upload.stat().st_size
+        if purpose == "batch":
+            if not filename.lower().endswith(".jsonl"):
+                raise bad_request("Invalid file format for Batch API. Must be .jsonl")
+            limit = sandbox.config.max_batch_file_bytes
+            if size > limit:
+                raise bad_request(
+                    f"File is too large ({size} bytes). Batch input files may be at most "
+                    f"{limit} bytes.",
+                    "file",
+                )
+        now = sandbox.now()
+        ttl: int | None = DEFAULT_FILE_TTL if purpose == "batch" else None
+        if "expires_after[anchor]" in fields or "expires_after[seconds]" in fields:
+            ttl = parse_ttl(
+                fields.get("expires_after[anchor]"),
+                fields.get("expires_after[seconds]"),
+                "expires_after",
+            )
+        async with sandbox.lock:
+            public = sandbox.store.add_file(
+                upload,
+                filename=filename,
+                purpose=purpose,
+                created_at=int(now),
+                expires_at=int(now) + ttl if ttl is not None else None,
+            )
+            sandbox.files_created += 1
+        return json_response(public)
+    finally:
+        if upload is not None:
+            upload.unlink(missing_ok=True)  # no-op once moved into the store
+
+
+def _lookup(sandbox: Sandbox, file_id: str) -> dict[str, Any]:
+    public = sandbox.store.get_file(file_id, sandbox.now())
+    if public is None:
+        raise not_found("File", file_id, "id")
+    return public
+
+
+async def retrieve(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX_KEY]
+    return json_response(_lookup(sandbox, request.match_info["file_id"]))
+
+
+async def content(request: web.Request) -> web.StreamResponse:
+    sandbox = request.app[SANDBOX_KEY]
+    file_id = request.match_info["file_id"]
+    _lookup(sandbox, file_id)
+    # Streamed from disk (sendfile where available): 50,000-line outputs never sit in RAM.
+    return web.FileResponse(
+        sandbox.store.data_path(file_id),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+
+async def delete(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX_KEY]
+    file_id = request.match_info["file_id"]
+    async with sandbox.lock:
+        _lookup(sandbox, file_id)
+        sandbox.store.delete_file(file_id)
+        sandbox.files_deleted += 1
+    return json_response({"id": file_id, "object": "file", "deleted": True})
+
+
+async def list_files(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX_KEY]
+    query = request.query
+    limit = int_param(query, "limit", default=10_000, low=1, high=10_000)
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise bad_request("Invalid value for 'order': expected 'asc' or 'desc'.", "order")
+    purpose = query.get("purpose")
+    async with sandbox.lock:
+        rows = sandbox.store.live_files(sandbox.now())
+    if purpose:
+        rows = [(seq, f) for seq, f in rows if f["purpose"] == purpose]
+    return json_response(
+        cursor_page(
+            rows, after=query.get("after"), prefix="file-", limit=limit, desc=order == "desc"
+        )
+    )
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/v1/files", create, name="files.create")
+    app.router.add_get("/v1/files", list_files, name="files.list")
+    app.router.add_get("/v1/files/{file_id}", retrieve, name="files.retrieve")
+    app.router.add_delete("/v1/files/{file_id}", delete, name="files.delete")
+    app.router.add_get("/v1/files/{file_id}/content", content, name="files.content")

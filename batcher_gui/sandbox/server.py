@@ -1,0 +1,179 @@
+"""The aiohttp application, an in-process server wrapper, and a blocking entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from . import batches_api, faults, files_api
+from .config import ROUTE_KEYS, SandboxConfig
+from .errors import ApiError, json_response, missing_key, server_error
+from .state import SANDBOX_KEY, Sandbox
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _authorised(request: web.Request) -> bool:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(key.strip())
+
+
+async def _dispatch(request: web.Request, handler: Handler, sandbox: Sandbox) -> web.StreamResponse:
+    route = request.match_info.route.name
+    if route not in ROUTE_KEYS:
+        return await handler(request)  # non-OpenAI routes (stats) and unmatched paths
+    sandbox.requests[route] += 1
+    config = sandbox.config
+    if config.require_auth and not _authorised(request):
+        raise missing_key()
+    decision = sandbox.faults.decide(route, config)
+    if decision is not None and not decision.after:
+        early = await faults.before(request, decision, config)
+        if early is not None:
+            return early
+    response = await handler(request)
+    if decision is not None and decision.after:
+        response = await faults.after(request, decision, response, config)
+    return response
+
+
+@web.middleware
+async def openai_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """OpenAI-shaped errors for everything, auth, fault injection, request ids."""
+    started = time.perf_counter()
+    sandbox = request.app[SANDBOX_KEY]
+    try:
+        response = await _dispatch(request, handler, sandbox)
+    except ApiError as exc:
+        response = exc.response()
+    except ConnectionError:
+        # The client hung up mid-request (e.g. gave up during an upload). Writing this
+        # placeholder fails and aiohttp treats that as a quiet client disconnect.
+        log.debug("sandbox: client left during %s %s", request.method, request.path)
+        return web.Response(status=499)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            message = f"Invalid URL ({request.method} {request.path})"
+        else:
+            message = exc.reason
+        response = ApiError(exc.status, message).response()
+    except Exception:
+        log.exception("sandbox: unhandled error in %s %s", request.method, request.path)
+        response = server_error().response()
+    if not response.prepared:
+        response.headers["x-request-id"] = f"req_{secrets.token_hex(16)}"
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        response.headers["openai-processing-ms"] = str(elapsed_ms)
+    return response
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return json_response(request.app[SANDBOX_KEY].stats())
+
+
+def create_app(state_dir: Path, config: SandboxConfig) -> web.Application:
+    # JSON bodies are small; uploads are streamed and not bound by client_max_size.
+    app = web.Application(middlewares=[openai_middleware], client_max_size=64 * 1024 * 1024)
+    app[SANDBOX_KEY] = Sandbox(Path(state_dir), config)
+    files_api.register(app)
+    batches_api.register(app)
+    app.router.add_get("/v1/sandbox/stats", _stats, name="sandbox.stats")
+    return app
+
+
+class SandboxServer:
+    """An in-process sandbox on a loopback port (port 0 = pick a free one)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        config: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self._config = config if config is not None else SandboxConfig()
+        self.host = host
+        self.port = port
+        self.base_url = ""
+        self._app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def config(self) -> SandboxConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: SandboxConfig) -> None:
+        # Replacing the whole config must reach the running app, not just this wrapper.
+        self._config = value
+        if self._app is not None:
+            self._app[SANDBOX_KEY].config = value
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._app is None:
+            raise RuntimeError("SandboxServer is not started")
+        return self._app[SANDBOX_KEY]
+
+    def stats(self) -> dict[str, Any]:
+        return self.sandbox.stats()
+
+    async def start(self) -> None:
+        self._app = create_app(self.state_dir, self._config)
+        # Short graceful shutdown: stalled "timeout" faults end when their client hangs up.
+        self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.base_url = f"http://{host}:{self.port}/v1"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._app = None
+
+    async def __aenter__(self) -> SandboxServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def _serve(state_dir: Path, config: SandboxConfig, host: str, port: int) -> None:
+    server = SandboxServer(state_dir, config, host, port)
+    await server.start()
+    print(f"Sandbox listening on {server.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    try:
+        await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await server.stop()
+
+
+def serve_forever(state_dir: Path, config: SandboxConfig, host: str, port: int) -> None:
+    """Run the sandbox until SIGINT/SIGTERM; blocks the calling thread."""
+    asyncio.run(_serve(state_dir, config, host, port))

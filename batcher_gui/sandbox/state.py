@@ -1,0 +1,53 @@
+"""The per-application sandbox state shared by the route handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .config import SandboxConfig
+from .faults import FaultInjector
+from .lifecycle import Lifecycle
+from .store import Store
+
+
+class Sandbox:
+    def __init__(self, state_dir: Path, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = Store(state_dir)
+        # A getter, not the object: SandboxServer.config may be replaced at runtime.
+        self.lifecycle = Lifecycle(self.store, lambda: self.config)
+        self.faults = FaultInjector(config.seed)
+        # One lock for every state mutation: handlers interleave at each await, and the
+        # lifecycle work runs in a worker thread while the lock is held.
+        self.lock = asyncio.Lock()
+        self.requests: Counter[str] = Counter()
+        self.batches_created = 0
+        self.files_created = 0
+        self.files_deleted = 0
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of this server instance (since start), plus what is live on disk."""
+        statuses = Counter(r["batch"]["status"] for r in self.store.batches.values())
+        return {
+            "batches_created": self.batches_created,
+            "files_created": self.files_created,
+            "files_deleted": self.files_deleted,
+            "live_files": len(self.store.live_files(self.now())),
+            "batches_total": len(self.store.batches),
+            "batches_by_status": dict(statuses),
+            "requests": dict(self.requests),
+            "faults_injected": dict(self.faults.injected),
+        }
+
+
+SANDBOX_KEY: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)

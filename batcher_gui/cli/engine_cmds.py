@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -53,6 +54,17 @@ def register(subs: Any, workspace: AddWorkspace) -> None:
     p.add_argument("--run", help="only this run")
     p.add_argument("--failed", action="store_true",
                    help="also send failed and expired prompts again, in new batches")
+
+    p = add("deliver", "set where a run's results go as they finish", cmd_deliver)
+    p.add_argument("run", help="run name or number")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--folder", help="write <run>.jsonl and <run>.csv into this folder")
+    where.add_argument("--webhook", help="POST each result to this http(s) URL")
+    where.add_argument("--none", action="store_true", help="no delivery (processed is the end)")
+
+    p = add("redeliver", "deliver a run's results again", cmd_redeliver)
+    p.add_argument("run", help="run name or number")
+    p.add_argument("--failed", action="store_true", help="only results whose delivery failed")
 
     p = add("batches", "list batches with their state and progress", cmd_batches)
     p.add_argument("--json", action="store_true")
@@ -161,6 +173,42 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def set_delivery(store: Store, run_ref: str, folder: str | None, webhook: str | None) -> str:
+    """Point a run's results at a folder or webhook (or nowhere); returns a summary."""
+    from batcher_gui.storage.delivery import DeliveryStore
+
+    run = store.find_run(run_ref)
+    ds = DeliveryStore(store)
+    if webhook:
+        if not webhook.startswith(("http://", "https://")):
+            raise BatcherError(f"--webhook must be an http(s) URL, got {webhook!r}")
+        ds.set_target(run.id, "webhook", webhook)
+        return f"Results of run {run.name!r} will be POSTed to {webhook}."
+    if folder:
+        path = Path(folder).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        ds.set_target(run.id, "folder", str(path))
+        return f"Results of run {run.name!r} will be written to {path}."
+    ds.set_target(run.id, None, None)
+    return f"Run {run.name!r} has no delivery target."
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    store, _ = _open(args)
+    print(set_delivery(store, args.run, args.folder, args.webhook))
+    return EXIT_OK
+
+
+def cmd_redeliver(args: argparse.Namespace) -> int:
+    from batcher_gui.storage.delivery import DeliveryStore
+
+    store, _ = _open(args)
+    run = store.find_run(args.run)
+    n = DeliveryStore(store).redeliver(run.id, failed_only=args.failed)
+    print(f"{n} result(s) of run {run.name!r} will be delivered again by the next sync.")
+    return EXIT_OK
+
+
 def cmd_batches(args: argparse.Namespace) -> int:
     store, _ = _open(args)
     rows = [
@@ -243,12 +291,5 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     paths = resolve_workspace(args.data_dir)
     state_dir = args.state_dir or str(paths.root / "sandbox-server")
-    from pathlib import Path
-
     serve_forever(Path(state_dir), config_from_args(args), args.host, args.port)
     return EXIT_OK
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise BatcherError(message)

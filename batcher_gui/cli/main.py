@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--system", help="system prompt (CSV/TSV/text)")
     p.add_argument("--id-column", help="CSV column holding your custom_id")
     p.add_argument("--name", help="run name (default: the file name)")
+    p.add_argument("--deliver-to", metavar="FOLDER|URL",
+                   help="deliver results as they finish: a folder, or an http(s) webhook URL")
     p.add_argument("--valid-only", action="store_true",
                    help="import the valid lines and report the others (default: all or nothing)")
     p.set_defaults(handler=cmd_import)
@@ -115,6 +117,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         summary = import_file(store, args.file, options, profile_name=args.profile,
                               run_name=args.name, progress=progress)
     run = summary.run
+    if args.deliver_to:
+        is_url = args.deliver_to.startswith(("http://", "https://"))
+        print(engine_cmds.set_delivery(store, str(run.id), None if is_url else args.deliver_to,
+                                       args.deliver_to if is_url else None))
     print(f"Imported {summary.prompts} prompt(s) as run #{run.id} {run.name!r} "
           f"into {len(summary.drafts)} draft batch(es): "
           f"{', '.join(f'#{b}' for b in summary.drafts)}")

@@ -104,20 +104,22 @@ def export_run(
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     written = 0
     try:
-        with os.fdopen(fd, "w" if fmt is ExportFormat.CSV else "wb",
-                       **({"newline": "", "encoding": "utf-8"} if fmt is ExportFormat.CSV
-                          else {})) as fh:
-            writer = csv.writer(fh) if fmt is ExportFormat.CSV else None
-            if writer is not None:
+        if fmt is ExportFormat.CSV:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as text_fh:
+                writer = csv.writer(text_fh)
                 writer.writerow(CSV_HEADER)
-            for rows in store.iter_run_prompts(run.id):
-                if writer is not None:
+                for rows in store.iter_run_prompts(run.id):
                     writer.writerows(_csv_row(r) for r in rows)
-                else:
-                    fh.write(b"".join(_jsonl_line(r) for r in rows))
-                written += len(rows)
-                if progress is not None:
-                    progress(written, run.prompt_count)
+                    written += len(rows)
+                    if progress is not None:
+                        progress(written, run.prompt_count)
+        else:
+            with os.fdopen(fd, "wb") as bin_fh:
+                for rows in store.iter_run_prompts(run.id):
+                    bin_fh.write(b"".join(_jsonl_line(r) for r in rows))
+                    written += len(rows)
+                    if progress is not None:
+                        progress(written, run.prompt_count)
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -20,6 +20,9 @@ class EngineSettings:
         cleanup_provider_files: delete input/output/error files at the provider when done.
         lease_ttl: seconds an engine's claim on the workspace lasts without renewal.
         tick: longest sleep between two passes of the engine loop.
+        delivery_attempts: webhook attempts per result before it is marked failed.
+        delivery_retry_base: first wait after a failed webhook attempt (doubles each time).
+        webhook_timeout: seconds one webhook POST may take.
     """
 
     poll_interval: float = 30.0
@@ -31,6 +34,9 @@ class EngineSettings:
     cleanup_provider_files: bool = True
     lease_ttl: float = 60.0
     tick: float = 5.0
+    delivery_attempts: int = 5
+    delivery_retry_base: float = 10.0
+    webhook_timeout: float = 15.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

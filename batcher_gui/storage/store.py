@@ -7,7 +7,7 @@ the transition tables in :mod:`batcher_gui.domain.states` and write audit rows.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -166,13 +166,15 @@ class Store:
             if exact_name and final != name:
                 raise BatcherError(f"a run named {name!r} already exists; choose another --name")
             now = time.time()
-            run_id = conn.execute(
+            inserted = conn.execute(
                 insert(runs).values(
                     name=final, source_path=source_path, source_format=source_format,
                     profile_id=profile.id, created_at=now,
                     options=orjson.dumps(options).decode() if options else None,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            run_id = int(inserted[0])
             run = Run(run_id, final, source_path, source_format, profile.id, now, 0)
             yield ImportWriter(conn, run, profile)
 
@@ -252,7 +254,7 @@ class Store:
                 .where(batch_transitions.c.batch_id == batch_id)
                 .order_by(batch_transitions.c.id)
             )
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+            return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     # -- status and export -----------------------------------------------------------------
     def status(self) -> WorkspaceStatus:
@@ -275,7 +277,7 @@ class Store:
             batches_by_state=by_batch_state,
         )
 
-    def iter_run_prompts(self, run_id: int, chunk: int = 2000) -> Iterator[list[Any]]:
+    def iter_run_prompts(self, run_id: int, chunk: int = 2000) -> Iterator[Sequence[Any]]:
         """Chunks of a run's prompts in import order (keyset paging: constant memory)."""
         cols = [prompts.c[name] for name in EXPORT_COLUMNS]
         after = 0

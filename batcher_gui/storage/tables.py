@@ -119,6 +119,8 @@ prompts = Table(
     # Added in 0002: token usage of the stored response.
     Column("input_tokens", Integer),
     Column("output_tokens", Integer),
+    Column("delivery_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("deliver_after", Float),
     Index("ix_prompts_batch_state", "batch_id", "state"),
     Index("ix_prompts_run_state", "run_id", "state"),
 )

@@ -43,6 +43,9 @@ def upgrade() -> None:
         op.add_column("batches", column)
     op.add_column("prompts", sa.Column("input_tokens", sa.Integer))
     op.add_column("prompts", sa.Column("output_tokens", sa.Integer))
+    op.add_column("prompts", sa.Column("delivery_attempts", sa.Integer, nullable=False,
+                                       server_default=sa.text("0")))
+    op.add_column("prompts", sa.Column("deliver_after", sa.Float))
     op.add_column("runs", sa.Column("delivery_kind", sa.Text))
     op.add_column("runs", sa.Column("delivery_target", sa.Text))
     op.add_column("profiles", sa.Column("options", sa.Text))
@@ -75,6 +78,8 @@ def downgrade() -> None:
         b.drop_column("delivery_target")
         b.drop_column("delivery_kind")
     with op.batch_alter_table("prompts") as b:
+        b.drop_column("deliver_after")
+        b.drop_column("delivery_attempts")
         b.drop_column("output_tokens")
         b.drop_column("input_tokens")
     with op.batch_alter_table("batches") as b:

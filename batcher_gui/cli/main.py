@@ -20,6 +20,7 @@ from batcher_gui.cli import engine_cmds
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.errors import BatcherError, ImportValidationError
 from batcher_gui.domain.models import ImportOptions, InputFormat
+from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.engine.export import ExportFormat, export_run
 from batcher_gui.engine.imports import import_file
 from batcher_gui.paths import resolve_workspace
@@ -133,13 +134,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _usage(rows: list[tuple[str, int, int]], prices: PriceTable) -> dict[str, Any]:
+    costs = [prices.cost(model, tin, tout) for model, tin, tout in rows]
+    known = [c for c in costs if c is not None]
+    return {"input_tokens": sum(r[1] for r in rows), "output_tokens": sum(r[2] for r in rows),
+            "cost_usd": round(sum(known), 6) if known else None}
+
+
 def status_payload(store: Store) -> dict[str, Any]:
     status = store.status()
+    usage = store.usage_by_run()
+    prices = PriceTable(store.get_setting("prices", {}))
     return {
         "workspace": str(store.db.path.parent),
         "runs": [
             {"id": r.run.id, "name": r.run.name, "prompts": r.run.prompt_count,
-             "source": r.run.source_path, "by_state": r.prompts_by_state}
+             "source": r.run.source_path, "by_state": r.prompts_by_state,
+             **_usage(usage.get(r.run.id, []), prices)}
             for r in status.runs
         ],
         "batches": status.batches_by_state,
@@ -158,7 +169,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("Runs:")
     for run in payload["runs"]:
         states = ", ".join(f"{s} {n}" for s, n in sorted(run["by_state"].items()))
-        print(f"  #{run['id']:<4} {run['name']:<30} {run['prompts']:>9} prompts   {states}")
+        cost = f"  ${run['cost_usd']:.4f}" if run["cost_usd"] is not None else ""
+        tokens = (f"  tokens {run['input_tokens']:,} in / {run['output_tokens']:,} out"
+                  if run["input_tokens"] or run["output_tokens"] else "")
+        print(f"  #{run['id']:<4} {run['name']:<30} {run['prompts']:>9} prompts   {states}"
+              f"{tokens}{cost}")
     batches = ", ".join(f"{s} {n}" for s, n in sorted(payload["batches"].items()))
     print(f"Batches: {batches or 'none'}")
     return EXIT_OK

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.storage.store import Store
 
 
@@ -22,7 +23,7 @@ class ExportFormat(StrEnum):
 
 CSV_HEADER = [
     "custom_id", "state", "line", "endpoint", "model", "output_text", "error",
-    "input_tokens", "output_tokens", "attempts", "request_body", "response_body",
+    "input_tokens", "output_tokens", "cost_usd", "attempts", "request_body", "response_body",
 ]
 
 
@@ -61,7 +62,7 @@ def output_text(endpoint: str, response: bytes | None) -> str:
     return ""
 
 
-def _jsonl_line(row: Any) -> bytes:
+def _jsonl_line(row: Any, prices: PriceTable) -> bytes:
     record = {
         "custom_id": row.user_custom_id,
         "state": row.state,
@@ -70,7 +71,8 @@ def _jsonl_line(row: Any) -> bytes:
         "response": orjson.Fragment(row.response) if row.response else None,
         "error": row.error,
         "usage": (
-            {"input_tokens": row.input_tokens, "output_tokens": row.output_tokens}
+            {"input_tokens": row.input_tokens, "output_tokens": row.output_tokens,
+             "cost_usd": prices.cost(row.model, row.input_tokens, row.output_tokens)}
             if row.input_tokens is not None or row.output_tokens is not None
             else None
         ),
@@ -79,12 +81,14 @@ def _jsonl_line(row: Any) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-def _csv_row(row: Any) -> list[Any]:
+def _csv_row(row: Any, prices: PriceTable) -> list[Any]:
+    cost = prices.cost(row.model, row.input_tokens, row.output_tokens)
     return [
         row.user_custom_id, row.state, row.line_no, row.endpoint, row.model,
         output_text(row.endpoint, row.response), row.error or "",
         "" if row.input_tokens is None else row.input_tokens,
         "" if row.output_tokens is None else row.output_tokens,
+        "" if cost is None else f"{cost:.8f}",
         row.attempts, row.body.decode("utf-8"),
         row.response.decode("utf-8") if row.response else "",
     ]
@@ -99,6 +103,7 @@ def export_run(
 ) -> int:
     """Write a run's prompts to ``out``; returns how many. The file appears only when complete."""
     run = store.find_run(run_ref)
+    prices = PriceTable(store.get_setting("prices", {}))
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -109,14 +114,14 @@ def export_run(
                 writer = csv.writer(text_fh)
                 writer.writerow(CSV_HEADER)
                 for rows in store.iter_run_prompts(run.id):
-                    writer.writerows(_csv_row(r) for r in rows)
+                    writer.writerows(_csv_row(r, prices) for r in rows)
                     written += len(rows)
                     if progress is not None:
                         progress(written, run.prompt_count)
         else:
             with os.fdopen(fd, "wb") as bin_fh:
                 for rows in store.iter_run_prompts(run.id):
-                    bin_fh.write(b"".join(_jsonl_line(r) for r in rows))
+                    bin_fh.write(b"".join(_jsonl_line(r, prices) for r in rows))
                     written += len(rows)
                     if progress is not None:
                         progress(written, run.prompt_count)

@@ -277,6 +277,18 @@ class Store:
             batches_by_state=by_batch_state,
         )
 
+    def usage_by_run(self) -> dict[int, list[tuple[str, int, int]]]:
+        """Token totals per run and model (for cost)."""
+        out: dict[int, list[tuple[str, int, int]]] = {}
+        with self.db.read() as conn:
+            for run_id, model, tin, tout in conn.exec_driver_sql(
+                "SELECT run_id, model, sum(input_tokens), sum(output_tokens) FROM prompts "
+                "WHERE input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
+                "GROUP BY run_id, model"
+            ):
+                out.setdefault(run_id, []).append((model, tin or 0, tout or 0))
+        return out
+
     def iter_run_prompts(self, run_id: int, chunk: int = 2000) -> Iterator[Sequence[Any]]:
         """Chunks of a run's prompts in import order (keyset paging: constant memory)."""
         cols = [prompts.c[name] for name in EXPORT_COLUMNS]

@@ -1,0 +1,211 @@
+"""Helpers shared by the format readers: errors, messages, limits and option checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import orjson
+
+from batcher_gui.domain.endpoints import (
+    DEFAULT_ENDPOINT,
+    ENDPOINT_ALIASES,
+    ENDPOINTS,
+    build_text_body,
+    resolve_endpoint,
+)
+from batcher_gui.domain.errors import ImportValidationError, LineError
+from batcher_gui.domain.models import (
+    LINE_OVERHEAD,
+    ImportOptions,
+    InputFormat,
+    ParsedRequest,
+    ProfileLimits,
+)
+
+#: What every reader yields.
+Item = ParsedRequest | LineError
+ItemIterator = Iterator[Item]
+
+#: How much of the file the cheap checks and sniffers look at.
+SNIFF_BYTES = 64 * 1024
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+#: Readers publish ``bytes_read`` every this many lines. A power of two so the hot loop tests
+#: it with one mask instead of a modulo.
+PROGRESS_EVERY = 1024
+PROGRESS_MASK = PROGRESS_EVERY - 1
+
+#: Longest custom_id the OpenAI Batch API accepts.
+MAX_CUSTOM_ID = 512
+
+#: Room reserved for the provider-facing custom_id ("p<prompt id>") when sizing a line; the
+#: prompt id is not known while reading, and 24 characters hold any 64-bit id.
+PROVIDER_ID_ROOM = 24
+
+FORMAT_HINT = "--format jsonl|csv|tsv|text"
+UTF8_HINT = "the file must be UTF-8: re-save it as UTF-8"
+
+
+class Progress(Protocol):
+    """Where a reader publishes how far it got (the RequestReader itself)."""
+
+    bytes_read: int
+
+
+def file_error(
+    path: str, message: str, *, line: int | None = None, field: str | None = None
+) -> ImportValidationError:
+    """An ImportValidationError holding one file-level problem."""
+    return ImportValidationError([LineError(path, line, field, message)])
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type ("object", "array", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A short, JSON-looking rendering of a value for an error message."""
+    if isinstance(value, str):
+        text = orjson.dumps(value).decode()
+        return text if len(text) <= limit else text[: limit - 4] + '..."'
+    if value is None or isinstance(value, bool):
+        return orjson.dumps(value).decode()
+    if isinstance(value, int | float):
+        return f"number {value}"
+    if isinstance(value, list):
+        return "an array" if value else "an empty array"
+    if isinstance(value, dict):
+        return "an object" if value else "an empty object"
+    return json_type(value)
+
+
+def not_utf8_message(exc: UnicodeDecodeError) -> str:
+    """Say where a line stops being UTF-8 and how to fix the file."""
+    bad = exc.object[exc.start] if exc.start < len(exc.object) else 0
+    return f"line is not valid UTF-8 (byte 0x{bad:02x} at position {exc.start + 1}); {UTF8_HINT}"
+
+
+def line_too_long(length: int, limits: ProfileLimits) -> str:
+    """The message for a source line or record over ``max_line_bytes``."""
+    return (
+        f"line is {length:,} bytes, over the limit of {limits.max_line_bytes:,} bytes "
+        "per request line"
+    )
+
+
+def request_size(url: str, body_len: int) -> int:
+    """Bytes the provider-facing batch line for this request will take (upper bound)."""
+    return LINE_OVERHEAD + PROVIDER_ID_ROOM + len(url) + body_len
+
+
+def size_cap(limits: ProfileLimits, *, line_limit: bool) -> int:
+    """Largest ``len(url) + len(body)`` a request may have (one compare in the hot loop).
+
+    Args:
+        limits: the profile's limits.
+        line_limit: also hold the request to ``max_line_bytes``. JSONL does not: its source
+            line was already checked against that, and the provider line differs from it
+            only by the custom_id.
+    """
+    limit = limits.max_batch_bytes
+    if line_limit:
+        limit = min(limit, limits.max_line_bytes)
+    return limit - LINE_OVERHEAD - PROVIDER_ID_ROOM
+
+
+def too_big(url: str, body_len: int, limits: ProfileLimits) -> str:
+    """The message for a request whose batch line would exceed a profile limit."""
+    size = request_size(url, body_len)
+    if size > limits.max_batch_bytes:
+        what = f"the limit of {limits.max_batch_bytes:,} bytes per batch file"
+    else:
+        what = f"the limit of {limits.max_line_bytes:,} bytes per request line"
+    return f"request would be {size:,} bytes once sent, over {what}"
+
+
+def endpoint_choices() -> str:
+    """The endpoint names a user may type, for error messages."""
+    return ", ".join(ENDPOINT_ALIASES) + " (or a URL such as " + DEFAULT_ENDPOINT + ")"
+
+
+def given(value: str | None) -> bool:
+    """Whether an optional text option was actually set (dialogs pass "" for unset)."""
+    return value is not None and value.strip() != ""
+
+
+def reject_options(
+    path: str, options: ImportOptions, fmt: InputFormat, names: tuple[str, ...], why: str
+) -> None:
+    """Raise if any of the named options is set: silently ignoring them would surprise."""
+    for name in names:
+        if given(getattr(options, name)):
+            raise file_error(
+                path, f"the '{name}' option does not apply to {fmt.value} files: {why}", field=name
+            )
+
+
+def text_target(path: str, options: ImportOptions, fmt: InputFormat) -> tuple[str, str]:
+    """The (model, endpoint) a CSV/TSV/text import sends every prompt to.
+
+    Raises:
+        ImportValidationError: no model given, or the endpoint names no supported endpoint.
+    """
+    if options.model is None or not options.model.strip():
+        raise file_error(
+            path,
+            f"{fmt.value} files need a model: pass --model (e.g. --model gpt-4o-mini)",
+            field="model",
+        )
+    model = options.model.strip()
+    if not given(options.endpoint):
+        return model, DEFAULT_ENDPOINT
+    assert options.endpoint is not None  # narrowed by given()
+    endpoint = resolve_endpoint(options.endpoint)
+    if endpoint is None:
+        raise file_error(
+            path,
+            f"unknown endpoint {show(options.endpoint)}; expected one of {endpoint_choices()}",
+            field="endpoint",
+        )
+    return model, endpoint
+
+
+class TextRequestBuilder:
+    """Turns prompt texts into ParsedRequests for CSV/TSV/text imports."""
+
+    def __init__(
+        self, path: str, model: str, endpoint: str, system: str | None, limits: ProfileLimits
+    ) -> None:
+        self.path = path
+        self.model = model
+        self.endpoint = endpoint
+        self.system = system if given(system) else None
+        self.limits = limits
+        self.cap = size_cap(limits, line_limit=True)
+        # Fail now, not per line, if the domain ever drops an endpoint we resolved.
+        assert endpoint in ENDPOINTS
+
+    def build(self, line_no: int, custom_id: str, text: str) -> Item:
+        """The request for one prompt text, or a LineError if it would be too big."""
+        body = build_text_body(self.endpoint, self.model, text, self.system)
+        data = orjson.dumps(body)
+        if len(self.endpoint) + len(data) > self.cap:
+            return LineError(
+                self.path, line_no, None, too_big(self.endpoint, len(data), self.limits)
+            )
+        return ParsedRequest(line_no, custom_id, self.endpoint, self.model, data)

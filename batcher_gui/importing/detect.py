@@ -1,0 +1,157 @@
+"""Cheap file checks and format detection, done before any line is read."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from batcher_gui.domain.models import InputFormat
+from batcher_gui.importing.common import FORMAT_HINT, SNIFF_BYTES, UTF8_BOM, file_error
+
+#: Extensions (lower case, with the dot) that decide the format without looking inside.
+EXTENSION_FORMATS: dict[str, InputFormat] = {
+    ".jsonl": InputFormat.JSONL,
+    ".ndjson": InputFormat.JSONL,
+    ".json-lines": InputFormat.JSONL,
+    ".csv": InputFormat.CSV,
+    ".tsv": InputFormat.TSV,
+    ".tab": InputFormat.TSV,
+    ".txt": InputFormat.TEXT,
+    ".text": InputFormat.TEXT,
+    ".prompts": InputFormat.TEXT,
+}
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What the cheap checks learnt about a file.
+
+    Attributes:
+        size: size in bytes.
+        head: its first ``SNIFF_BYTES`` bytes.
+        first_line: 1-based number of the first non-blank line.
+    """
+
+    size: int
+    head: bytes
+    first_line: int
+
+
+def _display(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def inspect_file(path: str) -> FileInfo:
+    """Check that ``path`` is a readable, non-empty text file.
+
+    Reads the first 64 KiB, plus any leading blank lines beyond them.
+
+    Raises:
+        ImportValidationError: missing, a directory, unreadable, empty (or only blank
+            lines), UTF-16, or binary (a NUL byte in the first 64 KiB).
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise file_error(path, "file not found; check the path") from None
+    except OSError as exc:
+        raise file_error(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise file_error(path, "is a directory, not a file; choose an input file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise file_error(path, "is not a regular file")
+    if st.st_size == 0:
+        raise file_error(path, "file is empty")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+            first_line = _first_content_line(f, head)
+    except OSError as exc:
+        raise file_error(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if head.startswith(_UTF16_BOMS):
+        raise file_error(path, "file is UTF-16 text; Batcher reads UTF-8: re-save it as UTF-8")
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise file_error(
+            path,
+            f"looks like a binary file (NUL byte at offset {nul}), not text; Batcher reads "
+            "UTF-8 JSONL, CSV/TSV or plain-text files",
+        )
+    if first_line == 0:
+        raise file_error(path, "file is empty (it has only blank lines)")
+    return FileInfo(st.st_size, head, first_line)
+
+
+def _first_content_line(f: BinaryIO, head: bytes) -> int:
+    """The 1-based number of the first non-blank line, or 0 if every line is blank.
+
+    Looks at ``head`` first; only a file that starts with more than 64 KiB of blank lines
+    makes it read on (in bounded chunks, never a whole line at once).
+    """
+    body = head[3:] if head.startswith(UTF8_BOM) else head
+    if body.strip():
+        stripped = body.lstrip()
+        return body.count(b"\n", 0, len(body) - len(stripped)) + 1
+    newlines = body.count(b"\n")
+    while True:
+        chunk = f.read(SNIFF_BYTES)
+        if not chunk:
+            return 0
+        if chunk.strip():
+            stripped = chunk.lstrip()
+            return newlines + chunk.count(b"\n", 0, len(chunk) - len(stripped)) + 1
+        newlines += chunk.count(b"\n")
+
+
+def _coerce(path: str, explicit: InputFormat | str) -> InputFormat:
+    try:
+        return InputFormat(explicit)
+    except ValueError:
+        raise file_error(
+            path, f"unknown format {explicit!r}; expected {FORMAT_HINT}", field="format"
+        ) from None
+
+
+def detect_format(
+    path: str | os.PathLike[str], explicit: InputFormat | None, head: bytes | None = None
+) -> InputFormat:
+    """Decide the input format: ``explicit`` if given, else the extension, else the content.
+
+    Content sniffing only recognises JSONL (the first non-blank line starts with ``{``).
+
+    Args:
+        path: the input file.
+        explicit: the format the user chose, or None.
+        head: the file's first bytes if already read (saves a read).
+
+    Raises:
+        ImportValidationError: the format cannot be decided (unknown extension and the
+            content does not look like JSONL), or the file cannot be read to sniff it.
+    """
+    spath = os.fspath(path)
+    if explicit is not None:
+        return _coerce(spath, explicit)
+    ext = os.path.splitext(spath)[1].lower()
+    if ext in EXTENSION_FORMATS:
+        return EXTENSION_FORMATS[ext]
+    if head is None:
+        try:
+            with open(spath, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise file_error(spath, f"cannot read the file: {exc.strerror or exc}") from None
+    if head.startswith(UTF8_BOM):
+        head = head[3:]
+    if head.lstrip().startswith(b"{"):
+        return InputFormat.JSONL
+    what = f"extension {ext!r}" if ext else "no extension"
+    raise file_error(
+        spath,
+        f"cannot tell the format of {_display(spath)!r} ({what}, and the content is not "
+        f"JSONL); pass a format: {FORMAT_HINT}",
+        field="format",
+    )

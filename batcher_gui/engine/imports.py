@@ -17,7 +17,6 @@ from batcher_gui.storage.store import Store
 
 #: How many problems an import keeps to show (the total is always counted).
 MAX_REPORTED_ERRORS = 100
-_PROGRESS_EVERY = 4096
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -56,20 +55,20 @@ def import_file(
         run_name or source.stem or "import", str(source.resolve()), reader.format.value, profile,
         record, exact_name=run_name is not None,
     ) as writer:
-        seen = 0
-        for item in reader:
-            if isinstance(item, LineError):
-                total_errors += 1
-                if len(errors) < MAX_REPORTED_ERRORS:
-                    errors.append(item)
-            elif total_errors == 0 or options.valid_only:
-                writer.add(item)
-            seen += 1
-            if seen % _PROGRESS_EVERY == 0:
-                if progress is not None:
-                    progress(reader.bytes_read, reader.total_bytes)
-                if should_stop is not None and should_stop():
-                    raise ImportCancelled("import stopped; nothing was imported")
+        def on_error(error: LineError) -> bool:
+            nonlocal total_errors
+            total_errors += 1
+            if len(errors) < MAX_REPORTED_ERRORS:
+                errors.append(error)
+            return options.valid_only  # atomic: stop adding, keep reading to report all
+
+        def on_chunk() -> None:
+            if progress is not None:
+                progress(reader.bytes_read, reader.total_bytes)
+            if should_stop is not None and should_stop():
+                raise ImportCancelled("import stopped; nothing was imported")
+
+        writer.consume(reader, on_error, on_chunk)
         if total_errors and not options.valid_only:
             raise ImportValidationError(errors, total_errors)
         if writer.count == 0:

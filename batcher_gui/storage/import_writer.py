@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import (
     LINE_OVERHEAD,
     ImportSummary,
@@ -97,21 +99,60 @@ class ImportWriter:
 
     def add(self, req: ParsedRequest) -> None:
         """Add one request as a pending prompt (buffered; written in chunks)."""
-        prompt_id = self._next_prompt_id
-        self._next_prompt_id = prompt_id + 1
-        endpoint = req.endpoint
-        # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
-        line_bytes = self._fixed_overhead + len(endpoint) + len(req.body)
-        if prompt_id >= self._next_digit_step:
-            self._fixed_overhead += 1
-            self._next_digit_step *= 10
-            line_bytes += 1
-        self._buffer.append(
-            (prompt_id, self._run_id, self._packer.place((endpoint, req.model), line_bytes),
-             req.line_no, req.user_custom_id, endpoint, req.model, _PENDING, line_bytes, req.body)
-        )
-        if len(self._buffer) >= _CHUNK:
-            self.flush()
+        self.consume((req,))
+
+    def consume(
+        self,
+        items: Iterable[ParsedRequest | LineError],
+        on_error: Callable[[LineError], bool] | None = None,
+        on_chunk: Callable[[], None] | None = None,
+    ) -> None:
+        """Add every request of ``items`` (the hot loop of a million-line import).
+
+        Args:
+            on_error: called for each LineError; once it returns False, later requests are
+                only read, not added (an atomic import that already failed).
+            on_chunk: called after each chunk is written (progress, cancellation).
+        """
+        buffer = self._buffer
+        append = buffer.append
+        place = self._packer.place
+        run_id = self._run_id
+        next_id = self._next_prompt_id
+        overhead = self._fixed_overhead
+        digit_step = self._next_digit_step
+        adding = True
+        # The open draft for the last (endpoint, model): most files use one of each, so the
+        # packer is consulted only when the group changes or the draft fills up.
+        last_endpoint = last_model = None
+        for item in items:
+            if type(item) is not ParsedRequest:
+                assert isinstance(item, LineError)
+                adding = on_error(item) if on_error is not None else False
+                continue
+            if not adding:
+                continue
+            line_no, user_id, endpoint, model, body = item
+            if next_id >= digit_step:
+                overhead += 1
+                digit_step *= 10
+            # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
+            line_bytes = overhead + len(endpoint) + len(body)
+            if endpoint == last_endpoint and model == last_model:
+                draft_id = place(None, line_bytes)
+            else:
+                draft_id = place((endpoint, model), line_bytes)
+                last_endpoint, last_model = endpoint, model
+            append((next_id, run_id, draft_id, line_no, user_id, endpoint, model, _PENDING,
+                    line_bytes, body))
+            next_id += 1
+            if len(buffer) >= _CHUNK:
+                self.flush()
+                if on_chunk is not None:
+                    on_chunk()
+        self._next_prompt_id = next_id
+        self._fixed_overhead = overhead
+        self._next_digit_step = digit_step
 
     def flush(self) -> None:
         if self._buffer:

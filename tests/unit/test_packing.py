@@ -36,3 +36,11 @@ def test_fills_existing_draft_first() -> None:
     assert packer.place(("/v1/chat/completions", "m"), 10) == 7
     assert packer.place(("/v1/chat/completions", "m"), 10) == 100
     assert [d.created for d in packer.touched] == [False, True]
+
+
+def test_none_key_reuses_the_previous_group_and_still_splits() -> None:
+    packer = _packer(ProfileLimits(max_requests=2))
+    key = ("/v1/embeddings", "e")
+    ids = [packer.place(key, 10), packer.place(None, 10), packer.place(None, 10)]
+    assert ids == [100, 100, 101]
+    assert [d.key for d in packer.touched] == [key, key]

@@ -12,13 +12,12 @@ from typing import Any
 
 import orjson
 
-from batcher_gui.config import MissingApiKey, SecretStore, is_sandbox, read_key_interactively
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import ProfileKind, ProfileLimits
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.paths import resolve_workspace
 from batcher_gui.sandbox import add_arguments as add_sandbox_arguments
-from batcher_gui.sandbox import config_from_args, serve_forever
+from batcher_gui.sandbox import config_from_args
 from batcher_gui.storage import Store, open_store
 from batcher_gui.storage.lifecycle import Lifecycle
 
@@ -244,7 +243,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             store.set_setting("default_profile", profile.name)
         print(f"Added profile {profile.name!r} ({profile.kind.value}).")
         return EXIT_OK
-    from batcher_gui.config import resolve_api_key
+    from batcher_gui.config import MissingApiKey, SecretStore, is_sandbox, resolve_api_key
 
     secrets = SecretStore()
     default = store.get_setting("default_profile", "openai")
@@ -261,6 +260,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from batcher_gui.config import SecretStore, read_key_interactively  # keyring: only here
+
     store, _ = _open(args)
     profile = store.get_profile(args.name)
     secrets = SecretStore()
@@ -291,5 +292,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     paths = resolve_workspace(args.data_dir)
     state_dir = args.state_dir or str(paths.root / "sandbox-server")
+    from batcher_gui.sandbox import serve_forever
+
     serve_forever(Path(state_dir), config_from_args(args), args.host, args.port)
     return EXIT_OK

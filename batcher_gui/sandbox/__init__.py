@@ -5,9 +5,22 @@ aiohttp and orjson are imported here: never the openai SDK, so the SDK is tested
 this server rather than against itself.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .cli import add_arguments, config_from_args
 from .config import FaultSpec, SandboxConfig
-from .server import SandboxServer, create_app, serve_forever
+
+if TYPE_CHECKING:
+    from .server import SandboxServer, create_app, serve_forever
+
+
+def __getattr__(name: str) -> Any:
+    # The server pulls in aiohttp (a fifth of a second); the CLI only needs it to serve.
+    if name in ("SandboxServer", "create_app", "serve_forever"):
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(name)
 
 __all__ = [
     "FaultSpec",

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import FAULT_KINDS, OUTCOMES, FaultSpec, SandboxConfig
-from .server import serve_forever
 
 
 def parse_fault(text: str) -> tuple[str, FaultSpec]:
@@ -99,5 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     state_dir = ns.state_dir or Path(tempfile.mkdtemp(prefix="batcher-sandbox-"))
+    from .server import serve_forever  # aiohttp: only when a server really starts
+
     serve_forever(state_dir, config, ns.host, ns.port)
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from batcher_gui.domain.errors import BatcherError, InvalidTransition
 from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import (
     METADATA_KEY,
@@ -26,6 +27,7 @@ from batcher_gui.domain.remote import (
     RetryLater,
 )
 from batcher_gui.domain.states import BatchState
+from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.events import BatchChanged, EngineEvent, EngineNotice, Listener
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.storage.lifecycle import Lifecycle
@@ -42,6 +44,9 @@ _RUNNING = {"validating": B.VALIDATING, "in_progress": B.IN_PROGRESS, "finalizin
 _ORDER = [B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING]
 _FINAL_FOR = {"completed": B.COMPLETED, "expired": B.EXPIRED, "cancelled": B.CANCELLED}
 _REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
+#: Metadata key numbering the sends of one local batch (a token-limit wait or a restart sends it
+#: again): re-attaching after a crash must find this send's provider batch, not an older one.
+SEND_KEY = "batcher_send"
 
 
 @dataclass(slots=True)
@@ -66,6 +71,7 @@ class Engine:
         self._providers: dict[int, Provider] = {}
         self._backoff: dict[int, _Backoff] = {}
         self._warned_status: set[tuple[int, str]] = set()
+        self.deliverer = Deliverer(store, self.settings, listener)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _emit(self, event: EngineEvent) -> None:
@@ -79,11 +85,18 @@ class Engine:
     def _provider(self, batch: Batch) -> Provider:
         provider = self._providers.get(batch.profile_id)
         if provider is None:
-            provider = self.provider_for(self.store.get_profile_by_id(batch.profile_id))
+            profile = self.store.get_profile_by_id(batch.profile_id)
+            try:
+                provider = self.provider_for(profile)
+            except BatcherError as exc:  # no API key, unusable base URL...
+                if isinstance(exc, ProviderError):
+                    raise
+                raise PermanentError(f"profile {profile.name!r}: {exc}") from exc
             self._providers[batch.profile_id] = provider
         return provider
 
     async def close(self) -> None:
+        await self.deliverer.close()
         for provider in self._providers.values():
             await provider.close()
         self._providers.clear()
@@ -125,13 +138,32 @@ class Engine:
                 self._backoff.pop(batch.id, None)
             except RetryLater as exc:
                 self._retry_later(batch, exc, "provider call")
-            except (ProviderError, OSError) as exc:
+            except (ProviderError, OSError, InvalidTransition) as exc:
                 # Not worth crashing the loop for one batch: say it loudly and try later.
                 log.warning("batch %s: %s", batch.id, exc)
                 self._emit(EngineNotice("error", f"batch {batch.id}: {exc}", batch.id))
                 self._retry_later(batch, RetryLater(str(exc)), "step")
+            except BatcherError as exc:
+                # Typically the user cancelled the batch while this pass was working on it
+                # ("batch N is no longer ready_for_upload"): the next pass sees the new state.
+                log.info("batch %s changed meanwhile: %s", batch.id, exc)
+                self._retry_later(batch, RetryLater(str(exc)), "step")
         for batch in self.life.cleanup_candidates():
-            await self._cleanup(batch)
+            # Provider files left behind are a leak: idle only once they are all deleted.
+            if not self._due(batch.id, now):
+                in_flight = True
+                continue
+            try:
+                await self._cleanup(batch)
+                self._backoff.pop(batch.id, None)
+            except RetryLater as exc:
+                in_flight = True
+                self._retry_later(batch, exc, "deleting provider files")
+            except ProviderError as exc:  # e.g. the key was removed: later, without blocking
+                log.warning("batch %s: cannot delete provider files: %s", batch.id, exc)
+                self._retry_later(batch, RetryLater(str(exc)), "deleting provider files")
+        if await self.deliverer.run_pass():
+            in_flight = True
         return in_flight
 
     async def run(self, *, until_idle: bool = False, timeout: float | None = None,
@@ -199,6 +231,20 @@ class Engine:
     async def _resume_upload(self, batch: Batch) -> None:
         provider = self._provider(batch)
         filename = f"batch-{batch.uuid}.jsonl"
+        send = str(await asyncio.to_thread(self.life.send_number, batch.id))
+        if batch.cancel_requested_at:
+            # Cancelled before the provider had it: do not create it just to cancel it. A create
+            # can only have happened once the input file was recorded (intent "create").
+            remote = None
+            if batch.intent == "create" and batch.input_file_id is not None:
+                remote = await self._find_created(provider, batch, send)
+            if remote is None:
+                await asyncio.to_thread(self.life.cancel_unsent, batch.id, B.UPLOADING,
+                                        "cancelled by the user before it was sent")
+                self._changed(batch.id, B.CANCELLED, "before it was sent")
+                return
+            self._attach(batch, remote)
+            return
         if batch.intent == "upload" or batch.input_file_id is None:
             file_id = await self._find_uploaded(provider, filename)
             if file_id is None:
@@ -215,11 +261,12 @@ class Engine:
                                  intent_at=time.time())
             batch = self.store.get_batch(batch.id)
         assert batch.input_file_id is not None
-        remote = await self._find_created(provider, batch)
+        remote = await self._find_created(provider, batch, send)
         if remote is None:
             try:
                 remote = await provider.create_batch(
-                    batch.input_file_id, batch.endpoint, {METADATA_KEY: batch.uuid})
+                    batch.input_file_id, batch.endpoint,
+                    {METADATA_KEY: batch.uuid, SEND_KEY: send})
             except NotFoundRemote as exc:
                 # The input file vanished (expired, deleted): upload it again.
                 self.life.set_fields(batch.id, input_file_id=None, intent="upload")
@@ -230,6 +277,10 @@ class Engine:
                 else:
                     self._fail(batch, B.UPLOADING, f"provider refused the batch: {exc}")
                 return
+        self._attach(batch, remote)
+
+    def _attach(self, batch: Batch, remote: RemoteBatch) -> None:
+        """The provider has the batch (just created, or found again by its metadata)."""
         state = _RUNNING.get(remote.status, B.VALIDATING)
         self.life.mark_sent(batch.id, B.UPLOADING, state, remote.id,
                             f"created provider batch {remote.id}", provider_status=remote.status,
@@ -247,11 +298,17 @@ class Engine:
                     await provider.delete_file(remote_file.id)  # an extra copy: never used
         return found
 
-    async def _find_created(self, provider: Provider, batch: Batch) -> RemoteBatch | None:
-        """A create that may have happened before a crash, found by our uuid in its metadata."""
+    async def _find_created(self, provider: Provider, batch: Batch,
+                            send: str) -> RemoteBatch | None:
+        """A create that may have happened before a crash, found by our uuid in its metadata.
+
+        Only this send's batch counts: after a token-limit wait the provider still lists the
+        failed batch of the previous send under the same uuid.
+        """
         since = (batch.intent_at or batch.updated_at) - 3600
         async for remote in provider.list_batches():
-            if remote.metadata.get(METADATA_KEY) == batch.uuid:
+            if (remote.metadata.get(METADATA_KEY) == batch.uuid
+                    and remote.metadata.get(SEND_KEY, "1") == send):
                 return remote
             if remote.created_at is not None and remote.created_at < since:
                 break  # newest first: anything older cannot be ours
@@ -285,7 +342,9 @@ class Engine:
                 self.life.set_fields(batch.id, **fields)
                 self._emit(BatchChanged(batch.id, batch.state.value, "progress"))
         elif status in _FINAL_FOR:
-            if remote.output_file_id or remote.error_file_id:
+            # "completed" always goes through downloading (the state table has no shortcut);
+            # without files its prompts count as having no result.
+            if remote.output_file_id or remote.error_file_id or status == "completed":
                 self.life.move(batch.id, batch.state, B.DOWNLOADING, f"provider: {status}",
                                output_file_id=remote.output_file_id,
                                error_file_id=remote.error_file_id, **fields)
@@ -323,10 +382,7 @@ class Engine:
         until = time.time() + waits[n]
         reason = (f"waiting for enqueued-token room at the provider (attempt {n + 1}/"
                   f"{len(waits)}, next try at {time.strftime('%H:%M:%S', time.localtime(until))})")
-        self.life.prompts_back_to_pending(batch.id, "token limit: will resend", keep_batch=True)
-        self.life.move(batch.id, src, B.READY_FOR_UPLOAD, reason, not_before=until,
-                       wait_reason=reason, provider_batch_id=None, intent=None,
-                       token_limit_attempts=n + 1)
+        self.life.wait_for_token_room(batch.id, src, reason, until, n + 1)
         self._changed(batch.id, B.READY_FOR_UPLOAD, reason)
 
     def _fail(self, batch: Batch, src: BatchState, error: str) -> None:
@@ -370,15 +426,24 @@ class Engine:
         await self.apply_remote(self.store.get_batch(batch.id), remote)
 
     async def _cleanup(self, batch: Batch) -> None:
+        """Delete the batch's provider files (RetryLater: the caller tries again later)."""
+        doomed: list[str] = []
+        if await asyncio.to_thread(self.life.send_number, batch.id):
+            # Extra copies of the input file (an upload the SDK retried after a lost answer,
+            # or one made before a crash) were never used: they go whatever the setting says.
+            doomed += [f.id async for f in self._provider(batch).list_files()
+                       if f.filename == f"batch-{batch.uuid}.jsonl"
+                       and f.id != batch.input_file_id]
         if self.settings.cleanup_provider_files:
-            provider = self._provider(batch)
-            for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id):
-                if file_id:
-                    try:
-                        await provider.delete_file(file_id)
-                    except RetryLater:
-                        return  # try again next pass
-                    except ProviderError as exc:
-                        log.info("batch %s: could not delete %s: %s", batch.id, file_id, exc)
-        (self.batches_dir / f"batch-{batch.uuid}.jsonl").unlink(missing_ok=True)
+            doomed += [f for f in (batch.input_file_id, batch.output_file_id, batch.error_file_id)
+                       if f]
+        for file_id in doomed:
+            try:
+                await self._provider(batch).delete_file(file_id)
+            except RetryLater:
+                raise
+            except ProviderError as exc:
+                log.info("batch %s: could not delete %s: %s", batch.id, file_id, exc)
+        for leftover in (f"batch-{batch.uuid}.jsonl", f"batch-{batch.uuid}.jsonl.part"):
+            (self.batches_dir / leftover).unlink(missing_ok=True)  # .part: a write cut short
         self.life.set_fields(batch.id, intent=None)

@@ -133,10 +133,12 @@ class Lifecycle:
 
         def new_batch(_key: tuple[str, str]) -> int:
             check_batch_transition("new", None, B.DRAFT)
-            batch_id = conn.execute(insert(batches).values(
+            key = conn.execute(insert(batches).values(
                 uuid=str(uuid.uuid4()), profile_id=profile_id, endpoint=endpoint, model=model,
                 state=B.DRAFT.value, created_at=now, updated_at=now,
-            )).inserted_primary_key[0]
+            )).inserted_primary_key
+            assert key is not None
+            batch_id = key[0]
             conn.execute(insert(batch_transitions).values(
                 batch_id=batch_id, from_state=None, to_state=B.DRAFT.value, at=now,
                 reason="created for prompts to retry"))
@@ -205,6 +207,13 @@ class Lifecycle:
         os.replace(tmp, path)
         return path, count
 
+    def send_number(self, batch_id: int) -> int:
+        """Which send of the batch this is (1 for the first): its moves into ``uploading``."""
+        with self.db.read() as conn:
+            return int(conn.exec_driver_sql(
+                "SELECT count(*) FROM batch_transitions WHERE batch_id = ? AND to_state = ?",
+                (batch_id, B.UPLOADING.value)).scalar() or 0)
+
     def mark_sent(self, batch_id: int, src: BatchState, dst: BatchState, remote_id: str,
                   reason: str, **fields: Any) -> None:
         """The provider created the batch: record it and move its pending prompts along."""
@@ -223,6 +232,22 @@ class Lifecycle:
                                 from_states=[P.PROCESSING],
                                 set_sql="" if keep_batch else "batch_id = NULL")
 
+    def wait_for_token_room(self, batch_id: int, src: BatchState, reason: str, until: float,
+                            waits: int) -> None:
+        """``token_limit_exceeded``: the batch waits in ready_for_upload until ``until``.
+
+        Its prompts never ran, so that send does not count against their attempts. One
+        transaction: a crash cannot leave pending prompts in a batch still marked as sent.
+        """
+        with self.db.write() as conn:
+            move_prompts(conn, "batch_id = :b", {"b": batch_id}, P.PENDING,
+                         "token limit: will resend", from_states=[P.PROCESSING],
+                         set_sql="attempts = MAX(attempts - 1, 0)")
+            self.store.set_batch_state(conn, batch_id, src, B.READY_FOR_UPLOAD, reason,
+                                       not_before=until, wait_reason=reason,
+                                       provider_batch_id=None, intent=None,
+                                       token_limit_attempts=waits)
+
     def fail_batch(self, batch_id: int, src: BatchState, error: str) -> None:
         """The batch failed for good: its unfinished prompts fail with the same error."""
         with self.db.write() as conn:
@@ -234,9 +259,9 @@ class Lifecycle:
 
     def batch_prompt_counts(self, batch_id: int) -> dict[str, int]:
         with self.db.read() as conn:
-            return dict(conn.exec_driver_sql(  # type: ignore[arg-type]
+            return {state: n for state, n in conn.exec_driver_sql(
                 "SELECT state, count(*) FROM prompts WHERE batch_id = ? GROUP BY state",
-                (batch_id,)).all())
+                (batch_id,))}
 
     def processing_ids(self, conn: Connection, batch_id: int) -> set[int]:
         return {pid for (pid,) in conn.execute(
@@ -251,18 +276,24 @@ class Lifecycle:
         """
         batch = self.store.get_batch(batch_id)
         if batch.state in (B.DRAFT, B.READY_FOR_UPLOAD):
-            with self.db.write() as conn:
-                self.store.set_batch_state(
-                    conn, batch_id, batch.state, B.CANCELLED, "cancelled by the user",
-                    intent="cleanup" if batch.input_file_id else None)
-                move_prompts(conn, "batch_id = :b", {"b": batch_id}, P.CANCELLED,
-                             "batch cancelled by the user", from_states=[P.PENDING])
+            self.cancel_unsent(batch_id, batch.state, "cancelled by the user")
             return f"batch {batch_id} cancelled"
         if batch.state in (B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING):
             self.set_fields(batch_id, cancel_requested_at=time.time())
             return (f"cancel requested for batch {batch_id}; results finished so far will be "
                     "kept once the provider confirms")
         raise BatcherError(f"batch {batch_id} is {batch.state.value}: too late to cancel")
+
+    def cancel_unsent(self, batch_id: int, src: BatchState, reason: str) -> None:
+        """Cancel a batch the provider never got; its prompts are cancelled with it.
+
+        Cleanup follows: a batch file may be on disk, an input file at the provider.
+        """
+        with self.db.write() as conn:
+            self.store.set_batch_state(conn, batch_id, src, B.CANCELLED, reason,
+                                       intent="cleanup", not_before=None, wait_reason=None)
+            move_prompts(conn, "batch_id = :b", {"b": batch_id}, P.CANCELLED,
+                         "batch cancelled by the user", from_states=[P.PENDING])
 
     def restart_batch(self, batch_id: int) -> None:
         """A failed batch goes back into the queue with its prompts (fresh upload)."""

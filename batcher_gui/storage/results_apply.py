@@ -45,9 +45,9 @@ class _Applier:
     def __init__(self, conn: Connection, batch_id: int, max_attempts: int) -> None:
         self.conn = conn
         self.max_attempts = max_attempts
-        self.attempts: dict[int, int] = dict(conn.exec_driver_sql(  # type: ignore[arg-type]
+        self.attempts: dict[int, int] = {pid: n for pid, n in conn.exec_driver_sql(
             "SELECT id, attempts FROM prompts WHERE batch_id = ? AND state = 'processing'",
-            (batch_id,)).all())
+            (batch_id,))}
         self.open = set(self.attempts)
         self.success: list[tuple[Any, ...]] = []
         self.failed: list[tuple[Any, ...]] = []

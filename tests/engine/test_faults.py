@@ -1,0 +1,139 @@
+"""HTTP faults at the provider: nothing lost, nothing done twice, nothing left behind."""
+
+from __future__ import annotations
+
+import pytest
+from keyring.backends.fail import Keyring as NoKeyring
+
+from batcher_gui.config import SecretStore, resolve_api_key
+from batcher_gui.domain.models import Profile, ProfileKind
+from batcher_gui.domain.remote import Provider
+from batcher_gui.engine.engine import Engine
+from batcher_gui.engine.events import EngineEvent, EngineNotice
+from batcher_gui.providers import make_provider
+from batcher_gui.sandbox import FaultSpec
+from tests.engine.conftest import (
+    FAST,
+    Workspace,
+    assert_all_settled,
+    chat,
+    embeddings,
+    responses,
+)
+
+KINDS = ("429", "500", "timeout", "drop")
+
+
+def test_faults_on_every_route_lose_nothing(ws: Workspace) -> None:
+    ws.timeout = 1.0
+    ws.max_retries = 2
+    ws.add_profile("small", max_requests=6)
+    ws.import_lines([chat(i) for i in range(18)], profile="small")
+    ws.import_lines([responses(i) for i in range(4)] + [embeddings(i) for i in range(4)])
+    ws.sandbox.config.timeout_seconds = 1.3  # longer than the client waits
+    ws.sandbox.config.faults = {"*": FaultSpec(rate=0.3, kinds=KINDS)}
+
+    assert ws.run(timeout=150) is True
+
+    ws.sandbox.config.faults = {}
+    stats = ws.sandbox.stats()
+    injected = stats["faults_injected"]
+    assert {k.split(":")[1] for k in injected} == set(KINDS)
+    assert len({k.split(":")[0] for k in injected}) >= 6  # spread over the routes
+    assert ws.prompt_states() == {"processed": 26}
+    batches = ws.store.list_batches()
+    assert len(batches) == 5 and {b.state.value for b in batches} == {"completed"}
+    # exactly one provider batch per local batch: no duplicate ever created
+    assert stats["batches_created"] == stats["batches_total"] == len(batches)
+    assert len({b.provider_batch_id for b in batches}) == len(batches)
+    assert all(r["attempts"] == 1 for r in ws.prompts())
+    assert_all_settled(ws)
+
+
+@pytest.mark.parametrize("kind", ["500", "drop", "timeout"])
+def test_lost_create_answer_reattaches_instead_of_creating_again(ws: Workspace,
+                                                                  kind: str) -> None:
+    ws.timeout = 1.0
+    ws.add_profile("small", max_requests=3)
+    ws.import_lines([chat(i) for i in range(6)], profile="small")
+    # Every create is applied at the provider, and every answer is lost.
+    ws.sandbox.config.faults = {"batches.create": FaultSpec(rate=1.0, kinds=(kind,))}
+    ws.sandbox.config.fault_after_apply = True
+    ws.sandbox.config.timeout_seconds = 1.3
+
+    assert ws.run() is True
+
+    stats = ws.sandbox.stats()
+    assert stats["faults_injected"] == {f"batches.create:{kind}_after": 2}
+    assert stats["batches_created"] == stats["batches_total"] == 2
+    assert ws.prompt_states() == {"processed": 6}
+    assert all(r["attempts"] == 1 for r in ws.prompts())
+    assert_all_settled(ws)
+
+
+def test_lost_upload_answer_reuses_the_uploaded_file(ws: Workspace) -> None:
+    ws.max_retries = 0  # the engine, not the SDK, deals with the lost answer
+    ws.import_lines([chat(i) for i in range(3)])
+    ws.sandbox.config.faults = {
+        "files.create": FaultSpec(rate=1.0, kinds=("500_after",), max_count=1)}
+
+    assert ws.run() is True
+
+    stats = ws.sandbox.stats()
+    assert stats["faults_injected"] == {"files.create:500_after": 1}
+    assert stats["files_created"] == 1
+    assert ws.prompt_states() == {"processed": 3}
+    assert_all_settled(ws)
+
+
+def test_upload_duplicated_by_sdk_retry_is_deleted(ws: Workspace) -> None:
+    ws.max_retries = 2  # the SDK uploads again after the lost answer: two copies exist
+    ws.import_lines([chat(i) for i in range(3)])
+    ws.sandbox.config.faults = {
+        "files.create": FaultSpec(rate=1.0, kinds=("500_after",), max_count=1)}
+
+    assert ws.run() is True
+
+    stats = ws.sandbox.stats()
+    assert stats["files_created"] == 2
+    assert ws.prompt_states() == {"processed": 3}
+    assert_all_settled(ws)  # the unused copy is gone too
+
+
+def test_cleanup_faults_are_retried_before_idle(ws: Workspace) -> None:
+    ws.max_retries = 0
+    ws.import_lines([chat(i) for i in range(3)])
+    ws.sandbox.config.faults = {"files.delete": FaultSpec(rate=1.0, kinds=("500",),
+                                                          max_count=3)}
+
+    assert ws.run() is True
+
+    assert ws.sandbox.stats()["faults_injected"] == {"files.delete:500": 3}
+    assert_all_settled(ws)
+
+
+@pytest.mark.expect_log
+def test_missing_api_key_waits_instead_of_crashing(ws: Workspace,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOKEY_TEST_KEY", raising=False)
+    ws.store.add_profile("nokey", ProfileKind.OPENAI_COMPATIBLE, base_url=ws.sandbox.base_url,
+                         key_env="NOKEY_TEST_KEY")
+    ws.import_lines([chat(i) for i in range(2)], profile="nokey")
+    secrets = SecretStore(backend=NoKeyring())
+    notices: list[EngineEvent] = []
+
+    def provider_for(profile: Profile) -> Provider:  # how the app builds providers
+        return make_provider(profile, resolve_api_key(profile, secrets),
+                             base_url=ws.sandbox.base_url, timeout=3)
+
+    engine = Engine(ws.store, provider_for, ws.batches_dir, ws.results_dir, FAST,
+                    notices.append)
+    assert ws.run(engine, timeout=0.3) is False  # no key: nothing can be sent, no crash
+
+    errors = [e for e in notices if isinstance(e, EngineNotice) and e.level == "error"]
+    assert errors and "NOKEY_TEST_KEY" in errors[0].message
+    assert ws.sandbox.stats()["requests"] == {}
+    monkeypatch.setenv("NOKEY_TEST_KEY", "sk-now-set")
+    assert ws.run(engine) is True
+    assert ws.prompt_states() == {"processed": 2}
+    assert_all_settled(ws)

@@ -1,9 +1,10 @@
 """The OpenAI (and OpenAI-compatible, and Azure OpenAI) batch provider on the official SDK.
 
 Every public method raises only ProviderError kinds (see :mod:`.errors`). The SDK retries
-transient failures itself (``max_retries``), except for ``batches.create``: the API takes no
-idempotency key, so a retried create after a lost answer makes a duplicate batch. The engine
-reconciles lost creates through the batch metadata instead.
+transient failures itself (``max_retries``), except for ``batches.create`` and ``files.create``:
+the API takes no idempotency key, so a retried create after a lost answer makes a duplicate
+batch (or an extra copy of a file). The engine reconciles lost creates itself, through the
+batch metadata and the upload's file name.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class OpenAIProvider:
             raise PermanentError(f"Cannot read the batch file {path}: {exc}",
                                  code="local_io") from exc
         with fh:
-            created = await self._call(lambda: self._client.files.create(
+            created = await self._call(lambda: self._create_client.files.create(
                 file=(filename, fh, "application/jsonl"), purpose="batch",
             ))
         log.debug("uploaded %s as %s", filename, created.id)

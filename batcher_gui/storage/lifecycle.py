@@ -296,7 +296,16 @@ class Lifecycle:
                          "batch cancelled by the user", from_states=[P.PENDING])
 
     def restart_batch(self, batch_id: int) -> None:
-        """A failed batch goes back into the queue with its prompts (fresh upload)."""
+        """A failed batch goes back into the queue with its prompts (fresh upload).
+
+        Refused while the failed send's provider files are still to be deleted: a restart would
+        forget them (a leak) and might pick up the old input file.
+        """
+        if self.store.get_batch(batch_id).intent == "cleanup":
+            raise BatcherError(
+                f"batch {batch_id} is still deleting its files at the provider; run "
+                "`batcher sync` (or wait for the open window), then restart it"
+            )
         with self.db.write() as conn:
             self.store.set_batch_state(
                 conn, batch_id, B.FAILED, B.READY_FOR_UPLOAD, "restarted by the user",

@@ -253,15 +253,18 @@ def test_lost_create_answer_is_found_by_metadata(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_upload_replays_the_file_on_retry(tmp_path: Path) -> None:
+def test_upload_is_not_retried_by_the_sdk(tmp_path: Path) -> None:
+    """A retried upload after a lost answer would leave an extra copy: the engine retries."""
     source = write_input(tmp_path / "input.jsonl", 50)
     config = SandboxConfig(faults={"files.create": FaultSpec(kinds=("500",), max_count=1)})
 
     async def scenario() -> None:
-        async with sandbox(tmp_path, config, max_retries=1) as (server, provider):
+        async with sandbox(tmp_path, config, max_retries=2) as (server, provider):
+            with pytest.raises(RetryLater):
+                await provider.upload_file(source, "in.jsonl")
+            assert server.stats()["requests"]["files.create"] == 1
             uploaded = await provider.upload_file(source, "in.jsonl")
             assert uploaded.bytes == source.stat().st_size
-            assert server.stats()["requests"]["files.create"] == 2
             copy = tmp_path / "copy.jsonl"
             await provider.download_file(uploaded.id, copy)
             assert copy.read_bytes() == source.read_bytes()

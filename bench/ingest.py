@@ -1,4 +1,4 @@
-"""Import benchmark: `batcher import` vs a bare orjson + sqlite3.executemany loop, same file, same run.
+"""Import benchmark: `batcher import` vs a bare orjson + sqlite3.executemany loop on one file.
 
 Usage: python bench/ingest.py N [--keep DIR]
 
@@ -45,8 +45,11 @@ conn.execute("COMMIT")
 print(conn.execute("SELECT count(*) FROM prompts").fetchone()[0])
 """
 
-WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
-         "rho sigma tau upsilon phi chi psi omega").split()
+WORDS = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
+    "psi", "omega",
+]
 
 
 def generate(path: Path, n: int) -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures. Qt runs offscreen; a test that logs a warning or error it did not expect fails."""
+"""Shared fixtures. Qt runs offscreen; an unexpected logged warning or error fails the test."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ def test_import_contracts_hold() -> None:
 
 
 def test_contracts_catch_a_violation(tmp_path: Path) -> None:
-    """The forbidden-module contract really fails when storage imports Qt (so the check can fail)."""
+    """The forbidden-module contract really fails when storage imports Qt (it can fail)."""
     bad = REPO / "batcher_gui" / "storage" / "_arch_probe.py"
     bad.write_text("import PySide6  # noqa: F401\n")
     try:

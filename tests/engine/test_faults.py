@@ -86,8 +86,8 @@ def test_lost_upload_answer_reuses_the_uploaded_file(ws: Workspace) -> None:
     assert_all_settled(ws)
 
 
-def test_upload_duplicated_by_sdk_retry_is_deleted(ws: Workspace) -> None:
-    ws.max_retries = 2  # the SDK uploads again after the lost answer: two copies exist
+def test_lost_upload_answer_is_not_uploaded_again_even_with_sdk_retries(ws: Workspace) -> None:
+    ws.max_retries = 2  # the SDK must not repeat the upload; the engine finds it by name
     ws.import_lines([chat(i) for i in range(3)])
     ws.sandbox.config.faults = {
         "files.create": FaultSpec(rate=1.0, kinds=("500_after",), max_count=1)}
@@ -95,9 +95,9 @@ def test_upload_duplicated_by_sdk_retry_is_deleted(ws: Workspace) -> None:
     assert ws.run() is True
 
     stats = ws.sandbox.stats()
-    assert stats["files_created"] == 2
+    assert stats["files_created"] == 1
     assert ws.prompt_states() == {"processed": 3}
-    assert_all_settled(ws)  # the unused copy is gone too
+    assert_all_settled(ws)
 
 
 def test_cleanup_faults_are_retried_before_idle(ws: Workspace) -> None:

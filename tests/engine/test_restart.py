@@ -60,9 +60,9 @@ CASES: dict[str, tuple[Callable[[Workspace], None], str | None, int]] = {
     "ready_for_upload waiting on token limit": (_token_wait, None, 1),
     "uploading intent upload, nothing uploaded": (
         _reach("uploading", **{"files.create": _failing()}), "upload", 1),
-    "uploading intent upload, uploaded twice, answers lost": (
+    "uploading intent upload, uploaded, answer lost": (
         _reach("uploading", **{"files.create": _failing("500_after")}),
-        "upload", 2),
+        "upload", 1),
     "uploading intent create, not created": (
         _reach("uploading", **{"batches.create": _failing()}), "create", 1),
     "uploading intent create, created, answer lost": (
@@ -80,7 +80,7 @@ CASES: dict[str, tuple[Callable[[Workspace], None], str | None, int]] = {
 def test_new_engine_resumes(ws: Workspace, case: str) -> None:
     setup, intent, uploads = CASES[case]
     ws.import_lines([chat(i) for i in range(5)] + [chat(5, "#fail")])
-    ws.max_retries = 1  # the "uploaded twice" case: one SDK retry, both answers lost
+    ws.max_retries = 1  # SDK retries on: they must still never repeat an upload or a create
 
     setup(ws)
 

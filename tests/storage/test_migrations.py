@@ -1,4 +1,4 @@
-"""The schema is built by Alembic migrations; old workspaces upgrade in place without losing data."""
+"""Alembic migrations build the schema; old workspaces upgrade in place without losing data."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_new_workspace_is_at_head_with_wal_and_foreign_keys(tmp_path: Path) -> N
 
 
 def test_schema_head_constant_matches_the_migrations() -> None:
-    assert SCHEMA_HEAD == head_revision()
+    assert head_revision() == SCHEMA_HEAD
 
 
 def test_migrated_schema_matches_the_tables_module(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Workspace location: --data-dir, then BATCHER_HOME, then DATABASE_URL, then the platform default."""
+"""Workspace location: --data-dir, BATCHER_HOME, DATABASE_URL, then the platform default."""
 
 from __future__ import annotations
 

@@ -148,12 +148,25 @@ class Database:
             ) from exc
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
+    def write(self, *, foreign_keys: bool = True) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any exception.
+
+        Args:
+            foreign_keys: False skips SQLite's per-row foreign-key lookups for this transaction
+                (bulk imports, whose rows reference what the same transaction just created).
+        """
         with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            if not foreign_keys:
+                raw.execute("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
+            try:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+            finally:
+                if not foreign_keys:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -152,6 +152,7 @@ class Store:
         options: dict[str, Any] | None = None,
         *,
         exact_name: bool = False,
+        expected_rows: int = 0,
     ) -> Iterator[ImportWriter]:
         """Open a write transaction with a new run in it, for bulk-adding prompts.
 
@@ -160,8 +161,11 @@ class Store:
 
         Args:
             exact_name: refuse a taken name instead of adding " (2)".
+            expected_rows: about how many prompts are coming (lets a big import into a small
+                workspace rebuild the prompt indexes once instead of updating them per row).
         """
-        with self.db.write() as conn:
+        # The writer creates the run and drafts its rows point at, in this same transaction.
+        with self.db.write(foreign_keys=False) as conn:
             final = self._unique_run_name(conn, name)
             if exact_name and final != name:
                 raise BatcherError(f"a run named {name!r} already exists; choose another --name")
@@ -176,7 +180,7 @@ class Store:
             assert inserted is not None
             run_id = int(inserted[0])
             run = Run(run_id, final, source_path, source_format, profile.id, now, 0)
-            yield ImportWriter(conn, run, profile)
+            yield ImportWriter(conn, run, profile, expected_rows)
 
     # -- batches ---------------------------------------------------------------------------
     def list_batches(self, states: list[BatchState] | None = None) -> list[Batch]:

@@ -51,34 +51,32 @@ class DraftPacker:
         self._open: dict[GroupKey, OpenDraft] = {}
         self.touched: list[OpenDraft] = []
         self._last: OpenDraft | None = None
-        self._last_key: GroupKey | None = None
         for draft in existing:
             current = self._open.get(draft.key)
             # Fill the emptiest existing draft of each group first.
             if current is None or draft.count < current.count:
                 self._open[draft.key] = draft
 
-    def place(self, key: GroupKey | None, line_bytes: int) -> int:
-        """Put one request of ``line_bytes`` in a draft of group ``key``; return the batch id.
+    @property
+    def last(self) -> OpenDraft:
+        """The draft the previous :meth:`place` used."""
+        assert self._last is not None
+        return self._last
 
-        ``key=None`` means "the group of the previous call", which spares hot loops building a
-        key per request.
-        """
-        draft = self._last if key is None else self._open.get(key)
+    def place(self, key: GroupKey, line_bytes: int) -> int:
+        """Put one request of ``line_bytes`` in a draft of group ``key``; return the batch id."""
+        draft = self._open.get(key)
         if (
             draft is None
             or draft.count >= self._max_requests
             or draft.bytes + line_bytes > self._max_bytes
         ):
-            group = key if key is not None else self._last_key
-            assert group is not None
-            draft = OpenDraft(self._new_batch_id(group), group, 0, 0, created=True)
-            self._open[group] = draft
+            draft = OpenDraft(self._new_batch_id(key), key, 0, 0, created=True)
+            self._open[key] = draft
         if draft.added == 0:
             self.touched.append(draft)
         draft.count += 1
         draft.bytes += line_bytes
         draft.added += 1
         self._last = draft
-        self._last_key = draft.key
         return draft.batch_id

@@ -124,15 +124,18 @@ class ImportWriter:
         """
         buffer = self._buffer
         append = buffer.append
-        place = self._packer.place
+        packer = self._packer
+        limits = self._profile.limits
+        max_requests, max_bytes = limits.max_requests, limits.max_batch_bytes
         run_id = self._run_id
         next_id = self._next_prompt_id
         overhead = self._fixed_overhead
         digit_step = self._next_digit_step
         adding = True
-        # The open draft for the last (endpoint, model): most files use one of each, so the
-        # packer is consulted only when the group changes or the draft fills up.
+        # The open draft of the last (endpoint, model): most files use one of each, so the
+        # packer is consulted only when the group changes or the draft is full.
         last_endpoint = last_model = None
+        draft: OpenDraft | None = None
         for item in items:
             if isinstance(item, LineError):
                 adding = on_error(item) if on_error is not None else False
@@ -145,11 +148,17 @@ class ImportWriter:
                 digit_step *= 10
             # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
             line_bytes = overhead + len(endpoint) + len(body)
-            if endpoint == last_endpoint and model == last_model:
-                draft_id = place(None, line_bytes)
+            if (draft is not None and endpoint == last_endpoint and model == last_model
+                    and draft.count < max_requests and draft.bytes + line_bytes <= max_bytes):
+                # The packer's own rule (DraftPacker.place), without a call per row.
+                draft.count += 1
+                draft.bytes += line_bytes
+                draft.added += 1
             else:
-                draft_id = place((endpoint, model), line_bytes)
+                packer.place((endpoint, model), line_bytes)
+                draft = packer.last
                 last_endpoint, last_model = endpoint, model
+            draft_id = draft.batch_id
             append((next_id, run_id, draft_id, line_no, user_id, endpoint, model, _PENDING,
                     line_bytes, body))
             next_id += 1

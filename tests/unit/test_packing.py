@@ -38,9 +38,10 @@ def test_fills_existing_draft_first() -> None:
     assert [d.created for d in packer.touched] == [False, True]
 
 
-def test_none_key_reuses_the_previous_group_and_still_splits() -> None:
+
+def test_last_is_the_draft_just_used() -> None:
     packer = _packer(ProfileLimits(max_requests=2))
     key = ("/v1/embeddings", "e")
-    ids = [packer.place(key, 10), packer.place(None, 10), packer.place(None, 10)]
+    ids = [packer.place(key, 10) for _ in range(3)]
     assert ids == [100, 100, 101]
-    assert [d.key for d in packer.touched] == [key, key]
+    assert packer.last.batch_id == 101 and packer.last.count == 1

@@ -5,7 +5,6 @@ set of custom_ids for duplicate detection).
 """
 
 from batcher_gui.importing.detect import EXTENSION_FORMATS, detect_format
-from batcher_gui.importing.parallel import ParallelReader
 from batcher_gui.importing.reader import RequestReader
 
-__all__ = ["EXTENSION_FORMATS", "ParallelReader", "RequestReader", "detect_format"]
+__all__ = ["EXTENSION_FORMATS", "RequestReader", "detect_format"]

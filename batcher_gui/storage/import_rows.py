@@ -1,0 +1,121 @@
+"""Turning parsed requests into prompt rows and draft batches (no database access).
+
+Kept apart from the writer so that the whole CPU-heavy half of an import — reading, validating,
+numbering and packing — can run in a second process while this one only writes rows (see
+:mod:`batcher_gui.engine.imports`). Row ids are assigned here: the importing transaction holds
+the write lock, so the ids handed out at its start cannot be taken by anyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from batcher_gui.domain.errors import LineError
+from batcher_gui.domain.models import LINE_OVERHEAD, ParsedRequest, ProfileLimits
+from batcher_gui.domain.packing import DraftPacker, GroupKey, OpenDraft
+from batcher_gui.domain.states import PromptState
+
+#: Column order of the rows a RowBuilder makes (the writer's INSERT uses the same order).
+ROW_COLUMNS = ("id", "run_id", "batch_id", "line_no", "user_custom_id", "endpoint", "model",
+               "state", "request_bytes", "body")
+CHUNK = 5000
+_PENDING = PromptState.PENDING.value
+
+Item = ParsedRequest | tuple[int, str, str, str, bytes] | LineError
+
+
+@dataclass(frozen=True, slots=True)
+class BuildStart:
+    """Where numbering starts and which drafts are open, read inside the import transaction."""
+
+    run_id: int
+    next_prompt_id: int
+    next_batch_id: int
+    limits: ProfileLimits
+    open_drafts: tuple[OpenDraft, ...] = ()
+
+
+@dataclass(slots=True)
+class BuildResult:
+    """What a build made, for the writer to record at the end of the import."""
+
+    count: int = 0
+    touched: list[OpenDraft] = field(default_factory=list)
+    created: list[tuple[int, GroupKey]] = field(default_factory=list)
+
+
+class RowBuilder:
+    """Numbers requests, packs them into drafts and yields prompt rows a chunk at a time."""
+
+    def __init__(self, start: BuildStart) -> None:
+        self.start = start
+        self.result = BuildResult()
+        self._next_batch_id = start.next_batch_id
+        self._packer = DraftPacker(start.limits, list(start.open_drafts), self._new_draft)
+
+    def _new_draft(self, key: GroupKey) -> int:
+        batch_id = self._next_batch_id
+        self._next_batch_id += 1
+        self.result.created.append((batch_id, key))
+        return batch_id
+
+    def rows(self, items: Iterable[Item],
+             on_error: Callable[[LineError], bool] | None = None) -> Iterator[list[Any]]:
+        """Yield lists of up to CHUNK rows (see ROW_COLUMNS).
+
+        Args:
+            on_error: called for each LineError; once it returns False, later requests are only
+                read, not turned into rows (an all-or-nothing import that already failed).
+        """
+        packer = self._packer
+        limits = self.start.limits
+        max_requests, max_bytes = limits.max_requests, limits.max_batch_bytes
+        run_id = self.start.run_id
+        next_id = self.start.next_prompt_id
+        # LINE_OVERHEAD + "p" + the id's digits; one more digit at each power of ten.
+        digits = len(str(next_id))
+        overhead = LINE_OVERHEAD + 1 + digits
+        digit_step = 10**digits
+        rows: list[Any] = []
+        append = rows.append
+        adding = True
+        # The open draft of the last (endpoint, model): most files use one of each, so the
+        # packer is consulted only when the group changes or the draft is full.
+        last_endpoint = last_model = None
+        draft: OpenDraft | None = None
+        for item in items:
+            if isinstance(item, LineError):
+                adding = on_error(item) if on_error is not None else False
+                continue
+            if not adding:
+                continue
+            line_no, user_id, endpoint, model, body = item
+            if next_id >= digit_step:
+                overhead += 1
+                digit_step *= 10
+            # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
+            line_bytes = overhead + len(endpoint) + len(body)
+            if (draft is not None and endpoint == last_endpoint and model == last_model
+                    and draft.count < max_requests and draft.bytes + line_bytes <= max_bytes):
+                # The packer's own rule (DraftPacker.place), without a call per row.
+                draft.count += 1
+                draft.bytes += line_bytes
+                draft.added += 1
+            else:
+                packer.place((endpoint, model), line_bytes)
+                draft = packer.last
+                last_endpoint, last_model = endpoint, model
+            append((next_id, run_id, draft.batch_id, line_no, user_id, endpoint, model, _PENDING,
+                    line_bytes, body))
+            next_id += 1
+            if len(rows) >= CHUNK:
+                self.result.count += len(rows)
+                yield rows
+                rows = []
+                append = rows.append
+        if rows:
+            self.result.count += len(rows)
+            yield rows
+        self.result.touched = list(packer.touched)

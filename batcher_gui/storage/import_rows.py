@@ -8,7 +8,7 @@ the write lock, so the ids handed out at its start cannot be taken by anyone els
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,8 @@ class RowBuilder:
         return batch_id
 
     def rows(self, items: Iterable[Item],
-             on_error: Callable[[LineError], bool] | None = None) -> Iterator[list[Any]]:
+             on_error: Callable[[LineError], bool] | None = None
+             ) -> Generator[list[Any], None, None]:
         """Yield lists of up to CHUNK rows (see ROW_COLUMNS).
 
         Args:

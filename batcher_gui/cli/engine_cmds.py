@@ -117,9 +117,19 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 async def _sync(args: argparse.Namespace) -> int:
     from batcher_gui.cli.runtime import Runtime
+    from batcher_gui.engine.events import EngineEvent, EngineNotice
 
     store, paths = _open(args)
-    async with Runtime(store, paths) as rt:
+    problems: list[EngineNotice] = []
+    stop = asyncio.Event()
+
+    def listen(event: EngineEvent) -> None:
+        if isinstance(event, EngineNotice) and event.level == "error":
+            problems.append(event)
+            if event.needs_user:
+                stop.set()  # waiting longer cannot help: the user has to act first
+
+    async with Runtime(store, paths, listener=listen) as rt:
         if rt.uses_builtin_sandbox():
             await rt.start_sandbox()
         if not args.wait:
@@ -130,8 +140,14 @@ async def _sync(args: argparse.Namespace) -> int:
                 await rt.engine.tick()
             finally:
                 rt.engine.life.release_lease()
+            if problems:
+                print(f"error: {problems[-1].message}", file=sys.stderr)
+                return EXIT_PROBLEM
             return EXIT_OK
-        idle = await rt.engine.run(until_idle=True, timeout=args.timeout)
+        idle = await rt.engine.run(until_idle=True, timeout=args.timeout, stop=stop)
+    if stop.is_set():
+        print(f"error: stopped, this needs you first: {problems[-1].message}", file=sys.stderr)
+        return EXIT_PROBLEM
     if not idle:
         print(f"Still in flight after {args.timeout}s; run `batcher sync --wait` again.",
               file=sys.stderr)

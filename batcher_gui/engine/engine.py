@@ -91,7 +91,8 @@ class Engine:
             except BatcherError as exc:  # no API key, unusable base URL...
                 if isinstance(exc, ProviderError):
                     raise
-                raise PermanentError(f"profile {profile.name!r}: {exc}") from exc
+                raise PermanentError(f"profile {profile.name!r}: {exc}",
+                                     code="profile_config") from exc
             self._providers[batch.profile_id] = provider
         return provider
 
@@ -141,7 +142,10 @@ class Engine:
             except (ProviderError, OSError, InvalidTransition) as exc:
                 # Not worth crashing the loop for one batch: say it loudly and try later.
                 log.warning("batch %s: %s", batch.id, exc)
-                self._emit(EngineNotice("error", f"batch {batch.id}: {exc}", batch.id))
+                needs_user = isinstance(exc, PermanentError) and (
+                    exc.code == "profile_config" or exc.status in (401, 403))
+                self._emit(EngineNotice("error", f"batch {batch.id}: {exc}", batch.id,
+                                        needs_user=needs_user))
                 self._retry_later(batch, RetryLater(str(exc)), "step")
             except BatcherError as exc:
                 # Typically the user cancelled the batch while this pass was working on it
@@ -216,6 +220,7 @@ class Engine:
             await self._download(batch)
 
     async def _submit(self, batch: Batch) -> None:
+        self._provider(batch)  # a missing key is found before the batch claims to be uploading
         path, count = await asyncio.to_thread(self.life.write_batch_file, batch, self.batches_dir)
         if count == 0:
             self.life.move(batch.id, B.READY_FOR_UPLOAD, B.FAILED, "no pending prompts to send",

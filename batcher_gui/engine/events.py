@@ -22,6 +22,8 @@ class EngineNotice:
     level: str
     message: str
     batch_id: int | None = None
+    #: Retrying will not help until the user acts (no API key, key refused...).
+    needs_user: bool = False
 
 
 EngineEvent = BatchChanged | EngineNotice

@@ -156,3 +156,18 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "No runs yet" in result.stdout
+
+
+def test_sync_without_a_key_says_how_to_add_one_and_sends_nothing(tmp_path: Path,
+                                                                  jsonl: Path) -> None:
+    ws = str(tmp_path / "ws")
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    assert run("--data-dir", ws, "import", str(jsonl)).returncode == 0
+    assert run("--data-dir", ws, "submit").returncode == 0
+    once = run("--data-dir", ws, "sync", env=env)
+    assert once.returncode == 1
+    assert "batcher keys set openai" in once.stderr and "OPENAI_API_KEY" in once.stderr
+    waited = run("--data-dir", ws, "sync", "--wait", "--timeout", "60", env=env)
+    assert waited.returncode == 1 and "this needs you first" in waited.stderr
+    batches = json.loads(run("--data-dir", ws, "batches", "--json").stdout)
+    assert [b["state"] for b in batches] == ["ready_for_upload"]

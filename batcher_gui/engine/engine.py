@@ -29,6 +29,7 @@ from batcher_gui.domain.remote import (
 from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.events import BatchChanged, EngineEvent, EngineNotice, Listener
+from batcher_gui.engine.polling import statuses_by_listing
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.storage.lifecycle import Lifecycle
 from batcher_gui.storage.results_apply import apply_and_finish, finish_without_files
@@ -72,6 +73,8 @@ class Engine:
         self._backoff: dict[int, _Backoff] = {}
         self._warned_status: set[tuple[int, str]] = set()
         self.deliverer = Deliverer(store, self.settings, listener)
+        #: Statuses read by one listing this pass, by provider batch id (see polling.py).
+        self._listed: dict[str, RemoteBatch] = {}
 
     # -- plumbing ----------------------------------------------------------------------------
     def _emit(self, event: EngineEvent) -> None:
@@ -128,9 +131,11 @@ class Engine:
             self._changed(batch_id, B.READY_FOR_UPLOAD)
         now = time.time()
         in_flight = False
-        for batch in self.life.batches_in(
-            [B.READY_FOR_UPLOAD, B.UPLOADING, *_REMOTE_STATES, B.DOWNLOADING]
-        ):
+        active = self.life.batches_in(
+            [B.READY_FOR_UPLOAD, B.UPLOADING, *_REMOTE_STATES, B.DOWNLOADING])
+        self._listed = await statuses_by_listing(
+            (b for b in active if self._poll_due(b, now)), self._provider)
+        for batch in active:
             in_flight = True
             if not self._due(batch.id, now):
                 continue
@@ -325,11 +330,19 @@ class Engine:
                                                                         "cancelled"):
             await self._cancel_remote(batch)
             return
-        if batch.polled_at and now - batch.polled_at < self.settings.poll_interval:
+        if not self._poll_due(batch, now):
             return
         assert batch.provider_batch_id is not None
-        remote = await self._provider(batch).retrieve_batch(batch.provider_batch_id)
+        remote = self._listed.pop(batch.provider_batch_id, None)
+        if remote is None:
+            remote = await self._provider(batch).retrieve_batch(batch.provider_batch_id)
         await self.apply_remote(batch, remote)
+
+    def _poll_due(self, batch: Batch, now: float) -> bool:
+        """A running batch whose status is due for a check (not one about to be cancelled)."""
+        return (batch.state in _REMOTE_STATES and self._due(batch.id, now)
+                and not batch.cancel_requested_at
+                and (not batch.polled_at or now - batch.polled_at >= self.settings.poll_interval))
 
     async def apply_remote(self, batch: Batch, remote: RemoteBatch) -> None:
         """Act on a freshly seen provider batch."""

@@ -50,6 +50,12 @@ _REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
 SEND_KEY = "batcher_send"
 
 
+def _cancel_to_send(batch: Batch) -> bool:
+    """The user asked to cancel and the provider has not been told yet."""
+    return bool(batch.cancel_requested_at) and batch.provider_status not in (
+        "cancelling", "cancelled")
+
+
 @dataclass(slots=True)
 class _Backoff:
     until: float
@@ -326,8 +332,7 @@ class Engine:
 
     async def _poll(self, batch: Batch) -> None:
         now = time.time()
-        if batch.cancel_requested_at and batch.provider_status not in ("cancelling",
-                                                                        "cancelled"):
+        if _cancel_to_send(batch):
             await self._cancel_remote(batch)
             return
         if not self._poll_due(batch, now):
@@ -341,7 +346,7 @@ class Engine:
     def _poll_due(self, batch: Batch, now: float) -> bool:
         """A running batch whose status is due for a check (not one about to be cancelled)."""
         return (batch.state in _REMOTE_STATES and self._due(batch.id, now)
-                and not batch.cancel_requested_at
+                and not _cancel_to_send(batch)
                 and (not batch.polled_at or now - batch.polled_at >= self.settings.poll_interval))
 
     async def apply_remote(self, batch: Batch, remote: RemoteBatch) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,9 @@ def main() -> int:
     base_runs, ours_runs = [], []
     base_mb = ours_mb = 0.0
     for round_no in range(args.rounds):
+        for old in work.glob(f"baseline{round_no}.sqlite3*"):
+            old.unlink()
+        shutil.rmtree(work / f"ws{round_no}", ignore_errors=True)
         os.sync()
         seconds, base_mb, out = timed(
             [sys.executable, "-c", BASELINE, str(data), str(work / f"baseline{round_no}.sqlite3")],

@@ -294,17 +294,22 @@ class Store:
         return out
 
     def iter_run_prompts(self, run_id: int, chunk: int = 2000) -> Iterator[Sequence[Any]]:
-        """Chunks of a run's prompts in import order (keyset paging: constant memory)."""
-        cols = [prompts.c[name] for name in EXPORT_COLUMNS]
-        after = 0
+        """Chunks of a run's prompts in import order (keyset paging: constant memory).
+
+        Walks the primary key: a run's prompts have consecutive ids (one import, one
+        transaction), so each page is a short range scan. The unary ``+`` keeps SQLite from
+        choosing the (run_id, state) index instead, which would re-read and sort the whole run
+        for every page.
+        """
+        sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM prompts "
+               "WHERE id > ? AND +run_id = ? ORDER BY id LIMIT ?")
+        with self.db.read() as conn:
+            first = conn.exec_driver_sql(
+                "SELECT min(id) FROM prompts WHERE run_id = ?", (run_id,)).scalar()
+        after = (first or 1) - 1
         while True:
             with self.db.read() as conn:
-                rows = conn.execute(
-                    select(*cols)
-                    .where(prompts.c.run_id == run_id, prompts.c.id > after)
-                    .order_by(prompts.c.id)
-                    .limit(chunk)
-                ).all()
+                rows = conn.exec_driver_sql(sql, (after, run_id, chunk)).all()
             if not rows:
                 return
             after = rows[-1].id

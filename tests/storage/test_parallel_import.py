@@ -39,7 +39,7 @@ def test_both_ways_write_the_same_rows_and_report_the_same_errors(tmp_path: Path
         progress: list[int] = []
         summary = import_file(store, path, ImportOptions(valid_only=True),
                               parallel_from_bytes=threshold,
-                              progress=lambda done, _total: progress.append(done))
+                              progress=lambda done, _total, seen=progress: seen.append(done))
         assert progress == sorted(progress) and progress[-1] == path.stat().st_size
         results.append((info.value.total, [str(e) for e in info.value.errors],
                         summary.prompts, summary.skipped, summary.errors, _rows(store),

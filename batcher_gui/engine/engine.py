@@ -30,6 +30,12 @@ from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.events import BatchChanged, EngineEvent, EngineNotice, Listener
 from batcher_gui.engine.polling import statuses_by_listing
+from batcher_gui.engine.reconcile import (
+    SEND_KEY,
+    delete_provider_files,
+    find_created,
+    find_uploaded,
+)
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.storage.lifecycle import Lifecycle
 from batcher_gui.storage.results_apply import apply_and_finish, finish_without_files
@@ -45,9 +51,6 @@ _RUNNING = {"validating": B.VALIDATING, "in_progress": B.IN_PROGRESS, "finalizin
 _ORDER = [B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING]
 _FINAL_FOR = {"completed": B.COMPLETED, "expired": B.EXPIRED, "cancelled": B.CANCELLED}
 _REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
-#: Metadata key numbering the sends of one local batch (a token-limit wait or a restart sends it
-#: again): re-attaching after a crash must find this send's provider batch, not an older one.
-SEND_KEY = "batcher_send"
 
 
 def _cancel_to_send(batch: Batch) -> bool:
@@ -253,7 +256,7 @@ class Engine:
             # can only have happened once the input file was recorded (intent "create").
             remote = None
             if batch.intent == "create" and batch.input_file_id is not None:
-                remote = await self._find_created(provider, batch, send)
+                remote = await find_created(provider, batch, send)
             if remote is None:
                 await asyncio.to_thread(self.life.cancel_unsent, batch.id, B.UPLOADING,
                                         "cancelled by the user before it was sent")
@@ -262,7 +265,7 @@ class Engine:
             self._attach(batch, remote)
             return
         if batch.intent == "upload" or batch.input_file_id is None:
-            file_id = await self._find_uploaded(provider, filename)
+            file_id = await find_uploaded(provider, filename)
             if file_id is None:
                 path = self.batches_dir / filename
                 if not path.exists():
@@ -277,7 +280,7 @@ class Engine:
                                  intent_at=time.time())
             batch = self.store.get_batch(batch.id)
         assert batch.input_file_id is not None
-        remote = await self._find_created(provider, batch, send)
+        remote = await find_created(provider, batch, send)
         if remote is None:
             try:
                 remote = await provider.create_batch(
@@ -302,33 +305,6 @@ class Engine:
                             f"created provider batch {remote.id}", provider_status=remote.status,
                             expires_at=remote.expires_at, polled_at=time.time())
         self._changed(batch.id, state, remote.id)
-
-    async def _find_uploaded(self, provider: Provider, filename: str) -> str | None:
-        """An upload that may have happened before a crash: reuse it instead of uploading twice."""
-        found = None
-        async for remote_file in provider.list_files():
-            if remote_file.filename == filename:
-                if found is None:
-                    found = remote_file.id
-                else:
-                    await provider.delete_file(remote_file.id)  # an extra copy: never used
-        return found
-
-    async def _find_created(self, provider: Provider, batch: Batch,
-                            send: str) -> RemoteBatch | None:
-        """A create that may have happened before a crash, found by our uuid in its metadata.
-
-        Only this send's batch counts: after a token-limit wait the provider still lists the
-        failed batch of the previous send under the same uuid.
-        """
-        since = (batch.intent_at or batch.updated_at) - 3600
-        async for remote in provider.list_batches():
-            if (remote.metadata.get(METADATA_KEY) == batch.uuid
-                    and remote.metadata.get(SEND_KEY, "1") == send):
-                return remote
-            if remote.created_at is not None and remote.created_at < since:
-                break  # newest first: anything older cannot be ours
-        return None
 
     async def _poll(self, batch: Batch) -> None:
         now = time.time()
@@ -450,23 +426,9 @@ class Engine:
 
     async def _cleanup(self, batch: Batch) -> None:
         """Delete the batch's provider files (RetryLater: the caller tries again later)."""
-        doomed: list[str] = []
-        if await asyncio.to_thread(self.life.send_number, batch.id):
-            # Extra copies of the input file (an upload the SDK retried after a lost answer,
-            # or one made before a crash) were never used: they go whatever the setting says.
-            doomed += [f.id async for f in self._provider(batch).list_files()
-                       if f.filename == f"batch-{batch.uuid}.jsonl"
-                       and f.id != batch.input_file_id]
-        if self.settings.cleanup_provider_files:
-            doomed += [f for f in (batch.input_file_id, batch.output_file_id, batch.error_file_id)
-                       if f]
-        for file_id in doomed:
-            try:
-                await self._provider(batch).delete_file(file_id)
-            except RetryLater:
-                raise
-            except ProviderError as exc:
-                log.info("batch %s: could not delete %s: %s", batch.id, file_id, exc)
+        extra_copies = bool(await asyncio.to_thread(self.life.send_number, batch.id))
+        await delete_provider_files(self._provider(batch), batch, extra_copies=extra_copies,
+                                    recorded=self.settings.cleanup_provider_files)
         for leftover in (f"batch-{batch.uuid}.jsonl", f"batch-{batch.uuid}.jsonl.part"):
             (self.batches_dir / leftover).unlink(missing_ok=True)  # .part: a write cut short
         self.life.set_fields(batch.id, intent=None)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -113,22 +114,22 @@ def export_run(
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     written = 0
     try:
-        if fmt is ExportFormat.CSV:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as text_fh:
-                writer = csv.writer(text_fh)
+        with os.fdopen(fd, "wb") as fh:
+            write: Callable[[Sequence[Any]], object]
+            if fmt is ExportFormat.CSV:
+                text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+                writer = csv.writer(text)
                 writer.writerow(CSV_HEADER)
-                for rows in store.iter_run_prompts(run.id):
-                    writer.writerows(_csv_row(r, prices) for r in rows)
-                    written += len(rows)
-                    if progress is not None:
-                        progress(written, run.prompt_count)
-        else:
-            with os.fdopen(fd, "wb") as bin_fh:
-                for rows in store.iter_run_prompts(run.id):
-                    bin_fh.write(b"".join(_jsonl_line(r, prices) for r in rows))
-                    written += len(rows)
-                    if progress is not None:
-                        progress(written, run.prompt_count)
+                write = lambda rows: writer.writerows(_csv_row(r, prices) for r in rows)  # noqa: E731
+            else:
+                write = lambda rows: fh.write(b"".join(_jsonl_line(r, prices) for r in rows))  # noqa: E731
+            for rows in store.iter_run_prompts(run.id):
+                write(rows)
+                written += len(rows)
+                if progress is not None:
+                    progress(written, run.prompt_count)
+            if fmt is ExportFormat.CSV:
+                text.detach()  # leave fh open: the with-block closes it
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -15,7 +15,7 @@ import orjson
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import ProfileKind, ProfileLimits
 from batcher_gui.domain.states import BatchState, PromptState
-from batcher_gui.paths import resolve_workspace
+from batcher_gui.paths import WorkspacePaths, resolve_workspace
 from batcher_gui.sandbox import add_arguments as add_sandbox_arguments
 from batcher_gui.sandbox import config_from_args
 from batcher_gui.storage import Store, open_store
@@ -25,7 +25,8 @@ AddWorkspace = Callable[[argparse.ArgumentParser], None]
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
-def _open(args: argparse.Namespace) -> tuple[Store, Any]:
+def open_workspace(args: argparse.Namespace) -> tuple[Store, WorkspacePaths]:
+    """The workspace named by --data-dir (or the environment, or the default), opened."""
     paths = resolve_workspace(args.data_dir).create()
     return open_store(paths.database), paths
 
@@ -101,7 +102,7 @@ def register(subs: Any, workspace: AddWorkspace) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     ids = None
     if args.run:
         run = store.find_run(args.run)
@@ -119,7 +120,7 @@ async def _sync(args: argparse.Namespace) -> int:
     from batcher_gui.cli.runtime import Runtime
     from batcher_gui.engine.events import EngineEvent, EngineNotice
 
-    store, paths = _open(args)
+    store, paths = open_workspace(args)
     problems: list[EngineNotice] = []
     stop = asyncio.Event()
 
@@ -161,7 +162,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     print(Lifecycle(store).request_cancel(args.batch))
     if store.get_batch(args.batch).cancel_requested_at:
         print("`batcher sync` (or the open window) sends the cancellation to the provider.")
@@ -169,7 +170,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     life = Lifecycle(store)
     run_id = store.find_run(args.run).id if args.run else None
     restarted = 0
@@ -209,7 +210,7 @@ def set_delivery(store: Store, run_ref: str, folder: str | None, webhook: str | 
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     print(set_delivery(store, args.run, args.folder, args.webhook))
     return EXIT_OK
 
@@ -217,7 +218,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def cmd_redeliver(args: argparse.Namespace) -> int:
     from batcher_gui.storage.delivery import DeliveryStore
 
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     run = store.find_run(args.run)
     n = DeliveryStore(store).redeliver(run.id, failed_only=args.failed)
     print(f"{n} result(s) of run {run.name!r} will be delivered again by the next sync.")
@@ -225,7 +226,7 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     rows = [
         {"id": b.id, "state": b.state.value, "endpoint": b.endpoint, "model": b.model,
          "requests": b.request_count, "bytes": b.bytes, "provider_batch_id": b.provider_batch_id,
@@ -249,7 +250,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     if args.profile_command == "add":
         profile = store.add_profile(
             args.name, ProfileKind(args.kind), base_url=args.base_url, key_env=args.key_env,
@@ -278,7 +279,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_keys(args: argparse.Namespace) -> int:
     from batcher_gui.config import SecretStore, read_key_interactively  # keyring: only here
 
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     profile = store.get_profile(args.name)
     secrets = SecretStore()
     if args.keys_command == "set":
@@ -292,7 +293,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    store, _ = _open(args)
+    store, _ = open_workspace(args)
     if args.config_command == "set":
         try:
             value = orjson.loads(args.value)

@@ -23,8 +23,7 @@ from batcher_gui.domain.models import ImportOptions, InputFormat
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.engine.export import ExportFormat, export_run
 from batcher_gui.engine.imports import import_file
-from batcher_gui.paths import resolve_workspace
-from batcher_gui.storage import Store, open_store
+from batcher_gui.storage import Store
 
 EXIT_OK, EXIT_PROBLEM, EXIT_INVALID = 0, 1, 2
 
@@ -86,8 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(args: argparse.Namespace) -> Store:
-    paths = resolve_workspace(args.data_dir).create()
-    return open_store(paths.database)
+    return engine_cmds.open_workspace(args)[0]
 
 
 def _bar(total: int, unit: str, desc: str) -> tqdm:

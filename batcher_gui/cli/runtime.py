@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from types import TracebackType
 
 from batcher_gui.config import SecretStore, is_sandbox, resolve_api_key
@@ -82,6 +81,3 @@ class Runtime:
 def _log_event(event: EngineEvent) -> None:
     log.info("%s", event)
 
-
-def results_root(paths: WorkspacePaths) -> Path:
-    return paths.results_dir

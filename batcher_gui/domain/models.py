@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.domain.states import BatchState
 
 
 class ProfileKind(StrEnum):
@@ -147,35 +147,6 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
-class Prompt:
-    """One prompt with its latest outcome."""
-
-    id: int
-    run_id: int
-    batch_id: int | None
-    line_no: int
-    user_custom_id: str
-    endpoint: str
-    model: str
-    state: PromptState
-    attempts: int
-    body: bytes
-    response: bytes | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One audit row: an entity went from one state to another."""
-
-    entity_id: int
-    from_state: str | None
-    to_state: str
-    at: float
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class ImportSummary:
     """What one import did."""
 
@@ -202,7 +173,3 @@ def prompt_id_from_custom_id(custom_id: str) -> int | None:
 #: "body":<body>}\n  — used to account batch file sizes without building the line.
 LINE_OVERHEAD = len('{"custom_id":"","method":"POST","url":"","body":}\n')
 
-
-def request_line_bytes(prompt_id: int, endpoint: str, body_len: int) -> int:
-    """Size in bytes of the JSONL line Batcher will send for this prompt."""
-    return LINE_OVERHEAD + len(provider_custom_id(prompt_id)) + len(endpoint) + body_len

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,7 +37,6 @@ class EngineSettings:
     delivery_attempts: int = 5
     delivery_retry_base: float = 10.0
     webhook_timeout: float = 15.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_store_values(cls, values: dict[str, Any], **overrides: Any) -> EngineSettings:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Prompt, Run
-from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
+from batcher_gui.domain.states import BatchState
 
 
 def profile_from_row(row: Any) -> Profile:
@@ -68,19 +68,3 @@ def batch_from_row(row: Any) -> Batch:
         token_limit_attempts=row.token_limit_attempts,
     )
 
-
-def prompt_from_row(row: Any) -> Prompt:
-    return Prompt(
-        id=row.id,
-        run_id=row.run_id,
-        batch_id=row.batch_id,
-        line_no=row.line_no,
-        user_custom_id=row.user_custom_id,
-        endpoint=row.endpoint,
-        model=row.model,
-        state=PromptState(row.state),
-        attempts=row.attempts,
-        body=row.body,
-        response=row.response,
-        error=row.error,
-    )

@@ -29,7 +29,7 @@ from batcher_gui.domain.states import (
 from batcher_gui.storage.convert import batch_from_row
 from batcher_gui.storage.prompt_moves import move_prompts
 from batcher_gui.storage.store import Store
-from batcher_gui.storage.tables import batch_transitions, batches, engine_lease, profiles, prompts
+from batcher_gui.storage.tables import batch_transitions, batches, engine_lease, profiles
 
 B, P = BatchState, PromptState
 
@@ -257,16 +257,6 @@ class Lifecycle:
                          P.FAILED, f"batch failed: {error}",
                          from_states=[P.PENDING, P.PROCESSING], set_sql="error = :e")
 
-    def batch_prompt_counts(self, batch_id: int) -> dict[str, int]:
-        with self.db.read() as conn:
-            return {state: n for state, n in conn.exec_driver_sql(
-                "SELECT state, count(*) FROM prompts WHERE batch_id = ? GROUP BY state",
-                (batch_id,))}
-
-    def processing_ids(self, conn: Connection, batch_id: int) -> set[int]:
-        return {pid for (pid,) in conn.execute(
-            select(prompts.c.id).where(prompts.c.batch_id == batch_id,
-                                       prompts.c.state == P.PROCESSING.value))}
 
     # -- user commands ---------------------------------------------------------------------
     def request_cancel(self, batch_id: int) -> str:

@@ -26,12 +26,13 @@ import orjson
 from batcher_gui.domain.models import ImportOptions, ProfileKind
 from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.providers import make_provider
 from batcher_gui.sandbox import SandboxConfig, SandboxServer
 from batcher_gui.storage import open_store
-from batcher_gui.storage.lifecycle import Lifecycle
+from batcher_gui.storage.batch_book import BatchBook
+from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.results_apply import apply_and_finish
 
 B = BatchState
@@ -85,11 +86,11 @@ def bench_apply(work: Path, n: int) -> None:
     write_prompts(work / "in.jsonl", n)
     import_file(store, work / "in.jsonl", ImportOptions())
     batch = store.list_batches()[0]
-    life = Lifecycle(store)
-    store.seal_drafts()
-    life.move(batch.id, B.READY_FOR_UPLOAD, B.UPLOADING, "bench")
-    life.mark_sent(batch.id, B.UPLOADING, B.IN_PROGRESS, "batch_bench", "bench")
-    life.move(batch.id, B.IN_PROGRESS, B.DOWNLOADING, "bench", provider_status="completed")
+    book = BatchBook(store.db)
+    Drafts(store.db).seal()
+    book.move(batch.id, B.READY_FOR_UPLOAD, B.UPLOADING, "bench")
+    book.mark_sent(batch.id, B.UPLOADING, B.IN_PROGRESS, "batch_bench", "bench")
+    book.move(batch.id, B.IN_PROGRESS, B.DOWNLOADING, "bench", provider_status="completed")
     with store.db.read() as conn:
         first = conn.exec_driver_sql("SELECT min(id) FROM prompts").scalar()
     output = work / "output.jsonl"
@@ -103,7 +104,7 @@ def bench_apply(work: Path, n: int) -> None:
     base_s = baseline(work / "baseline.sqlite3", output)
     store = open_store(work / "apply" / "batcher.sqlite3")
     start = time.perf_counter()
-    summary = apply_and_finish(store, batch.id, [output], B.COMPLETED, 3)
+    summary = apply_and_finish(store.db, batch.id, [output], B.COMPLETED, 3)
     ours_s = time.perf_counter() - start
     assert summary.processed == n, summary
     print(f"apply {n:,} results: baseline {base_s:.2f}s ({n / base_s:,.0f}/s), "

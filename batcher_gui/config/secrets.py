@@ -17,13 +17,13 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from batcher_gui.domain.errors import BatcherError
-from batcher_gui.domain.models import Profile, ProfileKind
+from batcher_gui.domain.models import BUILTIN_SANDBOX_URL, Profile, ProfileKind
 
 log = logging.getLogger(__name__)
 
 SERVICE = "batcher-gui"
 #: ``Profile.base_url`` of the built-in sandbox, which accepts any key.
-SANDBOX_BASE_URL = "builtin:sandbox"
+SANDBOX_BASE_URL = BUILTIN_SANDBOX_URL
 SANDBOX_KEY = "sandbox"
 OPENAI_KEY_ENV = "OPENAI_API_KEY"
 #: Longest key accepted from stdin; real keys are ~200 characters.
@@ -132,7 +132,7 @@ class SecretStore:
 
 
 def is_sandbox(profile: Profile) -> bool:
-    return profile.base_url == SANDBOX_BASE_URL
+    return profile.is_builtin_sandbox
 
 
 def resolve_api_key(
@@ -168,7 +168,7 @@ def _missing_message(profile: Profile, secrets: SecretStore) -> str:
         ways.append(f"set the environment variable {profile.key_env} (this profile reads it)")
     else:
         ways.append(f"keep it in an environment variable and point the profile at it: "
-                    f"`batcher profile add {name} --key-env VAR`")
+                    f"`batcher profile edit {name} --key-env VAR`")
     if ProfileKind(profile.kind) is ProfileKind.OPENAI:
         ways.append(f"set {OPENAI_KEY_ENV}")
     text = f"No API key for profile '{name}'. Provide one:\n" + "\n".join(

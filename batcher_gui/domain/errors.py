@@ -63,3 +63,22 @@ class ImportValidationError(BatcherError):
         more = self.total - min(len(errors), 20)
         tail = f"\n... and {more} more problem(s)" if more > 0 else ""
         super().__init__(head + tail)
+
+
+class DatabaseBusy(BatcherError):
+    """Another writer holds the workspace database longer than the busy timeout (transient)."""
+
+
+class AmbiguousReference(BatcherError):
+    """A name or number the user gave matches more than one thing."""
+
+
+class InvalidInput(BatcherError):
+    """A value the user gave (a setting, a profile field, a path...) is not acceptable.
+
+    Nothing was changed. The command line exits with code 2 for these.
+    """
+
+
+class Cancelled(BatcherError):
+    """The user stopped a long operation; nothing of it was kept."""

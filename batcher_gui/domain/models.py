@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from batcher_gui.domain.states import BatchState
+
+#: ``Profile.base_url`` of the built-in sandbox provider.
+BUILTIN_SANDBOX_URL = "builtin:sandbox"
 
 
 class ProfileKind(StrEnum):
@@ -42,6 +45,13 @@ class Profile:
     base_url: str | None
     key_env: str | None
     limits: ProfileLimits
+    #: Per-kind and per-profile settings (``api_version`` for Azure, ``poll_interval_seconds``).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_builtin_sandbox(self) -> bool:
+        """Served by Batcher itself (no key, no cost)."""
+        return self.base_url == BUILTIN_SANDBOX_URL
 
 
 class InputFormat(StrEnum):
@@ -109,6 +119,13 @@ class Run:
     profile_id: int
     created_at: float
     prompt_count: int
+    delivery_kind: str | None = None
+    delivery_target: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the user sees and names it: ``#3 'reviews-nov'``."""
+        return f"#{self.id} {self.name!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +161,9 @@ class Batch:
     input_tokens: int | None = None
     output_tokens: int | None = None
     token_limit_attempts: int = 0
+    run_id: int | None = None
+    #: The last problem met while driving it (cleared once a step succeeds).
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +175,8 @@ class ImportSummary:
     drafts: list[int] = field(default_factory=list)
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Things worth knowing that did not stop the import (an unknown model name...).
+    warnings: list[str] = field(default_factory=list)
 
 
 def provider_custom_id(prompt_id: int) -> str:

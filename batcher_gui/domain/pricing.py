@@ -53,3 +53,12 @@ class PriceTable:
         if price is None or (input_tokens is None and output_tokens is None):
             return None
         return ((input_tokens or 0) * price[0] + (output_tokens or 0) * price[1]) / 1_000_000
+
+    def known_models(self) -> list[str]:
+        return [prefix for prefix, _ in self._by_length]
+
+    def closest(self, model: str, n: int = 3) -> list[str]:
+        """Known model names that look like ``model`` (for "did you mean")."""
+        import difflib
+
+        return difflib.get_close_matches(model.lower(), self.known_models(), n=n, cutoff=0.6)

@@ -1,25 +1,36 @@
 """Delivering finished results to a run's target: a results folder or a webhook.
 
-Folder: the run's results are written as ``<run>.jsonl`` and ``<run>.csv`` (whole files, replaced
-atomically) whenever prompts have finished since the files were last written.
-Webhook: one POST per result with an ``Idempotency-Key`` that stays the same across retries of the
-same result, so a receiver can drop duplicates (delivery is at-least-once). 2xx = delivered; other
-answers, timeouts and refused connections are retried with backoff, then the prompt is failed.
+Folder: ``<run>.jsonl`` and ``<run>.csv`` grow as results arrive. Each pass appends the new
+results, makes the bytes durable (fsync), and only then marks those results delivered, in the
+same transaction that records how long each file now is. A pass cut short by a crash is undone
+by cutting the files back to the recorded length before the next append, so every result is
+in each file exactly once, and a file never has a half line a reader could trip on for long.
+Webhook: one POST per result with an ``Idempotency-Key`` that stays the same across retries of
+the same result, so a receiver can drop duplicates (delivery is at-least-once). 2xx = delivered;
+other answers, timeouts and refused connections are retried with backoff, then the result's
+delivery is marked failed (the result is kept; ``redeliver`` sends it again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
+import os
 import re
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
-import aiohttp
 import orjson
 
-from batcher_gui.engine.events import EngineNotice, Listener
-from batcher_gui.engine.export import ExportFormat, export_run
+from batcher_gui.domain.events import Listener, Notice, NoticeLevel
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.engine.export import CSV_HEADER, csv_row, jsonl_line
 from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.workers import DbWorkers
+from batcher_gui.storage.db import Database
 from batcher_gui.storage.delivery import (
     DeliveryStore,
     DeliveryTarget,
@@ -30,25 +41,31 @@ from batcher_gui.storage.store import Store
 
 log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
+#: Results appended per pass step (and per transaction marking them delivered).
+_PAGE = 2000
 
 
-def folder_files(target: DeliveryTarget) -> tuple[Path, Path]:
-    """The two files a folder target holds for a run."""
+def folder_files(target: DeliveryTarget, taken: Collection[str] = ()) -> dict[str, str]:
+    """The two files a folder target holds for a run (kind -> path)."""
     stem = _SAFE.sub("_", target.run_name).strip() or f"run-{target.run_id}"
     folder = Path(target.target).expanduser()
-    return folder / f"{stem}.jsonl", folder / f"{stem}.csv"
+    paths = {"jsonl": str(folder / f"{stem}.jsonl"), "csv": str(folder / f"{stem}.csv")}
+    if set(taken).intersection(paths.values()):  # another run's files: never write into them
+        paths = {k: str(folder / f"{stem} (run {target.run_id}).{k}") for k in paths}
+    return paths
 
 
 class Deliverer:
     """Moves processed results to their run's target. One pass per engine tick."""
 
-    def __init__(self, store: Store, settings: EngineSettings,
-                 listener: Listener | None = None) -> None:
-        self.store = store
-        self.ds = DeliveryStore(store)
+    def __init__(self, db: Database, settings: EngineSettings, listener: Listener | None,
+                 workers: DbWorkers) -> None:
+        self.ds = DeliveryStore(db)
+        self.store = Store(db)
         self.settings = settings
         self.listener = listener
-        self._session: aiohttp.ClientSession | None = None
+        self.workers = workers
+        self._session: Any = None  # an aiohttp.ClientSession once a webhook is used
 
     async def close(self) -> None:
         if self._session is not None:
@@ -58,43 +75,56 @@ class Deliverer:
     async def run_pass(self) -> bool:
         """Deliver what is due. Returns True while some result still waits for delivery."""
         waiting = False
-        for target in self.ds.targets():
-            self.ds.start(target.run_id)
+        for target in await self.workers.read(self.ds.targets):
+            await self.workers.write(self.ds.start, target.run_id)
             if target.kind == "folder":
-                await asyncio.to_thread(self._to_folder, target)
+                try:
+                    await self.workers.read(self._to_folder, target)
+                except OSError as exc:
+                    self._notice(f"cannot write the results of run #{target.run_id} "
+                                 f"{target.run_name!r} to {target.target}: {exc}; retrying")
+                    waiting = True
             else:
                 await self._to_webhook(target)
-                waiting = waiting or self.ds.count_delivering(target.run_id) > 0
+                waiting = waiting or await self.workers.read(
+                    self.ds.count_delivering, target.run_id) > 0
         return waiting
 
-    # -- folder ------------------------------------------------------------------------------
+    # -- folder (runs in a worker thread) ------------------------------------------------------
     def _to_folder(self, target: DeliveryTarget) -> None:
-        jsonl, csv_path = folder_files(target)
-        self.ds.all_delivering_delivered(target.run_id, f"written to {jsonl.parent}")
-        with self.store.db.read() as conn:
-            newest = conn.exec_driver_sql(
-                "SELECT max(updated_at) FROM prompts WHERE run_id = ?",
-                (target.run_id,)).scalar()
-        # Self-healing: rewrite when a prompt changed after the files were written (also after a
-        # crash between marking prompts delivered and writing the files).
-        stale = [p for p in (jsonl, csv_path)
-                 if not p.exists() or (newest is not None and p.stat().st_mtime < newest)]
-        if not stale:
-            return
-        try:
-            for path in stale:
-                fmt = ExportFormat.CSV if path.suffix == ".csv" else ExportFormat.JSONL
-                export_run(self.store, str(target.run_id), path, fmt)
-        except OSError as exc:
-            self._notice("error", f"cannot write results of run {target.run_name!r} to "
-                                  f"{jsonl.parent}: {exc}")
+        wanted = folder_files(target)
+        taken = self.ds.paths_in_use(list(wanted.values()), target.run_id)
+        files = self.ds.folder_files(target.run_id, folder_files(target, taken))
+        if any(_shorter(path, size) for path, size in files.values()):
+            # The user removed or edited a file: write all of it again.
+            self.workers.write_sync(self.ds.restart_files, target.run_id)
+            files = {k: (p, 0) for k, (p, _) in files.items()}
+        prices = PriceTable(self.store.get_setting("prices", {}))
+        sizes = {kind: size for kind, (_, size) in files.items()}
+        after = 0
+        while page := self.ds.delivering_page(target.run_id, after, _PAGE):
+            # Written means delivered: the files say so (the marking follows at once).
+            rows = [(*r[:3], "delivered", *r[4:]) for r in page]
+            jsonl = b"".join(jsonl_line(r, prices) for r in rows)
+            text = io.StringIO()
+            writer = csv.writer(text)
+            if sizes["csv"] == 0:
+                writer.writerow(CSV_HEADER)
+            writer.writerows(csv_row(r, prices) for r in rows)
+            for kind, data in (("jsonl", jsonl), ("csv", text.getvalue().encode("utf-8"))):
+                sizes[kind] = _append(Path(files[kind][0]), sizes[kind], data)
+            self.workers.write_sync(self.ds.appended, target.run_id, [r[0] for r in rows],
+                                    dict(sizes), f"written to {Path(files['jsonl'][0]).parent}")
+            after = rows[-1][0]
 
     # -- webhook -----------------------------------------------------------------------------
     async def _to_webhook(self, target: DeliveryTarget) -> None:
+        import aiohttp  # a fifth of a second to import: only when a webhook is used
+
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout))
-        items = self.ds.due(target.run_id)
+        items = await self.workers.read(self.ds.due, target.run_id)
         if not items:
             return
         gate = asyncio.Semaphore(8)
@@ -106,9 +136,12 @@ class Deliverer:
                     delivered.append(item.prompt_id)
 
         await asyncio.gather(*(one(item) for item in items))
-        self.ds.delivered(delivered, f"webhook {target.target} accepted it")
+        await self.workers.write(self.ds.delivered, delivered,
+                                 f"webhook {target.target} accepted it")
 
     async def _post(self, target: DeliveryTarget, item: PendingDelivery) -> bool:
+        import aiohttp
+
         assert self._session is not None
         body = prompt_payload(item, target.run_name)
         body["response"] = orjson.Fragment(item.response) if item.response else None
@@ -125,16 +158,41 @@ class Deliverer:
             problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         attempt = item.delivery_attempts + 1
         if attempt >= self.settings.delivery_attempts:
-            self.ds.attempt_failed(item.prompt_id, problem, None)
-            self._notice("error", f"run {target.run_name!r}: result {item.user_custom_id!r} "
-                                  f"could not be delivered ({problem}); `batcher redeliver` "
-                                  "sends it again")
+            await self.workers.write(self.ds.attempt_failed, item.prompt_id, problem, None)
+            self._notice(f"run {target.run_name!r}: result {item.user_custom_id!r} could not be "
+                         f"delivered ({problem}); `batcher redeliver #{target.run_id} --failed` "
+                         "sends it again")
         else:
-            self.ds.attempt_failed(item.prompt_id, problem,
-                                   self.settings.delivery_retry_base * 2 ** (attempt - 1))
+            await self.workers.write(self.ds.attempt_failed, item.prompt_id, problem,
+                                     self.settings.delivery_retry_base * 2 ** (attempt - 1))
         return False
 
-    def _notice(self, level: str, message: str) -> None:
+    def _notice(self, message: str) -> None:
         log.info(message)
         if self.listener is not None:
-            self.listener(EngineNotice(level, message))
+            self.listener(Notice(NoticeLevel.ERROR, message))
+
+
+def _shorter(path: str, committed: int) -> bool:
+    """The file holds less than was recorded as delivered into it (removed or edited)."""
+    try:
+        return os.path.getsize(path) < committed
+    except FileNotFoundError:
+        return committed > 0
+
+
+def _append(path: Path, committed: int, data: bytes) -> int:
+    """Cut the file back to ``committed`` bytes (a crashed pass's tail), append ``data``, and
+    make it durable. Returns the new length."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides, as for any file
+    try:
+        os.ftruncate(fd, committed)
+        os.lseek(fd, committed, os.SEEK_SET)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return committed + len(data)

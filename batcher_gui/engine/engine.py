@@ -1,434 +1,463 @@
 """The batch lifecycle engine: seal -> write -> upload -> create -> poll -> download -> apply.
 
-One pass (:meth:`Engine.tick`) looks at every batch that needs something and does the next step.
-Before every remote call the intent is written to the database and after it the outcome, so a
-process killed at any moment resumes correctly: an upload that may have happened is found by
-file name, a create that may have happened is found by the batch's metadata, never repeated.
+One pass (:meth:`Engine.tick`) looks at every batch that needs something and starts its next
+step as a task of its own, a few at a time, so a slow 200 MB upload or an unreachable profile
+holds up nobody else. Any failure of one batch's step is logged, shown on that batch and
+retried with backoff (with jitter); the other batches go on. A profile that cannot be used
+until the user acts (no key, key refused) parks only its own batches. Only the holder of the
+workspace's claim drives (see :mod:`batcher_gui.engine.claim`); all database work runs in worker
+threads (see :mod:`batcher_gui.engine.workers`), never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from batcher_gui.domain.errors import BatcherError, InvalidTransition
-from batcher_gui.domain.models import Batch, Profile
-from batcher_gui.domain.remote import (
-    METADATA_KEY,
-    NotFoundRemote,
-    PermanentError,
-    Provider,
-    ProviderError,
-    RemoteBatch,
-    RetryLater,
+from batcher_gui.domain.errors import BatcherError, DatabaseBusy
+from batcher_gui.domain.events import (
+    BatchChanged,
+    EngineActivity,
+    EngineState,
+    EngineStateChanged,
+    Event,
+    Listener,
+    NoticeLevel,
+    PromptsChanged,
 )
+from batcher_gui.domain.models import Batch, Profile
+from batcher_gui.domain.remote import PermanentError, Provider, ProviderError, RetryLater
 from batcher_gui.domain.states import BatchState
+from batcher_gui.engine.claim import ClaimLost, DriverClaim
 from batcher_gui.engine.delivery import Deliverer
-from batcher_gui.engine.events import BatchChanged, EngineEvent, EngineNotice, Listener
 from batcher_gui.engine.polling import statuses_by_listing
-from batcher_gui.engine.reconcile import (
-    SEND_KEY,
-    delete_provider_files,
-    find_created,
-    find_uploaded,
+from batcher_gui.engine.providers import (
+    BuildProvider,
+    GuardedProvider,
+    ProfileUnusable,
+    ProviderCache,
 )
 from batcher_gui.engine.settings import EngineSettings
-from batcher_gui.storage.lifecycle import Lifecycle
-from batcher_gui.storage.results_apply import apply_and_finish, finish_without_files
+from batcher_gui.engine.steps import REMOTE_STATES, BatchSteps
+from batcher_gui.engine.workers import DbWorkers
+from batcher_gui.storage.batch_book import BatchBook
+from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
 
 log = logging.getLogger(__name__)
 B = BatchState
-
-ProviderFor = Callable[[Profile], Provider]
-
-#: Provider statuses and the local state they correspond to while the batch runs.
-_RUNNING = {"validating": B.VALIDATING, "in_progress": B.IN_PROGRESS, "finalizing": B.FINALIZING}
-_ORDER = [B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING]
-_FINAL_FOR = {"completed": B.COMPLETED, "expired": B.EXPIRED, "cancelled": B.CANCELLED}
-_REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
-
-
-def _cancel_to_send(batch: Batch) -> bool:
-    """The user asked to cancel and the provider has not been told yet."""
-    return bool(batch.cancel_requested_at) and batch.provider_status not in (
-        "cancelling", "cancelled")
+ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 
 
 @dataclass(slots=True)
 class _Backoff:
     until: float
     failures: int
+    profile_id: int
+    #: Waiting for the user (a key...), not for the provider.
+    needs_user: bool = False
 
 
-class Engine:
-    """Drives every batch of one workspace. Only the lease holder drives; see :meth:`run`."""
+class Engine(BatchSteps):
+    """Drives every batch of one workspace (see the module docstring).
 
-    def __init__(self, store: Store, provider_for: ProviderFor, batches_dir: Path,
-                 results_dir: Path, settings: EngineSettings | None = None,
-                 listener: Listener | None = None) -> None:
+    Args:
+        provider_for: makes the provider for a profile (may be async), or a ready
+            :class:`ProviderCache`. Raising ProfileUnusable parks that profile's batches.
+        workers: the database threads to use (default: the engine's own).
+    """
+
+    def __init__(self, store: Store, provider_for: BuildProvider | ProviderCache,
+                 batches_dir: Path, results_dir: Path, settings: EngineSettings | None = None,
+                 listener: Listener | None = None, *, workers: DbWorkers | None = None) -> None:
         self.store = store
-        self.life = Lifecycle(store)
-        self.provider_for = provider_for
+        self.book = BatchBook(store.db)
+        self.drafts = Drafts(store.db)
+        self.providers = (provider_for if isinstance(provider_for, ProviderCache)
+                          else ProviderCache(provider_for))
         self.batches_dir = batches_dir
         self.results_dir = results_dir
         self.settings = settings or EngineSettings()
         self.listener = listener
-        self._providers: dict[int, Provider] = {}
+        self._own_workers = workers is None
+        self.workers = workers or DbWorkers()
+        self.claim = DriverClaim(store.db, self.settings.lease_ttl)
+        self.deliverer = Deliverer(store.db, self.settings, listener, self.workers)
+        self.state = EngineState.IDLE
+        #: Profiles whose batches wait for the user: id -> reason.
+        self.blocked_profiles: dict[int, str] = {}
+        self._profiles: dict[int, Profile] = {}
         self._backoff: dict[int, _Backoff] = {}
-        self._warned_status: set[tuple[int, str]] = set()
-        self.deliverer = Deliverer(store, self.settings, listener)
-        #: Statuses read by one listing this pass, by provider batch id (see polling.py).
-        self._listed: dict[str, RemoteBatch] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._delivery: asyncio.Task[bool] | None = None
+        self._delivery_waiting = False
+        self._cleanup_pending = False
+        self._gate: asyncio.Semaphore | None = None
+        self._wake: asyncio.Event | None = None
+        self._must_hold_claim = False
+        self._dirty_runs: set[int] = set()
+        self._flush: asyncio.Task[None] | None = None
+        self._next_poll: float | None = None
+        self._listed = {}
+        self._warned_status = set()
 
-    # -- plumbing ----------------------------------------------------------------------------
-    def _emit(self, event: EngineEvent) -> None:
+    # -- events ------------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
         if self.listener is not None:
             self.listener(event)
 
-    def _changed(self, batch_id: int, state: BatchState, detail: str = "") -> None:
-        log.info("batch %s -> %s %s", batch_id, state.value, detail)
-        self._emit(BatchChanged(batch_id, state.value, detail))
+    def _set_state(self, state: EngineState, reason: str = "", holder: str | None = None
+                   ) -> None:
+        waiting = {self._profiles[p].name if p in self._profiles else str(p): why
+                   for p, why in self.blocked_profiles.items()}
+        self.state = state
+        self._emit(EngineStateChanged(state, reason, holder, waiting))
 
-    def _provider(self, batch: Batch) -> Provider:
-        provider = self._providers.get(batch.profile_id)
-        if provider is None:
-            profile = self.store.get_profile_by_id(batch.profile_id)
-            try:
-                provider = self.provider_for(profile)
-            except BatcherError as exc:  # no API key, unusable base URL...
-                if isinstance(exc, ProviderError):
-                    raise
-                raise PermanentError(f"profile {profile.name!r}: {exc}",
-                                     code="profile_config") from exc
-            self._providers[batch.profile_id] = provider
-        return provider
+    def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
+        log.info("batch %s -> %s %s", batch.id, state.value, detail)
+        self._emit(BatchChanged(batch.id, state, detail, batch.run_id))
+        if batch.run_id is not None:
+            self._dirty_runs.add(batch.run_id)
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.get_running_loop().create_task(self._flush_counts())
 
-    async def close(self) -> None:
-        await self.deliverer.close()
-        for provider in self._providers.values():
-            await provider.close()
-        self._providers.clear()
+    async def _flush_counts(self) -> None:
+        """Prompt counts of the runs that changed, at most every quarter second."""
+        await asyncio.sleep(0.25)
+        runs, self._dirty_runs = self._dirty_runs, set()
+        for run_id in runs:
+            counts = await self.workers.read(self.store.run_counts, run_id)
+            self._emit(PromptsChanged(run_id, counts))
 
+    def wake(self) -> None:
+        """Act now (a user action): end the current pause and forget backoffs of user fixes."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def profile_changed(self, profile_id: int | None = None) -> None:
+        """A profile or its key changed: rebuild its provider and try its batches at once."""
+        self.providers.forget(profile_id)
+        for pid in [profile_id] if profile_id is not None else list(self.blocked_profiles):
+            self.blocked_profiles.pop(pid, None)
+        for batch_id, backoff in list(self._backoff.items()):
+            if profile_id is None or backoff.profile_id == profile_id:
+                del self._backoff[batch_id]
+        self.wake()
+
+    # -- providers ---------------------------------------------------------------------------
+    async def _provider(self, batch: Batch) -> Provider:
+        profile = self._profiles.get(batch.profile_id)
+        if profile is None:
+            profile = await self.workers.read(self.store.get_profile_by_id, batch.profile_id)
+            self._profiles[profile.id] = profile
+        try:
+            inner = await self.providers.get(profile)
+        except ProfileUnusable:
+            raise
+        except BatcherError as exc:  # no API key, unusable base URL...
+            raise ProfileUnusable(f"profile {profile.name!r}: {exc}") from exc
+        return GuardedProvider(inner, self._may_call)
+
+    def _may_call(self) -> bool:
+        return not self._must_hold_claim or self.claim.held()
+
+    def _poll_interval(self, batch: Batch) -> float:
+        profile = self._profiles.get(batch.profile_id)
+        if profile is not None:
+            if "poll_interval_seconds" in profile.options:
+                return float(profile.options["poll_interval_seconds"])
+            if profile.is_builtin_sandbox:
+                return self.settings.sandbox_poll_interval
+        return self.settings.poll_interval
+
+    # -- backoff -----------------------------------------------------------------------------
     def _due(self, batch_id: int, now: float) -> bool:
         backoff = self._backoff.get(batch_id)
         return backoff is None or backoff.until <= now
 
-    def _retry_later(self, batch: Batch, exc: RetryLater, what: str) -> None:
+    async def _retry_later(self, batch: Batch, problem: str, *, wait: float | None = None,
+                           at_least: float | None = None, needs_user: bool = False) -> None:
         previous = self._backoff.get(batch.id)
         failures = previous.failures + 1 if previous else 1
-        delay = min(self.settings.retry_base * 2 ** (failures - 1), self.settings.retry_cap)
-        if exc.retry_after is not None:
-            delay = max(delay, exc.retry_after)
-        self._backoff[batch.id] = _Backoff(time.time() + delay, failures)
-        message = f"batch {batch.id}: {what} failed ({exc}); retrying in {delay:.0f}s"
-        log.info(message)
-        self._emit(EngineNotice("info", message, batch.id))
+        if wait is None:
+            capped = min(self.settings.retry_base * 2 ** (failures - 1), self.settings.retry_cap)
+            wait = capped / 2 + random.uniform(0, capped / 2)  # jitter: no herd of retries
+        if at_least is not None:
+            wait = max(wait, at_least)
+        until = time.time() + wait
+        self._backoff[batch.id] = _Backoff(until, failures, batch.profile_id, needs_user)
+        text = (f"{problem}; retry {failures} at "
+                f"{time.strftime('%H:%M:%S', time.localtime(until))}")
+        await self.workers.write(self.book.set_fields, batch.id, problem=text)
+        self._emit(BatchChanged(batch.id, batch.state, text, batch.run_id))
 
-    # -- the loop ----------------------------------------------------------------------------
-    async def tick(self) -> bool:
-        """One pass over the workspace. Returns True while anything is still in flight."""
+    async def _recovered(self, batch: Batch) -> None:
+        if self._backoff.pop(batch.id, None) is not None or batch.problem:
+            await self.workers.write(self.book.set_fields, batch.id, problem=None)
+        self.blocked_profiles.pop(batch.profile_id, None)
+
+    # -- running one step ----------------------------------------------------------------------
+    def _start(self, batch: Batch, step: Callable[[Batch], Coroutine[Any, Any, None]]
+               ) -> asyncio.Task[None]:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.settings.max_concurrent)
+        task = asyncio.get_running_loop().create_task(self._guarded(batch, step),
+                                                      name=f"batch-{batch.id}")
+        self._tasks[batch.id] = task
+        return task
+
+    async def _guarded(self, batch: Batch, step: Callable[[Batch], Awaitable[None]]) -> None:
+        """One step of one batch; whatever goes wrong stays with this batch."""
+        assert self._gate is not None
+        try:
+            try:
+                async with self._gate:
+                    await step(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._step_failed(batch, exc)
+            else:
+                await self._recovered(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # even recording the problem failed (the database went away...)
+            log.exception("batch %s: could not record a problem", batch.id)
+            self._backoff[batch.id] = _Backoff(time.time() + self.settings.retry_cap, 1,
+                                               batch.profile_id)
+        finally:
+            self._tasks.pop(batch.id, None)
+
+    async def _step_failed(self, batch: Batch, exc: Exception) -> None:
+        """Say what went wrong, on the batch and as a notice, and schedule a retry."""
+        if isinstance(exc, ClaimLost):
+            log.info("batch %s: %s", batch.id, exc)
+            return
+        needs_user = isinstance(exc, ProfileUnusable) or (
+            isinstance(exc, PermanentError) and exc.status in (401, 403))
+        if needs_user:
+            log.info("batch %s waits for the user: %s", batch.id, exc)
+            self.blocked_profiles[batch.profile_id] = str(exc)
+            self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch, needs_user=True)
+            await self._retry_later(batch, f"waiting for you: {exc}",
+                                    wait=self.settings.profile_retry, needs_user=True)
+        elif isinstance(exc, RetryLater):
+            self._notice(NoticeLevel.INFO, f"batch #{batch.id}: {exc}", batch)
+            await self._retry_later(batch, f"provider busy or unreachable ({exc})",
+                                    at_least=exc.retry_after)
+        elif isinstance(exc, (ProviderError, OSError, DatabaseBusy)):
+            log.warning("batch %s: %s", batch.id, exc)
+            self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch)
+            await self._retry_later(batch, str(exc))
+        elif isinstance(exc, BatcherError):
+            # Typically the user cancelled the batch while this step was working on it
+            # ("batch N is no longer ready_for_upload"): the next pass sees the new state.
+            log.info("batch %s changed meanwhile: %s", batch.id, exc)
+            self._backoff.pop(batch.id, None)
+        else:  # a bug or an unexpected fault: never the whole engine
+            log.error("batch %s: unexpected error in its %s step", batch.id, batch.state.value,
+                      exc_info=exc)
+            self._notice(NoticeLevel.ERROR,
+                         f"batch #{batch.id}: unexpected error ({type(exc).__name__}: {exc}); "
+                         "retrying; details in the log", batch)
+            await self._retry_later(batch, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    # -- one pass ------------------------------------------------------------------------------
+    async def tick(self, *, wait: bool = True) -> bool:
+        """One pass over the workspace. Returns True while anything is still in flight.
+
+        Args:
+            wait: wait for the steps this pass started (tests, ``batcher sync``); the run loop
+                passes False and lets them run on while it sleeps.
+        """
         s = self.settings
-        for batch_id in await asyncio.to_thread(self.life.rebatch_orphans):
-            self._changed(batch_id, B.READY_FOR_UPLOAD, "retry batch")
-        for batch_id in await asyncio.to_thread(self.life.drafts_to_seal, s.quiet_seconds):
-            self.store.seal_drafts([batch_id], reason="sealed: full or quiet")
-            self._changed(batch_id, B.READY_FOR_UPLOAD)
+        self._profiles = {p.id: p for p in await self.workers.read(self.store.list_profiles)}
+        for batch_id in await self.workers.write(self.drafts.rebatch_orphans):
+            self._changed(await self.workers.read(self.book.get, batch_id),
+                          B.READY_FOR_UPLOAD, "retry batch")
+        due_drafts = await self.workers.read(self.drafts.due_to_seal, s.quiet_seconds)
+        if due_drafts:
+            for batch_id in await self.workers.write(self.drafts.seal, due_drafts,
+                                                     reason="sealed: full or quiet"):
+                self._changed(await self.workers.read(self.book.get, batch_id),
+                              B.READY_FOR_UPLOAD)
         now = time.time()
-        in_flight = False
-        active = self.life.batches_in(
-            [B.READY_FOR_UPLOAD, B.UPLOADING, *_REMOTE_STATES, B.DOWNLOADING])
+        active = await self.workers.read(self.book.in_states, ACTIVE)
+        free = [b for b in active if b.id not in self._tasks and self._due(b.id, now)]
         self._listed = await statuses_by_listing(
-            (b for b in active if self._poll_due(b, now)), self._provider)
-        for batch in active:
-            in_flight = True
-            if not self._due(batch.id, now):
+            (b for b in free if self._poll_due(b, now)), self._provider)
+        started = [self._start(b, self._drive) for b in free]
+        cleanup = await self.workers.read(self.book.cleanup_candidates)
+        self._cleanup_pending = False
+        for batch in cleanup:
+            if batch.id in self._tasks or not self._due(batch.id, now):
+                # Provider files left behind are a leak: not idle while one waits to retry.
+                self._cleanup_pending = self._cleanup_pending or (
+                    batch.profile_id not in self.blocked_profiles)
                 continue
-            try:
-                await self._drive(batch)
-                self._backoff.pop(batch.id, None)
-            except RetryLater as exc:
-                self._retry_later(batch, exc, "provider call")
-            except (ProviderError, OSError, InvalidTransition) as exc:
-                # Not worth crashing the loop for one batch: say it loudly and try later.
-                log.warning("batch %s: %s", batch.id, exc)
-                needs_user = isinstance(exc, PermanentError) and (
-                    exc.code == "profile_config" or exc.status in (401, 403))
-                self._emit(EngineNotice("error", f"batch {batch.id}: {exc}", batch.id,
-                                        needs_user=needs_user))
-                self._retry_later(batch, RetryLater(str(exc)), "step")
-            except BatcherError as exc:
-                # Typically the user cancelled the batch while this pass was working on it
-                # ("batch N is no longer ready_for_upload"): the next pass sees the new state.
-                log.info("batch %s changed meanwhile: %s", batch.id, exc)
-                self._retry_later(batch, RetryLater(str(exc)), "step")
-        for batch in self.life.cleanup_candidates():
-            # Provider files left behind are a leak: idle only once they are all deleted.
-            if not self._due(batch.id, now):
-                in_flight = True
-                continue
-            try:
-                await self._cleanup(batch)
-                self._backoff.pop(batch.id, None)
-            except RetryLater as exc:
-                in_flight = True
-                self._retry_later(batch, exc, "deleting provider files")
-            except ProviderError as exc:  # e.g. the key was removed: later, without blocking
-                log.warning("batch %s: cannot delete provider files: %s", batch.id, exc)
-                self._retry_later(batch, RetryLater(str(exc)), "deleting provider files")
-        if await self.deliverer.run_pass():
-            in_flight = True
-        return in_flight
+            started.append(self._start(batch, self._cleanup))
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver())
+        if wait:
+            await asyncio.gather(*started, self._delivery)
+        drivable = [b for b in active if b.profile_id not in self.blocked_profiles]
+        self._next_poll = self._next_poll_at(active)
+        self._emit(EngineActivity(len(active), self._next_poll))
+        return bool(drivable or self._tasks or self._cleanup_pending or self._delivery_waiting)
 
+    async def _deliver(self) -> bool:
+        try:
+            self._delivery_waiting = await self.deliverer.run_pass()
+        except Exception as exc:
+            log.error("delivery pass failed: %s", exc, exc_info=exc)
+            self._notice(NoticeLevel.ERROR, f"delivering results failed: {exc}; retrying")
+            self._delivery_waiting = True
+        return self._delivery_waiting
+
+    def _next_poll_at(self, active: list[Batch]) -> float | None:
+        polls = [(b.polled_at or 0) + self._poll_interval(b)
+                 for b in active if b.state in REMOTE_STATES]
+        return min(polls) if polls else None
+
+    def _next_pause(self) -> float:
+        pause = self.settings.tick
+        now = time.time()
+        if self._next_poll is not None:
+            pause = min(pause, self._next_poll - now)
+        if self._backoff:
+            pause = min(pause, min(b.until for b in self._backoff.values()) - now)
+        return max(pause, 0.01)
+
+    # -- the loop ------------------------------------------------------------------------------
     async def run(self, *, until_idle: bool = False, timeout: float | None = None,
                   stop: asyncio.Event | None = None) -> bool:
         """Drive the workspace until stopped (or idle). Returns True if it ended idle.
 
-        Only one engine drives a workspace: if another holds the lease this waits for it.
+        Only one engine drives a workspace: if another holds the claim this waits for it and
+        takes over when it ends. With ``until_idle``, it also returns (False) once everything
+        still in flight waits for the user (see :attr:`blocked_profiles`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake = asyncio.Event()
+        # A new run tries every profile again: the user may have fixed what blocked it.
+        self.blocked_profiles.clear()
+        for batch_id in [b for b, t in self._backoff.items() if t.needs_user]:
+            del self._backoff[batch_id]
+        reason = "stopped"
+        waiting_said = False
         try:
             while True:
-                if self.life.acquire_lease(self.settings.lease_ttl):
-                    busy = await self.tick()
-                    if until_idle and not busy and not self._drafts_waiting():
-                        return True
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                pause = self._next_pause()
-                if stop is not None:
+                if not self.claim.active or not self.claim.held():
+                    if self.claim.active:  # lapsed: renewals failed for a whole TTL
+                        await self.workers.write(self.claim.release)
+                    if await self.workers.write(self.claim.acquire):
+                        self._set_state(EngineState.DRIVING)
+                        waiting_said = False
+                    elif not waiting_said:
+                        driver = await self.workers.read(self.claim.current_driver)
+                        holder = driver.holder if driver else None
+                        self._set_state(EngineState.WAITING_FOR_DRIVER,
+                                        other_driver_text(holder), holder)
+                        waiting_said = True
+                if self.claim.active:
+                    self._must_hold_claim = True
                     try:
-                        await asyncio.wait_for(stop.wait(), pause)
-                        return False
-                    except TimeoutError:
-                        pass
-                else:
-                    await asyncio.sleep(pause)
+                        busy = await self.tick(wait=False)
+                    except Exception as exc:
+                        busy = True
+                        log.error("engine pass failed: %s", exc, exc_info=exc)
+                        self._notice(NoticeLevel.ERROR, f"the engine met a problem ({exc}); "
+                                                        "trying again")
+                    if until_idle and not busy and await self._settled():
+                        reason = "nothing left to do"
+                        return not self.blocked_profiles or not await self._blocked_active()
+                    self._paused_check()
+                if deadline is not None and time.monotonic() >= deadline:
+                    reason = "time limit reached"
+                    return False
+                await self._sleep(self._next_pause(), stop, deadline)
+                if stop is not None and stop.is_set():
+                    return False
+        except asyncio.CancelledError:
+            reason = "cancelled"
+            raise
+        except Exception as exc:
+            reason = f"stopped by an unexpected error: {exc}"
+            log.error("engine stopped: %s", exc, exc_info=exc)
+            raise
         finally:
-            self.life.release_lease()
+            self._must_hold_claim = False
+            await self._stop_tasks()
+            with contextlib.suppress(Exception):
+                await self.workers.write(self.claim.release)
+            self._set_state(EngineState.STOPPED, reason)
 
-    def _drafts_waiting(self) -> bool:
-        return bool(self.life.batches_in([B.DRAFT]))
+    async def _settled(self) -> bool:
+        """Nothing running, no draft waiting, and a whole delivery pass found nothing to do."""
+        if self._tasks:
+            return False
+        if await self.workers.read(self.drafts.any_waiting):
+            return False
+        if self._delivery is not None:
+            await asyncio.shield(self._delivery)
+        return not self._delivery_waiting
 
-    def _next_pause(self) -> float:
-        pause = min(self.settings.tick, self.settings.poll_interval)
-        if self._backoff:
-            soonest = min(b.until for b in self._backoff.values()) - time.time()
-            pause = min(pause, max(soonest, 0.01))
-        return max(pause, 0.01)
+    async def _blocked_active(self) -> bool:
+        active = await self.workers.read(self.book.in_states, ACTIVE)
+        return any(b.profile_id in self.blocked_profiles for b in active)
 
-    # -- per state ---------------------------------------------------------------------------
-    async def _drive(self, batch: Batch) -> None:
-        if batch.state is B.READY_FOR_UPLOAD:
-            if batch.not_before is None or batch.not_before <= time.time():
-                await self._submit(batch)
-        elif batch.state is B.UPLOADING:
-            await self._resume_upload(batch)
-        elif batch.state in _REMOTE_STATES:
-            await self._poll(batch)
-        elif batch.state is B.DOWNLOADING:
-            await self._download(batch)
+    def _paused_check(self) -> None:
+        if self.blocked_profiles and self.state is EngineState.DRIVING and not self._tasks:
+            self._set_state(EngineState.PAUSED, "; ".join(self.blocked_profiles.values()))
+        elif not self.blocked_profiles and self.state is EngineState.PAUSED:
+            self._set_state(EngineState.DRIVING)
 
-    async def _submit(self, batch: Batch) -> None:
-        self._provider(batch)  # a missing key is found before the batch claims to be uploading
-        path, count = await asyncio.to_thread(self.life.write_batch_file, batch, self.batches_dir)
-        if count == 0:
-            self.life.move(batch.id, B.READY_FOR_UPLOAD, B.FAILED, "no pending prompts to send",
-                           error="no pending prompts to send", intent="cleanup")
-            self._changed(batch.id, B.FAILED, "empty")
-            return
-        intent = "create" if batch.input_file_id else "upload"
-        self.life.move(batch.id, B.READY_FOR_UPLOAD, B.UPLOADING, f"sending {count} prompt(s)",
-                       intent=intent, intent_at=time.time(), not_before=None, wait_reason=None)
-        self._changed(batch.id, B.UPLOADING)
-        await self._resume_upload(self.store.get_batch(batch.id))
-
-    async def _resume_upload(self, batch: Batch) -> None:
-        provider = self._provider(batch)
-        filename = f"batch-{batch.uuid}.jsonl"
-        send = str(await asyncio.to_thread(self.life.send_number, batch.id))
-        if batch.cancel_requested_at:
-            # Cancelled before the provider had it: do not create it just to cancel it. A create
-            # can only have happened once the input file was recorded (intent "create").
-            remote = None
-            if batch.intent == "create" and batch.input_file_id is not None:
-                remote = await find_created(provider, batch, send)
-            if remote is None:
-                await asyncio.to_thread(self.life.cancel_unsent, batch.id, B.UPLOADING,
-                                        "cancelled by the user before it was sent")
-                self._changed(batch.id, B.CANCELLED, "before it was sent")
-                return
-            self._attach(batch, remote)
-            return
-        if batch.intent == "upload" or batch.input_file_id is None:
-            file_id = await find_uploaded(provider, filename)
-            if file_id is None:
-                path = self.batches_dir / filename
-                if not path.exists():
-                    path, _ = await asyncio.to_thread(
-                        self.life.write_batch_file, batch, self.batches_dir)
-                try:
-                    file_id = (await provider.upload_file(path, filename)).id
-                except PermanentError as exc:
-                    self._fail(batch, B.UPLOADING, f"upload refused: {exc}")
-                    return
-            self.life.set_fields(batch.id, input_file_id=file_id, intent="create",
-                                 intent_at=time.time())
-            batch = self.store.get_batch(batch.id)
-        assert batch.input_file_id is not None
-        remote = await find_created(provider, batch, send)
-        if remote is None:
-            try:
-                remote = await provider.create_batch(
-                    batch.input_file_id, batch.endpoint,
-                    {METADATA_KEY: batch.uuid, SEND_KEY: send})
-            except NotFoundRemote as exc:
-                # The input file vanished (expired, deleted): upload it again.
-                self.life.set_fields(batch.id, input_file_id=None, intent="upload")
-                raise RetryLater("input file no longer at the provider; uploading again") from exc
-            except PermanentError as exc:
-                if exc.code == "token_limit_exceeded":
-                    self._token_limit(batch, B.UPLOADING, str(exc))
-                else:
-                    self._fail(batch, B.UPLOADING, f"provider refused the batch: {exc}")
-                return
-        self._attach(batch, remote)
-
-    def _attach(self, batch: Batch, remote: RemoteBatch) -> None:
-        """The provider has the batch (just created, or found again by its metadata)."""
-        state = _RUNNING.get(remote.status, B.VALIDATING)
-        self.life.mark_sent(batch.id, B.UPLOADING, state, remote.id,
-                            f"created provider batch {remote.id}", provider_status=remote.status,
-                            expires_at=remote.expires_at, polled_at=time.time())
-        self._changed(batch.id, state, remote.id)
-
-    async def _poll(self, batch: Batch) -> None:
-        now = time.time()
-        if _cancel_to_send(batch):
-            await self._cancel_remote(batch)
-            return
-        if not self._poll_due(batch, now):
-            return
-        assert batch.provider_batch_id is not None
-        remote = self._listed.pop(batch.provider_batch_id, None)
-        if remote is None:
-            remote = await self._provider(batch).retrieve_batch(batch.provider_batch_id)
-        await self.apply_remote(batch, remote)
-
-    def _poll_due(self, batch: Batch, now: float) -> bool:
-        """A running batch whose status is due for a check (not one about to be cancelled)."""
-        return (batch.state in _REMOTE_STATES and self._due(batch.id, now)
-                and not _cancel_to_send(batch)
-                and (not batch.polled_at or now - batch.polled_at >= self.settings.poll_interval))
-
-    async def apply_remote(self, batch: Batch, remote: RemoteBatch) -> None:
-        """Act on a freshly seen provider batch."""
-        fields = dict(provider_status=remote.status, polled_at=time.time(),
-                      counts_total=remote.total, counts_completed=remote.completed,
-                      counts_failed=remote.failed, input_tokens=remote.input_tokens,
-                      output_tokens=remote.output_tokens)
-        status = remote.status
-        if status in _RUNNING or status == "cancelling":
-            target = _RUNNING.get(status, batch.state)
-            if _ORDER.index(target) > _ORDER.index(batch.state):
-                self.life.move(batch.id, batch.state, target, f"provider: {status}", **fields)
-                self._changed(batch.id, target)
-            else:
-                self.life.set_fields(batch.id, **fields)
-                self._emit(BatchChanged(batch.id, batch.state.value, "progress"))
-        elif status in _FINAL_FOR:
-            # "completed" always goes through downloading (the state table has no shortcut);
-            # without files its prompts count as having no result.
-            if remote.output_file_id or remote.error_file_id or status == "completed":
-                self.life.move(batch.id, batch.state, B.DOWNLOADING, f"provider: {status}",
-                               output_file_id=remote.output_file_id,
-                               error_file_id=remote.error_file_id, **fields)
-                self._changed(batch.id, B.DOWNLOADING)
-                await self._download(self.store.get_batch(batch.id))
-            else:
-                final = _FINAL_FOR[status]
-                finish_without_files(self.store, batch.id, batch.state, final,
-                                     self.settings.max_attempts, f"provider: {status}, no files",
-                                     intent="cleanup", **fields)
-                self._changed(batch.id, final)
-        elif status == "failed":
-            codes = {e.code for e in remote.errors}
-            text = "; ".join(
-                f"{e.code}: {e.message}" + (f" (line {e.line})" if e.line else "")
-                for e in remote.errors) or "the provider reported the batch failed"
-            self.life.set_fields(batch.id, **fields)
-            if "token_limit_exceeded" in codes:
-                self._token_limit(batch, batch.state, text)
-            else:
-                self._fail(batch, batch.state, text)
-        else:
-            self.life.set_fields(batch.id, **fields)
-            if (batch.id, status) not in self._warned_status:
-                self._warned_status.add((batch.id, status))
-                log.warning("batch %s: unknown provider status %r; still polling", batch.id,
-                            status)
-
-    def _token_limit(self, batch: Batch, src: BatchState, text: str) -> None:
-        waits = self.settings.token_limit_backoff
-        n = self.store.get_batch(batch.id).token_limit_attempts
-        if n >= len(waits):
-            self._fail(batch, src, f"{text} (gave up after {n} waits)")
-            return
-        until = time.time() + waits[n]
-        reason = (f"waiting for enqueued-token room at the provider (attempt {n + 1}/"
-                  f"{len(waits)}, next try at {time.strftime('%H:%M:%S', time.localtime(until))})")
-        self.life.wait_for_token_room(batch.id, src, reason, until, n + 1)
-        self._changed(batch.id, B.READY_FOR_UPLOAD, reason)
-
-    def _fail(self, batch: Batch, src: BatchState, error: str) -> None:
-        self.life.fail_batch(batch.id, src, error)
-        self._changed(batch.id, B.FAILED, error)
-        self._emit(EngineNotice("error", f"batch {batch.id} failed: {error}", batch.id))
-
-    async def _download(self, batch: Batch) -> None:
-        provider = self._provider(batch)
-        folder = self.results_dir / f"batch-{batch.uuid}"
-        folder.mkdir(parents=True, exist_ok=True)
-        files: list[Path] = []
-        for kind, file_id in (("output", batch.output_file_id), ("errors", batch.error_file_id)):
-            if not file_id:
-                continue
-            path = folder / f"{kind}.jsonl"
-            if not path.exists():  # complete files only: downloads are written then renamed
-                try:
-                    await provider.download_file(file_id, path)
-                except NotFoundRemote:
-                    log.warning("batch %s: %s file %s is gone at the provider", batch.id, kind,
-                                file_id)
-                    continue
-            files.append(path)
-        final = _FINAL_FOR.get(batch.provider_status or "completed", B.COMPLETED)
-        summary = await asyncio.to_thread(
-            apply_and_finish, self.store, batch.id, files, final, self.settings.max_attempts,
-            intent="cleanup")
-        self._changed(batch.id, final, f"{summary.processed} ok, {summary.failed} failed, "
-                                       f"{summary.retried} to retry")
-
-    async def _cancel_remote(self, batch: Batch) -> None:
-        assert batch.provider_batch_id is not None
+    async def _sleep(self, pause: float, stop: asyncio.Event | None,
+                     deadline: float | None) -> None:
+        assert self._wake is not None
+        if deadline is not None:
+            pause = min(pause, max(deadline - time.monotonic(), 0.0))
+        waits = [asyncio.ensure_future(self._wake.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
         try:
-            remote = await self._provider(batch).cancel_batch(batch.provider_batch_id)
-        except PermanentError as exc:
-            # Typically: it finished meanwhile. Polling will tell.
-            log.info("batch %s: cancel not accepted (%s); polling instead", batch.id, exc)
-            self.life.set_fields(batch.id, polled_at=None, cancel_requested_at=None)
-            return
-        await self.apply_remote(self.store.get_batch(batch.id), remote)
+            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            self._wake.clear()
 
-    async def _cleanup(self, batch: Batch) -> None:
-        """Delete the batch's provider files (RetryLater: the caller tries again later)."""
-        extra_copies = bool(await asyncio.to_thread(self.life.send_number, batch.id))
-        await delete_provider_files(self._provider(batch), batch, extra_copies=extra_copies,
-                                    recorded=self.settings.cleanup_provider_files)
-        for leftover in (f"batch-{batch.uuid}.jsonl", f"batch-{batch.uuid}.jsonl.part"):
-            (self.batches_dir / leftover).unlink(missing_ok=True)  # .part: a write cut short
-        self.life.set_fields(batch.id, intent=None)
+    async def _stop_tasks(self) -> None:
+        """Let running steps finish (briefly), then cancel them: safe, intents are recorded."""
+        running = [t for t in [*self._tasks.values(), self._delivery, self._flush]
+                   if t is not None and not t.done()]
+        if running:
+            _, pending = await asyncio.wait(running, timeout=self.settings.stop_grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    async def close(self) -> None:
+        """Stop everything this engine opened (connections, threads)."""
+        await self._stop_tasks()
+        await self.deliverer.close()
+        await self.providers.close()
+        if self._own_workers:
+            self.workers.close()
+
+
+def other_driver_text(holder: str | None) -> str:
+    if not holder:
+        return "another Batcher drives this workspace; this one takes over when it ends"
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    return (f"another Batcher (process {pid} on {host}) drives this workspace; this one "
+            "takes over when it ends")

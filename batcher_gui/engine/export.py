@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.domain.errors import Cancelled, InvalidInput
+from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.storage.store import Store
 
@@ -22,10 +24,28 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
+_BY_SUFFIX = {".jsonl": ExportFormat.JSONL, ".ndjson": ExportFormat.JSONL,
+              ".json": ExportFormat.JSONL, ".csv": ExportFormat.CSV}
+
 CSV_HEADER = [
-    "custom_id", "state", "line", "endpoint", "model", "output_text", "error",
+    "custom_id", "state", "line", "endpoint", "model", "output_text", "error", "delivery_error",
     "input_tokens", "output_tokens", "cost_usd", "attempts", "request_body", "response_body",
 ]
+#: Costs are rounded to this many decimals (prices have at most ~4 significant digits per
+#: million tokens, so more would only print float noise like 5.474999999999999e-06).
+COST_DECIMALS = 9
+
+
+def format_for(out: str | os.PathLike[str], fmt: ExportFormat | str | None) -> ExportFormat:
+    """The export format: as given, else from the file's extension (unknown ones refused)."""
+    if fmt:
+        return ExportFormat(fmt)
+    suffix = Path(out).suffix.lower()
+    if suffix in _BY_SUFFIX:
+        return _BY_SUFFIX[suffix]
+    raise InvalidInput(
+        f"cannot tell the export format from {Path(out).name!r}: name the file .jsonl or .csv, "
+        "or give --format jsonl|csv")
 
 
 def output_text(endpoint: str, response: bytes | None) -> str:
@@ -63,17 +83,24 @@ def output_text(endpoint: str, response: bytes | None) -> str:
     return ""
 
 
+def _cost(prices: PriceTable, model: str, tokens_in: int | None,
+          tokens_out: int | None) -> float | None:
+    cost = prices.cost(model, tokens_in, tokens_out)
+    return None if cost is None else round(cost, COST_DECIMALS)
+
+
 # Rows are unpacked as tuples (in EXPORT_COLUMNS order): attribute access on a million rows
 # costs more than writing them.
 
 
-def _jsonl_line(row: Any, prices: PriceTable) -> bytes:
+def jsonl_line(row: Any, prices: PriceTable) -> bytes:
+    """One export line (JSONL) of a prompt row."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts) = row
+     tokens_out, attempts, delivery_error) = row
     usage = None
     if tokens_in is not None or tokens_out is not None:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out,
-                 "cost_usd": prices.cost(model, tokens_in, tokens_out)}
+                 "cost_usd": _cost(prices, model, tokens_in, tokens_out)}
     return orjson.dumps({
         "custom_id": custom_id,
         "state": state,
@@ -81,35 +108,59 @@ def _jsonl_line(row: Any, prices: PriceTable) -> bytes:
         "request": {"method": "POST", "url": endpoint, "body": orjson.Fragment(body)},
         "response": orjson.Fragment(response) if response else None,
         "error": error,
+        "delivery_error": delivery_error,
         "usage": usage,
         "attempts": attempts,
     }) + b"\n"
 
 
-def _csv_row(row: Any, prices: PriceTable) -> list[Any]:
+def csv_row(row: Any, prices: PriceTable) -> list[Any]:
+    """One export row (CSV, see CSV_HEADER) of a prompt row."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts) = row
-    cost = prices.cost(model, tokens_in, tokens_out)
+     tokens_out, attempts, delivery_error) = row
+    cost = _cost(prices, model, tokens_in, tokens_out)
     return [
         custom_id, state, line_no, endpoint, model, output_text(endpoint, response), error or "",
+        delivery_error or "",
         "" if tokens_in is None else tokens_in,
         "" if tokens_out is None else tokens_out,
-        "" if cost is None else f"{cost:.8f}",
+        "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),
         attempts, body.decode("utf-8"), response.decode("utf-8") if response else "",
     ]
 
 
+def user_file_mode() -> int:
+    """The mode a new file gets under the user's umask (mkstemp makes 0600 files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def check_destination(out: str | os.PathLike[str]) -> Path:
+    """Where an export goes; a folder or an unwritable place is refused, saying why."""
+    target = Path(out).expanduser()
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder: give a file name, e.g. {target / 'results.csv'}")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InvalidInput(f"{target.parent} is a file, not a folder")
+    return target
+
+
 def export_run(
     store: Store,
-    run_ref: str,
+    run: Run,
     out: str | os.PathLike[str],
     fmt: ExportFormat = ExportFormat.JSONL,
     progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Write a run's prompts to ``out``; returns how many. The file appears only when complete."""
-    run = store.find_run(run_ref)
+    """Write a run's prompts to ``out``; returns how many. The file appears only when complete.
+
+    Runs in a worker thread (a million prompts take seconds); ``should_stop`` is polled after
+    each chunk and abandons the export (no file is left behind).
+    """
     prices = PriceTable(store.get_setting("prices", {}))
-    target = Path(out)
+    target = check_destination(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     written = 0
@@ -120,16 +171,19 @@ def export_run(
                 text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
                 writer = csv.writer(text)
                 writer.writerow(CSV_HEADER)
-                write = lambda rows: writer.writerows(_csv_row(r, prices) for r in rows)  # noqa: E731
+                write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
             else:
-                write = lambda rows: fh.write(b"".join(_jsonl_line(r, prices) for r in rows))  # noqa: E731
+                write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
             for rows in store.iter_run_prompts(run.id):
                 write(rows)
                 written += len(rows)
                 if progress is not None:
                     progress(written, run.prompt_count)
+                if should_stop is not None and should_stop():
+                    raise Cancelled("export stopped; no file was written")
             if fmt is ExportFormat.CSV:
                 text.detach()  # leave fh open: the with-block closes it
+        os.chmod(tmp, user_file_mode())
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -8,10 +8,11 @@ per-minute request limits. Batches the listing does not reach are checked one by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
+from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.remote import Provider, ProviderError, RemoteBatch
+from batcher_gui.domain.remote import Provider, RemoteBatch
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,12 @@ MAX_LISTED = 1000
 
 
 async def statuses_by_listing(
-    due: Iterable[Batch], provider_for: Callable[[Batch], Provider]
+    due: Iterable[Batch], provider_for: Callable[[Batch], Awaitable[Provider]]
 ) -> dict[str, RemoteBatch]:
     """Remote batches (by provider id) for as many ``due`` batches as listings reach.
 
-    Provider faults are not errors here: the caller falls back to one request per batch.
+    Provider faults (and profiles that cannot be used now) are not errors here: the caller
+    falls back to one request per batch, where they are handled.
     """
     by_profile: dict[int, list[Batch]] = {}
     for batch in due:
@@ -42,7 +44,8 @@ async def statuses_by_listing(
         oldest = min((b.intent_at or b.created_at) for b in batches) - 3600
         seen = 0
         try:
-            async for remote in provider_for(batches[0]).list_batches():
+            provider = await provider_for(batches[0])
+            async for remote in provider.list_batches():
                 seen += 1
                 if remote.id in wanted:
                     found[remote.id] = remote
@@ -50,6 +53,6 @@ async def statuses_by_listing(
                 if not wanted or seen >= MAX_LISTED or (
                         remote.created_at is not None and remote.created_at < oldest):
                     break
-        except ProviderError as exc:
+        except BatcherError as exc:
             log.info("listing batches failed (%s); checking them one by one", exc)
     return found

@@ -3,7 +3,6 @@
 The engine talks to them through :class:`batcher_gui.domain.remote.Provider`.
 """
 
-from batcher_gui.providers.convert import to_remote_batch, to_remote_file
 from batcher_gui.providers.errors import ProviderConfigError, map_error, retry_after_seconds
 from batcher_gui.providers.factory import (
     AZURE_API_VERSION,
@@ -12,6 +11,7 @@ from batcher_gui.providers.factory import (
     make_provider,
 )
 from batcher_gui.providers.openai_provider import OpenAIProvider
+from batcher_gui.providers.wire import to_remote_batch, to_remote_file
 
 __all__ = [
     "AZURE_API_VERSION",

@@ -29,8 +29,8 @@ from batcher_gui.domain.remote import (
     RemoteBatch,
     RemoteFile,
 )
-from batcher_gui.providers.convert import to_remote_batch, to_remote_file
 from batcher_gui.providers.errors import map_error
+from batcher_gui.providers.wire import to_remote_batch, to_remote_file
 
 log = logging.getLogger(__name__)
 

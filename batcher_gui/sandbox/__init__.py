@@ -11,6 +11,7 @@ from .cli import add_arguments, config_from_args
 from .config import FaultSpec, SandboxConfig
 
 if TYPE_CHECKING:
+    from .host import SandboxThread
     from .server import SandboxServer, create_app, serve_forever
 
 
@@ -20,12 +21,17 @@ def __getattr__(name: str) -> Any:
         from . import server
 
         return getattr(server, name)
+    if name == "SandboxThread":
+        from .host import SandboxThread
+
+        return SandboxThread
     raise AttributeError(name)
 
 __all__ = [
     "FaultSpec",
     "SandboxConfig",
     "SandboxServer",
+    "SandboxThread",
     "add_arguments",
     "config_from_args",
     "create_app",

@@ -109,7 +109,7 @@ async def create(request: web.Request) -> web.Response:
     metadata = _check_metadata(body.get("metadata"))
     try:
         overrides = metadata_overrides(metadata)
-        sandbox.lifecycle.knobs({"sb": {"overrides": overrides}})  # validate combined values
+        sandbox.machine.knobs({"sb": {"overrides": overrides}})  # validate combined values
     except (ValueError, TypeError) as exc:
         raise bad_request(f"Invalid sandbox metadata: {exc}", "metadata") from None
     expiry = body.get("output_expires_after")
@@ -129,7 +129,7 @@ async def create(request: web.Request) -> web.Response:
                 "input_file_id",
             )
         record = await asyncio.to_thread(
-            sandbox.lifecycle.create,
+            sandbox.machine.create,
             input_file_id=file_id,
             endpoint=endpoint,
             metadata=metadata,
@@ -152,7 +152,7 @@ async def retrieve(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX_KEY]
     async with sandbox.lock:
         record = _record(sandbox, request.match_info["batch_id"])
-        await asyncio.to_thread(sandbox.lifecycle.observe, record, sandbox.now(), 1)
+        await asyncio.to_thread(sandbox.machine.observe, record, sandbox.now(), 1)
         return json_response(record["batch"])
 
 
@@ -169,7 +169,7 @@ async def list_batches(request: web.Request) -> web.Response:
 
         def observe_all(now: float) -> None:
             for record in on_page:
-                sandbox.lifecycle.observe(record, now, 1)
+                sandbox.machine.observe(record, now, 1)
 
         await asyncio.to_thread(observe_all, sandbox.now())
         return json_response(page)
@@ -180,8 +180,8 @@ async def cancel(request: web.Request) -> web.Response:
     async with sandbox.lock:
         record = _record(sandbox, request.match_info["batch_id"])
         now = sandbox.now()
-        await asyncio.to_thread(sandbox.lifecycle.observe, record, now, 0)
-        if not await asyncio.to_thread(sandbox.lifecycle.cancel, record, now):
+        await asyncio.to_thread(sandbox.machine.observe, record, now, 0)
+        if not await asyncio.to_thread(sandbox.machine.cancel, record, now):
             # 400, not 409: the SDK retries 409 and would hammer us three times.
             status = record["batch"]["status"]
             raise ApiError(400, f"Cannot cancel a batch with status '{status}'.", param="batch_id")

@@ -8,7 +8,7 @@ from typing import Any, Final
 from aiohttp import BodyPartReader, web
 
 from .errors import ApiError, bad_request, json_response, not_found
-from .lifecycle import DEFAULT_FILE_TTL
+from .machine import DEFAULT_FILE_TTL
 from .paging import cursor_page, int_param
 from .state import SANDBOX_KEY, Sandbox
 

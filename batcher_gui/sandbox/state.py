@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .config import SandboxConfig
 from .faults import FaultInjector
-from .lifecycle import Lifecycle
+from .machine import BatchMachine
 from .store import Store
 
 
@@ -21,7 +21,7 @@ class Sandbox:
         self.config = config
         self.store = Store(state_dir)
         # A getter, not the object: SandboxServer.config may be replaced at runtime.
-        self.lifecycle = Lifecycle(self.store, lambda: self.config)
+        self.machine = BatchMachine(self.store, lambda: self.config)
         self.faults = FaultInjector(config.seed)
         # One lock for every state mutation: handlers interleave at each await, and the
         # lifecycle work runs in a worker thread while the lock is held.

@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from batcher_gui.domain.errors import WorkspaceError
+from batcher_gui.domain.errors import DatabaseBusy, WorkspaceError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,8 +28,16 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Kept here so opening an up-to-date workspace does not import Alembic
 #: (a third of a second at every start); a test checks it against the migrations folder.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 BUSY_TIMEOUT_MS = 10_000
+_BUSY_TEXTS = ("database is locked", "database table is locked", "database is busy")
+
+
+def _raise_busy(exc: OperationalError) -> None:
+    """SQLITE_BUSY becomes DatabaseBusy, a transient error the caller retries."""
+    text = str(exc.orig or exc)
+    if any(t in text for t in _BUSY_TEXTS):
+        raise DatabaseBusy(f"the workspace database is busy ({text})") from exc
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -155,24 +163,52 @@ class Database:
             foreign_keys: False skips SQLite's per-row foreign-key lookups for this transaction
                 (bulk imports, whose rows reference what the same transaction just created).
         """
-        with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            if not foreign_keys:
-                raw.execute("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
-            try:
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    yield conn
-            finally:
+        try:
+            with self.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                assert raw is not None
                 if not foreign_keys:
-                    raw.execute("PRAGMA foreign_keys=ON")
+                    raw.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+                try:
+                    conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    with conn.begin():
+                        yield conn
+                finally:
+                    if not foreign_keys:
+                        raw.execute("PRAGMA foreign_keys=ON")
+        except OperationalError as exc:
+            _raise_busy(exc)
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot (deferred transaction, never blocks writers)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            _raise_busy(exc)
+            raise
+
+    @contextmanager
+    def import_lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """Held by an import while it writes (one import per workspace at a time, across
+        processes). Yields False without waiting when ``wait`` is False and it is taken.
+
+        An import numbers its prompts and drafts at its start and writes them over many short
+        transactions, so nothing else may add prompts or batches meanwhile. The OS releases
+        the lock when its process dies, so a crashed import never blocks the next one.
+        """
+        lock = FileLock(str(self.path) + ".import.lock", timeout=-1 if wait else 0)
+        try:
+            lock.acquire()
+        except Timeout:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
 
     def close(self) -> None:
         self.engine.dispose()

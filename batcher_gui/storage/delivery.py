@@ -1,23 +1,27 @@
 """Delivery bookkeeping: which results go where, and what happened to each attempt.
 
 A run may have a delivery target (a results folder or a webhook). Its processed prompts move to
-``delivering``, then to ``delivered`` once the target has them; a webhook failure keeps them in
-``delivering`` with a later ``deliver_after`` until attempts run out (then ``failed``).
+``delivering``, then to ``delivered`` once the target has them. A delivery that keeps failing
+ends the prompt ``failed`` with ``delivery_error`` set: the result itself is kept (and shown),
+``redeliver`` sends it again, and ``retry`` leaves it alone (sending the prompt again would pay
+for it twice).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.states import PromptState
-from batcher_gui.storage.prompt_moves import move_prompt_rows, move_prompts
-from batcher_gui.storage.store import Store
-from batcher_gui.storage.tables import runs
+from batcher_gui.storage.db import Database
+from batcher_gui.storage.moves import move_prompt_rows, move_prompts, move_prompts_in_chunks
+from batcher_gui.storage.store import EXPORT_COLUMNS
+from batcher_gui.storage.tables import delivery_files, runs
 
 P = PromptState
 DELIVERY_KINDS = ("folder", "webhook")
@@ -53,30 +57,47 @@ class PendingDelivery:
 class DeliveryStore:
     """Delivery reads and writes on one workspace."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def set_target(self, run_id: int, kind: str | None, target: str | None) -> None:
+        """Point a run at a target (or none). A new target gets every result of the run;
+        without one, results waiting for delivery are simply ``processed`` again."""
         if kind is not None and kind not in DELIVERY_KINDS:
             raise BatcherError(f"delivery kind must be one of {', '.join(DELIVERY_KINDS)}")
         with self.db.write() as conn:
+            old = conn.execute(select(runs.c.delivery_kind, runs.c.delivery_target)
+                               .where(runs.c.id == run_id)).one()
+            if (old.delivery_kind, old.delivery_target) == (kind, target):
+                return
             conn.execute(update(runs).where(runs.c.id == run_id).values(
                 delivery_kind=kind, delivery_target=target))
+            conn.execute(delete(delivery_files).where(delivery_files.c.run_id == run_id))
+            params = {"r": run_id}
+            if kind is None:
+                move_prompts(conn, "run_id = :r", params, P.PROCESSED, "delivery target removed",
+                             from_states=[P.DELIVERING], set_sql="deliver_after = NULL")
+                return
+            reset = "delivery_attempts = 0, deliver_after = NULL, delivery_error = NULL"
+            move_prompts(conn, "run_id = :r", params, P.DELIVERING, f"new target: {target}",
+                         from_states=[P.DELIVERED], set_sql=reset)
+            move_prompts(conn, "run_id = :r AND delivery_error IS NOT NULL", params,
+                         P.DELIVERING, f"new target: {target}", from_states=[P.FAILED],
+                         set_sql=reset)
 
     def targets(self) -> list[DeliveryTarget]:
         with self.db.read() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.name, runs.c.delivery_kind,
                                        runs.c.delivery_target)
-                                .where(runs.c.delivery_kind.is_not(None))).all()
+                                .where(runs.c.delivery_kind.is_not(None),
+                                       runs.c.status == "ready")).all()
         return [DeliveryTarget(r.id, r.name, r.delivery_kind, r.delivery_target) for r in rows]
 
     def start(self, run_id: int) -> int:
-        """Processed prompts of the run enter ``delivering`` (one bulk, audited move)."""
-        with self.db.write() as conn:
-            return move_prompts(conn, "run_id = :r", {"r": run_id}, P.DELIVERING,
-                                "delivery started", from_states=[P.PROCESSED],
-                                set_sql="deliver_after = NULL")
+        """Processed prompts of the run enter ``delivering`` (audited, in short chunks)."""
+        return move_prompts_in_chunks(self.db, "run_id = :r", {"r": run_id}, P.DELIVERING,
+                                      "delivery started", from_states=[P.PROCESSED],
+                                      set_sql="deliver_after = NULL")
 
     def due(self, run_id: int, limit: int = 200) -> list[PendingDelivery]:
         with self.db.read() as conn:
@@ -97,38 +118,81 @@ class DeliveryStore:
         if prompt_ids:
             with self.db.write() as conn:
                 move_prompt_rows(conn, [(pid,) for pid in prompt_ids], P.DELIVERING,
-                                 P.DELIVERED, how, "deliver_after = NULL")
-
-    def all_delivering_delivered(self, run_id: int, how: str) -> int:
-        with self.db.write() as conn:
-            return move_prompts(conn, "run_id = :r", {"r": run_id}, P.DELIVERED, how,
-                                from_states=[P.DELIVERING])
+                                 P.DELIVERED, how, "deliver_after = NULL, delivery_error = NULL")
 
     def attempt_failed(self, prompt_id: int, error: str, retry_in: float | None) -> None:
         """A delivery attempt failed: try again after ``retry_in`` s, or give up (None)."""
         with self.db.write() as conn:
             if retry_in is None:
-                move_prompt_rows(conn, [(f"delivery failed: {error}", prompt_id)], P.DELIVERING,
-                                 P.FAILED, f"delivery failed: {error}",
-                                 "error = ?, delivery_attempts = delivery_attempts + 1")
+                move_prompt_rows(conn, [(error, prompt_id)], P.DELIVERING, P.FAILED,
+                                 f"delivery failed: {error}",
+                                 "delivery_error = ?, delivery_attempts = delivery_attempts + 1")
             else:
                 conn.exec_driver_sql(
                     "UPDATE prompts SET delivery_attempts = delivery_attempts + 1, "
-                    "deliver_after = ? WHERE id = ? AND state = 'delivering'",
-                    (time.time() + retry_in, prompt_id))
+                    "deliver_after = ?, delivery_error = ? WHERE id = ? AND state = 'delivering'",
+                    (time.time() + retry_in, error, prompt_id))
 
     def redeliver(self, run_id: int, *, failed_only: bool) -> int:
         """Send results again: failed deliveries (and, unless failed_only, delivered ones)."""
+        reset = "delivery_error = NULL, delivery_attempts = 0, deliver_after = NULL"
         with self.db.write() as conn:
-            moved = move_prompts(
-                conn, "run_id = :r AND response IS NOT NULL AND error LIKE 'delivery failed%'",
-                {"r": run_id}, P.DELIVERING, "redeliver requested", from_states=[P.FAILED],
-                set_sql="error = NULL, delivery_attempts = 0, deliver_after = NULL")
+            moved = move_prompts(conn, "run_id = :r AND delivery_error IS NOT NULL",
+                                 {"r": run_id}, P.DELIVERING, "redeliver requested",
+                                 from_states=[P.FAILED], set_sql=reset)
             if not failed_only:
                 moved += move_prompts(conn, "run_id = :r", {"r": run_id}, P.DELIVERING,
                                       "redeliver requested", from_states=[P.DELIVERED],
-                                      set_sql="delivery_attempts = 0, deliver_after = NULL")
+                                      set_sql=reset)
+                conn.execute(delete(delivery_files).where(delivery_files.c.run_id == run_id))
             return moved
+
+    # -- folder targets: append-only files with a committed length -------------------------
+    def folder_files(self, run_id: int, wanted: dict[str, str]) -> dict[str, tuple[str, int]]:
+        """kind -> (path, committed bytes) of a run's folder files, recording ``wanted`` paths
+        for kinds not seen before."""
+        with self.db.write() as conn:
+            known = {r.kind: (r.path, r.committed_bytes) for r in conn.execute(
+                select(delivery_files).where(delivery_files.c.run_id == run_id))}
+            for kind, path in wanted.items():
+                if kind not in known:
+                    conn.execute(insert(delivery_files).values(run_id=run_id, kind=kind,
+                                                               path=path, committed_bytes=0))
+                    known[kind] = (path, 0)
+        return known
+
+    def paths_in_use(self, folder_paths: Sequence[str], run_id: int) -> set[str]:
+        """Which of these file paths another run already delivers to."""
+        with self.db.read() as conn:
+            return set(conn.scalars(select(delivery_files.c.path).where(
+                delivery_files.c.path.in_(list(folder_paths)),
+                delivery_files.c.run_id != run_id)))
+
+    def delivering_page(self, run_id: int, after: int, limit: int) -> list[Any]:
+        """Export rows (see EXPORT_COLUMNS) of results waiting for a folder, by id."""
+        with self.db.read() as conn:
+            return list(conn.exec_driver_sql(
+                f"SELECT {', '.join(EXPORT_COLUMNS)} FROM prompts WHERE run_id = ? AND "
+                "state = 'delivering' AND id > ? ORDER BY id LIMIT ?", (run_id, after, limit)))
+
+    def appended(self, run_id: int, prompt_ids: list[int], sizes: dict[str, int],
+                 how: str) -> None:
+        """The results are on disk up to ``sizes``: mark them delivered in one transaction."""
+        with self.db.write() as conn:
+            move_prompt_rows(conn, [(pid,) for pid in prompt_ids], P.DELIVERING, P.DELIVERED,
+                             how, "deliver_after = NULL, delivery_error = NULL")
+            for kind, size in sizes.items():
+                conn.execute(update(delivery_files).where(
+                    delivery_files.c.run_id == run_id, delivery_files.c.kind == kind)
+                    .values(committed_bytes=size))
+
+    def restart_files(self, run_id: int) -> None:
+        """The delivered files are gone or were changed: write them again from the start."""
+        with self.db.write() as conn:
+            conn.execute(update(delivery_files).where(delivery_files.c.run_id == run_id)
+                         .values(committed_bytes=0))
+            move_prompts(conn, "run_id = :r", {"r": run_id}, P.DELIVERING,
+                         "results file missing: writing it again", from_states=[P.DELIVERED])
 
 
 def prompt_payload(item: PendingDelivery, run_name: str) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Kept apart from the writer so that the whole CPU-heavy half of an import — reading, validating,
 numbering and packing — can run in a second process while this one only writes rows (see
-:mod:`batcher_gui.engine.imports`). Row ids are assigned here: the importing transaction holds
-the write lock, so the ids handed out at its start cannot be taken by anyone else.
+:mod:`batcher_gui.engine.run_import`). Row ids are assigned here: the import holds the
+workspace's import lock, so the ids handed out at its start cannot be taken by anyone else.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ class RowBuilder:
         self.result = BuildResult()
         self._next_batch_id = start.next_batch_id
         self._packer = DraftPacker(start.limits, list(start.open_drafts), self._new_draft)
+        self._handed_out = 0
+
+    def new_drafts(self) -> list[tuple[int, GroupKey]]:
+        """Drafts created since the last call (the writer inserts them before their rows)."""
+        fresh = self.result.created[self._handed_out:]
+        self._handed_out = len(self.result.created)
+        return fresh
 
     def _new_draft(self, key: GroupKey) -> int:
         batch_id = self._next_batch_id

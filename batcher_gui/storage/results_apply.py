@@ -1,8 +1,9 @@
-"""Applying a batch's output and error files to its prompts, in one transaction.
+"""Applying a batch's output and error files to its prompts, a chunk per transaction.
 
 Idempotent: only prompts still ``processing`` in this batch are touched, so applying the same
-files twice (after a crash) changes nothing the second time. Lines that do not parse, name an
-unknown custom_id or repeat one are counted and skipped, never fatal.
+files again after a crash skips what the first attempt committed and finishes the rest; the
+batch itself moves on only in the last transaction. Lines that do not parse, name an unknown
+custom_id or repeat one are counted and skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from sqlalchemy import Connection
 from batcher_gui.domain.models import prompt_id_from_custom_id
 from batcher_gui.domain.results import Outcome, classify_line
 from batcher_gui.domain.states import BatchState, PromptState
-from batcher_gui.storage.prompt_moves import move_prompt_rows, move_prompts
-from batcher_gui.storage.store import Store
+from batcher_gui.storage.db import Database
+from batcher_gui.storage.moves import (
+    WriteRunner,
+    move_batch,
+    move_prompt_rows,
+    move_prompts_in_chunks,
+    run_here,
+)
 
 P = PromptState
 _SUCCESS, _RETRY, _NOT_RUN = Outcome.SUCCESS, Outcome.RETRY, Outcome.NOT_RUN
-_CHUNK = 5000
+#: Results per write transaction (a few tens of ms each).
+_CHUNK = 2000
 _SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?"
 _FAILED_SET = "response = ?, error = ?"
 _RETRY_SET = "error = ?, batch_id = NULL"
@@ -42,12 +50,16 @@ class ApplySummary:
 
 
 class _Applier:
-    def __init__(self, conn: Connection, batch_id: int, max_attempts: int) -> None:
-        self.conn = conn
+    def __init__(self, db: Database, batch_id: int, max_attempts: int,
+                 write: WriteRunner) -> None:
+        self.db = db
+        self.write = write
         self.max_attempts = max_attempts
-        self.attempts: dict[int, int] = {pid: n for pid, n in conn.exec_driver_sql(
-            "SELECT id, attempts FROM prompts WHERE batch_id = ? AND state = 'processing'",
-            (batch_id,))}
+        with db.read() as conn:
+            #: Sends since the user last retried (the attempt limit counts these).
+            self.attempts: dict[int, int] = {pid: n for pid, n in conn.exec_driver_sql(
+                "SELECT id, attempts - attempt_base FROM prompts WHERE batch_id = ? "
+                "AND state = 'processing'", (batch_id,))}
         self.open = set(self.attempts)
         self.success: list[tuple[Any, ...]] = []
         self.failed: list[tuple[Any, ...]] = []
@@ -82,43 +94,49 @@ class _Applier:
         else:
             self.failed.append((body, result.error, pid))
         if len(self.success) + len(self.failed) + len(self.retry) >= _CHUNK:
-            self.flush()
+            self.write(self.commit)
 
-    def flush(self) -> None:
+    def commit(self) -> None:
+        with self.db.write() as conn:
+            self.flush(conn)
+
+    def flush(self, conn: Connection) -> None:
         if self.success:
-            move_prompt_rows(self.conn, self.success, P.PROCESSING, P.PROCESSED,
+            move_prompt_rows(conn, self.success, P.PROCESSING, P.PROCESSED,
                              "result received", _SUCCESS_SET)
             self.summary.processed += len(self.success)
             self.success.clear()
         if self.failed:
-            move_prompt_rows(self.conn, self.failed, P.PROCESSING, P.FAILED,
+            move_prompt_rows(conn, self.failed, P.PROCESSING, P.FAILED,
                              "provider returned an error", _FAILED_SET)
             self.summary.failed += len(self.failed)
             self.failed.clear()
         if self.retry:
-            move_prompt_rows(self.conn, self.retry, P.PROCESSING, P.PENDING,
+            move_prompt_rows(conn, self.retry, P.PROCESSING, P.PENDING,
                              "transient provider error: will retry in a new batch", _RETRY_SET)
             self.summary.retried += len(self.retry)
             self.retry.clear()
 
 
-def _settle_leftovers(conn: Connection, batch_id: int, final: BatchState,
-                      max_attempts: int) -> dict[str, int]:
+def _settle_leftovers(db: Database, batch_id: int, final: BatchState, max_attempts: int,
+                      write: WriteRunner) -> dict[str, int]:
     """Prompts the files said nothing about (or that were not run)."""
     where = "batch_id = :b"
     params: dict[str, Any] = {"b": batch_id, "max": max_attempts}
     if final is BatchState.CANCELLED:
-        n = move_prompts(conn, where, params, P.CANCELLED, "batch cancelled before it ran",
-                         from_states=[P.PROCESSING])
+        n = move_prompts_in_chunks(db, where, params, P.CANCELLED,
+                                   "batch cancelled before it ran", from_states=[P.PROCESSING],
+                                   write=write)
         return {"cancelled": n} if n else {}
     label = "batch expired" if final is BatchState.EXPIRED else "no result returned"
-    requeued = move_prompts(conn, f"{where} AND attempts < :max", params, P.PENDING,
-                            f"{label}: will retry in a new batch",
-                            from_states=[P.PROCESSING], set_sql="batch_id = NULL")
+    requeued = move_prompts_in_chunks(
+        db, f"{where} AND attempts - attempt_base < :max", params, P.PENDING,
+        f"{label}: will retry in a new batch", from_states=[P.PROCESSING],
+        set_sql="batch_id = NULL", write=write)
     give_up = P.EXPIRED if final is BatchState.EXPIRED else P.FAILED
     params["e"] = f"{label} (gave up after {max_attempts} attempts)"
-    ended = move_prompts(conn, where, params, give_up, params["e"],
-                         from_states=[P.PROCESSING], set_sql="error = :e")
+    ended = move_prompts_in_chunks(db, where, params, give_up, params["e"],
+                                   from_states=[P.PROCESSING], set_sql="error = :e", write=write)
     out = {}
     if requeued:
         out["requeued"] = requeued
@@ -128,36 +146,48 @@ def _settle_leftovers(conn: Connection, batch_id: int, final: BatchState,
 
 
 def apply_and_finish(
-    store: Store,
+    db: Database,
     batch_id: int,
     files: Iterable[Path],
     final: BatchState,
     max_attempts: int,
+    *,
+    write: WriteRunner = run_here,
     **batch_fields: Any,
 ) -> ApplySummary:
     """Apply ``files`` to the batch's prompts and move the batch from downloading to ``final``.
 
-    All in one write transaction: a crash leaves either nothing or everything applied.
+    Results are committed a chunk at a time (each through ``write``: parse here, write in the
+    caller's writer thread); the batch moves in the last transaction, so a crash half-way
+    leaves it ``downloading``, and applying again completes it.
     """
-    with store.db.write() as conn:
-        applier = _Applier(conn, batch_id, max_attempts)
-        for path in files:
-            with path.open("rb") as fh:
-                for raw in fh:
-                    applier.feed(raw)
-        applier.flush()
-        applier.summary.leftover = _settle_leftovers(conn, batch_id, final, max_attempts)
-        store.set_batch_state(conn, batch_id, BatchState.DOWNLOADING, final,
-                              f"results applied: {applier.summary.processed} ok, "
-                              f"{applier.summary.failed} failed, "
-                              f"{applier.summary.retried} to retry", **batch_fields)
-        return applier.summary
+    applier = _Applier(db, batch_id, max_attempts, write)
+    for path in files:
+        with path.open("rb") as fh:
+            for raw in fh:
+                applier.feed(raw)
+    write(applier.commit)
+    summary = applier.summary
+    summary.leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
+    _end_batch(db, batch_id, BatchState.DOWNLOADING, final,
+               f"results applied: {summary.processed} ok, {summary.failed} failed, "
+               f"{summary.retried} to retry", write, batch_fields)
+    return summary
 
 
-def finish_without_files(store: Store, batch_id: int, src: BatchState, final: BatchState,
-                         max_attempts: int, reason: str, **batch_fields: Any) -> dict[str, int]:
+def finish_without_files(db: Database, batch_id: int, src: BatchState, final: BatchState,
+                         max_attempts: int, reason: str, *, write: WriteRunner = run_here,
+                         **batch_fields: Any) -> dict[str, int]:
     """An expired/cancelled batch with no output at all: settle its prompts and end it."""
-    with store.db.write() as conn:
-        leftover = _settle_leftovers(conn, batch_id, final, max_attempts)
-        store.set_batch_state(conn, batch_id, src, final, reason, **batch_fields)
-        return leftover
+    leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
+    _end_batch(db, batch_id, src, final, reason, write, batch_fields)
+    return leftover
+
+
+def _end_batch(db: Database, batch_id: int, src: BatchState, final: BatchState, reason: str,
+               write: WriteRunner, fields: dict[str, Any]) -> None:
+    def end() -> None:
+        with db.write() as conn:
+            move_batch(conn, batch_id, src, final, reason, **fields)
+
+    write(end)

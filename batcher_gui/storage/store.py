@@ -1,34 +1,37 @@
-"""The workspace's repository: every read and write the upper layers make goes through here.
+"""The workspace's repository: settings, profiles, runs and batches as dataclasses.
 
-Methods return frozen dataclasses from :mod:`batcher_gui.domain.models`; state changes go through
-the transition tables in :mod:`batcher_gui.domain.states` and write audit rows.
+Methods are synchronous and short; the service and the engine call them from worker threads
+(never on the event loop). Runs that an import is still writing (or a delete is removing) are
+invisible here: every listing and lookup only sees runs whose status is ``ready``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from batcher_gui.domain.errors import BatcherError, NotFound
+from batcher_gui.domain.errors import AmbiguousReference, BatcherError, NotFound
 from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
-from batcher_gui.domain.states import BatchState, check_batch_transition
-from batcher_gui.storage.convert import batch_from_row, profile_from_row, run_from_row
+from batcher_gui.domain.states import BATCH_IN_FLIGHT, BatchState, PromptState
 from batcher_gui.storage.db import Database
-from batcher_gui.storage.import_writer import ImportWriter
+from batcher_gui.storage.rows import batch_from_row, profile_from_row, run_from_row
 from batcher_gui.storage.tables import batch_transitions, batches, profiles, prompts, runs, settings
 
 #: Columns an export row carries (see :meth:`Store.iter_run_prompts`).
 EXPORT_COLUMNS = (
     "id", "user_custom_id", "line_no", "state", "endpoint", "model", "body", "response", "error",
-    "input_tokens", "output_tokens", "attempts",
+    "input_tokens", "output_tokens", "attempts", "delivery_error",
 )
+READY = "ready"
+_VISIBLE = runs.c.status == READY
+#: A draft nobody has filled (yet): an import still writing its hidden run.
+_SHOWN_BATCH = (batches.c.state != BatchState.DRAFT.value) | (batches.c.request_count > 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,11 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    # -- settings --------------------------------------------------------------------------
+    # -- settings (raw JSON values; config.settings types and validates them) -----------------
+    def raw_settings(self) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return {k: orjson.loads(v) for k, v in conn.execute(select(settings))}
+
     def get_setting(self, key: str, default: Any = None) -> Any:
         with self.db.read() as conn:
             raw = conn.scalar(select(settings.c.value).where(settings.c.key == key))
@@ -66,6 +73,10 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, orjson.dumps(value).decode()),
             )
+
+    def delete_setting(self, key: str) -> bool:
+        with self.db.write() as conn:
+            return bool(conn.execute(settings.delete().where(settings.c.key == key)).rowcount)
 
     # -- profiles --------------------------------------------------------------------------
     def list_profiles(self) -> list[Profile]:
@@ -87,29 +98,45 @@ class Store:
             raise NotFound(f"no provider profile with id {profile_id}")
         return profile_from_row(row)
 
-    def add_profile(
-        self,
-        name: str,
-        kind: ProfileKind,
-        base_url: str | None = None,
-        key_env: str | None = None,
-        limits: ProfileLimits | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> Profile:
+    def add_profile(self, name: str, kind: ProfileKind, base_url: str | None = None,
+                    key_env: str | None = None, limits: ProfileLimits | None = None,
+                    options: dict[str, Any] | None = None) -> Profile:
         limits = limits or ProfileLimits()
         try:
             with self.db.write() as conn:
-                conn.execute(
-                    insert(profiles).values(
-                        name=name, kind=kind.value, base_url=base_url, key_env=key_env,
-                        max_requests=limits.max_requests, max_batch_bytes=limits.max_batch_bytes,
-                        max_line_bytes=limits.max_line_bytes, created_at=time.time(),
-                        options=orjson.dumps(options).decode() if options else None,
-                    )
-                )
+                conn.execute(insert(profiles).values(
+                    name=name, kind=kind.value, base_url=base_url, key_env=key_env,
+                    max_requests=limits.max_requests, max_batch_bytes=limits.max_batch_bytes,
+                    max_line_bytes=limits.max_line_bytes, created_at=time.time(),
+                    options=orjson.dumps(options).decode() if options else None))
         except IntegrityError as exc:
             raise BatcherError(f"a profile named {name!r} already exists") from exc
         return self.get_profile(name)
+
+    def update_profile(self, profile: Profile) -> Profile:
+        """Store every field of ``profile`` (found by its id)."""
+        try:
+            with self.db.write() as conn:
+                conn.execute(update(profiles).where(profiles.c.id == profile.id).values(
+                    name=profile.name, kind=profile.kind.value, base_url=profile.base_url,
+                    key_env=profile.key_env, max_requests=profile.limits.max_requests,
+                    max_batch_bytes=profile.limits.max_batch_bytes,
+                    max_line_bytes=profile.limits.max_line_bytes,
+                    options=orjson.dumps(profile.options).decode() if profile.options else None))
+        except IntegrityError as exc:
+            raise BatcherError(f"a profile named {profile.name!r} already exists") from exc
+        return self.get_profile_by_id(profile.id)
+
+    def remove_profile(self, profile_id: int) -> None:
+        """Delete a profile no run uses (its runs' batches would lose their provider)."""
+        with self.db.write() as conn:
+            used = conn.scalar(select(func.count()).select_from(runs)
+                               .where(runs.c.profile_id == profile_id))
+            if used:
+                raise BatcherError(
+                    f"{used} run(s) use this profile; delete them first (their results are "
+                    "in the workspace until then)")
+            conn.execute(profiles.delete().where(profiles.c.id == profile_id))
 
     def default_profile(self) -> Profile:
         return self.get_profile(str(self.get_setting("default_profile", "openai")))
@@ -117,76 +144,69 @@ class Store:
     # -- runs ------------------------------------------------------------------------------
     def list_runs(self) -> list[Run]:
         with self.db.read() as conn:
-            return [run_from_row(r) for r in conn.execute(select(runs).order_by(runs.c.id))]
+            return [run_from_row(r) for r in
+                    conn.execute(select(runs).where(_VISIBLE).order_by(runs.c.id))]
 
-    def find_run(self, ref: str) -> Run:
-        """A run by id (``3``) or name. Raises NotFound listing what exists."""
+    def get_run(self, run_id: int) -> Run:
         with self.db.read() as conn:
-            row = conn.execute(select(runs).where(runs.c.name == ref)).first()
-            if row is None and ref.isdigit():
-                row = conn.execute(select(runs).where(runs.c.id == int(ref))).first()
+            row = conn.execute(select(runs).where(runs.c.id == run_id, _VISIBLE)).first()
         if row is None:
-            names = [r.name for r in self.list_runs()]
-            hint = f"runs: {', '.join(names[-10:])}" if names else "the workspace has no runs yet"
-            raise NotFound(f"no run named or numbered {ref!r} ({hint})")
+            raise NotFound(f"no run #{run_id} ({self._runs_hint()})")
         return run_from_row(row)
 
-    def _unique_run_name(self, conn: Connection, wanted: str) -> str:
-        taken = {
-            n for (n,) in conn.execute(select(runs.c.name).where(runs.c.name.like(f"{wanted}%")))
-        }
-        if wanted not in taken:
-            return wanted
-        n = 2
-        while f"{wanted} ({n})" in taken:
-            n += 1
-        return f"{wanted} ({n})"
+    def find_run(self, ref: int | str) -> Run:
+        """A run by id (``7`` as int, or ``"#7"``) or by name.
 
-    @contextmanager
-    def importing(
-        self,
-        name: str,
-        source_path: str | None,
-        source_format: str,
-        profile: Profile,
-        options: dict[str, Any] | None = None,
-        *,
-        exact_name: bool = False,
-        expected_rows: int = 0,
-    ) -> Iterator[ImportWriter]:
-        """Open a write transaction with a new run in it, for bulk-adding prompts.
+        A bare number as text may be a name or an id: if it names one run and numbers another,
+        that is refused as ambiguous instead of guessed.
 
-        Everything (run, prompts, drafts) is committed when the block ends normally and rolled
-        back when it raises: an import is atomic.
-
-        Args:
-            exact_name: refuse a taken name instead of adding " (2)".
-            expected_rows: about how many prompts are coming (lets a big import into a small
-                workspace rebuild the prompt indexes once instead of updating them per row).
+        Raises:
+            NotFound: listing the runs that exist.
+            AmbiguousReference: ``"7"`` is both run #7 and the name of another run.
         """
-        # The writer creates the run and drafts its rows point at, in this same transaction.
-        with self.db.write(foreign_keys=False) as conn:
-            final = self._unique_run_name(conn, name)
-            if exact_name and final != name:
-                raise BatcherError(f"a run named {name!r} already exists; choose another --name")
-            now = time.time()
-            inserted = conn.execute(
-                insert(runs).values(
-                    name=final, source_path=source_path, source_format=source_format,
-                    profile_id=profile.id, created_at=now,
-                    options=orjson.dumps(options).decode() if options else None,
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            run_id = int(inserted[0])
-            run = Run(run_id, final, source_path, source_format, profile.id, now, 0)
-            yield ImportWriter(conn, run, profile, expected_rows)
+        if isinstance(ref, int):
+            return self.get_run(ref)
+        text = ref.strip()
+        if text.startswith("#") and text[1:].isdigit():
+            return self.get_run(int(text[1:]))
+        with self.db.read() as conn:
+            by_name = conn.execute(select(runs).where(runs.c.name == text, _VISIBLE)).first()
+            by_id = None
+            if text.isdigit():
+                by_id = conn.execute(
+                    select(runs).where(runs.c.id == int(text), _VISIBLE)).first()
+        if by_name is not None and by_id is not None and by_name.id != by_id.id:
+            raise AmbiguousReference(
+                f"{text!r} is both run #{by_id.id} ({by_id.name!r}) and the name of run "
+                f"#{by_name.id}: write #{by_id.id} or #{by_name.id}")
+        row = by_name if by_name is not None else by_id
+        if row is None:
+            raise NotFound(f"no run named or numbered {text!r} ({self._runs_hint()})")
+        return run_from_row(row)
+
+    def _runs_hint(self) -> str:
+        listed = self.list_runs()
+        if not listed:
+            return "the workspace has no runs yet"
+        shown = ", ".join(r.label for r in listed[-10:])
+        more = f"; {len(listed) - 10} older ones not shown" if len(listed) > 10 else ""
+        return f"runs: {shown}{more}"
+
+    def run_counts(self, run_id: int) -> dict[PromptState, int]:
+        """Prompts of a run by state (states with none left out)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(prompts.c.state, func.count())
+                                .where(prompts.c.run_id == run_id).group_by(prompts.c.state))
+            return {PromptState(state): n for state, n in rows}
 
     # -- batches ---------------------------------------------------------------------------
-    def list_batches(self, states: list[BatchState] | None = None) -> list[Batch]:
-        query = select(batches).order_by(batches.c.id)
+    def list_batches(self, states: Sequence[BatchState] | None = None, *,
+                     run_id: int | None = None) -> list[Batch]:
+        query = select(batches).where(_SHOWN_BATCH).order_by(batches.c.id)
         if states:
             query = query.where(batches.c.state.in_([s.value for s in states]))
+        if run_id is not None:
+            query = query.where(batches.c.run_id == run_id)
         with self.db.read() as conn:
             return [batch_from_row(r) for r in conn.execute(query)]
 
@@ -194,61 +214,8 @@ class Store:
         with self.db.read() as conn:
             row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
         if row is None:
-            raise NotFound(f"no batch with id {batch_id}")
+            raise NotFound(f"no batch #{batch_id} (`batcher batches` lists them)")
         return batch_from_row(row)
-
-    def set_batch_state(
-        self,
-        conn: Connection,
-        batch_id: int,
-        from_state: BatchState,
-        to_state: BatchState,
-        reason: str,
-        **fields: Any,
-    ) -> None:
-        """Move one batch along an allowed edge and audit it, inside ``conn``'s transaction.
-
-        The update is conditional on the batch still being in ``from_state``, so two writers can
-        never both move it.
-        """
-        check_batch_transition(batch_id, from_state, to_state)
-        now = time.time()
-        result = conn.execute(
-            update(batches)
-            .where(batches.c.id == batch_id, batches.c.state == from_state.value)
-            .values(state=to_state.value, updated_at=now, **fields)
-        )
-        if result.rowcount != 1:
-            raise BatcherError(f"batch {batch_id} is no longer {from_state.value}")
-        conn.execute(
-            insert(batch_transitions).values(
-                batch_id=batch_id, from_state=from_state.value, to_state=to_state.value,
-                at=now, reason=reason,
-            )
-        )
-
-    def seal_drafts(
-        self, batch_ids: list[int] | None = None, *, quiet_before: float | None = None,
-        reason: str = "sealed on request",
-    ) -> list[int]:
-        """Seal drafts (all, the given ones, or those untouched since ``quiet_before``)."""
-        query = select(batches.c.id).where(
-            batches.c.state == BatchState.DRAFT.value, batches.c.request_count > 0
-        )
-        if batch_ids is not None:
-            query = query.where(batches.c.id.in_(batch_ids))
-        if quiet_before is not None:
-            query = query.where(batches.c.updated_at <= quiet_before)
-        sealed: list[int] = []
-        with self.db.write() as conn:
-            now = time.time()
-            for (batch_id,) in conn.execute(query).all():
-                self.set_batch_state(
-                    conn, batch_id, BatchState.DRAFT, BatchState.READY_FOR_UPLOAD, reason,
-                    sealed_at=now,
-                )
-                sealed.append(batch_id)
-        return sealed
 
     def batch_transitions(self, batch_id: int) -> list[tuple[str | None, str, float, str | None]]:
         with self.db.read() as conn:
@@ -256,30 +223,34 @@ class Store:
                 select(batch_transitions.c.from_state, batch_transitions.c.to_state,
                        batch_transitions.c.at, batch_transitions.c.reason)
                 .where(batch_transitions.c.batch_id == batch_id)
-                .order_by(batch_transitions.c.id)
-            )
+                .order_by(batch_transitions.c.id))
             return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def profiles_in_use(self) -> set[int]:
+        """Profiles with batches in flight or provider files still to delete."""
+        with self.db.read() as conn:
+            return set(conn.scalars(
+                select(batches.c.profile_id).distinct().where(
+                    batches.c.state.in_([s.value for s in BATCH_IN_FLIGHT])
+                    | batches.c.intent.is_not(None))))
 
     # -- status and export -----------------------------------------------------------------
     def status(self) -> WorkspaceStatus:
         with self.db.read() as conn:
-            run_rows = {r.id: run_from_row(r) for r in conn.execute(select(runs).order_by("id"))}
+            run_rows = {r.id: run_from_row(r)
+                        for r in conn.execute(select(runs).where(_VISIBLE).order_by("id"))}
             counts: dict[int, dict[str, int]] = {rid: {} for rid in run_rows}
             for run_id, state, n in conn.execute(
-                select(prompts.c.run_id, prompts.c.state, func.count())
-                .group_by(prompts.c.run_id, prompts.c.state)
-            ):
-                counts[run_id][state] = n
-            by_batch_state = {
-                state: n
-                for state, n in conn.execute(
-                    select(batches.c.state, func.count()).group_by(batches.c.state)
-                )
-            }
+                    select(prompts.c.run_id, prompts.c.state, func.count())
+                    .group_by(prompts.c.run_id, prompts.c.state)):
+                if run_id in counts:
+                    counts[run_id][state] = n
+            by_batch_state: dict[str, int] = dict(conn.execute(
+                select(batches.c.state, func.count()).where(_SHOWN_BATCH)
+                .group_by(batches.c.state)).all())
         return WorkspaceStatus(
             runs=[RunStatus(run_rows[rid], counts[rid]) for rid in run_rows],
-            batches_by_state=by_batch_state,
-        )
+            batches_by_state=by_batch_state)
 
     def usage_by_run(self) -> dict[int, list[tuple[str, int, int]]]:
         """Token totals per run and model (for cost)."""
@@ -293,20 +264,27 @@ class Store:
                 out.setdefault(run_id, []).append((model, tin or 0, tout or 0))
         return out
 
-    def iter_run_prompts(self, run_id: int, chunk: int = 2000) -> Iterator[Sequence[Any]]:
+    def iter_run_prompts(self, run_id: int, chunk: int = 2000, *, after: int = 0,
+                         states: Sequence[PromptState] | None = None,
+                         ) -> Iterator[Sequence[Any]]:
         """Chunks of a run's prompts in import order (keyset paging: constant memory).
 
-        Walks the primary key: a run's prompts have consecutive ids (one import, one
-        transaction), so each page is a short range scan. The unary ``+`` keeps SQLite from
-        choosing the (run_id, state) index instead, which would re-read and sort the whole run
-        for every page.
+        Walks the primary key: a run's prompts have consecutive ids (one import), so each page
+        is a short range scan. The unary ``+`` keeps SQLite from choosing the (run_id, state)
+        index instead, which would re-read and sort the whole run for every page.
+
+        Args:
+            after: start after this prompt id.
+            states: only prompts in these states.
         """
-        sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM prompts "
-               "WHERE id > ? AND +run_id = ? ORDER BY id LIMIT ?")
+        where = "id > ? AND +run_id = ?"
+        if states:
+            where += f" AND state IN ({', '.join(repr(s.value) for s in states)})"
+        sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM prompts WHERE {where} ORDER BY id LIMIT ?"
         with self.db.read() as conn:
             first = conn.exec_driver_sql(
                 "SELECT min(id) FROM prompts WHERE run_id = ?", (run_id,)).scalar()
-        after = (first or 1) - 1
+        after = max(after, (first or 1) - 1)
         while True:
             with self.db.read() as conn:
                 rows = conn.exec_driver_sql(sql, (after, run_id, chunk)).all()
@@ -314,3 +292,38 @@ class Store:
                 return
             after = rows[-1].id
             yield rows
+
+    # -- what a sync did -------------------------------------------------------------------
+    def failure_mark(self) -> int:
+        """A point in the audit trail; :meth:`failures_since` reports what failed after it."""
+        with self.db.read() as conn:
+            return int(conn.exec_driver_sql(
+                "SELECT coalesce(max(id), 0) FROM prompt_transitions").scalar() or 0)
+
+    def failures_since(self, mark: int) -> list[tuple[Run, str, int, int]]:
+        """(run, state, prompts, of which failed deliveries) of prompts that failed or expired
+        after ``mark`` and still are."""
+        with self.db.read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT p.run_id, p.state, count(DISTINCT p.id), "
+                "count(DISTINCT CASE WHEN p.delivery_error IS NOT NULL THEN p.id END) "
+                "FROM prompt_transitions t JOIN prompts p ON p.id = t.prompt_id "
+                "WHERE t.id > ? AND t.to_state IN ('failed', 'expired') "
+                "AND p.state = t.to_state GROUP BY p.run_id, p.state ORDER BY p.run_id",
+                (mark,)).all()
+        runs_by_id = {r.id: r for r in self.list_runs()}
+        return [(runs_by_id[run_id], state, n, deliveries) for run_id, state, n, deliveries
+                in rows if run_id in runs_by_id]
+
+    def delivery_failures(self) -> dict[int, int]:
+        """Per run: results whose delivery failed (the result itself is kept)."""
+        with self.db.read() as conn:
+            return dict(conn.exec_driver_sql(
+                "SELECT run_id, count(*) FROM prompts WHERE state = 'failed' AND "
+                "delivery_error IS NOT NULL GROUP BY run_id").all())
+
+    def run_models(self, run_id: int) -> list[str]:
+        """The models a run's prompts use (read from its batches: cheap for a big run)."""
+        with self.db.read() as conn:
+            return list(conn.scalars(select(batches.c.model).distinct()
+                                     .where(batches.c.run_id == run_id)))

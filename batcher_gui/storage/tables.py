@@ -59,6 +59,8 @@ runs = Table(
     # Added in 0002: where finished results go (None, "folder", "webhook").
     Column("delivery_kind", Text),
     Column("delivery_target", Text),
+    # Added in 0003: 'importing' while an import writes it (hidden from everyone), else 'ready'.
+    Column("status", Text, nullable=False, server_default=text("'ready'")),
 )
 
 batches = Table(
@@ -95,7 +97,11 @@ batches = Table(
     Column("token_limit_attempts", Integer, nullable=False, server_default=text("0")),
     Column("polled_at", Float),
     Column("cancel_requested_at", Float),
+    # Added in 0003: the run whose prompts the batch holds; the last problem met driving it.
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Column("problem", Text),
     Index("ix_batches_state", "state"),
+    Index("ix_batches_run", "run_id"),
     Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),
 )
 
@@ -121,6 +127,9 @@ prompts = Table(
     Column("output_tokens", Integer),
     Column("delivery_attempts", Integer, nullable=False, server_default=text("0")),
     Column("deliver_after", Float),
+    # Added in 0003: why delivering the result failed (the result itself is fine).
+    Column("delivery_error", Text),
+    Column("attempt_base", Integer, nullable=False, server_default=text("0")),
     Index("ix_prompts_batch_state", "batch_id", "state"),
     Index("ix_prompts_run_state", "run_id", "state"),
 )
@@ -147,6 +156,17 @@ prompt_transitions = Table(
     Column("at", Float, nullable=False),
     Column("reason", Text),
     Index("ix_prompt_transitions_prompt", "prompt_id"),
+)
+
+# Added in 0003: how much of each folder-delivery file is known good (appends past it are
+# from a pass that crashed before recording them, and are cut off).
+delivery_files = Table(
+    "delivery_files",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("committed_bytes", Integer, nullable=False, server_default=text("0")),
 )
 
 # Added in 0002: who drives the workspace (one engine at a time).

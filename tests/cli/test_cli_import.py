@@ -168,6 +168,6 @@ def test_sync_without_a_key_says_how_to_add_one_and_sends_nothing(tmp_path: Path
     assert once.returncode == 1
     assert "batcher keys set openai" in once.stderr and "OPENAI_API_KEY" in once.stderr
     waited = run("--data-dir", ws, "sync", "--wait", "--timeout", "60", env=env)
-    assert waited.returncode == 1 and "this needs you first" in waited.stderr
+    assert waited.returncode == 1 and "waiting for you" in waited.stderr
     batches = json.loads(run("--data-dir", ws, "batches", "--json").stdout)
     assert [b["state"] for b in batches] == ["ready_for_upload"]

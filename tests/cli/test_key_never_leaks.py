@@ -51,7 +51,7 @@ def test_key_from_environment_is_used_but_never_stored(tmp_path: Path, sandbox_u
     outputs = [
         run("profile", "add", "leaky", "--kind", "openai-compatible", "--base-url", sandbox_url,
             "--key-env", "LEAKY_KEY"),
-        run("config", "set", "poll_interval_seconds", "0"),
+        run("config", "set", "poll_interval_seconds", "0.1"),
         run("config", "set", "auto_seal_quiet_seconds", "0"),
         run("import", str(prompts), "--profile", "leaky"),
         run("sync", "--wait", "--timeout", "60"),

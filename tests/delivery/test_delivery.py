@@ -13,8 +13,9 @@ from aiohttp import web
 from batcher_gui.domain.models import ImportOptions, ProfileKind
 from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.providers import make_provider
 from batcher_gui.sandbox import SandboxConfig, SandboxServer
 from batcher_gui.storage import Store
@@ -58,7 +59,7 @@ def states(store: Store) -> dict[str, int]:
 
 def test_folder_delivery_writes_jsonl_and_csv(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    ds = DeliveryStore(store)
+    ds = DeliveryStore(store.db)
     asyncio.run(run_engine(store, tmp_path, lambda run_id: ds.set_target(run_id, "folder",
                                                                          str(out))))
     assert states(store) == {"delivered": 4}
@@ -114,7 +115,7 @@ def test_webhook_retries_then_delivers_with_a_stable_idempotency_key(
     store: Store, tmp_path: Path
 ) -> None:
     receiver = Receiver(failures=2)
-    ds = DeliveryStore(store)
+    ds = DeliveryStore(store.db)
     with_receiver(receiver, lambda: run_engine(
         store, tmp_path, lambda run_id: ds.set_target(run_id, "webhook", receiver.url)))
     assert states(store) == {"delivered": 4}
@@ -128,13 +129,13 @@ def test_webhook_retries_then_delivers_with_a_stable_idempotency_key(
 
 def test_webhook_gives_up_then_redeliver_sends_again(store: Store, tmp_path: Path) -> None:
     receiver = Receiver(failures=99)
-    ds = DeliveryStore(store)
+    ds = DeliveryStore(store.db)
     with_receiver(receiver, lambda: run_engine(
         store, tmp_path, lambda run_id: ds.set_target(run_id, "webhook", receiver.url)))
     assert states(store) == {"failed": 4}
     with store.db.read() as conn:
-        errors = {e for (e,) in conn.exec_driver_sql("SELECT error FROM prompts")}
-    assert errors == {"delivery failed: HTTP 500"}
+        errors = set(conn.exec_driver_sql("SELECT error, delivery_error FROM prompts").all())
+    assert errors == {(None, "HTTP 500")}  # the result is fine; only its delivery failed
 
     run_id = store.status().runs[0].run.id
     assert ds.redeliver(run_id, failed_only=True) == 4
@@ -143,12 +144,14 @@ def test_webhook_gives_up_then_redeliver_sends_again(store: Store, tmp_path: Pat
 
     async def deliver_again() -> None:
         ds.set_target(run_id, "webhook", receiver.url)  # the receiver came back on a new port
-        deliverer = Deliverer(store, SETTINGS)
+        workers = DbWorkers()
+        deliverer = Deliverer(store.db, SETTINGS, None, workers)
         try:
             while await deliverer.run_pass():
                 await asyncio.sleep(0.01)
         finally:
             await deliverer.close()
+            workers.close()
 
     with_receiver(receiver, deliver_again)
     assert states(store) == {"delivered": 4}

@@ -8,9 +8,6 @@ the server restarted on the same state folder and port, without the two sharing 
 from __future__ import annotations
 
 import asyncio
-import threading
-import urllib.request
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,96 +18,22 @@ import pytest
 from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits, Run
 from batcher_gui.domain.remote import Provider
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.providers import make_provider
-from batcher_gui.sandbox import SandboxConfig, SandboxServer
+from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.storage import Store, open_store
 
 #: Every delay shortened: tests run in seconds, not hours.
 FAST = EngineSettings(
     poll_interval=0.0, quiet_seconds=0, retry_base=0.01, retry_cap=0.1,
     token_limit_backoff=(0.05, 0.1, 0.2, 0.4, 0.8), lease_ttl=5, tick=0.01,
+    profile_retry=0.05, sandbox_poll_interval=0.0,
 )
 PROFILE = "sb"
-_COUNTERS = ("batches_created", "files_created", "files_deleted")
 CHAT = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
 EMBEDDINGS = "/v1/embeddings"
-
-
-class SandboxThread:
-    """A :class:`SandboxServer` on a private thread + loop; restartable on the same port."""
-
-    def __init__(self, state_dir: Path, config: SandboxConfig | None = None) -> None:
-        self.state_dir = state_dir
-        self._config = config or SandboxConfig()
-        self.port = 0
-        self.base_url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: SandboxServer | None = None
-        self.instances = 0
-        #: Counters of the instances stopped so far (each new instance starts from zero).
-        self.earlier: Counter[str] = Counter()
-
-    @property
-    def config(self) -> SandboxConfig:
-        """The live config: attributes changed here reach the running server at once."""
-        return self._config
-
-    def set_config(self, config: SandboxConfig) -> None:
-        self._config = config
-        if self._server is not None:
-            self._server.config = config
-
-    def _call(self, coro: Any, timeout: float = 15) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
-    def start(self) -> None:
-        assert self._loop is None, "already running"
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sandbox",
-                                        daemon=True)
-        self._thread.start()
-        self._server = SandboxServer(self.state_dir, self._config, port=self.port)
-        self._call(self._server.start())
-        self.port = self._server.port
-        self.base_url = self._server.base_url
-        self.instances += 1
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-        assert self._server is not None and self._thread is not None
-        stats = self._server.stats()
-        self.earlier.update({k: stats[k] for k in _COUNTERS})
-        try:
-            self._call(self._server.stop())
-            self._call(loop.shutdown_default_executor())
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(10)
-            loop.close()
-            self._loop = self._thread = self._server = None
-
-    def restart(self) -> None:
-        """A new server process on the same state folder and port (counters start again)."""
-        self.stop()
-        self.start()
-
-    def stats(self) -> dict[str, Any]:
-        """``GET /v1/sandbox/stats``: counters since this instance started, plus live state."""
-        with urllib.request.urlopen(f"{self.base_url}/sandbox/stats", timeout=10) as resp:
-            data: dict[str, Any] = orjson.loads(resp.read())
-        return data
-
-    def totals(self) -> dict[str, int]:
-        """Creation/deletion counters over every instance on this state folder."""
-        now = self.stats()
-        return {k: self.earlier[k] + now[k] for k in _COUNTERS}
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from batcher_gui.domain.events import BatchChanged, Event
 from batcher_gui.domain.states import BatchState
-from batcher_gui.engine.events import BatchChanged, EngineEvent
 from batcher_gui.sandbox import FaultSpec
-from batcher_gui.storage.lifecycle import Lifecycle
+from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.user_actions import UserActions
 from tests.engine.conftest import Workspace, assert_all_settled, chat
 
 
@@ -17,7 +18,7 @@ def test_cancel_mid_flight_keeps_finished_results(ws: Workspace) -> None:
     (batch,) = ws.store.list_batches()
     assert batch.state is BatchState.IN_PROGRESS
 
-    message = Lifecycle(ws.store).request_cancel(batch.id)
+    message = UserActions(ws.store.db).request_cancel(batch.id)
     assert "cancel requested" in message
     ws.tick_until(engine, lambda: ws.store.get_batch(batch.id).provider_status == "cancelling",
                   max_ticks=1)
@@ -39,7 +40,7 @@ def test_cancel_before_the_batch_ran_cancels_every_prompt(ws: Workspace) -> None
     ws.sandbox.config.steps_per_poll = 0  # the provider sits in validating
     ws.tick_until(engine, lambda: ws.batch_states() == {"validating": 1})
     (batch,) = ws.store.list_batches()
-    Lifecycle(ws.store).request_cancel(batch.id)
+    UserActions(ws.store.db).request_cancel(batch.id)
     ws.sandbox.config.steps_per_poll = 1
 
     assert ws.run(engine) is True
@@ -51,8 +52,8 @@ def test_cancel_before_the_batch_ran_cancels_every_prompt(ws: Workspace) -> None
 
 def test_cancel_a_sealed_batch_never_sends_it(ws: Workspace) -> None:
     ws.import_lines([chat(i) for i in range(3)])
-    (batch_id,) = ws.store.seal_drafts()
-    Lifecycle(ws.store).request_cancel(batch_id)
+    (batch_id,) = Drafts(ws.store.db).seal()
+    UserActions(ws.store.db).request_cancel(batch_id)
 
     assert ws.run() is True
 
@@ -69,7 +70,7 @@ def test_cancel_while_uploading_never_creates_the_batch(ws: Workspace) -> None:
     ws.tick_until(engine, lambda: ws.batch_states() == {"uploading": 1})
     (batch,) = ws.store.list_batches()
     assert batch.intent == "create" and batch.input_file_id is not None
-    assert "cancel requested" in Lifecycle(ws.store).request_cancel(batch.id)
+    assert "cancel requested" in UserActions(ws.store.db).request_cancel(batch.id)
     ws.sandbox.config.faults = {}
 
     assert ws.run(engine) is True
@@ -90,7 +91,7 @@ def test_cancel_while_uploading_after_a_lost_create_cancels_at_the_provider(
     engine = ws.engine()
     ws.tick_until(engine, lambda: ws.batch_states() == {"uploading": 1})
     (batch,) = ws.store.list_batches()
-    Lifecycle(ws.store).request_cancel(batch.id)
+    UserActions(ws.store.db).request_cancel(batch.id)
     ws.sandbox.config.faults = {}
 
     assert ws.run(engine) is True
@@ -105,10 +106,10 @@ def test_cancel_while_uploading_after_a_lost_create_cancels_at_the_provider(
 def test_user_cancel_during_a_pass_does_not_stop_the_engine(ws: Workspace) -> None:
     ws.add_profile("small", max_requests=2)
     ws.import_lines([chat(i) for i in range(4)], profile="small")
-    life = Lifecycle(ws.store)
+    life = UserActions(ws.store.db)
     cancelled: list[int] = []
 
-    def user(event: EngineEvent) -> None:
+    def user(event: Event) -> None:
         # The window reacts to events on the engine's loop; the user clicks "cancel" on the
         # second batch while the engine, in the same pass, is about to send it.
         if (isinstance(event, BatchChanged) and event.batch_id == 1

@@ -26,7 +26,7 @@ import orjson
 import pytest
 
 from batcher_gui.domain.models import ImportOptions
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.storage import open_store
 
@@ -157,7 +157,7 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
          "--key-env", "CRASH_KEY")
     _cli(ws, "profile", "add", "small", "--kind", "openai-compatible", "--base-url", base_url,
          "--key-env", "CRASH_KEY", "--max-requests", "20")
-    _cli(ws, "config", "set", "poll_interval_seconds", "0.05")
+    _cli(ws, "config", "set", "poll_interval_seconds", "0.1")
     _cli(ws, "config", "set", "auto_seal_quiet_seconds", "0")
 
     kills = 0

@@ -6,10 +6,10 @@ import pytest
 from keyring.backends.fail import Keyring as NoKeyring
 
 from batcher_gui.config import SecretStore, resolve_api_key
+from batcher_gui.domain.events import Event, Notice, NoticeLevel
 from batcher_gui.domain.models import Profile, ProfileKind
 from batcher_gui.domain.remote import Provider
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.events import EngineEvent, EngineNotice
 from batcher_gui.providers import make_provider
 from batcher_gui.sandbox import FaultSpec
 from tests.engine.conftest import (
@@ -120,7 +120,7 @@ def test_missing_api_key_waits_instead_of_crashing(ws: Workspace,
                          key_env="NOKEY_TEST_KEY")
     ws.import_lines([chat(i) for i in range(2)], profile="nokey")
     secrets = SecretStore(backend=NoKeyring())
-    notices: list[EngineEvent] = []
+    notices: list[Event] = []
 
     def provider_for(profile: Profile) -> Provider:  # how the app builds providers
         return make_provider(profile, resolve_api_key(profile, secrets),
@@ -130,7 +130,7 @@ def test_missing_api_key_waits_instead_of_crashing(ws: Workspace,
                     notices.append)
     assert ws.run(engine, timeout=0.3) is False  # no key: nothing can be sent, no crash
 
-    errors = [e for e in notices if isinstance(e, EngineNotice) and e.level == "error"]
+    errors = [e for e in notices if isinstance(e, Notice) and e.level is NoticeLevel.ERROR]
     assert errors and "NOKEY_TEST_KEY" in errors[0].message
     assert ws.sandbox.stats()["requests"] == {}
     monkeypatch.setenv("NOKEY_TEST_KEY", "sk-now-set")

@@ -111,7 +111,7 @@ def test_token_limit_backoff_then_success(ws: Workspace) -> None:
                   and ws.store.list_batches()[0].token_limit_attempts == 1)
 
     (batch,) = ws.store.list_batches()
-    assert batch.wait_reason and "enqueued-token" in batch.wait_reason
+    assert batch.wait_reason and "token queue full" in batch.wait_reason
     assert batch.not_before is not None and batch.provider_batch_id is None
     assert ws.prompt_states() == {"pending": 4}
     assert ws.run(engine) is True

@@ -12,7 +12,8 @@ import pytest
 
 from batcher_gui.domain.states import BatchState
 from batcher_gui.sandbox import FaultSpec
-from batcher_gui.storage.lifecycle import Lifecycle
+from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.user_actions import UserActions
 from tests.engine.conftest import Workspace, assert_all_settled, chat
 
 
@@ -29,7 +30,7 @@ def _reach(state: str, **fault: FaultSpec) -> Callable[[Workspace], None]:
 
 
 def _sealed(ws: Workspace) -> None:
-    ws.store.seal_drafts()
+    Drafts(ws.store.db).seal()
 
 
 def _token_wait(ws: Workspace) -> None:
@@ -114,7 +115,7 @@ def test_new_engine_resumes_a_cancel_requested_before_the_crash(ws: Workspace) -
     ws.import_lines([chat(i) for i in range(4)])
     ws.tick_until(ws.engine(), lambda: (ws.store.list_batches()[0].counts_completed or 0) > 0)
     (batch,) = ws.store.list_batches()
-    Lifecycle(ws.store).request_cancel(batch.id)
+    UserActions(ws.store.db).request_cancel(batch.id)
     ws.sandbox.restart()
 
     assert ws.run(ws.engine()) is True

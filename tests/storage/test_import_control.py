@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from batcher_gui.domain.models import ImportOptions
-from batcher_gui.engine.imports import ImportCancelled, import_file
+from batcher_gui.engine.run_import import ImportCancelled, import_file
 from batcher_gui.storage import Store
 
 
@@ -32,7 +32,7 @@ def test_a_big_first_import_leaves_indexes_and_references_intact(store: Store,
                                                                  tmp_path: Path) -> None:
     progress: list[tuple[int, int]] = []
     import_file(store, write(tmp_path / "a.jsonl", 12_000), ImportOptions(),
-                progress=lambda done, total: progress.append((done, total)))
+                progress=lambda done, total, _n: progress.append((done, total)))
     assert progress[-1][0] == progress[-1][1] and len(progress) > 2
     with store.db.read() as conn:
         names = {r[0] for r in conn.exec_driver_sql(

@@ -10,8 +10,9 @@ import pytest
 from batcher_gui.domain.errors import ImportValidationError
 from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits
 from batcher_gui.domain.states import BatchState
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import Store
+from batcher_gui.storage.drafts import Drafts
 
 
 def write_jsonl(path: Path, n: int, model: str = "gpt-4o-mini", bad_at: int | None = None) -> Path:
@@ -79,20 +80,23 @@ def test_valid_only_keeps_the_good_lines(store: Store, tmp_path: Path) -> None:
     assert counts(store) == (1, 99, 1)
 
 
-def test_second_import_fills_the_open_draft(store: Store, tmp_path: Path) -> None:
+def test_each_import_fills_drafts_of_its_own(store: Store, tmp_path: Path) -> None:
+    """A draft shared with a visible run could be sealed and sent while a big import's
+    prompts in it are still hidden; so each run has its own batches."""
     path = write_jsonl(tmp_path / "a.jsonl", 10)
     first = import_file(store, path, ImportOptions())
     second = import_file(store, path, ImportOptions())
-    assert first.drafts == second.drafts
-    assert store.list_batches()[0].request_count == 20
+    assert first.drafts != second.drafts
+    assert [(b.run_id, b.request_count) for b in store.list_batches()] == [
+        (first.run.id, 10), (second.run.id, 10)]
     assert second.run.name == "a (2)"
 
 
 def test_sealing_moves_drafts_to_ready_and_audits(store: Store, tmp_path: Path) -> None:
     import_file(store, write_jsonl(tmp_path / "a.jsonl", 5), ImportOptions())
-    sealed = store.seal_drafts()
+    sealed = Drafts(store.db).seal()
     assert len(sealed) == 1
     batch = store.get_batch(sealed[0])
     assert batch.state is BatchState.READY_FOR_UPLOAD and batch.sealed_at is not None
     assert [t[1] for t in store.batch_transitions(batch.id)] == ["draft", "ready_for_upload"]
-    assert store.seal_drafts() == []
+    assert Drafts(store.db).seal() == []

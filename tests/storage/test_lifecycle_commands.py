@@ -10,9 +10,11 @@ import pytest
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import BatchState
-from batcher_gui.engine.imports import import_file
+from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import Store
-from batcher_gui.storage.lifecycle import Lifecycle
+from batcher_gui.storage.batch_book import BatchBook
+from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.user_actions import UserActions
 
 
 def _import(store: Store, tmp_path: Path, n: int = 3) -> int:
@@ -25,24 +27,25 @@ def _import(store: Store, tmp_path: Path, n: int = 3) -> int:
 
 def test_cancel_a_draft_cancels_its_prompts_at_once(store: Store, tmp_path: Path) -> None:
     batch_id = _import(store, tmp_path)
-    message = Lifecycle(store).request_cancel(batch_id)
+    message = UserActions(store.db).request_cancel(batch_id)
     assert "cancelled" in message
     assert store.get_batch(batch_id).state is BatchState.CANCELLED
     assert store.status().runs[0].prompts_by_state == {"cancelled": 3}
     with pytest.raises(BatcherError, match="too late to cancel"):
-        Lifecycle(store).request_cancel(batch_id)
+        UserActions(store.db).request_cancel(batch_id)
 
 
 def test_restart_waits_for_provider_cleanup_then_resends(store: Store, tmp_path: Path) -> None:
     batch_id = _import(store, tmp_path)
-    life = Lifecycle(store)
-    store.seal_drafts()
-    life.fail_batch(batch_id, BatchState.READY_FOR_UPLOAD, "provider said no")
+    life = UserActions(store.db)
+    book = BatchBook(store.db)
+    Drafts(store.db).seal()
+    book.fail(batch_id, BatchState.READY_FOR_UPLOAD, "provider said no")
     assert store.status().runs[0].prompts_by_state == {"failed": 3}
     with pytest.raises(BatcherError, match="still deleting its files"):
         life.restart_batch(batch_id)
-    life.set_fields(batch_id, intent=None)  # what the engine does once the files are gone
-    life.restart_batch(batch_id)
+    book.set_fields(batch_id, intent=None)  # what the engine does once the files are gone
+    assert life.restart_batch(batch_id) == 3
     batch = store.get_batch(batch_id)
     assert batch.state is BatchState.READY_FOR_UPLOAD and batch.error is None
     assert store.status().runs[0].prompts_by_state == {"pending": 3}

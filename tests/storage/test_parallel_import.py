@@ -9,7 +9,7 @@ import pytest
 
 from batcher_gui.domain.errors import ImportValidationError
 from batcher_gui.domain.models import ImportOptions
-from batcher_gui.engine.imports import ImportCancelled, import_file
+from batcher_gui.engine.run_import import ImportCancelled, import_file
 from batcher_gui.storage import Store, open_store
 
 
@@ -39,7 +39,7 @@ def test_both_ways_write_the_same_rows_and_report_the_same_errors(tmp_path: Path
         progress: list[int] = []
         summary = import_file(store, path, ImportOptions(valid_only=True),
                               parallel_from_bytes=threshold,
-                              progress=lambda done, _total, seen=progress: seen.append(done))
+                              progress=lambda done, _total, _n, seen=progress: seen.append(done))
         assert progress == sorted(progress) and progress[-1] == path.stat().st_size
         results.append((info.value.total, [str(e) for e in info.value.errors],
                         summary.prompts, summary.skipped, summary.errors, _rows(store),

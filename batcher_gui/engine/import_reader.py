@@ -22,6 +22,7 @@ from typing import Any
 
 from batcher_gui.domain.errors import ImportValidationError, LineError
 from batcher_gui.domain.models import ImportOptions, ProfileLimits
+from batcher_gui.domain.packing import GroupKey
 from batcher_gui.importing import RequestReader
 from batcher_gui.storage.import_rows import BuildResult, BuildStart, RowBuilder
 
@@ -60,7 +61,8 @@ def _produce(path: str, options: ImportOptions, limits: ProfileLimits, start: Bu
         for rows in builder.rows(reader, on_error):
             # marshal, not pickle, for rows: plain tuples of ints, str and bytes, several times
             # faster both ways (no memo). Only this program reads it back.
-            out.send_bytes(_ROWS_TAG + marshal.dumps((rows, reader.bytes_read)))
+            out.send_bytes(_ROWS_TAG + marshal.dumps(
+                (rows, reader.bytes_read, builder.new_drafts())))
         out.send_bytes(pickle.dumps((_DONE, builder.result, log), protocol=5))
     except ImportValidationError as exc:
         out.send_bytes(pickle.dumps((_INVALID, exc.errors, exc.total)))
@@ -84,6 +86,7 @@ class ChildBuild:
 
     Attributes:
         bytes_read: how far the child has read (for a progress bar).
+        drafts: the drafts the chunk just yielded is the first to use.
         result: the build result, once iteration has ended.
         log: the child's error log, once iteration has ended.
     """
@@ -92,6 +95,7 @@ class ChildBuild:
                  start: BuildStart, keep: int) -> None:
         self._args = (path, options, limits, start, keep)
         self.bytes_read = 0
+        self.drafts: list[tuple[int, GroupKey]] = []
         self.result: BuildResult | None = None
         self.log: ErrorLog | None = None
         self._process: Any = None
@@ -114,7 +118,8 @@ class ChildBuild:
                 if data is None:
                     raise RuntimeError("the import reader process ended unexpectedly")
                 if data[:1] == _ROWS_TAG:
-                    rows, self.bytes_read = marshal.loads(memoryview(data)[1:])
+                    # marshal keeps tuples as tuples: drafts arrive as (id, (endpoint, model)).
+                    rows, self.bytes_read, self.drafts = marshal.loads(memoryview(data)[1:])
                     yield rows
                     continue
                 kind, payload, extra = pickle.loads(data)

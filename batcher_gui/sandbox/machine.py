@@ -71,7 +71,7 @@ def zero_usage() -> dict[str, Any]:
     }
 
 
-class Lifecycle:
+class BatchMachine:
     def __init__(self, store: Store, config: Callable[[], SandboxConfig]) -> None:
         self.store = store
         self._config = config

@@ -1,8 +1,10 @@
-"""Row -> dataclass conversions (no ORM object ever leaves the storage package)."""
+"""Database rows -> domain dataclasses (no ORM object ever leaves the storage package)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
 
 from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
 from batcher_gui.domain.states import BatchState
@@ -20,6 +22,7 @@ def profile_from_row(row: Any) -> Profile:
             max_batch_bytes=row.max_batch_bytes,
             max_line_bytes=row.max_line_bytes,
         ),
+        options=orjson.loads(row.options) if row.options else {},
     )
 
 
@@ -32,6 +35,8 @@ def run_from_row(row: Any) -> Run:
         profile_id=row.profile_id,
         created_at=row.created_at,
         prompt_count=row.prompt_count,
+        delivery_kind=row.delivery_kind,
+        delivery_target=row.delivery_target,
     )
 
 
@@ -66,5 +71,7 @@ def batch_from_row(row: Any) -> Batch:
         input_tokens=row.input_tokens,
         output_tokens=row.output_tokens,
         token_limit_attempts=row.token_limit_attempts,
+        run_id=row.run_id,
+        problem=row.problem,
     )
 

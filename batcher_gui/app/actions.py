@@ -1,0 +1,287 @@
+"""What the user can ask of a workspace: runs, batches, delivery, profiles, keys, settings.
+
+Every method is async and checks its input first: a bad value is refused with a message saying
+what to do, and changes nothing. After a change the engine is woken, so it acts now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from batcher_gui.config import settings as settings_model
+from batcher_gui.config.profiles import ProfileFields, check_profile
+from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
+from batcher_gui.config.settings import WorkspaceSettings
+from batcher_gui.domain.errors import BatcherError, InvalidInput
+from batcher_gui.domain.events import Event, RunsChanged
+from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.states import PromptState
+from batcher_gui.engine.engine import Engine
+from batcher_gui.storage import Store, WorkspaceStatus
+from batcher_gui.storage.delivery import DeliveryStore
+from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.user_actions import RetryOutcome, UserActions
+
+T = TypeVar("T")
+
+
+class Actions:
+    """User commands and queries (mixed into :class:`batcher_gui.app.service.Service`)."""
+
+    store: Store
+    engine: Engine
+    secrets: SecretStore
+    settings: WorkspaceSettings
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        raise NotImplementedError
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        raise NotImplementedError
+
+    def _emit(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _apply_settings(self, settings: WorkspaceSettings) -> None:
+        raise NotImplementedError
+
+    @property
+    def _actions(self) -> UserActions:
+        return UserActions(self.store.db)
+
+    # -- queries ---------------------------------------------------------------------------
+    async def find_run(self, ref: int | str) -> Run:
+        """A run by id (int, or text ``#3``) or name; ambiguous text is refused."""
+        return await self.read(self.store.find_run, ref)
+
+    async def runs(self) -> list[Run]:
+        return await self.read(self.store.list_runs)
+
+    async def status(self) -> WorkspaceStatus:
+        return await self.read(self.store.status)
+
+    async def batches(self, run_ref: int | str | None = None) -> list[Batch]:
+        run_id = (await self.find_run(run_ref)).id if run_ref is not None else None
+        return await self.read(self.store.list_batches, run_id=run_id)
+
+    async def run_counts(self, run_id: int) -> dict[PromptState, int]:
+        return await self.read(self.store.run_counts, run_id)
+
+    async def batch(self, batch_id: int) -> Batch:
+        return await self.read(self.store.get_batch, batch_id)
+
+    async def status_report(self) -> dict[str, Any]:
+        """Runs with prompt counts by state, tokens and cost; batches by state."""
+        status = await self.read(self.store.status)
+        usage = await self.read(self.store.usage_by_run)
+        deliveries = await self.read(self.store.delivery_failures)
+        prices = PriceTable(self.settings.prices)
+        runs = []
+        for r in status.runs:
+            rows = usage.get(r.run.id, [])
+            costs = [(model, prices.cost(model, tin, tout)) for model, tin, tout in rows]
+            known = [c for _, c in costs if c is not None]
+            runs.append({
+                "id": r.run.id, "name": r.run.name, "prompts": r.run.prompt_count,
+                "source": r.run.source_path, "by_state": r.prompts_by_state,
+                "delivery_failures": deliveries.get(r.run.id, 0),
+                "input_tokens": sum(x[1] for x in rows),
+                "output_tokens": sum(x[2] for x in rows),
+                "cost_usd": round(sum(known), 6) if known else None,
+                "unpriced_models": sorted({m for m, c in costs if c is None}),
+            })
+        return {"workspace": str(self.store.db.path.parent), "runs": runs,
+                "batches": status.batches_by_state}
+
+    async def failure_mark(self) -> int:
+        return await self.read(self.store.failure_mark)
+
+    async def failures_since(self, mark: int) -> list[str]:
+        """What failed after ``mark``, one line per run and state, for the user."""
+        lines = []
+        for run, state, n, deliveries in await self.read(self.store.failures_since, mark):
+            line = f"run {run.label}: {n:,} prompt(s) {state}"
+            if deliveries:
+                line += (f" ({deliveries:,} of them only their delivery: `batcher redeliver "
+                         f"#{run.id} --failed`)")
+            lines.append(line)
+        return lines
+
+    async def current_driver(self) -> str:
+        """Who drives the workspace, in words."""
+        from batcher_gui.engine.engine import other_driver_text
+
+        driver = await self.read(self.engine.claim.current_driver)
+        return other_driver_text(driver.holder if driver else None)
+
+    # -- runs and batches ------------------------------------------------------------------
+    async def submit(self, run_ref: int | str | None = None) -> list[int]:
+        """Seal drafts now (of one run, or all) so the engine sends them at once."""
+        run_id = (await self.find_run(run_ref)).id if run_ref is not None else None
+        sealed = await self.write(Drafts(self.store.db).seal, run_id=run_id)
+        self.engine.wake()
+        return sealed
+
+    async def cancel_batch(self, batch_id: int) -> str:
+        said = await self.write(self._actions.request_cancel, batch_id)
+        self.engine.wake()
+        return said
+
+    async def cancel_run(self, run_ref: int | str) -> list[str]:
+        run = await self.find_run(run_ref)
+        said = await self.write(self._actions.cancel_run, run.id)
+        self.engine.wake()
+        return said
+
+    async def restart_batch(self, batch_id: int) -> int:
+        count = await self.write(self._actions.restart_batch, batch_id)
+        self.engine.wake()
+        return count
+
+    async def retry(self, run_ref: int | str | None = None, *,
+                    prompts_too: bool = False) -> RetryOutcome:
+        """Restart failed batches; with ``prompts_too`` resend failed and expired prompts."""
+        run_id = (await self.find_run(run_ref)).id if run_ref is not None else None
+        outcome = await self.write(self._actions.retry, run_id, prompts_too=prompts_too)
+        self.engine.wake()
+        return outcome
+
+    async def delete_run(self, run_ref: int | str) -> Run:
+        run = await self.find_run(run_ref)
+        await self.write(self._actions.delete_run, run.id)
+        self._emit(RunsChanged(f"deleted run #{run.id}"))
+        return run
+
+    # -- delivery ----------------------------------------------------------------------------
+    async def set_delivery(self, run_ref: int | str, *, folder: str | None = None,
+                           webhook: str | None = None) -> str:
+        """Point a run's results at a folder or a webhook (neither: no delivery)."""
+        run = await self.find_run(run_ref)
+        ds = DeliveryStore(self.store.db)
+        if webhook:
+            if not webhook.startswith(("http://", "https://")):
+                raise InvalidInput(f"the webhook must be an http(s) URL, got {webhook!r}")
+            await self.write(ds.set_target, run.id, "webhook", webhook)
+            said = f"Results of run {run.label} will be POSTed to {webhook}."
+        elif folder:
+            path = await self.read(_results_folder, folder)
+            await self.write(ds.set_target, run.id, "folder", str(path))
+            said = f"Results of run {run.label} will be written to {path}."
+        else:
+            await self.write(ds.set_target, run.id, None, None)
+            said = f"Run {run.label} has no delivery target."
+        self.engine.wake()
+        return said
+
+    async def redeliver(self, run_ref: int | str, *, failed_only: bool) -> int:
+        run = await self.find_run(run_ref)
+        if run.delivery_kind is None:
+            raise BatcherError(f"run {run.label} has no delivery target; set one first "
+                               f"(`batcher deliver #{run.id} --folder DIR`)")
+        count = await self.write(DeliveryStore(self.store.db).redeliver, run.id,
+                                 failed_only=failed_only)
+        self.engine.wake()
+        return count
+
+    # -- profiles and keys -------------------------------------------------------------------
+    async def profiles(self) -> list[Profile]:
+        return await self.read(self.store.list_profiles)
+
+    async def profile(self, name: str) -> Profile:
+        return await self.read(self.store.get_profile, name)
+
+    async def add_profile(self, fields: ProfileFields, *, make_default: bool = False
+                          ) -> Profile:
+        checked = check_profile(fields)
+        profile = await self.write(
+            self.store.add_profile, checked.name, checked.kind, checked.base_url,
+            checked.key_env, checked.limits, checked.options or None)
+        if make_default:
+            await self.set_setting("default_profile", profile.name)
+        return profile
+
+    async def edit_profile(self, name: str, **changes: Any) -> Profile:
+        """Change some fields of a profile (``base_url``, ``key_env``, ``limits``...)."""
+        profile = await self.read(self.store.get_profile, name)
+        if profile.is_builtin_sandbox and ({"kind", "base_url"} & set(changes)):
+            raise InvalidInput("the built-in sandbox's kind and URL cannot be changed")
+        current = ProfileFields(profile.name, profile.kind, profile.base_url, profile.key_env,
+                                profile.limits, dict(profile.options))
+        checked = check_profile(dataclasses.replace(current, **changes))
+        updated = await self.write(self.store.update_profile, Profile(
+            profile.id, checked.name, checked.kind, checked.base_url, checked.key_env,
+            checked.limits, checked.options))
+        if updated.name != profile.name and self.settings.default_profile == profile.name:
+            await self.set_setting("default_profile", updated.name)
+        self.engine.profile_changed(profile.id)
+        return updated
+
+    async def remove_profile(self, name: str) -> None:
+        profile = await self.read(self.store.get_profile, name)
+        if profile.name == self.settings.default_profile:
+            raise BatcherError(f"{name!r} is the default profile; make another one the "
+                               "default first (`batcher config set default_profile NAME`)")
+        if profile.id in await self.read(self.store.profiles_in_use):
+            raise BatcherError(f"profile {name!r} has batches in flight; cancel them or let "
+                               "them finish first")
+        await self.write(self.store.remove_profile, profile.id)
+        self.engine.profile_changed(profile.id)
+
+    async def has_key(self, profile: Profile) -> bool:
+        try:
+            await self.read(resolve_api_key, profile, self.secrets)
+        except MissingApiKey:
+            return False
+        return True
+
+    async def set_key(self, name: str, key: str) -> None:
+        """Store a profile's key in the OS keyring; the next call uses it."""
+        profile = await self.read(self.store.get_profile, name)
+        await asyncio.get_running_loop().run_in_executor(None, self.secrets.set, profile.name,
+                                                         key)
+        self.engine.profile_changed(profile.id)
+
+    async def delete_key(self, name: str) -> bool:
+        profile = await self.read(self.store.get_profile, name)
+        gone = await asyncio.get_running_loop().run_in_executor(None, self.secrets.delete,
+                                                                profile.name)
+        self.engine.profile_changed(profile.id)
+        return gone
+
+    # -- settings ----------------------------------------------------------------------------
+    async def set_setting(self, key: str, value: Any) -> Any:
+        """Change a setting: ``value`` as typed by the user (text) or as a JSON value."""
+        checked = (settings_model.parse(key, value) if isinstance(value, str)
+                   and settings_model.spec_for(key).kind != "str"
+                   else settings_model.check(key, value))
+        if key == "default_profile":
+            await self.read(self.store.get_profile, checked)  # must exist
+        updated = self.settings.with_value(key, checked)
+        await self.write(self.store.set_setting, key, updated.stored_value(key))
+        self._apply_settings(updated)
+        return checked
+
+    async def unset_setting(self, key: str) -> None:
+        """Back to the default."""
+        spec = settings_model.spec_for(key)
+        await self.write(self.store.delete_setting, key)
+        self._apply_settings(self.settings.with_value(key, spec.default))
+
+
+def _results_folder(folder: str) -> Path:
+    path = Path(folder).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{path} is a file; results go into a folder (it is made if needed)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot make the folder {path}: {exc.strerror or exc}") from None
+    return path
+
+
+__all__ = ["Actions", "ProfileFields", "ProfileKind", "ProfileLimits"]

@@ -1,0 +1,345 @@
+"""The composition root and service API: one open workspace, everything wired to it.
+
+:class:`Service` opens a workspace and wires paths, the database, typed settings, API keys,
+providers, the built-in sandbox and the engine. The window and the command line are thin
+layers over it: every call is async and safe while the engine runs (database work goes to
+worker threads; long jobs to a job thread), and everything that happens reaches listeners as
+typed events (:mod:`batcher_gui.domain.events`) on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import importlib
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from batcher_gui.app.actions import Actions
+from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
+from batcher_gui.config.settings import WorkspaceSettings
+from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.events import (
+    EngineState,
+    EngineStateChanged,
+    Event,
+    ExportProgress,
+    ImportProgress,
+    Listener,
+    Notice,
+    NoticeLevel,
+    RunsChanged,
+)
+from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.remote import Provider
+from batcher_gui.engine.engine import Engine
+from batcher_gui.engine.export import ExportFormat, export_run, format_for
+from batcher_gui.engine.providers import ProfileUnusable, ProviderCache
+from batcher_gui.engine.run_import import import_file
+from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.workers import DbWorkers
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.storage import Store, open_store
+from batcher_gui.storage.import_session import discard_abandoned
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: The built-in sandbox moves one status step per poll and one every 2 s of wall time, so a
+#: batch also advances while Batcher is closed (like a real provider).
+BUILTIN_SANDBOX_STEP_SECONDS = 2.0
+#: Progress events of one job per second, at most (a 1,000,000-line import has 200 chunks).
+_PROGRESS_EVERY = 0.1
+
+
+class Service(Actions):
+    """One open workspace (see the module docstring). Use :meth:`open`, then :meth:`close`.
+
+    Args:
+        engine_settings: overrides of the engine's pacing (tests shorten every delay).
+        secrets: where API keys are kept (tests pass an in-memory keyring).
+        sandbox_config: the built-in sandbox's behaviour (tests make it instant).
+    """
+
+    def __init__(self, paths: WorkspacePaths, store: Store, *,
+                 secrets: SecretStore | None = None,
+                 engine_overrides: dict[str, Any] | None = None,
+                 sandbox_config: Any = None) -> None:
+        self.paths = paths
+        self.store = store
+        self.secrets = secrets or SecretStore()
+        self.workers = DbWorkers()
+        self._listeners: list[Listener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._jobs = ThreadPoolExecutor(2, thread_name_prefix="batcher-job")
+        self._job_ids = itertools.count(1)
+        self._engine_overrides = engine_overrides or {}
+        self._sandbox_config = sandbox_config
+        self._sandbox: Any = None  # a SandboxThread once a sandbox profile is used
+        self._sandbox_lock = threading.Lock()
+        self.settings, problems = WorkspaceSettings.from_raw(store.raw_settings())
+        self.providers = ProviderCache(self._build_provider)
+        self.engine = Engine(store, self.providers, paths.batches_dir, paths.results_dir,
+                             self._engine_settings(), self._emit, workers=self.workers)
+        self._engine_task: asyncio.Task[None] | None = None
+        self._engine_stop: asyncio.Event | None = None
+        self._startup_problems = problems
+
+    # -- opening and closing -------------------------------------------------------------------
+    @classmethod
+    async def open(cls, paths: WorkspacePaths, **kwargs: Any) -> Service:
+        """Open (creating, migrating) the workspace at ``paths`` off the event loop."""
+        def opening() -> Store:
+            paths.create()
+            store = open_store(paths.database)
+            removed = discard_abandoned(store.db)
+            if removed:
+                log.info("removed %d import(s) a crash had left unfinished", removed)
+            return store
+
+        store = await asyncio.get_running_loop().run_in_executor(None, opening)
+        service = cls(paths, store, **kwargs)
+        service._bind_loop()
+        for problem in service._startup_problems:
+            service._emit(Notice(NoticeLevel.WARNING, f"setting ignored: {problem}",
+                                 needs_user=True))
+        return service
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+
+    async def close(self) -> None:
+        """Stop the engine between steps, then everything else; nothing is lost."""
+        await self.stop_engine()
+        await self.engine.close()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._jobs.shutdown)
+        if self._sandbox is not None:
+            await loop.run_in_executor(None, self._sandbox.stop)
+        await loop.run_in_executor(None, self.workers.close)
+        self.store.db.close()
+
+    async def __aenter__(self) -> Service:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- events --------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every event (on the event loop's thread); returns an
+        unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: Event) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._deliver, event)
+        else:
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not stop the others or the engine
+                log.exception("an event listener failed on %r", event)
+
+    # -- running blocking work -------------------------------------------------------------------
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self.workers.read(fn, *args, **kwargs)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self.workers.write(fn, *args, **kwargs)
+
+    async def _job(self, fn: Callable[[], T], cancel: threading.Event) -> T:
+        """Run a long job in a job thread; if the caller is cancelled, stop it and wait."""
+        future = asyncio.get_running_loop().run_in_executor(self._jobs, fn)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            try:
+                await future
+            except BaseException:  # noqa: S110 - it was stopped on purpose; nothing to report
+                pass
+            raise
+
+    def _throttled(self, emit: Callable[[int, int, int], None]) -> Callable[[int, int, int], None]:
+        last = [0.0]
+
+        def progress(done: int, total: int, count: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= _PROGRESS_EVERY or done >= total:
+                last[0] = now
+                emit(done, total, count)
+
+        return progress
+
+    # -- settings, keys, providers -------------------------------------------------------------
+    def _engine_settings(self) -> EngineSettings:
+        return EngineSettings.from_workspace(self.settings, **self._engine_overrides)
+
+    def _apply_settings(self, settings: WorkspaceSettings) -> None:
+        self.settings = settings
+        self.engine.settings = self._engine_settings()
+        self.engine.deliverer.settings = self.engine.settings
+        self.engine.wake()
+
+    async def _build_provider(self, profile: Profile) -> Provider:
+        from batcher_gui.providers import make_provider
+
+        if profile.is_builtin_sandbox:
+            base_url = await asyncio.get_running_loop().run_in_executor(None, self._sandbox_url)
+            return make_provider(profile, "sandbox", base_url=base_url,
+                                 options=profile.options)
+        try:  # the keyring may block (D-Bus, an unlock prompt): never on the loop
+            key = await asyncio.get_running_loop().run_in_executor(
+                None, resolve_api_key, profile, self.secrets)
+        except MissingApiKey as exc:
+            raise ProfileUnusable(str(exc)) from None
+        return make_provider(profile, key, options=profile.options)
+
+    def _sandbox_url(self) -> str:
+        """The built-in sandbox, started on first use (its own thread and loop)."""
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                from batcher_gui.sandbox import SandboxConfig, SandboxThread
+
+                config = self._sandbox_config or SandboxConfig(
+                    steps_per_poll=1, step_seconds=BUILTIN_SANDBOX_STEP_SECONDS)
+                self._sandbox = SandboxThread(self.paths.sandbox_dir, config)
+            url: str = self._sandbox.start()
+            return url
+
+    # -- the engine ----------------------------------------------------------------------------
+    async def _warm_up(self) -> None:
+        """Import the provider SDK (about a second) in a thread, before driving starts."""
+        await asyncio.get_running_loop().run_in_executor(
+            None, importlib.import_module, "batcher_gui.providers")
+
+    async def start_engine(self) -> None:
+        """Drive the workspace in the background (or wait for the process that drives it)."""
+        if self._engine_task is not None and not self._engine_task.done():
+            return
+        await self._warm_up()
+        self._engine_stop = asyncio.Event()
+        self._engine_task = asyncio.get_running_loop().create_task(self._drive(),
+                                                                   name="batcher-engine")
+
+    async def _drive(self) -> None:
+        assert self._engine_stop is not None
+        while not self._engine_stop.is_set():
+            try:
+                await self.engine.run(stop=self._engine_stop)
+            except Exception as exc:  # Engine.run has logged it; start again after a pause
+                self._emit(EngineStateChanged(EngineState.STOPPED, f"engine error: {exc}; "
+                                                                  "restarting in 5 s"))
+                try:
+                    await asyncio.wait_for(self._engine_stop.wait(), 5)
+                except TimeoutError:
+                    pass
+
+    async def stop_engine(self) -> None:
+        """Stop driving between steps (running steps get a moment to finish)."""
+        if self._engine_task is None:
+            return
+        assert self._engine_stop is not None
+        self._engine_stop.set()
+        self.engine.wake()
+        await self._engine_task
+        self._engine_task = None
+
+    async def sync(self, *, until_idle: bool = True, timeout: float | None = None) -> bool:
+        """Drive in the foreground until nothing is in flight (``batcher sync --wait``)."""
+        await self._warm_up()
+        return await self.engine.run(until_idle=until_idle, timeout=timeout)
+
+    async def sync_once(self) -> bool | None:
+        """One pass, if no other process drives (None then); True while work remains."""
+        await self._warm_up()
+        if not await self.write(self.engine.claim.acquire):
+            return None
+        try:
+            self.engine._must_hold_claim = True
+            return await self.engine.tick()
+        finally:
+            self.engine._must_hold_claim = False
+            await self.write(self.engine.claim.release)
+
+    def wake(self) -> None:
+        """Act on a user's change now, not at the next tick."""
+        self.engine.wake()
+
+    # -- import and export ---------------------------------------------------------------------
+    async def import_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
+                          profile: str | None = None, name: str | None = None,
+                          cancel: threading.Event | None = None,
+                          parallel_from_bytes: int | None = None) -> ImportSummary:
+        """Import a file as a new run (all of it or nothing, unless ``options.valid_only``).
+
+        Progress arrives as :class:`ImportProgress` events; setting ``cancel`` (or cancelling
+        the awaiting task) stops it and leaves nothing behind.
+        """
+        job = next(self._job_ids)
+        cancel = cancel or threading.Event()
+        shown = str(path)
+        progress = self._throttled(
+            lambda done, total, count: self._emit(ImportProgress(job, shown, done, total, count)))
+        extra = {} if parallel_from_bytes is None else {
+            "parallel_from_bytes": parallel_from_bytes}
+        summary = await self._job(functools.partial(
+            import_file, self.store, path, options, profile_name=profile, run_name=name,
+            progress=progress, should_stop=cancel.is_set, write=self.workers.write_sync,
+            **extra), cancel)
+        warnings = await self._model_warnings(summary.run.id)
+        for warning in warnings:
+            self._emit(Notice(NoticeLevel.WARNING, warning, run_id=summary.run.id))
+        self._emit(RunsChanged(f"imported run #{summary.run.id}"))
+        self.engine.wake()
+        return dataclasses.replace(summary, warnings=warnings)
+
+    async def _model_warnings(self, run_id: int) -> list[str]:
+        """Models without a known price: often a typo (never refused: providers add models)."""
+        prices = PriceTable(self.settings.prices)
+        warnings = []
+        for model in await self.read(self.store.run_models, run_id):
+            if prices.price(model) is None:
+                close = prices.closest(model)
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                warnings.append(f"model {model!r} is not in the price table, so no cost will be "
+                                f"shown{hint} (imported anyway: check the name before "
+                                "submitting)")
+        return warnings
+
+    async def export_run(self, run_ref: int | str, out: str | os.PathLike[str],
+                         fmt: ExportFormat | str | None = None, *,
+                         cancel: threading.Event | None = None) -> int:
+        """Write a run's prompts and results to a file (JSONL or CSV); returns how many."""
+        run = await self.find_run(run_ref)
+        chosen = format_for(out, fmt)
+        job = next(self._job_ids)
+        cancel = cancel or threading.Event()
+        progress = self._throttled(lambda done, total, _n: self._emit(
+            ExportProgress(job, run.id, str(out), done, total)))
+        return await self._job(functools.partial(
+            export_run, self.store, run, out, chosen,
+            progress=lambda done, total: progress(done, total, done),
+            should_stop=cancel.is_set), cancel)
+
+    # -- errors that reach the user ------------------------------------------------------------
+    def notice(self, message: str, level: NoticeLevel = NoticeLevel.INFO) -> None:
+        self._emit(Notice(level, message))
+
+
+__all__ = ["BatcherError", "Service"]

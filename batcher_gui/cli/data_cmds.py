@@ -1,0 +1,175 @@
+"""Commands about data: import, status, export, batches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
+from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
+from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
+from batcher_gui.domain.models import ImportOptions, InputFormat
+
+if TYPE_CHECKING:
+    from batcher_gui.app import Service
+
+RUN_HELP = "run number (#3) or name"
+
+
+def register(add: AddCommand) -> None:
+    p = add("import", "import a prompt file as a new run", cmd_import)
+    p.add_argument("file", help="JSONL (OpenAI batch format), CSV/TSV, or text (one per line)")
+    p.add_argument("--format", choices=[f.value for f in InputFormat],
+                   help="file format (default: from the extension and content)")
+    p.add_argument("--model", help="model for CSV/text; for JSONL, replaces every line's model")
+    p.add_argument("--endpoint",
+                   help="endpoint for CSV/text, e.g. chat, responses, embeddings "
+                        f"(default chat; any of {', '.join(ENDPOINTS)})")
+    p.add_argument("--profile", help="provider profile (default: the workspace default)")
+    p.add_argument("--template", help="prompt template with {column} placeholders (CSV/TSV)")
+    p.add_argument("--system", help="system prompt (CSV/TSV/text)")
+    p.add_argument("--id-column", help="CSV column holding your custom_id")
+    p.add_argument("--name", help="run name (default: the file name)")
+    p.add_argument("--deliver-to", metavar="FOLDER|URL",
+                   help="deliver results as they finish: a folder, or an http(s) webhook URL")
+    p.add_argument("--valid-only", action="store_true",
+                   help="import the valid lines and report the others (default: all or nothing)")
+    p.set_defaults(interrupted="nothing was imported")
+
+    p = add("status", "prompts and batches by state, per run, with tokens and cost", cmd_status)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("export", "write a run's prompts and results to a file", cmd_export)
+    p.add_argument("run", help=RUN_HELP)
+    p.add_argument("--out", required=True, help="output file (.jsonl or .csv)")
+    p.add_argument("--format", choices=["jsonl", "csv"], default=None,
+                   help="jsonl or csv (default: from --out's extension)")
+    p.set_defaults(interrupted="no file was written")
+
+    p = add("batches", "list batches with their state, progress and any wait or problem",
+            cmd_batches)
+    p.add_argument("--run", help=f"only this run's batches ({RUN_HELP})")
+    p.add_argument("--json", action="store_true", help="machine-readable output (a JSON list)")
+
+
+# -- import ------------------------------------------------------------------------------------
+async def cmd_import(args: argparse.Namespace, service: Service) -> int:
+    endpoint = None
+    if args.endpoint:
+        endpoint = resolve_endpoint(args.endpoint)
+        if endpoint is None:
+            say(f"error: --endpoint {args.endpoint!r} is not supported; use one of "
+                f"{', '.join(ENDPOINTS)}", err=True)
+            return EXIT_INVALID
+    options = ImportOptions(
+        format=InputFormat(args.format) if args.format else None, model=args.model,
+        endpoint=endpoint, template=args.template, system=args.system,
+        id_column=args.id_column, valid_only=args.valid_only)
+    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
+    with bar(size, "B", "importing") as progress:
+        def show(event: Event) -> None:
+            if isinstance(event, ImportProgress):
+                progress.update(event.done - progress.n)
+
+        unsubscribe = service.subscribe(show)
+        try:
+            summary = await service.import_file(args.file, options, profile=args.profile,
+                                                name=args.name)
+        finally:
+            unsubscribe()
+    run = summary.run
+    say(f"Imported {summary.prompts} prompt(s) as run {run.label} into "
+        f"{len(summary.drafts)} draft batch(es): {', '.join(f'#{b}' for b in summary.drafts)}")
+    for warning in summary.warnings:
+        say(f"warning: {warning}", err=True)
+    if args.deliver_to:
+        is_url = args.deliver_to.startswith(("http://", "https://"))
+        say(await service.set_delivery(run.id, folder=None if is_url else args.deliver_to,
+                                       webhook=args.deliver_to if is_url else None))
+    if summary.skipped:
+        say(f"Skipped {summary.skipped} invalid line(s):", err=True)
+        for line in summary.errors[:20]:
+            say(f"  {line}", err=True)
+        if summary.skipped > 20:
+            say(f"  ... and {summary.skipped - 20} more", err=True)
+    say("Next: `batcher submit` sends the drafts now (else after 10 quiet minutes), "
+        "`batcher sync --wait` drives them to the end.")
+    return EXIT_OK
+
+
+# -- status ------------------------------------------------------------------------------------
+async def cmd_status(args: argparse.Namespace, service: Service) -> int:
+    payload = await service.status_report()
+    if args.json:
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    say(f"Workspace: {payload['workspace']}")
+    if not payload["runs"]:
+        say("No runs yet. Import a file:  batcher import prompts.jsonl")
+        return EXIT_OK
+    say("Runs:")
+    for run in payload["runs"]:
+        states = ", ".join(f"{s} {n:,}" for s, n in sorted(run["by_state"].items()))
+        if run["delivery_failures"]:
+            states += f" ({run['delivery_failures']:,} failed delivery: `batcher redeliver "
+            states += f"#{run['id']} --failed`)"
+        tokens = (f"  tokens {run['input_tokens']:,} in / {run['output_tokens']:,} out"
+                  if run["input_tokens"] or run["output_tokens"] else "")
+        cost = ""
+        if run["cost_usd"] is not None:
+            cost = f"  ${run['cost_usd']:.4f}"
+        if run["unpriced_models"]:
+            cost += f"  (no price known for {', '.join(run['unpriced_models'])})"
+        say(f"  #{run['id']:<4} {run['name']:<30} {run['prompts']:>9,} prompts   {states}"
+            f"{tokens}{cost}")
+    batches = ", ".join(f"{s} {n}" for s, n in sorted(payload["batches"].items()))
+    say(f"Batches: {batches or 'none'}")
+    return EXIT_OK
+
+
+# -- export ------------------------------------------------------------------------------------
+async def cmd_export(args: argparse.Namespace, service: Service) -> int:
+    run = await service.find_run(args.run)
+    with bar(run.prompt_count, "prompt", "exporting") as progress:
+        def show(event: Event) -> None:
+            if isinstance(event, ExportProgress):
+                progress.update(event.done - progress.n)
+
+        unsubscribe = service.subscribe(show)
+        try:
+            n = await service.export_run(run.id, args.out, args.format)
+        finally:
+            unsubscribe()
+    say(f"Exported {n:,} prompt(s) of run {run.label} to {args.out}")
+    return EXIT_OK
+
+
+# -- batches -----------------------------------------------------------------------------------
+async def cmd_batches(args: argparse.Namespace, service: Service) -> int:
+    rows: list[dict[str, Any]] = [
+        {"id": b.id, "run": b.run_id, "state": b.state.value, "endpoint": b.endpoint,
+         "model": b.model, "requests": b.request_count, "bytes": b.bytes,
+         "provider_batch_id": b.provider_batch_id, "provider_status": b.provider_status,
+         "completed": b.counts_completed, "failed": b.counts_failed,
+         "input_tokens": b.input_tokens, "output_tokens": b.output_tokens,
+         "waiting": b.wait_reason, "problem": b.problem, "error": b.error}
+        for b in await service.batches(args.run)
+    ]
+    if args.json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    if not rows:
+        say("No batches yet. Import a file: batcher import prompts.jsonl")
+        return EXIT_OK
+    say("progress: done+failed/total requests as the provider reports them")
+    for r in rows:
+        progress = (f"{r['completed'] or 0}+{r['failed'] or 0}/{r['requests']}"
+                    if r["provider_batch_id"] else f"{r['requests']} requests")
+        note = r["problem"] or r["waiting"] or r["error"] or ""
+        say(f"#{r['id']:<5} run #{r['run'] or '-':<4} {r['state']:<17} {r['model']:<22} "
+            f"{progress:<18} {r['provider_batch_id'] or ''} {note}".rstrip())
+    return EXIT_OK

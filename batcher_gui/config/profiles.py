@@ -1,0 +1,84 @@
+"""Checking provider profile fields before they are stored (names, URLs, limits, variables)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from batcher_gui.domain.errors import InvalidInput
+from batcher_gui.domain.models import BUILTIN_SANDBOX_URL, ProfileKind, ProfileLimits
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+#: Limits a profile may set (providers differ; OpenAI's are 50,000 requests and 200 MB).
+MAX_REQUESTS_RANGE = (1, 1_000_000)
+MAX_BATCH_BYTES_RANGE = (1_000, 2_000_000_000)
+POLL_RANGE = (1.0, 86_400.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFields:
+    """What the user gives for a profile (checked by :func:`check_profile`)."""
+
+    name: str
+    kind: ProfileKind
+    base_url: str | None = None
+    key_env: str | None = None
+    limits: ProfileLimits = field(default_factory=ProfileLimits)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"profile name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+            "(up to 64, starting with a letter or digit), e.g. groq or azure-eu")
+    return name
+
+
+def check_url(kind: ProfileKind, url: str | None) -> str | None:
+    """The base URL, normalised; required for OpenAI-compatible and Azure profiles."""
+    url = (url or "").strip() or None
+    if url is None:
+        if kind is ProfileKind.OPENAI_COMPATIBLE:
+            raise InvalidInput("an openai-compatible profile needs --base-url, the server's API "
+                               "root including /v1, e.g. http://localhost:8000/v1")
+        if kind is ProfileKind.AZURE:
+            raise InvalidInput("an azure profile needs --base-url, the resource endpoint, e.g. "
+                               "https://my-resource.openai.azure.com")
+        return None
+    if url == BUILTIN_SANDBOX_URL:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise InvalidInput(f"base URL {url!r} is not an http(s) URL; write it in full, e.g. "
+                           "https://api.example.com/v1")
+    return url.rstrip("/")
+
+
+def check_key_env(key_env: str | None) -> str | None:
+    key_env = (key_env or "").strip() or None
+    if key_env is not None and not _ENV.fullmatch(key_env):
+        raise InvalidInput(f"--key-env {key_env!r} is not an environment variable name "
+                           "(letters, digits and _, not starting with a digit), e.g. GROQ_API_KEY")
+    return key_env
+
+
+def _in_range(what: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise InvalidInput(f"{what} must be from {low:,g} to {high:,g}, got {value:,g}")
+
+
+def check_profile(fields: ProfileFields) -> ProfileFields:
+    """The fields, normalised; raises InvalidInput saying what to fix."""
+    _in_range("max requests per batch", fields.limits.max_requests, *MAX_REQUESTS_RANGE)
+    _in_range("max bytes per batch", fields.limits.max_batch_bytes, *MAX_BATCH_BYTES_RANGE)
+    poll = fields.options.get("poll_interval_seconds")
+    if poll is not None:
+        _in_range("the poll interval (seconds)", float(poll), *POLL_RANGE)
+    return ProfileFields(check_name(fields.name), fields.kind,
+                         check_url(fields.kind, fields.base_url), check_key_env(fields.key_env),
+                         fields.limits, dict(fields.options))

@@ -1,0 +1,246 @@
+"""Workspace settings: one typed model lists every key, its type, default, limits and help.
+
+The database stores the values as JSON (``storage``); everything that reads or writes them
+goes through this model: ``batcher config`` refuses a bad value with a clear message, the
+engine never sees one, and the window's settings page builds its fields from :data:`SPECS`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import orjson
+
+from batcher_gui.domain.errors import InvalidInput
+
+_BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+               "false": False, "no": False, "off": False, "0": False}
+
+
+def _meta(help_text: str, *, low: float | None = None, high: float | None = None,
+          unit: str = "") -> dict[str, Any]:
+    return {"help": help_text, "low": low, "high": high, "unit": unit}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    """Every workspace setting with its default (see :data:`SPECS` for help and limits)."""
+
+    poll_interval_seconds: float = field(default=30.0, metadata=_meta(
+        "seconds between two status checks of a batch at a real provider",
+        low=0.1, high=86_400, unit="s"))
+    sandbox_poll_interval_seconds: float = field(default=1.0, metadata=_meta(
+        "seconds between two status checks of a batch on the built-in sandbox",
+        low=0.1, high=3_600, unit="s"))
+    auto_seal_quiet_seconds: float = field(default=600.0, metadata=_meta(
+        "a draft batch that has not grown for this long is sealed and sent",
+        low=0, high=7 * 86_400, unit="s"))
+    max_prompt_attempts: int = field(default=3, metadata=_meta(
+        "how often one prompt is sent before a transient failure (5xx, expiry) is final",
+        low=1, high=20))
+    cleanup_provider_files: bool = field(default=True, metadata=_meta(
+        "delete a batch's input, output and error files at the provider once it has ended"))
+    token_limit_backoff_seconds: tuple[float, ...] = field(
+        default=(300.0, 600.0, 1200.0, 2400.0, 4800.0), metadata=_meta(
+            "waits after each token_limit_exceeded, then the batch fails (a list)",
+            low=0, high=7 * 86_400, unit="s"))
+    max_concurrent_batches: int = field(default=8, metadata=_meta(
+        "batches the engine works on at the same time (uploads, downloads, polls)",
+        low=1, high=64))
+    delivery_attempts: int = field(default=5, metadata=_meta(
+        "webhook attempts per result before its delivery is marked failed", low=1, high=50))
+    default_profile: str = field(default="openai", metadata=_meta(
+        "the provider profile imports use when none is named"))
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, metadata=_meta(
+        "batch prices per model prefix: {\"model\": [input, output]} USD per 1M tokens"))
+    notifications: bool = field(default=True, metadata=_meta(
+        "desktop notification when a run finishes or fails (the window)"))
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> tuple[WorkspaceSettings, list[str]]:
+        """Settings from stored values; a stored value that is not valid falls back to the
+        default and is reported in the returned problems (never a crash later on)."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, value in raw.items():
+            if key not in SPECS:
+                continue  # an old or newer Batcher's setting: kept, not used
+            try:
+                values[key] = check(key, value)
+            except InvalidInput as exc:
+                problems.append(f"{exc}; using the default {SPECS[key].shown(SPECS[key].default)}")
+        return cls(**values), problems
+
+    def with_value(self, key: str, value: Any) -> WorkspaceSettings:
+        return replace(self, **{key: check(key, value)})
+
+    def stored_value(self, key: str) -> Any:
+        """The JSON-compatible value to store for ``key``."""
+        value = getattr(self, key)
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, Mapping):
+            return {k: list(v) for k, v in value.items()}
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting: its key, Python type (as a name), default, limits and help."""
+
+    key: str
+    kind: str
+    default: Any
+    help: str
+    low: float | None
+    high: float | None
+    unit: str
+
+    def shown(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple):
+            return ", ".join(_num(v) for v in value)
+        if isinstance(value, Mapping):
+            return orjson.dumps({k: list(v) for k, v in value.items()}).decode()
+        if isinstance(value, float):
+            return _num(value)
+        return str(value)
+
+    def expected(self) -> str:
+        span = ""
+        if self.low is not None and self.high is not None:
+            span = f" from {_num(self.low)} to {_num(self.high)}"
+        unit = f" ({'seconds' if self.unit == 's' else self.unit})" if self.unit else ""
+        return {
+            "float": f"a number{span}{unit}",
+            "int": f"a whole number{span}",
+            "bool": "true or false",
+            "tuple": f"a list of numbers{span}{unit}, e.g. 300,600,1200",
+            "mapping": 'a JSON object like {"gpt-4o-mini": [0.075, 0.30]}',
+            "str": "a name",
+        }[self.kind]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _kind(default: Any) -> str:
+    for kind, types in (("bool", bool), ("int", int), ("float", float), ("tuple", tuple),
+                        ("str", str)):
+        if isinstance(default, types):
+            return kind
+    return "mapping"
+
+
+def _specs() -> dict[str, SettingSpec]:
+    out: dict[str, SettingSpec] = {}
+    defaults = WorkspaceSettings()
+    for f in fields(WorkspaceSettings):
+        default = getattr(defaults, f.name)
+        out[f.name] = SettingSpec(f.name, _kind(default), default, f.metadata["help"],
+                                  f.metadata["low"], f.metadata["high"], f.metadata["unit"])
+    return out
+
+
+#: Every setting, by key, in the model's order.
+SPECS: dict[str, SettingSpec] = _specs()
+
+
+def spec_for(key: str) -> SettingSpec:
+    """The setting named ``key``; unknown keys are refused with the closest known names."""
+    spec = SPECS.get(key)
+    if spec is None:
+        close = difflib.get_close_matches(key, list(SPECS), n=2)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
+        raise InvalidInput(f"unknown setting {key!r}.{hint} Settings: {', '.join(SPECS)}")
+    return spec
+
+
+def _bad(spec: SettingSpec, value: Any) -> InvalidInput:
+    shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return InvalidInput(f"{spec.key} must be {spec.expected()}, got {shown!r}")
+
+
+def _number(spec: SettingSpec, value: Any, *, whole: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(spec, value)
+    if not math.isfinite(value) or (whole and not float(value).is_integer()):
+        raise _bad(spec, value)
+    if (spec.low is not None and value < spec.low) or (spec.high is not None
+                                                        and value > spec.high):
+        raise _bad(spec, value)
+    return value
+
+
+def check(key: str, value: Any) -> Any:
+    """``value`` (as stored, JSON types) checked and normalised for ``key``."""
+    spec = spec_for(key)
+    if spec.kind == "float":
+        return float(_number(spec, value, whole=False))
+    if spec.kind == "int":
+        return int(_number(spec, value, whole=True))
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise _bad(spec, value)
+        return value
+    if spec.kind == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(spec, value)
+        return value.strip()
+    if spec.kind == "tuple":
+        if not isinstance(value, (list, tuple)) or not value:
+            raise _bad(spec, value)
+        return tuple(float(_number(spec, v, whole=False)) for v in value)
+    return _check_prices(spec, value)
+
+
+def _check_prices(spec: SettingSpec, value: Any) -> dict[str, tuple[float, float]]:
+    if not isinstance(value, Mapping):
+        raise _bad(spec, value)
+    out: dict[str, tuple[float, float]] = {}
+    for model, pair in value.items():
+        if (not isinstance(model, str) or not model.strip()
+                or not isinstance(pair, (list, tuple)) or len(pair) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                       or not math.isfinite(v) or v < 0 for v in pair)):
+            raise InvalidInput(
+                f"prices: {model!r} must map to [input, output] USD per 1M tokens (two numbers "
+                f"of 0 or more), got {orjson.dumps(pair).decode()}")
+        out[model.strip().lower()] = (float(pair[0]), float(pair[1]))
+    return out
+
+
+def parse(key: str, text: str) -> Any:
+    """A value typed by the user (command line, settings field) for ``key``, checked."""
+    spec = spec_for(key)
+    text = text.strip()
+    value: Any
+    if spec.kind in ("float", "int"):
+        try:
+            value = float(text)
+        except ValueError:
+            raise _bad(spec, text) from None
+    elif spec.kind == "bool":
+        if text.lower() not in _BOOL_WORDS:
+            raise _bad(spec, text)
+        value = _BOOL_WORDS[text.lower()]
+    elif spec.kind == "str":
+        value = text
+    elif spec.kind == "tuple":
+        try:
+            value = (orjson.loads(text) if text.startswith("[")
+                     else [float(part) for part in text.replace(" ", "").split(",") if part])
+        except (ValueError, orjson.JSONDecodeError):
+            raise _bad(spec, text) from None
+    else:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise _bad(spec, text) from None
+    return check(key, value)

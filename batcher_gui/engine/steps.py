@@ -1,0 +1,321 @@
+"""What the engine does for one batch in each state: write -> upload -> create -> poll ->
+download -> apply, and cancel and cleanup.
+
+Before every remote call the intent is written to the database and after it the outcome, so a
+process killed at any moment resumes correctly: an upload that may have happened is found by
+file name, a create that may have happened is found by the batch's metadata, never repeated.
+All database and file work runs in the engine's worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from batcher_gui.domain.events import Listener, Notice, NoticeLevel
+from batcher_gui.domain.models import Batch
+from batcher_gui.domain.remote import (
+    METADATA_KEY,
+    NotFoundRemote,
+    PermanentError,
+    Provider,
+    RemoteBatch,
+    RetryLater,
+)
+from batcher_gui.domain.states import BatchState
+from batcher_gui.engine.batch_file import batch_file_name, remove_batch_file, write_batch_file
+from batcher_gui.engine.reconcile import (
+    SEND_KEY,
+    delete_provider_files,
+    find_created,
+    find_uploaded,
+)
+from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.workers import DbWorkers
+from batcher_gui.storage.batch_book import BatchBook
+from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.results_apply import apply_and_finish, finish_without_files
+
+log = logging.getLogger(__name__)
+B = BatchState
+
+#: Provider statuses and the local state they correspond to while the batch runs.
+RUNNING = {"validating": B.VALIDATING, "in_progress": B.IN_PROGRESS, "finalizing": B.FINALIZING}
+_ORDER = [B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING]
+FINAL_FOR = {"completed": B.COMPLETED, "expired": B.EXPIRED, "cancelled": B.CANCELLED}
+REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
+
+
+def cancel_to_send(batch: Batch) -> bool:
+    """The user asked to cancel and the provider has not been told yet."""
+    return bool(batch.cancel_requested_at) and batch.provider_status not in (
+        "cancelling", "cancelled")
+
+
+class BatchSteps:
+    """The per-batch half of the engine (the scheduling half is :class:`Engine`)."""
+
+    workers: DbWorkers
+    book: BatchBook
+    drafts: Drafts
+    settings: EngineSettings
+    batches_dir: Path
+    results_dir: Path
+    listener: Listener | None
+    #: Statuses read by one listing this pass, by provider batch id (see polling.py).
+    _listed: dict[str, RemoteBatch]
+    _warned_status: set[tuple[int, str]]
+
+    async def _provider(self, batch: Batch) -> Provider:
+        raise NotImplementedError
+
+    def _poll_interval(self, batch: Batch) -> float:
+        raise NotImplementedError
+
+    def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
+        raise NotImplementedError
+
+    def _notice(self, level: NoticeLevel, message: str, batch: Batch | None = None,
+                needs_user: bool = False) -> None:
+        log.info("%s", message)
+        if self.listener is not None:
+            self.listener(Notice(level, message, batch.id if batch else None,
+                                 batch.run_id if batch else None, needs_user))
+
+    async def _reload(self, batch: Batch) -> Batch:
+        return await self.workers.read(self.book.get, batch.id)
+
+    # -- per state ---------------------------------------------------------------------------
+    async def _drive(self, batch: Batch) -> None:
+        if batch.state is B.READY_FOR_UPLOAD:
+            if batch.not_before is None or batch.not_before <= time.time():
+                await self._submit(batch)
+        elif batch.state is B.UPLOADING:
+            await self._resume_upload(batch)
+        elif batch.state in REMOTE_STATES:
+            await self._poll(batch)
+        elif batch.state is B.DOWNLOADING:
+            await self._download(batch)
+
+    async def _submit(self, batch: Batch) -> None:
+        await self._provider(batch)  # a missing key is found before the batch is "uploading"
+        _, count = await self.workers.read(write_batch_file, self.drafts, batch,
+                                           self.batches_dir)
+        if count == 0:
+            await self.workers.write(
+                self.book.move, batch.id, B.READY_FOR_UPLOAD, B.FAILED,
+                "no pending prompts to send", error="no pending prompts to send",
+                intent="cleanup")
+            self._changed(batch, B.FAILED, "empty")
+            return
+        intent = "create" if batch.input_file_id else "upload"
+        await self.workers.write(
+            self.book.move, batch.id, B.READY_FOR_UPLOAD, B.UPLOADING,
+            f"sending {count} prompt(s)", intent=intent, intent_at=time.time(), not_before=None,
+            wait_reason=None)
+        self._changed(batch, B.UPLOADING, f"{count} prompt(s)")
+        await self._resume_upload(await self._reload(batch))
+
+    async def _resume_upload(self, batch: Batch) -> None:
+        provider = await self._provider(batch)
+        filename = batch_file_name(batch)
+        send = str(await self.workers.read(self.book.send_number, batch.id))
+        if batch.cancel_requested_at:
+            # Cancelled before the provider had it: do not create it just to cancel it. A create
+            # can only have happened once the input file was recorded (intent "create").
+            remote = None
+            if batch.intent == "create" and batch.input_file_id is not None:
+                remote = await find_created(provider, batch, send)
+            if remote is None:
+                await self.workers.write(self.book.cancel_unsent, batch.id, B.UPLOADING,
+                                         "cancelled by the user before it was sent")
+                self._changed(batch, B.CANCELLED, "before it was sent")
+                return
+            await self._attach(batch, remote)
+            return
+        if batch.intent == "upload" or batch.input_file_id is None:
+            file_id = await find_uploaded(provider, filename)
+            if file_id is None:
+                path = self.batches_dir / filename
+                if not await self.workers.read(path.exists):
+                    path, _ = await self.workers.read(write_batch_file, self.drafts, batch,
+                                                      self.batches_dir)
+                try:
+                    file_id = (await provider.upload_file(path, filename)).id
+                except PermanentError as exc:
+                    await self._fail(batch, B.UPLOADING, f"upload refused: {exc}")
+                    return
+            await self.workers.write(self.book.set_fields, batch.id, input_file_id=file_id,
+                                     intent="create", intent_at=time.time())
+            batch = await self._reload(batch)
+        assert batch.input_file_id is not None
+        remote = await find_created(provider, batch, send)
+        if remote is None and (await self._reload(batch)).cancel_requested_at:
+            # Cancelled while this step uploaded: the provider never gets the batch.
+            await self.workers.write(self.book.cancel_unsent, batch.id, B.UPLOADING,
+                                     "cancelled by the user before it was sent")
+            self._changed(batch, B.CANCELLED, "before it was sent")
+            return
+        if remote is None:
+            try:
+                remote = await provider.create_batch(
+                    batch.input_file_id, batch.endpoint,
+                    {METADATA_KEY: batch.uuid, SEND_KEY: send})
+            except NotFoundRemote as exc:
+                # The input file vanished (expired, deleted): upload it again.
+                await self.workers.write(self.book.set_fields, batch.id, input_file_id=None,
+                                         intent="upload")
+                raise RetryLater("input file no longer at the provider; uploading again") from exc
+            except PermanentError as exc:
+                if exc.code == "token_limit_exceeded":
+                    await self._token_limit(batch, B.UPLOADING, str(exc))
+                else:
+                    await self._fail(batch, B.UPLOADING, f"provider refused the batch: {exc}")
+                return
+        await self._attach(batch, remote)
+
+    async def _attach(self, batch: Batch, remote: RemoteBatch) -> None:
+        """The provider has the batch (just created, or found again by its metadata)."""
+        state = RUNNING.get(remote.status, B.VALIDATING)
+        await self.workers.write(
+            self.book.mark_sent, batch.id, B.UPLOADING, state, remote.id,
+            f"created provider batch {remote.id}", provider_status=remote.status,
+            expires_at=remote.expires_at, polled_at=time.time())
+        self._changed(batch, state, remote.id)
+
+    async def _poll(self, batch: Batch) -> None:
+        now = time.time()
+        if cancel_to_send(batch):
+            await self._cancel_remote(batch)
+            return
+        if not self._poll_due(batch, now):
+            return
+        assert batch.provider_batch_id is not None
+        remote = self._listed.pop(batch.provider_batch_id, None)
+        if remote is None:
+            remote = await (await self._provider(batch)).retrieve_batch(batch.provider_batch_id)
+        await self.apply_remote(batch, remote)
+
+    def _poll_due(self, batch: Batch, now: float) -> bool:
+        """A running batch whose status is due for a check (not one about to be cancelled)."""
+        return (batch.state in REMOTE_STATES and not cancel_to_send(batch)
+                and (not batch.polled_at or now - batch.polled_at >= self._poll_interval(batch)))
+
+    async def apply_remote(self, batch: Batch, remote: RemoteBatch) -> None:
+        """Act on a freshly seen provider batch."""
+        fields = dict(provider_status=remote.status, polled_at=time.time(),
+                      counts_total=remote.total, counts_completed=remote.completed,
+                      counts_failed=remote.failed, input_tokens=remote.input_tokens,
+                      output_tokens=remote.output_tokens)
+        status = remote.status
+        if status in RUNNING or status == "cancelling":
+            target = RUNNING.get(status, batch.state)
+            if _ORDER.index(target) > _ORDER.index(batch.state):
+                await self.workers.write(self.book.move, batch.id, batch.state, target,
+                                         f"provider: {status}", **fields)
+                self._changed(batch, target)
+            else:
+                await self.workers.write(self.book.set_fields, batch.id, **fields)
+                self._changed(batch, batch.state, "progress")
+        elif status in FINAL_FOR:
+            # "completed" always goes through downloading (the state table has no shortcut);
+            # without files its prompts count as having no result.
+            if remote.output_file_id or remote.error_file_id or status == "completed":
+                await self.workers.write(
+                    self.book.move, batch.id, batch.state, B.DOWNLOADING, f"provider: {status}",
+                    output_file_id=remote.output_file_id, error_file_id=remote.error_file_id,
+                    **fields)
+                self._changed(batch, B.DOWNLOADING)
+                await self._download(await self._reload(batch))
+            else:
+                final = FINAL_FOR[status]
+                await self.workers.read(
+                    finish_without_files, self.book.db, batch.id, batch.state, final,
+                    self.settings.max_attempts, f"provider: {status}, no files",
+                    write=self.workers.write_sync, intent="cleanup", **fields)
+                self._changed(batch, final)
+        elif status == "failed":
+            codes = {e.code for e in remote.errors}
+            text = "; ".join(
+                f"{e.code}: {e.message}" + (f" (line {e.line})" if e.line else "")
+                for e in remote.errors) or "the provider reported the batch failed"
+            await self.workers.write(self.book.set_fields, batch.id, **fields)
+            if "token_limit_exceeded" in codes:
+                await self._token_limit(batch, batch.state, text)
+            else:
+                await self._fail(batch, batch.state, text)
+        else:
+            await self.workers.write(self.book.set_fields, batch.id, **fields)
+            if (batch.id, status) not in self._warned_status:
+                self._warned_status.add((batch.id, status))
+                log.warning("batch %s: unknown provider status %r; still polling", batch.id,
+                            status)
+
+    async def _token_limit(self, batch: Batch, src: BatchState, text: str) -> None:
+        waits = self.settings.token_limit_backoff
+        n = (await self._reload(batch)).token_limit_attempts
+        if n >= len(waits):
+            await self._fail(batch, src, f"{text} (gave up after {n} waits)")
+            return
+        until = time.time() + waits[n]
+        reason = (f"token queue full at the provider: retry {n + 1}/{len(waits)} at "
+                  f"{time.strftime('%H:%M:%S', time.localtime(until))}")
+        await self.workers.write(self.book.wait_for_token_room, batch.id, src, reason, until,
+                                 n + 1)
+        self._changed(batch, B.READY_FOR_UPLOAD, reason)
+
+    async def _fail(self, batch: Batch, src: BatchState, error: str) -> None:
+        await self.workers.write(self.book.fail, batch.id, src, error)
+        self._changed(batch, B.FAILED, error)
+        self._notice(NoticeLevel.ERROR, f"batch #{batch.id} failed: {error}", batch)
+
+    async def _download(self, batch: Batch) -> None:
+        provider = await self._provider(batch)
+        folder = self.results_dir / f"batch-{batch.uuid}"
+        await self.workers.read(folder.mkdir, parents=True, exist_ok=True)
+        files: list[Path] = []
+        for kind, file_id in (("output", batch.output_file_id), ("errors", batch.error_file_id)):
+            if not file_id:
+                continue
+            path = folder / f"{kind}.jsonl"
+            if not await self.workers.read(path.exists):  # downloads are written then renamed
+                try:
+                    await provider.download_file(file_id, path)
+                except NotFoundRemote:
+                    log.warning("batch %s: %s file %s is gone at the provider", batch.id, kind,
+                                file_id)
+                    continue
+            files.append(path)
+        final = FINAL_FOR.get(batch.provider_status or "completed", B.COMPLETED)
+        # Parsing runs in a reader thread; each chunk of results is written by the writer.
+        summary = await self.workers.read(
+            apply_and_finish, self.book.db, batch.id, files, final, self.settings.max_attempts,
+            write=self.workers.write_sync, intent="cleanup")
+        self._changed(batch, final, f"{summary.processed} ok, {summary.failed} failed, "
+                                    f"{summary.retried} to retry")
+
+    async def _cancel_remote(self, batch: Batch) -> None:
+        assert batch.provider_batch_id is not None
+        try:
+            remote = await (await self._provider(batch)).cancel_batch(batch.provider_batch_id)
+        except PermanentError as exc:
+            # Typically: it finished meanwhile. Polling will tell.
+            log.info("batch %s: cancel not accepted (%s); polling instead", batch.id, exc)
+            await self.workers.write(self.book.set_fields, batch.id, polled_at=None,
+                                     cancel_requested_at=None)
+            return
+        await self.apply_remote(await self._reload(batch), remote)
+
+    async def _cleanup(self, batch: Batch) -> None:
+        """Delete the batch's provider files (RetryLater: the caller tries again later)."""
+        sends = await self.workers.read(self.book.send_number, batch.id)
+        recorded = [f for f in (batch.input_file_id, batch.output_file_id, batch.error_file_id)
+                    if f]
+        # A batch never uploaded has nothing at the provider: no key or network needed.
+        if sends or recorded:
+            await delete_provider_files(
+                await self._provider(batch), batch, extra_copies=bool(sends),
+                recorded=self.settings.cleanup_provider_files)
+        await self.workers.read(remove_batch_file, batch, self.batches_dir)
+        await self.workers.write(self.book.set_fields, batch.id, intent=None)

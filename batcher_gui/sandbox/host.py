@@ -1,0 +1,106 @@
+"""The sandbox server on a thread and event loop of its own.
+
+The app's built-in sandbox runs this way, like a separate server process: its work (making up
+50,000 answers, writing output files) never runs on the window's event loop. Tests use it the
+same way, and can stop and restart it on the same state folder and port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from .config import SandboxConfig
+from .server import SandboxServer
+
+_COUNTERS = ("batches_created", "files_created", "files_deleted")
+
+
+class SandboxThread:
+    """A :class:`SandboxServer` on a private thread + loop; restartable on the same port."""
+
+    def __init__(self, state_dir: Path, config: SandboxConfig | None = None,
+                 port: int = 0) -> None:
+        self.state_dir = state_dir
+        self._config = config or SandboxConfig()
+        self.port = port
+        self.base_url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: SandboxServer | None = None
+        self.instances = 0
+        #: Counters of the instances stopped so far (each new instance starts from zero).
+        self.earlier: Counter[str] = Counter()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The live config: attributes changed here reach the running server at once."""
+        return self._config
+
+    def set_config(self, config: SandboxConfig) -> None:
+        self._config = config
+        if self._server is not None:
+            self._server.config = config
+
+    def _call(self, coro: Any, timeout: float = 15) -> Any:
+        assert self._loop is not None
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout)
+
+    def start(self) -> str:
+        """Start serving (blocks until it listens); returns the base URL."""
+        if self._loop is not None:
+            return self.base_url
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="batcher-sandbox",
+                                        daemon=True)
+        self._thread.start()
+        self._server = SandboxServer(self.state_dir, self._config, port=self.port)
+        self._call(self._server.start())
+        self.port = self._server.port
+        self.base_url = self._server.base_url
+        self.instances += 1
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+        assert self._server is not None and self._thread is not None
+        stats = self._server.stats()
+        self.earlier.update({k: stats[k] for k in _COUNTERS})
+        try:
+            self._call(self._server.stop())
+            self._call(loop.shutdown_default_executor())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(10)
+            loop.close()
+            self._loop = self._thread = self._server = None
+
+    def restart(self) -> None:
+        """A new server on the same state folder and port (counters start again)."""
+        self.stop()
+        self.start()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since this instance started, plus live state."""
+        assert self._server is not None
+        return dict(self._call(_stats(self._server)))
+
+    def totals(self) -> dict[str, int]:
+        """Creation/deletion counters over every instance on this state folder."""
+        now = self.stats()
+        return {k: self.earlier[k] + now[k] for k in _COUNTERS}
+
+
+async def _stats(server: SandboxServer) -> dict[str, Any]:
+    return server.stats()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import functools
 import importlib
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +62,20 @@ BUILTIN_SANDBOX_STEP_SECONDS = 2.0
 _PROGRESS_EVERY = 0.1
 
 
+def keep_the_loop_responsive() -> None:
+    """Process settings that keep the event loop (the window's) from stalling.
+
+    The engine's work runs in threads, but Python runs one thread's bytecode at a time: a
+    thread that wants the interpreter waits up to the switch interval (5 ms by default) per
+    turn, several turns when the other threads are busy. 1 ms turns keep the loop's waits
+    short. And a full garbage collection walks every object the program holds: 130 ms once
+    Qt, SQLAlchemy and the SDK are loaded. Objects made while starting up live for good:
+    freezing them leaves collections only the objects made since.
+    """
+    sys.setswitchinterval(0.001)
+    gc.freeze()
+
+
 class Service(Actions):
     """One open workspace (see the module docstring). Use :meth:`open`, then :meth:`close`.
 
@@ -84,7 +100,7 @@ class Service(Actions):
         self._job_ids = itertools.count(1)
         self._engine_overrides = engine_overrides or {}
         self._sandbox_config = sandbox_config
-        self._sandbox: Any = None  # a SandboxThread once a sandbox profile is used
+        self._sandbox: Any = None  # a SandboxProcess once a sandbox profile is used
         self._sandbox_lock = threading.Lock()
         self.settings, problems = WorkspaceSettings.from_raw(store.raw_settings())
         self.providers = ProviderCache(self._build_provider)
@@ -107,6 +123,7 @@ class Service(Actions):
             return store
 
         store = await asyncio.get_running_loop().run_in_executor(None, opening)
+        keep_the_loop_responsive()
         service = cls(paths, store, **kwargs)
         service._bind_loop()
         for problem in service._startup_problems:
@@ -197,42 +214,50 @@ class Service(Actions):
         self.engine.wake()
 
     async def _build_provider(self, profile: Profile) -> Provider:
+        # In a thread: the keyring may block (D-Bus, an unlock prompt), and making an SDK
+        # client loads the TLS certificate store (a tenth of a second): never on the loop.
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self._make_provider, profile)
+        except MissingApiKey as exc:
+            raise ProfileUnusable(str(exc)) from None
+
+    def _make_provider(self, profile: Profile) -> Provider:
         from batcher_gui.providers import make_provider
 
         if profile.is_builtin_sandbox:
-            base_url = await asyncio.get_running_loop().run_in_executor(None, self._sandbox_url)
-            return make_provider(profile, "sandbox", base_url=base_url,
+            return make_provider(profile, "sandbox", base_url=self._sandbox_url(),
                                  options=profile.options)
-        try:  # the keyring may block (D-Bus, an unlock prompt): never on the loop
-            key = await asyncio.get_running_loop().run_in_executor(
-                None, resolve_api_key, profile, self.secrets)
-        except MissingApiKey as exc:
-            raise ProfileUnusable(str(exc)) from None
-        return make_provider(profile, key, options=profile.options)
+        return make_provider(profile, resolve_api_key(profile, self.secrets),
+                             options=profile.options)
 
     def _sandbox_url(self) -> str:
         """The built-in sandbox, started on first use (its own thread and loop)."""
         with self._sandbox_lock:
             if self._sandbox is None:
-                from batcher_gui.sandbox import SandboxConfig, SandboxThread
+                from batcher_gui.sandbox import SandboxConfig
+                from batcher_gui.sandbox.host import SandboxProcess
 
                 config = self._sandbox_config or SandboxConfig(
                     steps_per_poll=1, step_seconds=BUILTIN_SANDBOX_STEP_SECONDS)
-                self._sandbox = SandboxThread(self.paths.sandbox_dir, config)
+                self._sandbox = SandboxProcess(self.paths.sandbox_dir, config)
             url: str = self._sandbox.start()
             return url
 
     # -- the engine ----------------------------------------------------------------------------
-    async def _warm_up(self) -> None:
-        """Import the provider SDK (about a second) in a thread, before driving starts."""
-        await asyncio.get_running_loop().run_in_executor(
-            None, importlib.import_module, "batcher_gui.providers")
+    async def warm_up(self) -> None:
+        """Import what driving needs (the provider SDK: about a second; aiohttp for webhooks)
+        in a thread, before driving starts: an import on the loop would stall it."""
+        loop = asyncio.get_running_loop()
+        for module in ("batcher_gui.providers", "aiohttp"):
+            await loop.run_in_executor(None, importlib.import_module, module)
+        keep_the_loop_responsive()
 
     async def start_engine(self) -> None:
         """Drive the workspace in the background (or wait for the process that drives it)."""
         if self._engine_task is not None and not self._engine_task.done():
             return
-        await self._warm_up()
+        await self.warm_up()
         self._engine_stop = asyncio.Event()
         self._engine_task = asyncio.get_running_loop().create_task(self._drive(),
                                                                    name="batcher-engine")
@@ -262,12 +287,12 @@ class Service(Actions):
 
     async def sync(self, *, until_idle: bool = True, timeout: float | None = None) -> bool:
         """Drive in the foreground until nothing is in flight (``batcher sync --wait``)."""
-        await self._warm_up()
+        await self.warm_up()
         return await self.engine.run(until_idle=until_idle, timeout=timeout)
 
     async def sync_once(self) -> bool | None:
         """One pass, if no other process drives (None then); True while work remains."""
-        await self._warm_up()
+        await self.warm_up()
         if not await self.write(self.engine.claim.acquire):
             return None
         try:

@@ -104,3 +104,89 @@ class SandboxThread:
 
 async def _stats(server: SandboxServer) -> dict[str, Any]:
     return server.stats()
+
+
+def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, conn: Any) -> None:
+    """Child process: serve until the parent says stop or goes away (its pipe closes)."""
+    import asyncio as _asyncio
+
+    async def main() -> None:
+        server = SandboxServer(state_dir, config, port=port)
+        await server.start()
+        conn.send(server.base_url)
+        loop = _asyncio.get_running_loop()
+        try:
+            # recv() returns on "stop" and raises EOFError when the parent dies (kill -9):
+            # either way the sandbox ends with its parent.
+            await loop.run_in_executor(None, _wait_for_parent, conn)
+        finally:
+            await server.stop()
+
+    _asyncio.run(main())
+
+
+def _wait_for_parent(conn: Any) -> None:
+    try:
+        conn.recv()
+    except (EOFError, OSError):
+        pass
+
+
+class SandboxProcess:
+    """The sandbox server in a process of its own (the app's built-in sandbox).
+
+    Its CPU work (answering 50,000 requests at once) and its garbage collections then never
+    compete with the window's event loop for the interpreter. It ends with its parent.
+    """
+
+    def __init__(self, state_dir: Path, config: SandboxConfig | None = None,
+                 port: int = 0) -> None:
+        self.state_dir = state_dir
+        self.config = config or SandboxConfig()
+        self.port = port
+        self.base_url = ""
+        self._process: Any = None
+        self._conn: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self, timeout: float = 60) -> str:
+        """Start serving (blocks until it listens); returns the base URL."""
+        if self.running:
+            return self.base_url
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork: the window has Qt threads
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_serve_in_child, name="batcher-sandbox", daemon=True,
+                              args=(self.state_dir, self.config, self.port, child))
+        process.start()
+        child.close()
+        if not parent.poll(timeout):
+            process.terminate()
+            raise RuntimeError("the built-in sandbox did not start")
+        try:
+            self.base_url = parent.recv()
+        except EOFError:
+            process.join(5)
+            raise RuntimeError(f"the built-in sandbox ended at start (exit code "
+                               f"{process.exitcode})") from None
+        self.port = int(self.base_url.rsplit(":", 1)[1].split("/", 1)[0])
+        self._process, self._conn = process, parent
+        return self.base_url
+
+    def stop(self) -> None:
+        process, conn, self._process, self._conn = self._process, self._conn, None, None
+        if process is None:
+            return
+        try:
+            conn.send("stop")
+        except OSError:
+            pass
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+        conn.close()

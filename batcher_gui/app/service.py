@@ -83,12 +83,14 @@ class Service(Actions):
         engine_settings: overrides of the engine's pacing (tests shorten every delay).
         secrets: where API keys are kept (tests pass an in-memory keyring).
         sandbox_config: the built-in sandbox's behaviour (tests make it instant).
+        sandbox_host: makes the built-in sandbox's host from (folder, config); default: a
+            process of its own (tests may run it on a thread).
     """
 
     def __init__(self, paths: WorkspacePaths, store: Store, *,
                  secrets: SecretStore | None = None,
                  engine_overrides: dict[str, Any] | None = None,
-                 sandbox_config: Any = None) -> None:
+                 sandbox_config: Any = None, sandbox_host: Any = None) -> None:
         self.paths = paths
         self.store = store
         self.secrets = secrets or SecretStore()
@@ -100,6 +102,7 @@ class Service(Actions):
         self._job_ids = itertools.count(1)
         self._engine_overrides = engine_overrides or {}
         self._sandbox_config = sandbox_config
+        self._sandbox_host = sandbox_host
         self._sandbox: Any = None  # a SandboxProcess once a sandbox profile is used
         self._sandbox_lock = threading.Lock()
         self.settings, problems = WorkspaceSettings.from_raw(store.raw_settings())
@@ -240,7 +243,8 @@ class Service(Actions):
 
                 config = self._sandbox_config or SandboxConfig(
                     steps_per_poll=1, step_seconds=BUILTIN_SANDBOX_STEP_SECONDS)
-                self._sandbox = SandboxProcess(self.paths.sandbox_dir, config)
+                host = self._sandbox_host or SandboxProcess
+                self._sandbox = host(self.paths.sandbox_dir, config)
             url: str = self._sandbox.start()
             return url
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from batcher_gui.cli.common import EXIT_OK, AddCommand, say
 from batcher_gui.cli.sync_view import run_sync
+from batcher_gui.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -27,8 +28,11 @@ def register(add: AddCommand) -> None:
     p.set_defaults(interrupted="stopped between steps; nothing is lost, `batcher sync` "
                                "goes on from here")
 
-    p = add("cancel", "cancel a batch (results finished so far are kept)", cmd_cancel)
-    p.add_argument("batch", type=int, metavar="BATCH", help="batch number (see `batcher batches`)")
+    p = add("cancel", "cancel a batch, or every batch of a run (results finished so far are "
+                      "kept)", cmd_cancel)
+    p.add_argument("batch", type=int, nargs="?", metavar="BATCH",
+                   help="batch number (see `batcher batches`)")
+    p.add_argument("--run", help=f"cancel every unfinished batch of this run ({RUN_HELP})")
 
     p = add("retry", "restart failed batches; with --failed also resend failed prompts",
             cmd_retry)
@@ -62,9 +66,13 @@ async def cmd_sync(args: argparse.Namespace, service: Service) -> int:
 
 
 async def cmd_cancel(args: argparse.Namespace, service: Service) -> int:
-    say(await service.cancel_batch(args.batch))
-    batch = await service.batch(args.batch)
-    if batch.cancel_requested_at:
+    if (args.batch is None) == (args.run is None):
+        raise InvalidInput("give a batch number or --run RUN (one of them)")
+    said = ([await service.cancel_batch(args.batch)] if args.batch is not None
+            else await service.cancel_run(args.run))
+    for line in said or ["nothing to cancel: every batch of that run has ended"]:
+        say(line)
+    if any("requested" in line for line in said):
         say("`batcher sync` (or the open window) sends the cancellation to the provider.")
     return EXIT_OK
 

@@ -64,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--fault-after-apply", action="store_true", help="inject faults after applying")
     add("--timeout-seconds", type=float, default=2.0, help="stall of a 'timeout' fault")
     add("--seed", type=int, default=0, help="seed for faults and output order")
+    add("--api-key", action="append", default=[], metavar="KEY",
+        help="accept only this key (repeatable); others get 401 invalid_api_key")
 
 
 def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
@@ -83,6 +85,7 @@ def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
         fault_after_apply=ns.fault_after_apply,
         timeout_seconds=ns.timeout_seconds,
         seed=ns.seed,
+        api_keys=tuple(ns.api_key),
     )
 
 

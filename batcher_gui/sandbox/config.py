@@ -80,6 +80,7 @@ class SandboxConfig:
     retry_after_ms: int = 10  # sent with 429 faults so SDK retries are fast
     # --- misc ---------------------------------------------------------------------
     require_auth: bool = True
+    api_keys: tuple[str, ...] = ()  # when set, any other key is refused (401 invalid_api_key)
     max_batch_file_bytes: int = 200 * 1024 * 1024
     organization: str = "org-sandbox"
     seed: int = 0

@@ -97,3 +97,14 @@ def missing_key() -> ApiError:
         "prompted for a username and password. You can obtain an API key from "
         "https://platform.openai.com/account/api-keys.",
     )
+
+
+def invalid_key(key: str) -> ApiError:
+    """What OpenAI answers for a key it does not know (the key shown masked, like OpenAI)."""
+    shown = f"{key[:3]}{'*' * max(len(key) - 7, 4)}{key[-4:]}" if len(key) > 8 else "****"
+    return ApiError(
+        401,
+        f"Incorrect API key provided: {shown}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        code="invalid_api_key",
+    )

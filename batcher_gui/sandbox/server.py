@@ -15,16 +15,16 @@ from aiohttp import web
 
 from . import batches_api, faults, files_api
 from .config import ROUTE_KEYS, SandboxConfig
-from .errors import ApiError, json_response, missing_key, server_error
+from .errors import ApiError, invalid_key, json_response, missing_key, server_error
 from .state import SANDBOX_KEY, Sandbox
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _authorised(request: web.Request) -> bool:
+def _bearer_key(request: web.Request) -> str:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(key.strip())
+    return key.strip() if scheme.lower() == "bearer" else ""
 
 
 async def _dispatch(request: web.Request, handler: Handler, sandbox: Sandbox) -> web.StreamResponse:
@@ -33,8 +33,12 @@ async def _dispatch(request: web.Request, handler: Handler, sandbox: Sandbox) ->
         return await handler(request)  # non-OpenAI routes (stats) and unmatched paths
     sandbox.requests[route] += 1
     config = sandbox.config
-    if config.require_auth and not _authorised(request):
-        raise missing_key()
+    if config.require_auth:
+        key = _bearer_key(request)
+        if not key:
+            raise missing_key()
+        if config.api_keys and key not in config.api_keys:
+            raise invalid_key(key)
     decision = sandbox.faults.decide(route, config)
     if decision is not None and not decision.after:
         early = await faults.before(request, decision, config)

@@ -21,28 +21,9 @@ from batcher_gui.config import (
 )
 from batcher_gui.config.secrets import SERVICE
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
+from tests.fakes import MemoryKeyring
 
 KEY = "sk-test-0123456789abcdef"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in a dict."""
-
-    priority = 100  # beats every real backend when installed
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("no such password")
 
 
 class LockedKeyring(MemoryKeyring):

@@ -6,9 +6,10 @@ import pytest
 from keyring.backends.fail import Keyring as NoKeyring
 
 from batcher_gui.config import SecretStore, resolve_api_key
-from batcher_gui.domain.events import Event, Notice, NoticeLevel
+from batcher_gui.domain.events import BatchChanged, Event, Notice, NoticeLevel
 from batcher_gui.domain.models import Profile, ProfileKind
-from batcher_gui.domain.remote import Provider
+from batcher_gui.domain.remote import Provider, RemoteBatch
+from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.engine import Engine
 from batcher_gui.providers import make_provider
 from batcher_gui.sandbox import FaultSpec
@@ -136,4 +137,55 @@ def test_missing_api_key_waits_instead_of_crashing(ws: Workspace,
     monkeypatch.setenv("NOKEY_TEST_KEY", "sk-now-set")
     assert ws.run(engine) is True
     assert ws.prompt_states() == {"processed": 2}
+    assert_all_settled(ws)
+
+
+class Exploding:
+    """A provider whose status checks raise a bug-like error the first ``times`` times."""
+
+    def __init__(self, inner: Provider, times: int) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+        self.left = times
+
+    async def retrieve_batch(self, batch_id: str) -> RemoteBatch:
+        if self.left > 0:
+            self.left -= 1
+            raise ZeroDivisionError("a bug in one batch's step")
+        return await self.inner.retrieve_batch(batch_id)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.expect_log
+def test_an_unexpected_error_in_one_batch_retries_it_and_the_others_go_on(
+        ws: Workspace) -> None:
+    ws.add_profile("flaky", max_requests=50)
+    ws.import_lines([chat(i) for i in range(4)])
+    ws.import_lines([chat(i) for i in range(4)], profile="flaky")
+    events: list[Event] = []
+
+    def provider_for(profile: Profile) -> Provider:
+        inner = ws.provider_for(profile)
+        return Exploding(inner, 3) if profile.name == "flaky" else inner  # type: ignore
+
+    engine = Engine(ws.store, provider_for, ws.batches_dir, ws.results_dir, FAST,
+                    events.append)
+    completed_first: list[int] = []
+
+    def watch(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, BatchChanged) and event.state is BatchState.COMPLETED:
+            completed_first.append(event.batch_id)
+
+    engine.listener = watch
+    assert ws.run(engine) is True
+
+    assert ws.prompt_states() == {"processed": 8}
+    sb, flaky = ws.store.list_batches()
+    assert completed_first[0] == sb.id  # the healthy batch did not wait for the broken one
+    problems = [e for e in events if isinstance(e, Notice) and "unexpected error" in e.message]
+    assert len(problems) == 3 and all(p.batch_id == flaky.id for p in problems)
+    assert flaky.problem is None  # cleared once its step worked again
     assert_all_settled(ws)

@@ -109,3 +109,37 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(WorkspaceError, match="Is it a Batcher workspace"):
         Database.open(path)
+
+
+def test_upgrade_from_0002_gives_batches_their_run_and_separates_delivery_failures(
+        tmp_path: Path) -> None:
+    path = tmp_path / "batcher.sqlite3"
+    upgrade_to(path, "0002")
+    raw = sqlite3.connect(path)
+    with raw:
+        for run_id in (1, 2):
+            raw.execute("INSERT INTO runs (id, name, source_format, profile_id, created_at, "
+                        f"prompt_count) VALUES ({run_id}, 'r{run_id}', 'jsonl', 1, 1.0, 2)")
+        raw.execute("INSERT INTO batches (id, uuid, profile_id, endpoint, model, state, "
+                    "request_count, bytes, created_at, updated_at) VALUES (1, 'u-1', 1, "
+                    "'/v1/chat/completions', 'm', 'completed', 3, 99, 1.0, 1.0)")
+        rows = [(1, 1, "processed", None), (2, 1, "failed", "delivery failed: HTTP 500"),
+                (3, 2, "failed", "provider said no")]  # the draft was shared by two runs
+        for pid, run_id, state, error in rows:
+            raw.execute("INSERT INTO prompts (id, run_id, batch_id, line_no, user_custom_id, "
+                        "endpoint, model, state, request_bytes, body, response, error) VALUES "
+                        f"(?, ?, 1, 1, 'c{pid}', '/v1/chat/completions', 'm', ?, 9, X'7B7D', "
+                        "X'7B7D', ?)", (pid, run_id, state, error))
+    raw.close()
+
+    db = Database.open(path)
+    try:
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT run_id FROM batches").scalar() == 1
+            assert conn.exec_driver_sql(
+                "SELECT id, error, delivery_error, attempt_base FROM prompts ORDER BY id"
+            ).all() == [(1, None, None, 0), (2, None, "HTTP 500", 0),
+                        (3, "provider said no", None, 0)]
+            assert conn.exec_driver_sql("SELECT DISTINCT status FROM runs").all() == [("ready",)]
+    finally:
+        db.close()

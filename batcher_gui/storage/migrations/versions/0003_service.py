@@ -35,8 +35,8 @@ def upgrade() -> None:
     op.add_column("prompts", sa.Column("attempt_base", sa.Integer, nullable=False,
                                        server_default=sa.text("0")))
     # Failed deliveries of 0002 kept their reason in `error`; move it where it now belongs.
-    op.execute("UPDATE prompts SET delivery_error = error, error = NULL "
-               "WHERE state = 'failed' AND error LIKE 'delivery failed%'")
+    op.execute("UPDATE prompts SET delivery_error = substr(error, 18), error = NULL "
+               "WHERE state = 'failed' AND error LIKE 'delivery failed: %'")
     op.create_table(
         "delivery_files",
         sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"),

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import functools
+import gc
 import importlib
 import itertools
 import logging

@@ -14,14 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from batcher_gui.domain.errors import BatcherError, DatabaseBusy
+from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
     BatchChanged,
     EngineActivity,
@@ -33,9 +29,10 @@ from batcher_gui.domain.events import (
     PromptsChanged,
 )
 from batcher_gui.domain.models import Batch, Profile
-from batcher_gui.domain.remote import PermanentError, Provider, ProviderError, RetryLater
+from batcher_gui.domain.remote import Provider
 from batcher_gui.domain.states import BatchState
-from batcher_gui.engine.claim import ClaimLost, DriverClaim
+from batcher_gui.engine.backoff import Backoffs
+from batcher_gui.engine.claim import DriverClaim
 from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.polling import statuses_by_listing
 from batcher_gui.engine.providers import (
@@ -45,7 +42,8 @@ from batcher_gui.engine.providers import (
     ProviderCache,
 )
 from batcher_gui.engine.settings import EngineSettings
-from batcher_gui.engine.steps import REMOTE_STATES, BatchSteps
+from batcher_gui.engine.step_runner import StepRunner
+from batcher_gui.engine.steps import REMOTE_STATES
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.drafts import Drafts
@@ -56,16 +54,7 @@ B = BatchState
 ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 
 
-@dataclass(slots=True)
-class _Backoff:
-    until: float
-    failures: int
-    profile_id: int
-    #: Waiting for the user (a key...), not for the provider.
-    needs_user: bool = False
-
-
-class Engine(BatchSteps):
+class Engine(StepRunner):
     """Drives every batch of one workspace (see the module docstring).
 
     Args:
@@ -94,7 +83,7 @@ class Engine(BatchSteps):
         #: Profiles whose batches wait for the user: id -> reason.
         self.blocked_profiles: dict[int, str] = {}
         self._profiles: dict[int, Profile] = {}
-        self._backoff: dict[int, _Backoff] = {}
+        self._backoff = Backoffs(self.settings.retry_base, self.settings.retry_cap)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._delivery: asyncio.Task[bool] | None = None
         self._delivery_waiting = False
@@ -146,9 +135,7 @@ class Engine(BatchSteps):
         self.providers.forget(profile_id)
         for pid in [profile_id] if profile_id is not None else list(self.blocked_profiles):
             self.blocked_profiles.pop(pid, None)
-        for batch_id, backoff in list(self._backoff.items()):
-            if profile_id is None or backoff.profile_id == profile_id:
-                del self._backoff[batch_id]
+        self._backoff.forget(profile_id=profile_id)
         self.wake()
 
     # -- providers ---------------------------------------------------------------------------
@@ -176,98 +163,6 @@ class Engine(BatchSteps):
             if profile.is_builtin_sandbox:
                 return self.settings.sandbox_poll_interval
         return self.settings.poll_interval
-
-    # -- backoff -----------------------------------------------------------------------------
-    def _due(self, batch_id: int, now: float) -> bool:
-        backoff = self._backoff.get(batch_id)
-        return backoff is None or backoff.until <= now
-
-    async def _retry_later(self, batch: Batch, problem: str, *, wait: float | None = None,
-                           at_least: float | None = None, needs_user: bool = False) -> None:
-        previous = self._backoff.get(batch.id)
-        failures = previous.failures + 1 if previous else 1
-        if wait is None:
-            capped = min(self.settings.retry_base * 2 ** (failures - 1), self.settings.retry_cap)
-            wait = capped / 2 + random.uniform(0, capped / 2)  # jitter: no herd of retries
-        if at_least is not None:
-            wait = max(wait, at_least)
-        until = time.time() + wait
-        self._backoff[batch.id] = _Backoff(until, failures, batch.profile_id, needs_user)
-        text = (f"{problem}; retry {failures} at "
-                f"{time.strftime('%H:%M:%S', time.localtime(until))}")
-        await self.workers.write(self.book.set_fields, batch.id, problem=text)
-        self._emit(BatchChanged(batch.id, batch.state, text, batch.run_id))
-
-    async def _recovered(self, batch: Batch) -> None:
-        if self._backoff.pop(batch.id, None) is not None or batch.problem:
-            await self.workers.write(self.book.set_fields, batch.id, problem=None)
-        self.blocked_profiles.pop(batch.profile_id, None)
-
-    # -- running one step ----------------------------------------------------------------------
-    def _start(self, batch: Batch, step: Callable[[Batch], Coroutine[Any, Any, None]]
-               ) -> asyncio.Task[None]:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.settings.max_concurrent)
-        task = asyncio.get_running_loop().create_task(self._guarded(batch, step),
-                                                      name=f"batch-{batch.id}")
-        self._tasks[batch.id] = task
-        return task
-
-    async def _guarded(self, batch: Batch, step: Callable[[Batch], Awaitable[None]]) -> None:
-        """One step of one batch; whatever goes wrong stays with this batch."""
-        assert self._gate is not None
-        try:
-            try:
-                async with self._gate:
-                    await step(batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self._step_failed(batch, exc)
-            else:
-                await self._recovered(batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # even recording the problem failed (the database went away...)
-            log.exception("batch %s: could not record a problem", batch.id)
-            self._backoff[batch.id] = _Backoff(time.time() + self.settings.retry_cap, 1,
-                                               batch.profile_id)
-        finally:
-            self._tasks.pop(batch.id, None)
-
-    async def _step_failed(self, batch: Batch, exc: Exception) -> None:
-        """Say what went wrong, on the batch and as a notice, and schedule a retry."""
-        if isinstance(exc, ClaimLost):
-            log.info("batch %s: %s", batch.id, exc)
-            return
-        needs_user = isinstance(exc, ProfileUnusable) or (
-            isinstance(exc, PermanentError) and exc.status in (401, 403))
-        if needs_user:
-            log.info("batch %s waits for the user: %s", batch.id, exc)
-            self.blocked_profiles[batch.profile_id] = str(exc)
-            self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch, needs_user=True)
-            await self._retry_later(batch, f"waiting for you: {exc}",
-                                    wait=self.settings.profile_retry, needs_user=True)
-        elif isinstance(exc, RetryLater):
-            self._notice(NoticeLevel.INFO, f"batch #{batch.id}: {exc}", batch)
-            await self._retry_later(batch, f"provider busy or unreachable ({exc})",
-                                    at_least=exc.retry_after)
-        elif isinstance(exc, (ProviderError, OSError, DatabaseBusy)):
-            log.warning("batch %s: %s", batch.id, exc)
-            self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch)
-            await self._retry_later(batch, str(exc))
-        elif isinstance(exc, BatcherError):
-            # Typically the user cancelled the batch while this step was working on it
-            # ("batch N is no longer ready_for_upload"): the next pass sees the new state.
-            log.info("batch %s changed meanwhile: %s", batch.id, exc)
-            self._backoff.pop(batch.id, None)
-        else:  # a bug or an unexpected fault: never the whole engine
-            log.error("batch %s: unexpected error in its %s step", batch.id, batch.state.value,
-                      exc_info=exc)
-            self._notice(NoticeLevel.ERROR,
-                         f"batch #{batch.id}: unexpected error ({type(exc).__name__}: {exc}); "
-                         "retrying; details in the log", batch)
-            await self._retry_later(batch, f"unexpected error: {type(exc).__name__}: {exc}")
 
     # -- one pass ------------------------------------------------------------------------------
     async def tick(self, *, wait: bool = True) -> bool:
@@ -331,8 +226,9 @@ class Engine(BatchSteps):
         now = time.time()
         if self._next_poll is not None:
             pause = min(pause, self._next_poll - now)
-        if self._backoff:
-            pause = min(pause, min(b.until for b in self._backoff.values()) - now)
+        soonest = self._backoff.soonest()
+        if soonest is not None:
+            pause = min(pause, soonest - now)
         return max(pause, 0.01)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -348,8 +244,7 @@ class Engine(BatchSteps):
         self._wake = asyncio.Event()
         # A new run tries every profile again: the user may have fixed what blocked it.
         self.blocked_profiles.clear()
-        for batch_id in [b for b, t in self._backoff.items() if t.needs_user]:
-            del self._backoff[batch_id]
+        self._backoff.forget(needs_user_only=True)
         reason = "stopped"
         waiting_said = False
         try:

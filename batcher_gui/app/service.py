@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
+from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError
@@ -119,6 +120,7 @@ class Service(Actions):
         """Open (creating, migrating) the workspace at ``paths`` off the event loop."""
         def opening() -> Store:
             paths.create()
+            log_to_workspace(paths.log_dir)
             store = open_store(paths.database)
             removed = discard_abandoned(store.db)
             if removed:
@@ -148,6 +150,7 @@ class Service(Actions):
             await loop.run_in_executor(None, self._sandbox.stop)
         await loop.run_in_executor(None, self.workers.close)
         self.store.db.close()
+        stop_logging_to(self.paths.log_dir)
 
     async def __aenter__(self) -> Service:
         return self

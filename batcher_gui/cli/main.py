@@ -70,8 +70,11 @@ async def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    to_terminal = logging.StreamHandler()
+    to_terminal.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    to_terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(to_terminal)
+    logging.getLogger().setLevel(logging.INFO)  # the workspace's log file gets INFO
     try:
         if getattr(args, "plain_fn", None) is not None:  # commands that need no workspace
             return int(args.plain_fn(args))

@@ -205,9 +205,9 @@ class Actions:
             await self.set_setting("default_profile", profile.name)
         return profile
 
-    async def edit_profile(self, name: str, **changes: Any) -> Profile:
-        """Change some fields of a profile (``base_url``, ``key_env``, ``limits``...)."""
-        profile = await self.read(self.store.get_profile, name)
+    async def edit_profile(self, profile_name: str, /, **changes: Any) -> Profile:
+        """Change some fields of a profile (``name``, ``base_url``, ``key_env``, ``limits``...)."""
+        profile = await self.read(self.store.get_profile, profile_name)
         if profile.is_builtin_sandbox and ({"kind", "base_url"} & set(changes)):
             raise InvalidInput("the built-in sandbox's kind and URL cannot be changed")
         current = ProfileFields(profile.name, profile.kind, profile.base_url, profile.key_env,

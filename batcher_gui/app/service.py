@@ -44,7 +44,7 @@ from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.remote import Provider
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.export import ExportFormat, export_run, format_for
+from batcher_gui.engine.export import ExportFormat, check_destination, export_run, format_for
 from batcher_gui.engine.providers import ProfileUnusable, ProviderCache
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
@@ -335,11 +335,11 @@ class Service(Actions):
             progress=progress, should_stop=cancel.is_set, write=self.workers.write_sync,
             **extra), cancel)
         warnings = await self._model_warnings(summary.run.id)
-        for warning in warnings:
+        for warning in summary.warnings + warnings:
             self._emit(Notice(NoticeLevel.WARNING, warning, run_id=summary.run.id))
         self._emit(RunsChanged(f"imported run #{summary.run.id}"))
         self.engine.wake()
-        return dataclasses.replace(summary, warnings=warnings)
+        return dataclasses.replace(summary, warnings=summary.warnings + warnings)
 
     async def _model_warnings(self, run_id: int) -> list[str]:
         """Models without a known price: often a typo (never refused: providers add models)."""
@@ -359,6 +359,7 @@ class Service(Actions):
                          cancel: threading.Event | None = None) -> int:
         """Write a run's prompts and results to a file (JSONL or CSV); returns how many."""
         run = await self.find_run(run_ref)
+        await self.read(check_destination, out)
         chosen = format_for(out, fmt)
         job = next(self._job_ids)
         cancel = cancel or threading.Event()

@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     to_terminal = logging.StreamHandler()
     to_terminal.setLevel(logging.INFO if args.verbose else logging.WARNING)
     to_terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not args.verbose:  # tracebacks go to the log file; -v shows them here too
+        to_terminal.addFilter(lambda record: not record.exc_info)
     logging.getLogger().addHandler(to_terminal)
     logging.getLogger().setLevel(logging.INFO)  # the workspace's log file gets INFO
     try:
@@ -92,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: {getattr(args, 'interrupted', 'stopped')}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: say so plainly; the traceback goes to the log file
+        logging.getLogger("batcher_gui.cli").error("unexpected error", exc_info=exc)
+        print(f"error: Batcher hit an unexpected problem ({type(exc).__name__}: {exc}). "
+              "Nothing was lost; the details are in the workspace's logs/batcher.log. "
+              "Please report it.", file=sys.stderr)
+        return EXIT_PROBLEM
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def register(add: AddCommand, subs: Any) -> None:
     pe.add_argument("name", help="the profile to change")
     pe.add_argument("--rename", metavar="NEW", help="a new name")
     _profile_options(pe)
-    psubs.add_parser("remove", help="remove a profile no run uses").add_argument("name")
+    psubs.add_parser("remove", help="remove a profile no run uses").add_argument(
+        "name", help="the profile to remove")
     psubs.add_parser("list", help="list profiles and whether each has a key (never the key)")
 
     p = add("keys", "API keys in the OS keyring", cmd_keys)
@@ -48,7 +49,8 @@ def register(add: AddCommand, subs: Any) -> None:
     cs = csubs.add_parser("set", help="change a setting (checked before it is stored)")
     cs.add_argument("key", help=f"one of: {', '.join(SPECS)}")
     cs.add_argument("value", help="a number, true/false, a list (300,600) or JSON (prices)")
-    csubs.add_parser("unset", help="back to the default").add_argument("key")
+    csubs.add_parser("unset", help="back to the default").add_argument(
+        "key", help="the setting to reset")
 
     p = subs.add_parser("sandbox", help="the local OpenAI-compatible sandbox provider")
     ssubs = p.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
@@ -124,7 +126,7 @@ async def _list_profiles(service: Service) -> int:
         mark = "*" if profile.name == default else " "
         say(f"{mark} {profile.name:<16} {profile.kind.value:<18} "
             f"{profile.base_url or '(default URL)':<32} {key}")
-    say("* the default profile")
+    say("(* marks the default profile)")
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 #: Limits a profile may set (providers differ; OpenAI's are 50,000 requests and 200 MB).
 MAX_REQUESTS_RANGE = (1, 1_000_000)
 MAX_BATCH_BYTES_RANGE = (1_000, 2_000_000_000)
-POLL_RANGE = (1.0, 86_400.0)
+POLL_RANGE = (0.1, 86_400.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,9 @@ class WorkspaceSettings:
         low=1, high=64))
     delivery_attempts: int = field(default=5, metadata=_meta(
         "webhook attempts per result before its delivery is marked failed", low=1, high=50))
+    delivery_retry_seconds: float = field(default=10.0, metadata=_meta(
+        "first wait after a failed webhook attempt (doubles after each)", low=0.1,
+        high=86_400, unit="s"))
     default_profile: str = field(default="openai", metadata=_meta(
         "the provider profile imports use when none is named"))
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, metadata=_meta(

@@ -126,4 +126,5 @@ def import_file(
             raise
     if progress is not None:
         progress(reader.total_bytes, reader.total_bytes, summary.prompts)
-    return replace(summary, skipped=total_errors, errors=[str(e) for e in errors])
+    return replace(summary, skipped=total_errors, errors=[str(e) for e in errors],
+                   warnings=list(reader.warnings))

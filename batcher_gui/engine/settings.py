@@ -63,6 +63,7 @@ class EngineSettings:
             "token_limit_backoff": ws.token_limit_backoff_seconds,
             "max_concurrent": ws.max_concurrent_batches,
             "delivery_attempts": ws.delivery_attempts,
+            "delivery_retry_base": ws.delivery_retry_seconds,
         }
         values.update(overrides)
         return cls(**values)

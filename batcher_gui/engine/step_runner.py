@@ -36,6 +36,9 @@ class StepRunner(BatchSteps):
     def _emit(self, event: Event) -> None:
         raise NotImplementedError
 
+    def wake(self) -> None:
+        raise NotImplementedError
+
     def _due(self, batch_id: int, now: float) -> bool:
         return self._backoff.due(batch_id, now)
 
@@ -83,6 +86,7 @@ class StepRunner(BatchSteps):
             self._backoff.schedule(batch.id, batch.profile_id, wait=self.settings.retry_cap)
         finally:
             self._tasks.pop(batch.id, None)
+            self.wake()  # its next step may be due now: look again instead of sleeping
 
     async def _step_failed(self, batch: Batch, exc: Exception) -> None:
         """Say what went wrong, on the batch and as a notice, and schedule a retry."""

@@ -37,8 +37,9 @@ UTF8_BOM = b"\xef\xbb\xbf"
 PROGRESS_EVERY = 1024
 PROGRESS_MASK = PROGRESS_EVERY - 1
 
-#: Longest custom_id the OpenAI Batch API accepts.
-MAX_CUSTOM_ID = 512
+#: Longest custom_id accepted. The provider never sees it (Batcher sends its own short ids,
+#: so OpenAI's 512 does not apply); the bound only keeps a runaway column out of the database.
+MAX_CUSTOM_ID = 4096
 
 #: Room reserved for the provider-facing custom_id ("p<prompt id>") when sizing a line; the
 #: prompt id is not known while reading, and 24 characters hold any 64-bit id.

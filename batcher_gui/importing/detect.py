@@ -155,3 +155,21 @@ def detect_format(
         f"JSONL); pass a format: {FORMAT_HINT}",
         field="format",
     )
+
+
+def format_mismatch(path: str, chosen: InputFormat, explicit: bool, head: bytes) -> str | None:
+    """A warning when the format the user chose does not match what the file looks like."""
+    if not explicit:
+        return None
+    body = head[3:] if head.startswith(UTF8_BOM) else head
+    first = body.lstrip().split(b"\n", 1)[0]
+    looks_jsonl = first.startswith(b"{")
+    ext_format = EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())
+    if looks_jsonl and chosen is not InputFormat.JSONL:
+        return (f"--format {chosen.value} was given, but the file looks like JSONL (its lines "
+                "start with '{'): each whole line becomes one prompt text; drop --format to "
+                "read it as JSONL")
+    if chosen is InputFormat.TEXT and ext_format in (InputFormat.CSV, InputFormat.TSV):
+        return (f"--format text was given for a .{ext_format.value} file: its header line "
+                "becomes a prompt too; drop --format to read it as a table")
+    return None

@@ -152,9 +152,14 @@ class JsonlSource:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:
             return LineError(self.path, line_no, None, not_utf8_message(bad))
-        return LineError(
-            self.path, line_no, None, f"not valid JSON (expected one object per line): {exc}"
-        )
+        text = raw.rstrip(b"\r\n")
+        pos = getattr(exc, "pos", None)
+        if isinstance(pos, int) and pos < len(text.rstrip()):
+            where = f"at column {pos + 1}: {getattr(exc, 'msg', exc)}"
+        else:
+            where = "the line ends before the JSON does (a missing '}', ']' or '\"'?)"
+        return LineError(self.path, line_no, None,
+                         f"not valid JSON {where} (each line must be one JSON object)")
 
     def _explain(self, obj: Any, line_no: int, seen: dict[str, int]) -> LineError:
         """The first problem of a line that failed the quick checks.

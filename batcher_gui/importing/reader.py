@@ -7,7 +7,7 @@ from typing import Protocol
 
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.importing.common import ItemIterator, Progress
-from batcher_gui.importing.detect import detect_format, inspect_file
+from batcher_gui.importing.detect import detect_format, format_mismatch, inspect_file
 from batcher_gui.importing.jsonl import JsonlSource
 from batcher_gui.importing.tabular import TabularSource
 from batcher_gui.importing.text import TextSource
@@ -39,6 +39,7 @@ class RequestReader:
         total_bytes: the file's size.
         bytes_read: bytes consumed so far (updated every 1024 lines and at the end).
         format: the resolved format.
+        warnings: things worth telling the user that do not stop the import.
     """
 
     def __init__(
@@ -52,6 +53,9 @@ class RequestReader:
         self.total_bytes = info.size
         self.bytes_read = 0
         self.format = detect_format(self.path, options.format, info.head)
+        mismatch = format_mismatch(self.path, self.format, options.format is not None,
+                                   info.head)
+        self.warnings: list[str] = [mismatch] if mismatch else []
         self._source: _Source
         if self.format is InputFormat.JSONL:
             self._source = JsonlSource(self.path, options, limits)

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="fail the first N batches per endpoint+model with token_limit_exceeded",
     )
-    add("--outcome", choices=OUTCOMES, default="complete")
+    add("--outcome", choices=OUTCOMES, default="complete",
+        help="how batches end: complete, expire (partial output) or cancel_partial")
     add("--partial-fraction", type=float, default=0.5, help="share done when expiring/cancelling")
     add(
         "--no-expired-error-lines",

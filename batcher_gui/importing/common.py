@@ -204,7 +204,7 @@ class TextRequestBuilder:
     def build(self, line_no: int, custom_id: str, text: str) -> Item:
         """The request for one prompt text, or a LineError if it would be too big."""
         body = build_text_body(self.endpoint, self.model, text, self.system)
-        data = orjson.dumps(body)
+        data = bytes(memoryview(orjson.dumps(body)))  # exact size (see jsonl.py)
         if len(self.endpoint) + len(data) > self.cap:
             return LineError(
                 self.path, line_no, None, too_big(self.endpoint, len(data), self.limits)

@@ -126,7 +126,9 @@ class JsonlSource:
                     model = body.get("model")
                     if type(model) is str and model:
                         try:
-                            data = dumps(body)
+                            # Exact-size copy: orjson's own buffer is 4 KB or more, and a
+                            # chunk keeps 5,000 bodies until it is written.
+                            data = bytes(memoryview(dumps(body)))
                         except encode_error as exc:
                             yield LineError(path, line_no, "body", f"cannot re-encode: {exc}")
                             continue

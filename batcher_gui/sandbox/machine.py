@@ -24,14 +24,15 @@ import random
 import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, BinaryIO, Final
 
 import orjson
 
 from . import responder
 from .config import BatchKnobs, SandboxConfig, knobs_for
 from .store import Record, Store
-from .validation import Task, injected_failure, parse_input, token_limit_error
+from .validation import Task, injected_failure, parse_file, token_limit_error
 
 TERMINAL: Final = frozenset({"completed", "failed", "expired", "cancelled"})
 WINDOW_SECONDS: Final = 24 * 3600
@@ -40,7 +41,7 @@ EXPIRED_MESSAGE: Final = "This request could not be executed before the completi
 CANCELLED_MESSAGE: Final = "This request was not executed because the batch was cancelled."
 FAIL_MESSAGE: Final = "Invalid request: the request body contains the sandbox trigger '#fail'."
 RATE_MESSAGE: Final = "Invalid request: rejected by the sandbox's request_error_rate knob."
-_PARSED_CACHE: Final = 4  # batches whose parsed input is kept between validation and output
+_PARSED_CACHE: Final = 1  # parsed inputs kept between validation and output (~50 MB each)
 # Plan letters: s = success, f = "#fail" 400, r = error-rate 400, x = 500 server_error.
 _OK, _FAIL, _RATE, _SERVER = "s", "f", "r", "x"
 
@@ -69,6 +70,37 @@ def zero_usage() -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 0,
     }
+
+
+class _LineSink:
+    """An output file written line by line to a temp file in the store (opened lazily)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._path: Path | None = None
+        self._fh: BinaryIO | None = None
+        self.count = 0
+
+    def write(self, line: bytes) -> None:
+        if self._fh is None:
+            self._path = self._store.temp_path()
+            self._fh = open(self._path, "wb", buffering=1 << 20)  # noqa: SIM115
+        self._fh.write(line)
+        self.count += 1
+
+    def finish(self) -> Path:
+        assert self._fh is not None and self._path is not None
+        self._fh.close()
+        self._fh = None
+        return self._path
+
+    def discard(self) -> None:
+        """Close and delete the temp file (a no-op once add_file has moved it)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
 
 
 class BatchMachine:
@@ -207,7 +239,8 @@ class BatchMachine:
             )
             return
         source = self.store.data_path(batch["input_file_id"])
-        parsed = parse_input(source.read_bytes(), endpoint)
+        # The raw line is needed again only for content triggers and the error-rate hash.
+        parsed = parse_file(source, endpoint, keep_raw=knobs.request_error_rate > 0)
         model = parsed.model or ("omni-moderation-latest" if "moderations" in endpoint else None)
         batch["model"] = model
         if parsed.errors:
@@ -323,8 +356,8 @@ class BatchMachine:
     def _tasks(self, batch_id: str, endpoint: str) -> list[Task]:
         tasks = self._parsed.pop(batch_id, None)
         if tasks is None:  # e.g. after a restart: parse our snapshot of the input again
-            data = (self.store.plans_dir / f"{batch_id}.input").read_bytes()
-            tasks = parse_input(data, endpoint).tasks
+            snapshot = self.store.plans_dir / f"{batch_id}.input"
+            tasks = parse_file(snapshot, endpoint, keep_raw=False).tasks
         return tasks
 
     def _write_outputs(self, record: Record, at: int, status: str) -> None:
@@ -338,40 +371,48 @@ class BatchMachine:
             unexecuted = ("batch_expired", EXPIRED_MESSAGE)
         elif status == "cancelled" and knobs.cancelled_error_lines:
             unexecuted = ("batch_cancelled", CANCELLED_MESSAGE)
-        out: list[bytes] = []
-        err: list[bytes] = []
+        # Lines go straight to disk: orjson (3.12+) returns each line in a buffer of 4 KB or
+        # more that it never shrinks, so 50,000 lines held in a list cost ~200 MB.
+        out, err = _LineSink(self.store), _LineSink(self.store)
         input_tokens = output_tokens = 0
-        for position, (index, kind) in enumerate(zip(plan["order"], plan["kinds"], strict=True)):
-            if position >= done and unexecuted is None:
-                break
-            task = tasks[index]
-            custom_id = task.custom_id
-            rid = responder.request_hash(batch_id, custom_id)
-            if position >= done and unexecuted is not None:
-                err.append(responder.unexecuted_line(rid, custom_id, *unexecuted))
-            elif kind == _OK:
-                answer = responder.answer(endpoint, task.body, at, rid)
-                input_tokens += answer.input_tokens
-                output_tokens += answer.output_tokens
-                out.append(responder.success_line(rid, custom_id, answer))
-            elif kind == _SERVER:
-                err.append(responder.server_error_line(rid, custom_id))
-            else:
-                message = FAIL_MESSAGE if kind == _FAIL else RATE_MESSAGE
-                err.append(responder.http_error_line(rid, custom_id, 400, message))
-        expires_at = at + int(private["output_ttl"])
-        files = ((out, "output_file_id", "output"), (err, "error_file_id", "error"))
-        for rows, field, suffix in files:
-            if rows:
-                public = self.store.add_file_lines(
-                    rows,
-                    filename=f"{batch_id}_{suffix}.jsonl",
-                    purpose="batch_output",
-                    created_at=at,
-                    expires_at=expires_at,
-                )
-                batch[field] = public["id"]
-        batch["request_counts"].update(completed=len(out), failed=len(err))
+        try:
+            for position, (index, kind) in enumerate(
+                zip(plan["order"], plan["kinds"], strict=True)
+            ):
+                if position >= done and unexecuted is None:
+                    break
+                task = tasks[index]
+                custom_id = task.custom_id
+                rid = responder.request_hash(batch_id, custom_id)
+                if position >= done and unexecuted is not None:
+                    err.write(responder.unexecuted_line(rid, custom_id, *unexecuted))
+                elif kind == _OK:
+                    answer = responder.answer(endpoint, task.body, at, rid)
+                    input_tokens += answer.input_tokens
+                    output_tokens += answer.output_tokens
+                    out.write(responder.success_line(rid, custom_id, answer))
+                elif kind == _SERVER:
+                    err.write(responder.server_error_line(rid, custom_id))
+                else:
+                    message = FAIL_MESSAGE if kind == _FAIL else RATE_MESSAGE
+                    err.write(responder.http_error_line(rid, custom_id, 400, message))
+            del tasks
+            expires_at = at + int(private["output_ttl"])
+            files = ((out, "output_file_id", "output"), (err, "error_file_id", "error"))
+            for sink, field, suffix in files:
+                if sink.count:
+                    public = self.store.add_file(
+                        sink.finish(),
+                        filename=f"{batch_id}_{suffix}.jsonl",
+                        purpose="batch_output",
+                        created_at=at,
+                        expires_at=expires_at,
+                    )
+                    batch[field] = public["id"]
+        finally:
+            out.discard()
+            err.discard()
+        batch["request_counts"].update(completed=out.count, failed=err.count)
         usage = zero_usage()
         usage.update(
             input_tokens=input_tokens,

@@ -10,6 +10,7 @@ problems (missing `custom_id`/`body`, non-POST method) are reported as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
@@ -65,7 +66,7 @@ class Task:
     line: int  # 1-based line number in the input file
     custom_id: str
     body: dict[str, Any]
-    raw: bytes  # the input line as sent, for cheap content-trigger checks
+    raw: bytes  # the input line as sent, for cheap content-trigger checks (b"" if not kept)
 
 
 @dataclass
@@ -90,11 +91,45 @@ def _embedding_inputs(body: dict[str, Any]) -> int:
     return 1
 
 
+def read_lines(path: Path) -> tuple[list[bytes], bool]:
+    """`split_lines` of a file without holding its whole content: (lines, any non-blank)."""
+    lines: list[bytes] = []
+    blank = True
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            elif not raw.strip():
+                break  # a blank tail after the last newline is not a line
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if blank and raw.strip():
+                blank = False
+            lines.append(raw)
+    return lines, blank
+
+
 def parse_input(data: bytes, endpoint: str) -> ParsedInput:
     """Parse and validate a batch input file; `errors` is empty when the batch may run."""
+    return parse_lines(split_lines(data), not data.strip(), endpoint)
+
+
+def parse_file(path: Path, endpoint: str, *, keep_raw: bool = True) -> ParsedInput:
+    """`parse_input` of a file, reading it line by line (one copy of the file, not two).
+
+    keep_raw=False: `Task.raw` is b"" for lines without a "#" (no content trigger), so the
+    input lines are freed as they are parsed instead of living as long as the tasks.
+    """
+    lines, blank = read_lines(path)
+    return parse_lines(lines, blank, endpoint, keep_raw=keep_raw)
+
+
+def parse_lines(
+    lines: list[bytes], blank: bool, endpoint: str, *, keep_raw: bool = True
+) -> ParsedInput:
+    """Parse and validate split lines; consumes (empties) `lines`."""
     result = ParsedInput()
-    lines = split_lines(data)
-    if not lines or not data.strip():
+    if not lines or blank:
         result.errors.append(batch_error("empty_file"))
         return result
     if len(lines) > MAX_TASKS:
@@ -102,8 +137,12 @@ def parse_input(data: bytes, endpoint: str) -> ParsedInput:
         return result
     seen: set[str] = set()
     embedding_inputs = 0
-    for number, raw in enumerate(lines, start=1):
-        problem = _check_line(raw, number, endpoint, seen, result)
+    lines.reverse()  # popped from the end: each line is freed once parsed
+    number = 0
+    while lines:
+        raw = lines.pop()
+        number += 1
+        problem = _check_line(raw, number, endpoint, seen, result, keep_raw)
         if problem is not None:
             result.errors.append(problem)
             if len(result.errors) >= MAX_REPORTED_ERRORS:
@@ -116,7 +155,12 @@ def parse_input(data: bytes, endpoint: str) -> ParsedInput:
 
 
 def _check_line(
-    raw: bytes, number: int, endpoint: str, seen: set[str], result: ParsedInput
+    raw: bytes,
+    number: int,
+    endpoint: str,
+    seen: set[str],
+    result: ParsedInput,
+    keep_raw: bool = True,
 ) -> dict[str, Any] | None:
     try:
         obj = orjson.loads(raw)
@@ -144,5 +188,5 @@ def _check_line(
             result.model = model
         elif model != result.model:
             return batch_error("model_mismatch", number, "body.model")
-    result.tasks.append(Task(number, custom_id, body, raw))
+    result.tasks.append(Task(number, custom_id, body, raw if keep_raw or b"#" in raw else b""))
     return None

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.domain.answers import answer_text
 from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
@@ -53,34 +54,9 @@ def output_text(endpoint: str, response: bytes | None) -> str:
     if not response:
         return ""
     try:
-        body = orjson.loads(response)
+        return answer_text(endpoint, orjson.loads(response))
     except orjson.JSONDecodeError:
         return ""
-    if not isinstance(body, dict):
-        return ""
-    try:
-        if endpoint == "/v1/chat/completions":
-            return str(body["choices"][0]["message"].get("content") or "")
-        if endpoint == "/v1/completions":
-            return str(body["choices"][0].get("text") or "")
-        if endpoint == "/v1/responses":
-            parts = [
-                c.get("text", "")
-                for item in body.get("output", [])
-                if isinstance(item, dict)
-                for c in item.get("content", []) or []
-                if isinstance(c, dict) and c.get("type") == "output_text"
-            ]
-            return "".join(parts)
-        if endpoint == "/v1/embeddings":
-            data = body.get("data") or []
-            return f"[embedding, {len(data[0].get('embedding', []))} dims]" if data else ""
-        if endpoint == "/v1/moderations":
-            results = body.get("results") or []
-            return "flagged" if results and results[0].get("flagged") else "not flagged"
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return ""
-    return ""
 
 
 def _cost(prices: PriceTable, model: str, tokens_in: int | None,

@@ -1,0 +1,240 @@
+"""Reads for the window's views, on a connection of their own that a newer query can interrupt.
+
+The prompts view of a million-prompt workspace never loads everything: it counts (fast), reads
+the first page directly (``LIMIT``), builds the whole ordered id list in the background (the
+"snapshot": 8 bytes a prompt), and then reads pages of rows by id. Sorting and filtering are SQL.
+Each view thread owns one :class:`ViewQueries`; :meth:`ViewQueries.interrupt` (from any thread)
+stops its running query when the user has already asked for another.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batcher_gui.domain.answers import answer_text, prompt_text
+from batcher_gui.domain.models import Run
+from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
+from batcher_gui.domain.views import (
+    PromptDetail,
+    PromptQuery,
+    PromptRow,
+    PromptSort,
+    RunOverview,
+    Transition,
+)
+
+#: Characters of a preview (the table shows one line of each prompt and answer).
+PREVIEW = 160
+_ROW_SQL = ("SELECT id, run_id, batch_id, state, user_custom_id, model, endpoint, body, "
+            "response, coalesce(error, delivery_error, ''), input_tokens, output_tokens, "
+            "attempts, updated_at FROM prompts")
+_IN_FLIGHT = tuple(s.value for s in BATCH_IN_FLIGHT)
+_ENDED = tuple(s.value for s in BATCH_TERMINAL)
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text[: PREVIEW * 2].split())
+    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
+
+
+def _json(data: bytes | None) -> Any:
+    if not data:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _row(r: Sequence[Any]) -> PromptRow:
+    (pid, run_id, batch_id, state, custom_id, model, endpoint, body, response, error,
+     tokens_in, tokens_out, attempts, updated_at) = r
+    return PromptRow(pid, run_id, batch_id, PromptState(state), custom_id, model, endpoint,
+                     _preview(prompt_text(_json(body))),
+                     _preview(answer_text(endpoint, _json(response))), _preview(error or ""),
+                     tokens_in, tokens_out, attempts, updated_at)
+
+
+def _where(q: PromptQuery, hidden: Sequence[int], *, with_states: bool = True
+           ) -> tuple[str, list[Any]]:
+    """SQL condition and parameters for a query, leaving out the ``hidden`` runs (an import
+    or a delete under way: almost always none, and then no condition at all)."""
+    parts = ["1"]
+    params: list[Any] = []
+    if hidden and q.run_id is None:
+        parts.append(f"run_id NOT IN ({', '.join('?' for _ in hidden)})")
+        params += list(hidden)
+    if q.run_id is not None:
+        parts.append("run_id = ?")
+        params.append(q.run_id)
+    if q.batch_id is not None:
+        parts.append("batch_id = ?")
+        params.append(q.batch_id)
+    if with_states and q.states:
+        parts.append(f"state IN ({', '.join('?' for _ in q.states)})")
+        params += [s.value for s in q.states]
+    if q.model:
+        parts.append("model = ?")
+        params.append(q.model)
+    if q.has_error is True:
+        parts.append("(error IS NOT NULL OR delivery_error IS NOT NULL)")
+    elif q.has_error is False:
+        parts.append("error IS NULL AND delivery_error IS NULL")
+    if q.text:
+        needle = "%" + q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        parts.append("(user_custom_id LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? "
+                     "ESCAPE '\\' OR CAST(response AS TEXT) LIKE ? ESCAPE '\\')")
+        params += [needle, needle, needle]
+    return " AND ".join(parts), params
+
+
+def _order(q: PromptQuery) -> str:
+    direction = "DESC" if q.descending else "ASC"
+    if q.sort is PromptSort.ID:
+        return f"id {direction}"
+    return f"{q.sort.value} {direction}, id {direction}"
+
+
+class ViewQueries:
+    """A read-only SQLite connection for one view thread (see the module docstring)."""
+
+    def __init__(self, database: Path) -> None:
+        self._conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True,
+                                     check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def interrupt(self) -> None:
+        """Stop the query running now (it raises sqlite3.OperationalError 'interrupted')."""
+        self._conn.interrupt()
+
+    def data_version(self) -> int:
+        """Changes when another connection (this process's engine, another process) commits."""
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _hidden(self) -> list[int]:
+        return [i for (i,) in self._conn.execute("SELECT id FROM runs WHERE status != 'ready'")]
+
+    # -- prompts -------------------------------------------------------------------------
+    def count(self, q: PromptQuery) -> int:
+        where, params = _where(q, self._hidden())
+        return int(self._conn.execute(f"SELECT count(*) FROM prompts WHERE {where}",
+                                      params).fetchone()[0])
+
+    def counts_by_state(self, q: PromptQuery) -> dict[PromptState, int]:
+        """Counts by state of the query without its state filter (the filter's menu)."""
+        where, params = _where(q, self._hidden(), with_states=False)
+        rows = self._conn.execute(
+            f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state", params)
+        return {PromptState(state): n for state, n in rows}
+
+    def page(self, q: PromptQuery, offset: int, limit: int) -> list[PromptRow]:
+        """Rows ``offset`` .. ``offset + limit`` in the query's order (for the first pages)."""
+        where, params = _where(q, self._hidden())
+        rows = self._conn.execute(f"{_ROW_SQL} WHERE {where} ORDER BY {_order(q)} "
+                                  "LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [_row(r) for r in rows]
+
+    def ids(self, q: PromptQuery) -> array[int]:
+        """Every matching prompt id, in order (the snapshot pages are read by)."""
+        where, params = _where(q, self._hidden())
+        out: array[int] = array("q")
+        cursor = self._conn.execute(f"SELECT id FROM prompts WHERE {where} ORDER BY "
+                                    f"{_order(q)}", params)
+        while chunk := cursor.fetchmany(50_000):
+            out.extend(i for (i,) in chunk)
+        return out
+
+    def rows(self, ids: Sequence[int]) -> list[PromptRow]:
+        """The rows of these prompts, in the order given (missing ones left out)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        found = {r[0]: r for r in self._conn.execute(f"{_ROW_SQL} WHERE id IN ({marks})",
+                                                     list(ids))}
+        return [_row(found[i]) for i in ids if i in found]
+
+    def newest_id(self) -> int:
+        return int(self._conn.execute("SELECT coalesce(max(id), 0) FROM prompts").fetchone()[0])
+
+    def detail(self, prompt_id: int) -> PromptDetail | None:
+        found = self._conn.execute(f"{_ROW_SQL} WHERE id = ?", (prompt_id,)).fetchone()
+        if found is None:
+            return None
+        extra = self._conn.execute("SELECT line_no, body, response, error, delivery_error "
+                                   "FROM prompts WHERE id = ?", (prompt_id,)).fetchone()
+        moves = self._conn.execute("SELECT from_state, to_state, at, reason FROM "
+                                   "prompt_transitions WHERE prompt_id = ? ORDER BY id",
+                                   (prompt_id,))
+        return PromptDetail(_row(found), extra[0], extra[1], extra[2], extra[3], extra[4],
+                            tuple(Transition(*m) for m in moves))
+
+    def models(self, run_id: int | None) -> list[str]:
+        sql = "SELECT DISTINCT model FROM batches"
+        params: list[Any] = []
+        if run_id is not None:
+            sql += " WHERE run_id = ?"
+            params.append(run_id)
+        return [m for (m,) in self._conn.execute(sql + " ORDER BY model", params)]
+
+    # -- runs ------------------------------------------------------------------------------
+    def run_overviews(self) -> list[RunOverview]:
+        """Every visible run, newest first, with counts, usage and timing."""
+        conn = self._conn
+        runs = conn.execute(
+            "SELECT r.id, r.name, r.source_path, r.source_format, r.profile_id, r.created_at, "
+            "r.prompt_count, r.delivery_kind, r.delivery_target, p.name FROM runs r JOIN "
+            "profiles p ON p.id = r.profile_id WHERE r.status = 'ready' ORDER BY r.id DESC"
+        ).fetchall()
+        counts: dict[int, dict[PromptState, int]] = {}
+        for run_id, state, n in conn.execute(
+                "SELECT run_id, state, count(*) FROM prompts GROUP BY run_id, state"):
+            counts.setdefault(run_id, {})[PromptState(state)] = n
+        usage: dict[int, list[tuple[str, int, int]]] = {}
+        models: dict[int, list[str]] = {}
+        timing: dict[int, tuple[int, int, float | None, float | None, int]] = {}
+        for run_id, model, tin, tout in conn.execute(
+                "SELECT run_id, model, sum(coalesce(input_tokens, 0)), "
+                "sum(coalesce(output_tokens, 0)) FROM batches WHERE run_id IS NOT NULL "
+                "GROUP BY run_id, model"):
+            models.setdefault(run_id, []).append(model)
+            if tin or tout:
+                usage.setdefault(run_id, []).append((model, tin, tout))
+        marks = ", ".join("?" for _ in _IN_FLIGHT)
+        for run_id, total, flying, started, last, ended in conn.execute(
+                f"SELECT b.run_id, count(*), sum(b.state IN ({marks})), "
+                "(SELECT min(t.at) FROM batch_transitions t JOIN batches bb ON bb.id = "
+                " t.batch_id WHERE bb.run_id = b.run_id AND t.to_state = 'uploading'), "
+                "max(b.updated_at), sum(b.state IN ("
+                f"{', '.join('?' for _ in _ENDED)})) FROM batches b "
+                "WHERE b.run_id IS NOT NULL GROUP BY b.run_id", [*_IN_FLIGHT, *_ENDED]):
+            timing[run_id] = (total, flying or 0, started, last, ended or 0)
+        out = []
+        for (run_id, name, source, fmt, profile_id, created, prompt_count, kind, target,
+             profile) in runs:
+            run = Run(run_id, name, source, fmt, profile_id, created, prompt_count, kind, target)
+            total, flying, started, last, ended = timing.get(run_id, (0, 0, None, None, 0))
+            by_state = counts.get(run_id, {})
+            left = sum(by_state.get(s, 0) for s in (PromptState.PENDING,
+                                                     PromptState.PROCESSING,
+                                                     PromptState.DELIVERING))
+            finished = last if total and ended == total and not left else None
+            out.append(RunOverview(run, profile, tuple(models.get(run_id, ())), by_state,
+                                   tuple(usage.get(run_id, ())), total, flying, started,
+                                   finished))
+        return out
+
+    def batch_transitions(self, batch_id: int) -> list[Transition]:
+        return [Transition(*r) for r in self._conn.execute(
+            "SELECT from_state, to_state, at, reason FROM batch_transitions WHERE batch_id = ? "
+            "ORDER BY id", (batch_id,))]
+
+

@@ -1,0 +1,246 @@
+"""The prompts table: a million rows and more, read a page at a time, never all at once.
+
+On a new filter, sort or search: the exact count comes first (the scroll bar is right at once),
+then the first page, then — in the background — the ordered list of every matching id (the
+snapshot). Rows are read in pages of 200 by id from the snapshot (before it exists, by
+LIMIT/OFFSET), into a bounded cache; ``data()`` only reads that cache and shows "loading…"
+for rows not there yet, asking for their page. When the workspace changes, the cached pages are
+read again (rows change in place: ``dataChanged``); rows that newly match are not slipped under
+the user's cursor: :attr:`newRows` says how many, and :meth:`refresh` shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from array import array
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from batcher_gui.domain.views import PromptQuery, PromptRow, PromptSort
+from batcher_gui.storage.views import ViewQueries
+from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.theme import state_colour, state_label
+from batcher_gui.ui.view_reader import Superseded, ViewReader
+
+PAGE = 200
+#: Pages kept in memory (60 x 200 rows): enough for a screen and fast scrolling back.
+MAX_PAGES = 60
+LOADING = "loading…"
+#: Role returning the row's PromptRow (None while loading).
+RowRole = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS: tuple[tuple[str, PromptSort | None], ...] = (
+    ("State", PromptSort.STATE), ("#", PromptSort.ID), ("custom_id", PromptSort.CUSTOM_ID),
+    ("Model", PromptSort.MODEL), ("Prompt", None), ("Answer", None), ("Error", None),
+    ("In", PromptSort.INPUT_TOKENS), ("Out", PromptSort.OUTPUT_TOKENS),
+)
+
+
+def _cell(row: PromptRow, column: int) -> str:
+    if column == 0:
+        return state_label(row.state)
+    values = (None, row.id, row.custom_id, row.model, row.prompt, row.answer, row.error,
+              row.input_tokens, row.output_tokens)
+    value = values[column]
+    return "" if value is None else str(value)
+
+
+class PromptsModel(QAbstractTableModel):
+    """See the module docstring."""
+
+    #: The exact number of matching prompts is known (or changed).
+    countChanged = Signal(int)
+    #: This many prompts match now that the table does not show yet (refresh shows them).
+    newRows = Signal(int)
+    #: A query is being counted / the first page read (True), or is shown (False).
+    busy = Signal(bool)
+
+    def __init__(self, reader: ViewReader, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._reader = reader
+        self._query = PromptQuery()
+        self._generation = 0
+        self._count = 0
+        self._ids: array[int] | None = None
+        self._pages: OrderedDict[int, list[PromptRow]] = OrderedDict()
+        self._wanted: set[int] = set()
+        self._fetching = False
+
+    # -- queries -------------------------------------------------------------------------------
+    @property
+    def query(self) -> PromptQuery:
+        return self._query
+
+    def set_query(self, query: PromptQuery) -> None:
+        """Show another filter/sort/search (the running one is abandoned)."""
+        self._query = query
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the query again from the start (count, first page, snapshot)."""
+        self._generation += 1
+        spawn(self._load(self._generation), name="prompts-load")
+
+    async def _load(self, generation: int) -> None:
+        query = self._query
+        self.busy.emit(True)
+        try:
+            count = await self._reader.latest("prompts", ViewQueries.count, query)
+            first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
+        except Superseded:
+            return
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._count = count
+        self._ids = None
+        self._pages = OrderedDict([(0, first)] if first else [])
+        self._wanted.clear()
+        self.endResetModel()
+        self.countChanged.emit(count)
+        self.busy.emit(False)
+        try:
+            ids = await self._reader.latest("prompts", ViewQueries.ids, query)
+        except Superseded:
+            return
+        if generation == self._generation:
+            self._ids = ids
+            if len(ids) != self._count:  # the workspace changed between count and snapshot
+                self._resize(len(ids))
+
+    def _resize(self, count: int) -> None:
+        if count > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, count - 1)
+            self._count = count
+            self.endInsertRows()
+        elif count < self._count:
+            self.beginRemoveRows(QModelIndex(), count, self._count - 1)
+            self._count = count
+            self._pages = OrderedDict((k, v) for k, v in self._pages.items() if k * PAGE < count)
+            self.endRemoveRows()
+        self.countChanged.emit(count)
+
+    # -- pages ---------------------------------------------------------------------------------
+    def _row(self, row: int) -> PromptRow | None:
+        page = self._pages.get(row // PAGE)
+        if page is None:
+            self._want(row // PAGE)
+            return None
+        self._pages.move_to_end(row // PAGE)
+        offset = row % PAGE
+        return page[offset] if offset < len(page) else None
+
+    def _want(self, page: int) -> None:
+        self._wanted.add(page)
+        if not self._fetching:
+            self._fetching = True
+            spawn(self._fetch_wanted(self._generation), name="prompts-pages")
+
+    async def _fetch_wanted(self, generation: int) -> None:
+        try:
+            while self._wanted and generation == self._generation:
+                page = max(self._wanted)  # the latest scrolled-to first
+                self._wanted.discard(page)
+                if page in self._pages:
+                    continue
+                rows = await self._read_page(page)
+                if generation != self._generation:
+                    return
+                self._store(page, rows)
+        finally:
+            self._fetching = False
+            if self._wanted:  # asked for by a newer query while this one ran out
+                self._fetching = True
+                spawn(self._fetch_wanted(self._generation), name="prompts-pages")
+
+    async def _read_page(self, page: int) -> list[PromptRow]:
+        start = page * PAGE
+        try:
+            if self._ids is not None:
+                return await self._reader.page(ViewQueries.rows, self._ids[start:start + PAGE])
+            return await self._reader.page(ViewQueries.page, self._query, start, PAGE)
+        except Exception as exc:  # an interrupted read: ask again on the next repaint
+            if "interrupted" in str(exc):
+                return []
+            raise
+
+    def _store(self, page: int, rows: list[PromptRow]) -> None:
+        if not rows:
+            return
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        first = page * PAGE
+        last = min(first + len(rows), self._count) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    async def reload_shown(self) -> None:
+        """The workspace changed: read the cached pages again and say how many rows are new."""
+        generation = self._generation
+        for page, old in list(self._pages.items()):
+            ids = [r.id for r in old]
+            try:
+                rows = await self._reader.page(ViewQueries.rows, ids)
+            except Exception:  # interrupted by a newer query: that one shows fresh rows
+                return
+            if generation != self._generation:
+                return
+            if rows != old:
+                self._store(page, rows)
+        try:
+            count = await self._reader.latest("prompts-count", ViewQueries.count, self._query)
+        except Superseded:
+            return
+        if generation == self._generation:
+            self.newRows.emit(max(0, count - self._count))
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][0] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < self._count:
+            return None
+        row = self._row(index.row())
+        if role == RowRole:
+            return row
+        if row is None:
+            if role == Qt.ItemDataRole.DisplayRole and index.column() == 4:
+                return LOADING
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return _cell(row, index.column())
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() in (0, 6):
+            return state_colour(row.state) if index.column() == 0 else state_colour("failed")
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (1, 7, 8):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS) or COLUMNS[column][1] is None:
+            return
+        sort = COLUMNS[column][1]
+        assert sort is not None
+        self.set_query(dataclasses.replace(
+            self._query, sort=sort, descending=order == Qt.SortOrder.DescendingOrder))
+
+    def row_at(self, row: int) -> PromptRow | None:
+        return self._row(row) if 0 <= row < self._count else None

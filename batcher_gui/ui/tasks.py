@@ -1,0 +1,43 @@
+"""Starting coroutines from Qt code (slots, models) without losing them or their errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from batcher_gui.ui.view_reader import Superseded
+
+log = logging.getLogger(__name__)
+_running: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+    """Run ``coro`` on the event loop; keep it alive until done; log what it raises.
+
+    A superseded query is not an error (the user asked for something newer); anything else
+    that escapes is a bug and is logged with its traceback (the crash dialog shows the log).
+    """
+    task = asyncio.get_event_loop().create_task(coro, name=name)
+    _running.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _running.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, Superseded):
+        log.error("background task %s failed", task.get_name(), exc_info=exc)
+
+
+async def cancel_all() -> None:
+    """Cancel what is still running (the window is closing) and wait for it."""
+    tasks = [t for t in _running if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2)

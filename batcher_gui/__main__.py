@@ -1,4 +1,4 @@
-"""Entry point of the `batcher-gui` command (the window; until it exists, the CLI's status)."""
+"""Entry point of the `batcher-gui` command: the window."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import sys
 
 
 def main() -> int:
-    """Start Batcher on the default (or given) workspace."""
-    from batcher_gui import cli
+    """Start Batcher's window on the default (or given) workspace."""
+    from batcher_gui.ui.app import main as window
 
-    return cli.main(["status", *sys.argv[1:]])
+    return window(sys.argv[1:])
 
 
 if __name__ == "__main__":

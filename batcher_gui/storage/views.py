@@ -13,12 +13,13 @@ import sqlite3
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
 from batcher_gui.domain.answers import answer_text, prompt_text
-from batcher_gui.domain.models import Run
+from batcher_gui.domain.models import Batch, Run
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
     PromptDetail,
@@ -28,6 +29,7 @@ from batcher_gui.domain.views import (
     RunOverview,
     Transition,
 )
+from batcher_gui.storage.rows import batch_from_row
 
 #: Characters of a preview (the table shows one line of each prompt and answer).
 PREVIEW = 160
@@ -231,6 +233,18 @@ class ViewQueries:
                                    tuple(usage.get(run_id, ())), total, flying, started,
                                    finished))
         return out
+
+    def batches(self, run_id: int | None = None) -> list[Batch]:
+        """Batches (of one run, or all), newest first; empty drafts of imports left out."""
+        sql = ("SELECT * FROM batches WHERE (state != 'draft' OR request_count > 0)"
+               + (" AND run_id = ?" if run_id is not None else "") + " ORDER BY id DESC")
+        cursor = self._conn.execute(sql, () if run_id is None else (run_id,))
+        names = [d[0] for d in cursor.description]
+        return [batch_from_row(SimpleNamespace(**dict(zip(names, r, strict=True))))
+                for r in cursor]
+
+    def profile_names(self) -> dict[int, str]:
+        return dict(self._conn.execute("SELECT id, name FROM profiles").fetchall())
 
     def batch_transitions(self, batch_id: int) -> list[Transition]:
         return [Transition(*r) for r in self._conn.execute(

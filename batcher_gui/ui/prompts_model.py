@@ -70,6 +70,16 @@ class PromptsModel(QAbstractTableModel):
         self._fetching = False
 
     # -- queries -------------------------------------------------------------------------------
+    def set_reader(self, reader: ViewReader) -> None:
+        """Read another workspace (the table empties until the next query)."""
+        self._reader = reader
+        self._generation += 1
+        self.beginResetModel()
+        self._count, self._ids = 0, None
+        self._pages.clear()
+        self._wanted.clear()
+        self.endResetModel()
+
     @property
     def query(self) -> PromptQuery:
         return self._query

@@ -97,3 +97,36 @@ def color_scheme_is_dark() -> bool:
         if value == Qt.ColorScheme.Light:
             return False
     return is_dark()
+
+
+def dark_palette() -> QPalette:
+    """A dark palette for the Fusion style (used where the platform gives none)."""
+    p = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in ((roles.Window, "#202124"), (roles.WindowText, "#e8eaed"),
+                         (roles.Base, "#17181a"), (roles.AlternateBase, "#26282b"),
+                         (roles.ToolTipBase, "#2b2d30"), (roles.ToolTipText, "#e8eaed"),
+                         (roles.Text, "#e8eaed"), (roles.Button, "#2b2d30"),
+                         (roles.ButtonText, "#e8eaed"), (roles.BrightText, "#ffffff"),
+                         (roles.Highlight, "#3b82f6"), (roles.HighlightedText, "#ffffff"),
+                         (roles.Link, "#8ab4f8"), (roles.PlaceholderText, "#9aa0a6"),
+                         (roles.Mid, "#3c4043"), (roles.Dark, "#111214"),
+                         (roles.Light, "#4b4f54")):
+        p.setColor(role, QColor(colour))
+    for role in (roles.Text, roles.WindowText, roles.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7075"))
+    return p
+
+
+def apply_color_scheme(app: QApplication, forced: str | None = None) -> bool:
+    """Light or dark as the OS says (``forced``: "light"/"dark" overrides). Returns dark?
+
+    Where the platform theme follows the OS itself (Windows 11, macOS, GNOME), its palette is
+    kept; elsewhere (no platform theme, e.g. a bare X server) a dark Fusion palette is applied
+    when dark is wanted.
+    """
+    dark = forced == "dark" or (forced != "light" and color_scheme_is_dark())
+    if forced is not None or (dark and not is_dark()):
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    return dark

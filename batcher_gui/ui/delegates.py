@@ -1,0 +1,82 @@
+"""Painting: a progress bar of states in a table cell, and an empty-table message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+
+from batcher_gui.ui.runs_model import ProgressRole
+from batcher_gui.ui.theme import PROGRESS_ORDER, is_dark, state_colour
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """A bar split by state (done, in flight, waiting, failed), with the cell's text on it."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        segments: list[tuple[Any, int]] | None = index.data(ProgressRole)
+        if not segments:
+            super().paint(painter, option, index)
+            return
+        widget = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else None
+        if style is not None:  # selection background and focus, as the style draws them
+            opt = QStyleOptionViewItem(option)
+            self.initStyleOption(opt, index)
+            opt.text = ""  # type: ignore[attr-defined]
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect: QRect = option.rect.adjusted(4, 5, -4, -5)  # type: ignore[attr-defined]
+        total = sum(n for _, n in segments)
+        dark = is_dark(widget)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        trough = QColor("#3f3f46" if dark else "#e5e7eb")
+        painter.setBrush(trough)
+        painter.drawRoundedRect(rect, 3, 3)
+        order = {s: i for i, s in enumerate(PROGRESS_ORDER)}
+        x = rect.left()
+        for state, n in sorted(segments, key=lambda sn: order.get(sn[0], 99)):
+            if not n or total == 0:
+                continue
+            width = max(1, round(rect.width() * n / total))
+            width = min(width, rect.right() - x + 1)
+            colour = state_colour(state, dark)
+            colour.setAlpha(150 if state in ("pending",) else 230)
+            painter.setBrush(colour)
+            painter.drawRect(QRect(x, rect.top(), width, rect.height()))
+            x += width
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if text:
+            painter.setPen(option.palette.color(QPalette.ColorRole.Text))  # type: ignore
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(text))
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(max(hint.width(), 140), hint.height())
+
+
+class EmptyMessageTable(QTableView):
+    """A table that says what to do when it has no rows (instead of a blank grid)."""
+
+    def __init__(self, message: str, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.empty_message = message
+
+    def paintEvent(self, event: Any) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if model is None or model.rowCount() > 0 or not self.empty_message:
+            return
+        painter = QPainter(self.viewport())
+        colour = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        painter.setPen(colour)
+        rect = self.viewport().rect().adjusted(24, 24, -24, -24)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+                         | Qt.TextFlag.TextWordWrap, self.empty_message)
+        painter.end()

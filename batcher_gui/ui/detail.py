@@ -1,0 +1,243 @@
+"""The right-hand pane: the selected prompt, batch or run, in full."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batcher_gui.domain.models import Batch
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
+from batcher_gui.ui.json_view import JsonView
+from batcher_gui.ui.render import Colors, conversation_html, usage_text
+from batcher_gui.ui.theme import is_dark, money, state_colour, state_label, when
+
+
+def _timeline(moves: list[Transition] | tuple[Transition, ...]) -> str:
+    lines = []
+    for move in moves:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(move.at))
+        arrow = f"{move.from_state or '—'} → {move.to_state}"
+        lines.append(f"{stamp}  {arrow}" + (f"   {move.reason}" if move.reason else ""))
+    return "\n".join(lines) or "(no changes recorded)"
+
+
+def _copy(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
+
+
+def _badge(label: QLabel, state: Any) -> None:
+    label.setText(state_label(state))
+    label.setStyleSheet(f"color: {state_colour(state).name()}; font-weight: 600;")
+
+
+class PromptPane(QWidget):
+    """A prompt as a conversation, its JSON, usage and cost, and its history."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.detail: PromptDetail | None = None
+        self.prices = PriceTable()
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)
+        self.state = QLabel()
+        self.usage = QLabel()
+        self.usage.setAccessibleName("Token usage and cost")
+        layout.addWidget(self.title)
+        row = QHBoxLayout()
+        row.addWidget(self.state)
+        row.addStretch(1)
+        row.addWidget(self.usage)
+        layout.addLayout(row)
+        self.tabs = QTabWidget()
+        self.conversation = QTextBrowser()
+        self.conversation.setAccessibleName("Conversation")
+        self.conversation.setOpenExternalLinks(False)
+        self.request = JsonView()
+        self.request.setAccessibleName("Request JSON")
+        self.response = JsonView()
+        self.response.setAccessibleName("Response JSON")
+        self.history = QPlainTextEdit()
+        self.history.setReadOnly(True)
+        self.history.setAccessibleName("History")
+        self.tabs.addTab(self.conversation, "Conversation")
+        self.tabs.addTab(self.request, "Request JSON")
+        self.tabs.addTab(self.response, "Response JSON")
+        self.tabs.addTab(self.history, "History")
+        layout.addWidget(self.tabs, 1)
+        buttons = QHBoxLayout()
+        for text, action in (("Copy custom_id", self._copy_id),
+                             ("Copy request", lambda: _copy(self.request.text_for_copy())),
+                             ("Copy response", lambda: _copy(self.response.text_for_copy()))):
+            button = QPushButton(text)
+            button.clicked.connect(action)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+    def _copy_id(self) -> None:
+        if self.detail is not None:
+            _copy(self.detail.row.custom_id)
+
+    def show_detail(self, detail: PromptDetail) -> None:
+        self.detail = detail
+        row = detail.row
+        self.title.setText(f"<b>{row.custom_id}</b> · prompt #{row.id} · run #{row.run_id}"
+                           + (f" · batch #{row.batch_id}" if row.batch_id else "")
+                           + f" · line {detail.line_no} · {row.model}")
+        _badge(self.state, row.state)
+        cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens)
+        self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)
+                           + f" · {row.attempts} attempt(s)")
+        errors = "; ".join(e for e in (detail.error, detail.delivery_error and
+                                       f"delivery failed: {detail.delivery_error}") if e)
+        self.conversation.setHtml(conversation_html(
+            row.endpoint, detail.body, detail.response, errors or None,
+            Colors.from_palette(is_dark(self))))
+        self.request.set_json(detail.body)
+        self.response.set_json(detail.response)
+        self.history.setPlainText(_timeline(detail.transitions))
+
+
+class BatchPane(QWidget):
+    """Every field of a batch, its timeline, errors, and its local files."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.batch: Batch | None = None
+        self.results_dir: Path | None = None
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.state = QLabel()
+        layout.addWidget(self.title)
+        layout.addWidget(self.state)
+        self.form = QFormLayout()
+        layout.addLayout(self.form)
+        self.timeline = QPlainTextEdit()
+        self.timeline.setReadOnly(True)
+        self.timeline.setAccessibleName("Batch history")
+        layout.addWidget(QLabel("History"))
+        layout.addWidget(self.timeline, 1)
+        files = QHBoxLayout()
+        self.open_results = QPushButton("Open its results folder")
+        self.open_results.clicked.connect(self._open_results)
+        files.addWidget(self.open_results)
+        files.addStretch(1)
+        layout.addLayout(files)
+
+    def show_batch(self, batch: Batch, moves: list[Transition], profile: str) -> None:
+        self.batch = batch
+        self.title.setText(f"<b>Batch #{batch.id}</b> · run #{batch.run_id} · {profile} · "
+                           f"{batch.model} · {batch.endpoint}")
+        _badge(self.state, batch.state)
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        done = (batch.counts_completed or 0) + (batch.counts_failed or 0)
+        fields = [
+            ("Requests", f"{batch.request_count:,} ({batch.bytes / 1e6:,.1f} MB)"),
+            ("Provider batch", batch.provider_batch_id or "not sent yet"),
+            ("Provider status", batch.provider_status or ""),
+            ("Progress", f"{done:,} / {batch.counts_total:,} ({batch.counts_failed or 0:,} "
+                         "failed)" if batch.counts_total else ""),
+            ("Tokens", f"{batch.input_tokens or 0:,} in / {batch.output_tokens or 0:,} out"
+             if batch.input_tokens or batch.output_tokens else ""),
+            ("Created", when(batch.created_at)),
+            ("Expires", when(batch.expires_at)),
+            ("Last checked", when(batch.polled_at)),
+            ("Waiting", batch.wait_reason or ""),
+            ("Problem", batch.problem or ""),
+            ("Error", batch.error or ""),
+            ("Files", ", ".join(f for f in (batch.input_file_id, batch.output_file_id,
+                                            batch.error_file_id) if f)),
+        ]
+        for name, value in fields:
+            if value:
+                label = QLabel(value)
+                label.setWordWrap(True)
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                if name in ("Problem", "Error"):
+                    label.setStyleSheet(f"color: {state_colour('failed').name()};")
+                self.form.addRow(name, label)
+        self.timeline.setPlainText(_timeline(moves))
+        folder = self._folder()
+        self.open_results.setEnabled(folder is not None and folder.exists())
+
+    def _folder(self) -> Path | None:
+        if self.batch is None or self.results_dir is None:
+            return None
+        return self.results_dir / f"batch-{self.batch.uuid}"
+
+    def _open_results(self) -> None:
+        folder = self._folder()
+        if folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+class RunPane(QWidget):
+    """A run's summary (shown when a run, not a prompt or batch, is selected)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        layout.addWidget(self.title)
+        self.form = QFormLayout()
+        layout.addLayout(self.form)
+        layout.addStretch(1)
+
+    def show_run(self, run: RunOverview, cost: float | None) -> None:
+        self.title.setText(f"<b>Run {run.run.label}</b>")
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        counts = ", ".join(f"{s.value} {n:,}" for s, n in sorted(
+            run.counts.items(), key=lambda kv: kv[0].value))
+        delivery = (f"{run.run.delivery_kind}: {run.run.delivery_target}"
+                    if run.run.delivery_kind else "none (results stay here)")
+        for name, value in (("Source", run.run.source_path or ""),
+                            ("Profile", run.profile), ("Models", ", ".join(run.models)),
+                            ("Prompts", f"{run.total:,}: {counts}"),
+                            ("Batches", f"{run.batches} ({run.batches_in_flight} in flight)"),
+                            ("Cost so far", money(cost) or "—"), ("Delivery", delivery),
+                            ("Imported", when(run.run.created_at)),
+                            ("Started", when(run.started_at) or "not yet"),
+                            ("Finished", when(run.finished_at) or "not yet")):
+            label = QLabel(value)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.form.addRow(name, label)
+
+
+class DetailStack(QStackedWidget):
+    """Empty hint, prompt, batch or run."""
+
+    closed = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.hint = QLabel("Select a prompt, a batch or a run to see it here.")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.prompt = PromptPane()
+        self.batch = BatchPane()
+        self.run = RunPane()
+        for widget in (self.hint, self.prompt, self.batch, self.run):
+            self.addWidget(widget)

@@ -1,0 +1,294 @@
+"""The main window: runs on the left, the selection's prompts and batches in the middle, the
+selected item on the right, the engine's state at the bottom. The engine runs inside it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batcher_gui.app import Service
+from batcher_gui.domain.events import (
+    BatchChanged,
+    EngineActivity,
+    EngineStateChanged,
+    Event,
+    ExportProgress,
+    ImportProgress,
+    Notice,
+    PromptsChanged,
+    RunsChanged,
+)
+from batcher_gui.domain.models import Batch
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.views import PromptRow, RunOverview
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.storage.views import ViewQueries
+from batcher_gui.ui.delegates import EmptyMessageTable, ProgressDelegate
+from batcher_gui.ui.detail import DetailStack
+from batcher_gui.ui.prompts_panel import PromptsPanel
+from batcher_gui.ui.runs_model import BatchesModel, ItemRole, RunsModel
+from batcher_gui.ui.status import Banner, EngineStatus
+from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.view_reader import ViewReader
+from batcher_gui.ui.window_actions import build_actions
+from batcher_gui.ui.window_commands import WindowCommands
+
+NO_RUNS = "No runs yet.\n\nFile → Import (Ctrl+O) turns a file of prompts into a run."
+NO_BATCHES = "No batches here yet: importing a file makes its draft batches."
+
+
+def _table(message: str, name: str) -> EmptyMessageTable:
+    table = EmptyMessageTable(message)
+    table.setAccessibleName(name)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class MainWindow(WindowCommands, QMainWindow):
+    """See the module docstring. Open a workspace with :meth:`open_workspace`."""
+
+    def __init__(self, settings: QSettings, service_options: dict[str, Any] | None = None
+                 ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.service_options = service_options or {}
+        self.service: Service | None = None
+        self.reader: ViewReader | None = None
+        self.paths: WorkspacePaths | None = None
+        self.closed = asyncio.get_event_loop().create_future()
+        self._closing = False
+        self._version = -1
+        self.setWindowTitle("Batcher")
+        self.setObjectName("main-window")
+
+        self.runs_model = RunsModel(self)
+        self.runs = _table(NO_RUNS, "Runs")
+        self.runs.setModel(self.runs_model)
+        self.runs.setItemDelegateForColumn(1, ProgressDelegate(self.runs))
+        for column, width in enumerate((150, 150, 70, 70, 70, 60, 170, 80, 200, 160, 110, 110)):
+            self.runs.setColumnWidth(column, width)
+        self.batches_model = BatchesModel(self)
+        self.batches = _table(NO_BATCHES, "Batches")
+        self.batches.setModel(self.batches_model)
+        self.batches.setItemDelegateForColumn(5, ProgressDelegate(self.batches))
+        for column, width in enumerate((50, 130, 50, 200, 130, 150, 230, 60)):
+            self.batches.setColumnWidth(column, width)
+        self.prompts = PromptsPanel(None, self)  # type: ignore[arg-type]  # reader comes later
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.prompts, "Prompts")
+        self.tabs.addTab(self.batches, "Batches")
+        self.detail = DetailStack()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("main-splitter")
+        for widget in (self.runs, self.tabs, self.detail):
+            self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([420, 760, 420])
+        self.banner = Banner()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.engine_status = EngineStatus()
+        self.statusBar().addWidget(self.engine_status, 1)
+
+        self.actions = build_actions(self, self.slots())
+        self._refresh_timer = QTimer(self, singleShot=True, interval=300)
+        self._refresh_timer.timeout.connect(lambda: spawn(self.refresh(), name="refresh"))
+        self._watch = QTimer(self, interval=1000)  # another process's changes (data_version)
+        self._watch.timeout.connect(lambda: spawn(self._watch_database(), name="watch"))
+        self.runs.selectionModel().selectionChanged.connect(lambda *_: self._run_selected())
+        self.batches.selectionModel().selectionChanged.connect(
+            lambda *_: self._batch_selected())
+        self.prompts.selected.connect(self._prompt_selected)
+        self.restore_layout()
+
+    # -- workspace -----------------------------------------------------------------------------
+    async def open_workspace(self, paths: WorkspacePaths) -> None:
+        """Open ``paths`` (closing the current one) and start its engine."""
+        await self.close_workspace()
+        self.engine_status.text.setText(f"opening {paths.root}…")
+        service = await Service.open(paths, **self.service_options)
+        self.service, self.paths = service, paths
+        self.reader = ViewReader(paths.database)
+        self.prompts.set_reader(self.reader)
+        self.detail.batch.results_dir = paths.results_dir
+        service.subscribe(self.on_event)
+        self.setWindowTitle(f"Batcher — {paths.root}")
+        self.remember_workspace(paths.root)
+        for problem in service._startup_problems:
+            self.banner.show_message(f"A setting was ignored: {problem}")
+        self.prompts.set_run(None)
+        await self.refresh()
+        self._watch.start()
+        await service.start_engine()
+
+    async def close_workspace(self) -> None:
+        self._watch.stop()
+        service, reader, self.service, self.reader = self.service, self.reader, None, None
+        if service is not None:
+            await service.close()
+        if reader is not None:
+            await asyncio.get_running_loop().run_in_executor(None, reader.close)
+
+    # -- events and refreshing -----------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, EngineStateChanged):
+            self.engine_status.on_state(event)
+        elif isinstance(event, EngineActivity):
+            self.engine_status.on_activity(event)
+        elif isinstance(event, Notice):
+            self.banner.on_notice(event)
+            self.statusBar().showMessage(event.message, 8000)
+        elif isinstance(event, (BatchChanged, PromptsChanged, RunsChanged)):
+            self._refresh_timer.start()
+        elif isinstance(event, (ImportProgress, ExportProgress)):
+            self.on_progress(event)
+
+    async def _watch_database(self) -> None:
+        if self.reader is None:
+            return
+        version = await self.reader.run(ViewQueries.data_version)
+        if version != self._version:
+            self._version = version
+            self._refresh_timer.start()
+
+    async def refresh(self) -> None:
+        """Read runs, batches and the shown prompts again (in place)."""
+        reader, service = self.reader, self.service
+        if reader is None or service is None:
+            return
+        prices = PriceTable(service.settings.prices)
+        self.runs_model.prices = prices
+        self.detail.prompt.prices = prices
+        self.runs_model.set_items(await reader.run(ViewQueries.run_overviews))
+        self.batches_model.profiles = await reader.run(ViewQueries.profile_names)
+        self.batches_model.set_items(await reader.run(ViewQueries.batches, self.prompts.run_id))
+        await self.prompts.workspace_changed()
+        self._update_actions()
+
+    # -- selection -----------------------------------------------------------------------------
+    def selected_run(self) -> RunOverview | None:
+        rows = self.runs.selectionModel().selectedRows()
+        return rows[0].data(ItemRole) if rows else None
+
+    def selected_batch(self) -> Batch | None:
+        rows = self.batches.selectionModel().selectedRows()
+        return rows[0].data(ItemRole) if rows else None
+
+    def _run_selected(self) -> None:
+        run = self.selected_run()
+        self.prompts.set_run(run.run.id if run else None)
+        if run is not None:
+            self.detail.run.show_run(run, self.runs_model.cost(run))
+            self.detail.setCurrentWidget(self.detail.run)
+        self._refresh_timer.start()
+        self._update_actions()
+
+    def _batch_selected(self) -> None:
+        batch = self.selected_batch()
+        if batch is not None and self.reader is not None:
+            spawn(self._show_batch(batch), name="batch-detail")
+        self._update_actions()
+
+    async def _show_batch(self, batch: Batch) -> None:
+        assert self.reader is not None
+        moves = await self.reader.run(ViewQueries.batch_transitions, batch.id)
+        self.detail.batch.show_batch(batch, moves, self.batches_model.profiles.get(
+            batch.profile_id, "?"))
+        self.detail.setCurrentWidget(self.detail.batch)
+
+    def _prompt_selected(self, row: PromptRow | None) -> None:
+        if row is not None and self.reader is not None:
+            spawn(self._show_prompt(row.id), name="prompt-detail")
+        self._update_actions()
+
+    async def _show_prompt(self, prompt_id: int) -> None:
+        assert self.reader is not None
+        detail = await self.reader.run(ViewQueries.detail, prompt_id)
+        current = self.prompts.current()
+        if detail is not None and current is not None and current.id == prompt_id:
+            self.detail.prompt.show_detail(detail)
+            self.detail.setCurrentWidget(self.detail.prompt)
+
+    def _update_actions(self) -> None:
+        run = self.selected_run()
+        batch = self.selected_batch()
+        for name in ("export", "cancel_run", "retry", "delete_run", "submit"):
+            self.actions[name].setEnabled(run is not None)
+        self.actions["open_results"].setEnabled(run is not None and run.run.delivery_kind
+                                                == "folder")
+        self.actions["cancel_batch"].setEnabled(batch is not None)
+        self.actions["restart_batch"].setEnabled(batch is not None
+                                                 and batch.state.value == "failed")
+        self.actions["copy_id"].setEnabled(self.prompts.current() is not None)
+
+    # -- layout memory (QSettings) ------------------------------------------------------------
+    def restore_layout(self) -> None:
+        s = self.settings
+        if s.value("window/geometry") is not None:
+            self.restoreGeometry(s.value("window/geometry"))
+        else:
+            screen = QGuiApplication.primaryScreen().availableGeometry()
+            self.resize(min(1600, screen.width()), min(950, screen.height()))
+        if s.value("window/state") is not None:
+            self.restoreState(s.value("window/state"))
+        if s.value("window/splitter") is not None:
+            self.splitter.restoreState(s.value("window/splitter"))
+        for name, table in self._tables().items():
+            state = s.value(f"tables/{name}")
+            if state is not None:
+                table.horizontalHeader().restoreState(state)
+
+    def save_layout(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.splitter.saveState())
+        for name, table in self._tables().items():
+            s.setValue(f"tables/{name}", table.horizontalHeader().saveState())
+        s.sync()
+
+    def _tables(self) -> dict[str, QTableView]:
+        return {"runs": self.runs, "batches": self.batches, "prompts": self.prompts.table}
+
+    # -- closing -------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing:
+            event.accept()
+            return
+        event.ignore()  # stop the engine between steps first, then close for real
+        self._closing = True
+        self.save_layout()
+        spawn(self._shutdown(), name="shutdown")
+
+    async def _shutdown(self) -> None:
+        try:
+            await self.close_workspace()
+        finally:
+            if not self.closed.done():
+                self.closed.set_result(None)
+            self.close()
+
+    def open_url(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))

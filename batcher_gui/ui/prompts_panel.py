@@ -1,0 +1,174 @@
+"""The prompts tab: search, filters, the big table, and counts that add up."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.views import PromptQuery, PromptRow
+from batcher_gui.storage.views import ViewQueries
+from batcher_gui.ui.delegates import EmptyMessageTable
+from batcher_gui.ui.prompts_model import PromptsModel, RowRole
+from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.view_reader import ViewReader
+
+P = PromptState
+EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
+         "Ctrl+O), or drop it on this window.")
+NO_MATCH = "No prompt matches the search and filters."
+
+
+class PromptsPanel(QWidget):
+    """See the module docstring. ``selected`` carries the chosen PromptRow (or None)."""
+
+    selected = Signal(object)
+
+    def __init__(self, reader: ViewReader, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.reader = reader
+        self.run_id: int | None = None
+        self.model = PromptsModel(reader, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search custom_id, prompt and answer…  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search prompts")
+        self.state = QComboBox()
+        self.state.setAccessibleName("Filter by state")
+        self.state.addItem("All states", None)
+        for state in P:
+            self.state.addItem(state.value, state)
+        self.model_filter = QComboBox()
+        self.model_filter.setAccessibleName("Filter by model")
+        self.model_filter.addItem("All models", None)
+        self.errors = QCheckBox("Only with errors")
+        bar.addWidget(self.search, 3)
+        bar.addWidget(self.state, 1)
+        bar.addWidget(self.model_filter, 1)
+        bar.addWidget(self.errors)
+        layout.addLayout(bar)
+        self.table = EmptyMessageTable(EMPTY)
+        self.table.setAccessibleName("Prompts")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ToContents
+        for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60)):
+            self.table.setColumnWidth(column, width)
+        layout.addWidget(self.table, 1)
+        footer = QHBoxLayout()
+        self.counts = QLabel("")
+        self.counts.setAccessibleName("Prompt counts")
+        self.new_rows = QPushButton("")
+        self.new_rows.setVisible(False)
+        self.new_rows.clicked.connect(self.model.refresh)
+        footer.addWidget(self.counts, 1)
+        footer.addWidget(self.new_rows)
+        layout.addLayout(footer)
+
+        self._typing = QTimer(self, singleShot=True, interval=250)
+        self._typing.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _t: self._typing.start())
+        self.state.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.model_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.errors.toggled.connect(lambda _c: self.apply_filters())
+        self.model.countChanged.connect(lambda _n: self._counts_later())
+        self.model.newRows.connect(self._show_new_rows)
+        self.table.selectionModel().selectionChanged.connect(self._selection)
+
+    # -- filters -----------------------------------------------------------------------------
+    def set_reader(self, reader: ViewReader) -> None:
+        self.reader = reader
+        self.model.set_reader(reader)
+
+    def set_run(self, run_id: int | None) -> None:
+        self.run_id = run_id
+        spawn(self._load_models(run_id), name="prompt-models")
+        self.apply_filters()
+
+    async def _load_models(self, run_id: int | None) -> None:
+        models = await self.reader.run(ViewQueries.models, run_id)
+        current = self.model_filter.currentData()
+        self.model_filter.blockSignals(True)
+        self.model_filter.clear()
+        self.model_filter.addItem("All models", None)
+        for name in models:
+            self.model_filter.addItem(name, name)
+        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(current)))
+        self.model_filter.blockSignals(False)
+
+    def build_query(self) -> PromptQuery:
+        state = self.state.currentData()  # Qt hands the enum back as its str value
+        return dataclasses.replace(
+            self.model.query, run_id=self.run_id, states=(P(state),) if state else (),
+            model=self.model_filter.currentData(), has_error=True if self.errors.isChecked()
+            else None, text=self.search.text().strip())
+
+    def apply_filters(self) -> None:
+        query = self.build_query()
+        filtered = query.states or query.model or query.has_error or query.text
+        self.table.empty_message = NO_MATCH if filtered else EMPTY
+        self.new_rows.setVisible(False)
+        self.model.set_query(query)
+
+    # -- counts ------------------------------------------------------------------------------
+    def _counts_later(self) -> None:
+        spawn(self.refresh_counts(), name="prompt-counts")
+
+    async def refresh_counts(self) -> None:
+        query = self.build_query()
+        counts = await self.reader.run(ViewQueries.counts_by_state, query)
+        total = sum(counts.values())
+        flying = counts.get(P.PROCESSING, 0) + counts.get(P.DELIVERING, 0)
+        done = counts.get(P.PROCESSED, 0) + counts.get(P.DELIVERED, 0)
+        failed = counts.get(P.FAILED, 0) + counts.get(P.EXPIRED, 0)
+        parts = [f"{total:,} prompts", f"{counts.get(P.PENDING, 0):,} pending",
+                 f"{flying:,} in flight", f"{done:,} done", f"{failed:,} failed"]
+        if counts.get(P.CANCELLED):
+            parts.append(f"{counts[P.CANCELLED]:,} cancelled")
+        shown = self.model.rowCount()
+        prefix = f"showing {shown:,} · " if shown != total else ""
+        self.counts.setText(prefix + " · ".join(parts))
+        for i in range(1, self.state.count()):
+            state = P(self.state.itemData(i))
+            self.state.setItemText(i, f"{state.value} ({counts.get(state, 0):,})")
+
+    def _show_new_rows(self, n: int) -> None:
+        self.new_rows.setText(f"{n:,} new — refresh")
+        self.new_rows.setVisible(n > 0)
+
+    async def workspace_changed(self) -> None:
+        await self.model.reload_shown()
+        await self.refresh_counts()
+
+    # -- selection ---------------------------------------------------------------------------
+    def _selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.selected.emit(self.current())
+
+    def current(self) -> PromptRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(RowRole) if rows else None

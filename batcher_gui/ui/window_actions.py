@@ -1,0 +1,108 @@
+"""Every command of the window as a QAction: a menu entry, a shortcut, a tooltip, a toolbar
+button where it helps. The window supplies the slots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
+
+Slot = Callable[[], Any]
+Key = QKeySequence.StandardKey | str | None
+
+
+@dataclass
+class WindowActions:
+    """The window's actions by name (see :func:`build_actions`)."""
+
+    by_name: dict[str, QAction]
+    recent_menu: QMenu
+
+    def __getitem__(self, name: str) -> QAction:
+        return self.by_name[name]
+
+
+# (name, text, shortcut, tip, toolbar?)
+_SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
+    "&File": [
+        ("import", "&Import…", QKeySequence.StandardKey.Open, "Import a prompts file", True),
+        ("open_workspace", "&Open Workspace…", "Ctrl+Shift+O", "Open another workspace folder",
+         False),
+        ("-", "", None, "", False),
+        ("export", "&Export Run…", "Ctrl+E", "Export the selected run as JSONL or CSV", True),
+        ("open_results", "Open Run's &Results Folder", None,
+         "Open the folder the selected run's results are delivered to", False),
+        ("open_workspace_folder", "Open &Workspace Folder", None, "Show the workspace's files",
+         False),
+        ("-", "", None, "", False),
+        ("quit", "&Quit", QKeySequence.StandardKey.Quit,
+         "Stop between steps and quit; nothing is lost", False),
+    ],
+    "&Edit": [
+        ("find", "&Find Prompts", QKeySequence.StandardKey.Find, "Search the prompts", False),
+        ("copy_id", "Copy custom_&id", "Ctrl+Shift+C", "Copy the selected prompt's custom_id",
+         False),
+    ],
+    "&View": [
+        ("refresh", "&Refresh", QKeySequence.StandardKey.Refresh, "Read everything again",
+         True),
+        ("show_prompts", "&Prompts", "Ctrl+1", "Show the prompts", False),
+        ("show_batches", "&Batches", "Ctrl+2", "Show the batches", False),
+        ("show_runs", "R&uns", "Ctrl+0", "Go to the runs list", False),
+    ],
+    "&Run": [
+        ("submit", "&Submit Now", "Ctrl+Return",
+         "Send the selected run's waiting drafts now (else when full or after a quiet spell)",
+         True),
+        ("cancel_run", "&Cancel Run", "Ctrl+Shift+X",
+         "Cancel every unfinished batch of the selected run (finished results are kept)", True),
+        ("retry", "&Retry Failed", "Ctrl+R",
+         "Restart the run's failed batches and send its failed prompts again", True),
+        ("-", "", None, "", False),
+        ("delete_run", "&Delete Run…", QKeySequence.StandardKey.Delete,
+         "Delete the selected run with its prompts and results", False),
+    ],
+    "&Batch": [
+        ("cancel_batch", "&Cancel Batch", None, "Cancel the selected batch", False),
+        ("restart_batch", "&Restart Batch", None, "Send a failed batch again", False),
+    ],
+    "&Help": [
+        ("open_log", "Open &Log Folder", None, "Where Batcher writes what it did", False),
+        ("about", "&About Batcher", None, "Version, workspace, licences", False),
+    ],
+}
+
+
+def build_actions(window: QMainWindow, slots: dict[str, Slot]) -> WindowActions:
+    """Create the menus, the toolbar and the actions, wired to ``slots`` (by name)."""
+    actions: dict[str, QAction] = {}
+    toolbar = QToolBar("Main", window)
+    toolbar.setObjectName("main-toolbar")
+    window.addToolBar(toolbar)
+    recent: QMenu | None = None
+    for title, specs in _SPECS.items():
+        menu = window.menuBar().addMenu(title)
+        for name, text, key, tip, on_toolbar in specs:
+            if name == "-":
+                menu.addSeparator()
+                continue
+            action = QAction(text, window)
+            if key is not None:
+                action.setShortcut(QKeySequence(key))
+            action.setToolTip(tip + (f" ({action.shortcut().toString()})"
+                                     if key is not None else ""))
+            action.setStatusTip(tip)
+            slot = slots.get(name)
+            if slot is not None:
+                action.triggered.connect(lambda _checked=False, s=slot: s())
+            menu.addAction(action)
+            actions[name] = action
+            if on_toolbar:
+                toolbar.addAction(action)
+            if name == "open_workspace":
+                recent = menu.addMenu("Open &Recent")
+    assert recent is not None
+    return WindowActions(actions, recent)

@@ -155,6 +155,7 @@ class Batch:
     intent_at: float | None = None
     polled_at: float | None = None
     cancel_requested_at: float | None = None
+    expires_at: float | None = None
     counts_total: int | None = None
     counts_completed: int | None = None
     counts_failed: int | None = None

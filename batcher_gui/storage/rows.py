@@ -65,6 +65,7 @@ def batch_from_row(row: Any) -> Batch:
         intent_at=row.intent_at,
         polled_at=row.polled_at,
         cancel_requested_at=row.cancel_requested_at,
+        expires_at=row.expires_at,
         counts_total=row.counts_total,
         counts_completed=row.counts_completed,
         counts_failed=row.counts_failed,

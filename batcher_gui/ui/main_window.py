@@ -112,7 +112,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.engine_status = EngineStatus()
         self.statusBar().addWidget(self.engine_status, 1)
 
-        self.actions = build_actions(self, self.slots())
+        self.commands = build_actions(self, self.slots())
         self._refresh_timer = QTimer(self, singleShot=True, interval=300)
         self._refresh_timer.timeout.connect(lambda: spawn(self.refresh(), name="refresh"))
         self._watch = QTimer(self, interval=1000)  # another process's changes (data_version)
@@ -235,13 +235,13 @@ class MainWindow(WindowCommands, QMainWindow):
         run = self.selected_run()
         batch = self.selected_batch()
         for name in ("export", "cancel_run", "retry", "delete_run", "submit"):
-            self.actions[name].setEnabled(run is not None)
-        self.actions["open_results"].setEnabled(run is not None and run.run.delivery_kind
+            self.commands[name].setEnabled(run is not None)
+        self.commands["open_results"].setEnabled(run is not None and run.run.delivery_kind
                                                 == "folder")
-        self.actions["cancel_batch"].setEnabled(batch is not None)
-        self.actions["restart_batch"].setEnabled(batch is not None
+        self.commands["cancel_batch"].setEnabled(batch is not None)
+        self.commands["restart_batch"].setEnabled(batch is not None
                                                  and batch.state.value == "failed")
-        self.actions["copy_id"].setEnabled(self.prompts.current() is not None)
+        self.commands["copy_id"].setEnabled(self.prompts.current() is not None)
 
     # -- layout memory (QSettings) ------------------------------------------------------------
     def restore_layout(self) -> None:

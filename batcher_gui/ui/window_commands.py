@@ -228,7 +228,7 @@ class WindowCommands:
                                 if p != str(root)]
         self.settings.setValue("workspaces/recent", recent[:MAX_RECENT])
         self.settings.setValue("workspaces/last", str(root))
-        menu = self.actions.recent_menu
+        menu = self.commands.recent_menu
         menu.clear()
         for path in recent[:MAX_RECENT]:
             action = menu.addAction(path)

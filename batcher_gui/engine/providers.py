@@ -3,6 +3,7 @@ guarded so that a driver that lost its claim makes no remote call."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,18 +39,22 @@ class ProviderCache:
         self._build = build
         self._cache: dict[int, tuple[Profile, Provider]] = {}
         self._retired: list[Provider] = []
+        self._locks: dict[int, asyncio.Lock] = {}
 
     async def get(self, profile: Profile) -> Provider:
-        cached = self._cache.get(profile.id)
-        if cached is not None and cached[0] == profile:
-            return cached[1]
-        if cached is not None:
-            self._retired.append(cached[1])
-            del self._cache[profile.id]
-        made = self._build(profile)
-        provider = await made if inspect.isawaitable(made) else made
-        self._cache[profile.id] = (profile, provider)
-        return provider
+        # One build at a time per profile: batches asking together share one provider (two
+        # builds would leave one's connections open for good).
+        async with self._locks.setdefault(profile.id, asyncio.Lock()):
+            cached = self._cache.get(profile.id)
+            if cached is not None and cached[0] == profile:
+                return cached[1]
+            if cached is not None:
+                self._retired.append(cached[1])
+                del self._cache[profile.id]
+            made = self._build(profile)
+            provider = await made if inspect.isawaitable(made) else made
+            self._cache[profile.id] = (profile, provider)
+            return provider
 
     def forget(self, profile_id: int | None = None) -> None:
         """Build again on next use (the key or profile changed); ``None``: every profile."""
@@ -62,6 +67,7 @@ class ProviderCache:
         providers = [p for _, p in self._cache.values()] + self._retired
         self._cache.clear()
         self._retired.clear()
+        self._locks.clear()
         for provider in providers:
             try:
                 await provider.close()

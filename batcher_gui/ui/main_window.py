@@ -76,6 +76,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.closed = asyncio.get_event_loop().create_future()
         self._closing = False
         self._version = -1
+        self._unsubscribe: Any = None
         self.setWindowTitle("Batcher")
         self.setObjectName("main-window")
 
@@ -91,7 +92,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.batches.setItemDelegateForColumn(5, ProgressDelegate(self.batches))
         for column, width in enumerate((50, 130, 50, 200, 130, 150, 230, 60)):
             self.batches.setColumnWidth(column, width)
-        self.prompts = PromptsPanel(None, self)  # type: ignore[arg-type]  # reader comes later
+        self.prompts = PromptsPanel(None, self)  # the reader comes with a workspace
         self.tabs = QTabWidget()
         self.tabs.addTab(self.prompts, "Prompts")
         self.tabs.addTab(self.batches, "Batches")
@@ -133,7 +134,7 @@ class MainWindow(WindowCommands, QMainWindow):
         self.reader = ViewReader(paths.database)
         self.prompts.set_reader(self.reader)
         self.detail.batch.results_dir = paths.results_dir
-        service.subscribe(self.on_event)
+        self._unsubscribe = service.subscribe(self.on_event)
         self.setWindowTitle(f"Batcher — {paths.root}")
         self.remember_workspace(paths.root)
         for problem in service._startup_problems:
@@ -146,6 +147,9 @@ class MainWindow(WindowCommands, QMainWindow):
     async def close_workspace(self) -> None:
         self._watch.stop()
         service, reader, self.service, self.reader = self.service, self.reader, None, None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if service is not None:
             await service.close()
         if reader is not None:
@@ -161,9 +165,14 @@ class MainWindow(WindowCommands, QMainWindow):
             self.banner.on_notice(event)
             self.statusBar().showMessage(event.message, 8000)
         elif isinstance(event, (BatchChanged, PromptsChanged, RunsChanged)):
-            self._refresh_timer.start()
+            self.refresh_soon()
         elif isinstance(event, (ImportProgress, ExportProgress)):
             self.on_progress(event)
+
+    def refresh_soon(self) -> None:
+        """Refresh within 300 ms (at most that often: a stream of events does not delay it)."""
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
 
     async def _watch_database(self) -> None:
         if self.reader is None:
@@ -171,7 +180,7 @@ class MainWindow(WindowCommands, QMainWindow):
         version = await self.reader.run(ViewQueries.data_version)
         if version != self._version:
             self._version = version
-            self._refresh_timer.start()
+            self.refresh_soon()
 
     async def refresh(self) -> None:
         """Read runs, batches and the shown prompts again (in place)."""
@@ -202,7 +211,7 @@ class MainWindow(WindowCommands, QMainWindow):
         if run is not None:
             self.detail.run.show_run(run, self.runs_model.cost(run))
             self.detail.setCurrentWidget(self.detail.run)
-        self._refresh_timer.start()
+        self.refresh_soon()
         self._update_actions()
 
     def _batch_selected(self) -> None:

@@ -58,7 +58,7 @@ class PromptsModel(QAbstractTableModel):
     #: A query is being counted / the first page read (True), or is shown (False).
     busy = Signal(bool)
 
-    def __init__(self, reader: ViewReader, parent: Any = None) -> None:
+    def __init__(self, reader: ViewReader | None, parent: Any = None) -> None:
         super().__init__(parent)
         self._reader = reader
         self._query = PromptQuery()
@@ -91,6 +91,8 @@ class PromptsModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Read the query again from the start (count, first page, snapshot)."""
+        if self._reader is None:  # no workspace open yet
+            return
         self._generation += 1
         spawn(self._load(self._generation), name="prompts-load")
 
@@ -144,6 +146,8 @@ class PromptsModel(QAbstractTableModel):
         return page[offset] if offset < len(page) else None
 
     def _want(self, page: int) -> None:
+        if self._reader is None:
+            return
         self._wanted.add(page)
         if not self._fetching:
             self._fetching = True

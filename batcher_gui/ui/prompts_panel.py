@@ -38,7 +38,7 @@ class PromptsPanel(QWidget):
 
     selected = Signal(object)
 
-    def __init__(self, reader: ViewReader, parent: Any = None) -> None:
+    def __init__(self, reader: ViewReader | None, parent: Any = None) -> None:
         super().__init__(parent)
         self.reader = reader
         self.run_id: int | None = None
@@ -107,7 +107,8 @@ class PromptsPanel(QWidget):
 
     def set_run(self, run_id: int | None) -> None:
         self.run_id = run_id
-        spawn(self._load_models(run_id), name="prompt-models")
+        if self.reader is not None:
+            spawn(self._load_models(run_id), name="prompt-models")
         self.apply_filters()
 
     async def _load_models(self, run_id: int | None) -> None:
@@ -140,6 +141,8 @@ class PromptsPanel(QWidget):
         spawn(self.refresh_counts(), name="prompt-counts")
 
     async def refresh_counts(self) -> None:
+        if self.reader is None:
+            return
         query = self.build_query()
         counts = await self.reader.run(ViewQueries.counts_by_state, query)
         total = sum(counts.values())

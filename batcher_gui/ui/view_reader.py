@@ -37,6 +37,7 @@ class ViewReader:
         self.bulk = self._bulk.submit(ViewQueries, database).result()
         self.quick = self._quick.submit(ViewQueries, database).result()
         self._generation: dict[str, int] = {}
+        self._running: str | None = None  # the kind of latest() query on the bulk thread now
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """A quick query (runs, batches, a prompt's detail)."""
@@ -52,17 +53,21 @@ class ViewReader:
         """
         generation = self._generation.get(kind, 0) + 1
         self._generation[kind] = generation
-        self.bulk.interrupt()
+        if self._running == kind:  # only a query of the same kind is worth stopping
+            self.bulk.interrupt()
 
         def call() -> T:
             if self._generation.get(kind) != generation:
                 raise Superseded(kind)
+            self._running = kind
             try:
                 return fn(self.bulk, *args)
             except sqlite3.OperationalError as exc:
                 if "interrupted" in str(exc):
                     raise Superseded(kind) from None
                 raise
+            finally:
+                self._running = None
 
         result = await asyncio.get_running_loop().run_in_executor(self._bulk, call)
         if self._generation.get(kind) != generation:

@@ -11,7 +11,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 Slot = Callable[[], Any]
-Key = QKeySequence.StandardKey | str | None
+#: Written out, not QKeySequence.StandardKey: those are empty on some platforms (a bare X
+#: server has no Quit key). "Ctrl" is Command on macOS.
+Key = str | None
 
 
 @dataclass
@@ -28,7 +30,7 @@ class WindowActions:
 # (name, text, shortcut, tip, toolbar?)
 _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
     "&File": [
-        ("import", "&Import…", QKeySequence.StandardKey.Open, "Import a prompts file", True),
+        ("import", "&Import…", "Ctrl+O", "Import a prompts file", True),
         ("open_workspace", "&Open Workspace…", "Ctrl+Shift+O", "Open another workspace folder",
          False),
         ("-", "", None, "", False),
@@ -38,16 +40,16 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
         ("open_workspace_folder", "Open &Workspace Folder", None, "Show the workspace's files",
          False),
         ("-", "", None, "", False),
-        ("quit", "&Quit", QKeySequence.StandardKey.Quit,
+        ("quit", "&Quit", "Ctrl+Q",
          "Stop between steps and quit; nothing is lost", False),
     ],
     "&Edit": [
-        ("find", "&Find Prompts", QKeySequence.StandardKey.Find, "Search the prompts", False),
+        ("find", "&Find Prompts", "Ctrl+F", "Search the prompts", False),
         ("copy_id", "Copy custom_&id", "Ctrl+Shift+C", "Copy the selected prompt's custom_id",
          False),
     ],
     "&View": [
-        ("refresh", "&Refresh", QKeySequence.StandardKey.Refresh, "Read everything again",
+        ("refresh", "&Refresh", "F5", "Read everything again",
          True),
         ("show_prompts", "&Prompts", "Ctrl+1", "Show the prompts", False),
         ("show_batches", "&Batches", "Ctrl+2", "Show the batches", False),
@@ -62,7 +64,7 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
         ("retry", "&Retry Failed", "Ctrl+R",
          "Restart the run's failed batches and send its failed prompts again", True),
         ("-", "", None, "", False),
-        ("delete_run", "&Delete Run…", QKeySequence.StandardKey.Delete,
+        ("delete_run", "&Delete Run…", "Delete",
          "Delete the selected run with its prompts and results", False),
     ],
     "&Batch": [

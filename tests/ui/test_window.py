@@ -1,0 +1,236 @@
+"""The window on a real engine, a real SQLite workspace and the sandbox (offscreen Qt)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from batcher_gui.app import Service
+from batcher_gui.config.secrets import SecretStore
+from batcher_gui.domain.events import EngineState
+from batcher_gui.domain.models import ImportOptions
+from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.engine.run_import import import_file
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.sandbox import SandboxConfig
+from batcher_gui.sandbox.host import SandboxThread
+from batcher_gui.storage import open_store
+from batcher_gui.ui.main_window import MainWindow
+from batcher_gui.ui.tasks import spawn
+from tests.app.conftest import FAST, write_chat
+from tests.fakes import MemoryKeyring
+
+WAIT = 30_000
+
+
+def _paths(root: Path) -> WorkspacePaths:
+    return WorkspacePaths(root, root / "batcher.sqlite3")
+
+
+@pytest.fixture
+def make_window(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+                ) -> Iterator[Callable[..., MainWindow]]:
+    windows: list[MainWindow] = []
+
+    def make(sandbox: SandboxConfig | None = None, **overrides: Any) -> MainWindow:
+        settings = QSettings(str(tmp_path / f"window{len(windows)}.ini"),
+                             QSettings.Format.IniFormat)
+        options = {"secrets": SecretStore(backend=MemoryKeyring()),
+                   "engine_overrides": {**FAST, **overrides},
+                   "sandbox_config": sandbox or SandboxConfig(instant=True),
+                   "sandbox_host": SandboxThread}
+        window = MainWindow(settings, options)  # closed here (not by qtbot: it must shut down)
+        window.show()
+        windows.append(window)
+        spawn(window.open_workspace(_paths(tmp_path / "ws").create()))
+        qtbot.waitUntil(lambda: window.service is not None and window.reader is not None,
+                        timeout=WAIT)
+        return window
+
+    yield make
+    for window in windows:
+        if not window.closed.done():
+            window.close()
+            qtbot.waitUntil(window.closed.done, timeout=WAIT)
+        window.deleteLater()
+
+
+def _import(window: MainWindow, qtbot: QtBot, path: Path) -> None:
+    assert window.service is not None
+    task = spawn(window.service.import_file(path, ImportOptions(), profile="sandbox"))
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    assert task.exception() is None
+
+
+def _run_done(window: MainWindow) -> bool:
+    run = window.runs_model.item(0)
+    return run is not None and run.count(PromptState.PROCESSED) == run.total > 0
+
+
+def test_import_submit_from_the_runs_view_and_read_the_answer(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    assert window.runs.model().rowCount() == 0  # the empty state...
+    assert "Import" in window.runs.empty_message  # ...says what to do
+    _import(window, qtbot, write_chat(tmp_path / "questions.jsonl", 12))
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+    window.runs.selectRow(0)
+    assert window.commands["submit"].isEnabled()
+    window.commands["submit"].trigger()
+    qtbot.waitUntil(lambda: _run_done(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 12, timeout=WAIT)
+    window.prompts.table.selectRow(3)
+    qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.prompt
+                    and window.detail.prompt.detail is not None, timeout=WAIT)
+    pane = window.detail.prompt
+    assert pane.detail is not None and pane.detail.row.custom_id == "c3"
+    assert "Sandbox reply" in pane.conversation.toPlainText()
+    assert "q 3" in pane.conversation.toPlainText()
+    assert "in /" in pane.usage.text()
+    assert "processed" in pane.history.toPlainText()
+    window.tabs.setCurrentWidget(window.batches)
+    qtbot.waitUntil(lambda: window.batches_model.rowCount() == 1, timeout=WAIT)
+    batch = window.batches_model.item(0)
+    assert batch is not None and batch.state is BatchState.COMPLETED
+
+
+def test_every_model_passes_the_model_tester(make_window: Callable[..., MainWindow],
+                                             qtbot: QtBot, qtmodeltester: Any,
+                                             tmp_path: Path) -> None:
+    window = make_window()
+    for i in range(3):
+        _import(window, qtbot, write_chat(tmp_path / f"f{i}.jsonl", 5 + i))
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 3
+                    and window.batches_model.rowCount() == 3, timeout=WAIT)
+    qtmodeltester.check(window.runs_model)
+    qtmodeltester.check(window.batches_model)
+    assert window.runs_model.data(window.runs_model.index(0, 0)) == "#3 f2"  # newest first
+
+
+HOLD = ("import sys, time; from pathlib import Path; from batcher_gui.storage import open_store;"
+        " from batcher_gui.engine.claim import DriverClaim; "
+        "c = DriverClaim(open_store(Path(sys.argv[1])).db, 5); assert c.acquire(); "
+        "print('holding', flush=True); time.sleep(600)")
+
+
+def test_another_driver_is_shown_and_followed_then_taken_over(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    paths = _paths(tmp_path / "ws")  # made before the other process holds it
+    paths.create()
+    open_store(paths.database).db.close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(paths.database)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().startswith("holding")
+        window = make_window()
+        qtbot.waitUntil(lambda: window.engine_status.state is EngineState.WAITING_FOR_DRIVER,
+                        timeout=WAIT)
+        assert f"process {holder.pid}" in window.engine_status.text.text()
+        # Another process changes the workspace: the window shows it without being told.
+        other = open_store(paths.database)
+        import_file(other, write_chat(tmp_path / "theirs.jsonl", 4), ImportOptions(),
+                    profile_name="sandbox")
+        other.db.close()
+        qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+        window.runs.selectRow(0)
+        window.commands["submit"].trigger()  # waits for a driver: nothing is sent meanwhile
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        qtbot.waitUntil(lambda: window.engine_status.state is EngineState.DRIVING,
+                        timeout=WAIT)
+        qtbot.waitUntil(lambda: _run_done(window), timeout=WAIT)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def test_ctrl_q_with_batches_in_flight_loses_nothing(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    slow = SandboxConfig(steps_per_poll=1, progress_steps=200)
+    window = make_window(slow, poll_interval=0.05, sandbox_poll_interval=0.05)
+    _import(window, qtbot, write_chat(tmp_path / "q.jsonl", 30))
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+    window.runs.selectRow(0)
+    window.commands["submit"].trigger()
+    qtbot.waitUntil(lambda: any(b.state is BatchState.IN_PROGRESS
+                                for b in window.batches_model.items()), timeout=WAIT)
+    sandbox_dir = window.paths.sandbox_dir if window.paths else None
+    started = time.monotonic()
+    quit_action = window.commands["quit"]
+    assert quit_action.shortcut().matches(QKeySequence("Ctrl+Q")) is (
+        QKeySequence.SequenceMatch.ExactMatch)
+    quit_action.trigger()  # what Ctrl+Q does (offscreen windows get no real key events)
+    qtbot.waitUntil(window.closed.done, timeout=WAIT)
+    print(f"closed {time.monotonic() - started:.2f} s after Ctrl+Q with a batch in flight")
+
+    async def finish() -> dict[PromptState, int]:  # Batcher again: it picks up where it was
+        service = await Service.open(
+            _paths(tmp_path / "ws"), secrets=SecretStore(backend=MemoryKeyring()),
+            engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
+            sandbox_host=SandboxThread)
+        try:
+            assert await service.sync(timeout=60)
+            return await service.run_counts(1)
+        finally:
+            await service.close()
+
+    task = spawn(finish())
+    qtbot.waitUntil(task.done, timeout=60_000)
+    assert task.result() == {PromptState.PROCESSED: 30}
+    assert sandbox_dir is not None
+
+
+@pytest.mark.expect_log
+def test_an_unexpected_error_is_logged_and_shown_with_the_log_path(
+        qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from batcher_gui.ui import crash
+
+    monkeypatch.setattr(crash, "log_folder", lambda: tmp_path / "logs")
+    path = crash.start_app_log()
+    try:
+        crash.install_handlers(qloop)
+
+        async def boom() -> None:
+            raise RuntimeError("something nobody expected")
+
+        spawn(boom(), name="boom")
+        qtbot.waitUntil(lambda: _crash_dialog() is not None, timeout=WAIT)
+        dialog = _crash_dialog()
+        assert dialog is not None and str(path) in dialog.text()
+        assert "something nobody expected" in dialog.text()
+        dialog.done(0)
+        assert "RuntimeError: something nobody expected" in path.read_text()
+        assert "Traceback" in path.read_text()
+    finally:
+        for handler in list(logging.getLogger().handlers):
+            if getattr(handler, "baseFilename", "") == str(path):
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+        for name in ("batcher_gui.ui.tasks",):
+            logging.getLogger(name).handlers.clear()
+        sys.excepthook = sys.__excepthook__
+
+
+def _crash_dialog() -> QMessageBox | None:
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox) and widget.objectName() == "crash-dialog" and (
+                widget.isVisible()):
+            return widget
+    return None

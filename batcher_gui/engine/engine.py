@@ -52,6 +52,8 @@ from batcher_gui.storage.store import Store
 log = logging.getLogger(__name__)
 B = BatchState
 ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
+#: How often the engine asks SQLite to start its WAL over.
+CHECKPOINT_SECONDS = 30.0
 
 
 class Engine(StepRunner):
@@ -94,6 +96,7 @@ class Engine(StepRunner):
         self._dirty_runs: set[int] = set()
         self._flush: asyncio.Task[None] | None = None
         self._next_poll: float | None = None
+        self._checkpointed = time.monotonic()
         self._listed = {}
         self._warned_status = set()
 
@@ -200,6 +203,9 @@ class Engine(StepRunner):
             started.append(self._start(batch, self._cleanup))
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.get_running_loop().create_task(self._deliver())
+        if time.monotonic() - self._checkpointed > CHECKPOINT_SECONDS:
+            self._checkpointed = time.monotonic()  # keeps the WAL from growing (see db.py)
+            await self.workers.write(self.store.db.checkpoint)
         if wait:
             await asyncio.gather(*started, self._delivery)
         drivable = [b for b in active if b.profile_id not in self.blocked_profiles]

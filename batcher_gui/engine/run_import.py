@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 #: How many problems an import keeps to show (the total is always counted).
 MAX_REPORTED_ERRORS = 100
+#: Chunks written between two WAL checkpoints (about 200,000 rows).
+CHECKPOINT_EVERY = 40
 PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 
 #: (bytes read, file size, prompts written)
@@ -97,10 +99,12 @@ def import_file(
             else:
                 chunks = builder.rows(reader, on_error)
             try:
-                for rows in chunks:
+                for n, rows in enumerate(chunks, 1):
                     drafts: list[tuple[int, GroupKey]] = (
                         feed.drafts if feed is not None else builder.new_drafts())
                     write(session.write, rows, drafts)
+                    if n % CHECKPOINT_EVERY == 0:
+                        write(store.db.checkpoint)
                     if progress is not None:
                         done = feed.bytes_read if feed is not None else reader.bytes_read
                         progress(done, reader.total_bytes, session.count)
@@ -124,6 +128,8 @@ def import_file(
         except BaseException:
             write(session.discard)
             raise
+        finally:
+            write(store.db.checkpoint)
     if progress is not None:
         progress(reader.total_bytes, reader.total_bytes, summary.prompts)
     return replace(summary, skipped=total_errors, errors=[str(e) for e in errors],

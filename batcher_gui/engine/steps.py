@@ -292,6 +292,7 @@ class BatchSteps:
         summary = await self.workers.read(
             apply_and_finish, self.book.db, batch.id, files, final, self.settings.max_attempts,
             write=self.workers.write_sync, intent="cleanup")
+        await self.workers.write(self.book.db.checkpoint)  # a batch's results: a big write
         self._changed(batch, final, f"{summary.processed} ok, {summary.failed} failed, "
                                     f"{summary.retried} to retry")
 

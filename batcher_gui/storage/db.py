@@ -74,6 +74,8 @@ def _make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # After a checkpoint empties it, the WAL file is cut back to this size.
+        cur.execute("PRAGMA journal_size_limit=67108864")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -209,6 +211,27 @@ class Database:
             yield True
         finally:
             lock.release()
+
+    def checkpoint(self, *, wait_ms: int = 250) -> bool:
+        """Move the WAL's pages into the database file and start the WAL over (truncated).
+
+        SQLite does the copying by itself, but it can only start the WAL over at a moment no
+        reader still uses it; with views and the engine reading all the time such a moment may
+        never come and the WAL grows by every write (gigabytes after a few million rows),
+        slowing every read. So this is asked for after big writes and now and then. It waits at
+        most ``wait_ms`` for readers; False: not now (try again later).
+        """
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={wait_ms}")
+            try:
+                busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError:
+                busy = 1
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return not busy
 
     def close(self) -> None:
         self.engine.dispose()

@@ -100,19 +100,26 @@ class PromptsModel(QAbstractTableModel):
         query = self._query
         self.busy.emit(True)
         try:
-            count = await self._reader.latest("prompts", ViewQueries.count, query)
-            first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
+            if query.text:
+                # A search is a scan: show its first page as soon as it is found, count after
+                # (a short first page is the whole answer: no count needed).
+                first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
+                count = len(first) if len(first) < PAGE else None
+            else:
+                count = await self._reader.latest("prompts", ViewQueries.count, query)
+                first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
         except Superseded:
             return
         if generation != self._generation:
             return
         self.beginResetModel()
-        self._count = count
+        self._count = len(first) if count is None else count
         self._ids = None
         self._pages = OrderedDict([(0, first)] if first else [])
         self._wanted.clear()
         self.endResetModel()
-        self.countChanged.emit(count)
+        if count is not None:
+            self.countChanged.emit(count)
         self.busy.emit(False)
         try:
             ids = await self._reader.latest("prompts", ViewQueries.ids, query)
@@ -120,10 +127,10 @@ class PromptsModel(QAbstractTableModel):
             return
         if generation == self._generation:
             self._ids = ids
-            if len(ids) != self._count:  # the workspace changed between count and snapshot
-                self._resize(len(ids))
+            if count is None or len(ids) != self._count:  # counted by the snapshot
+                self._resize(len(ids), force=True)
 
-    def _resize(self, count: int) -> None:
+    def _resize(self, count: int, *, force: bool = False) -> None:
         if count > self._count:
             self.beginInsertRows(QModelIndex(), self._count, count - 1)
             self._count = count
@@ -133,6 +140,8 @@ class PromptsModel(QAbstractTableModel):
             self._count = count
             self._pages = OrderedDict((k, v) for k, v in self._pages.items() if k * PAGE < count)
             self.endRemoveRows()
+        elif not force:
+            return
         self.countChanged.emit(count)
 
     # -- pages ---------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from batcher_gui.ui.loop import AppEventLoop
+
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """A qasync loop that Qt's event processing (qtbot.waitUntil, waitSignal) drives."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = AppEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     asyncio.events._set_running_loop(loop)
     yield loop

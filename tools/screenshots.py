@@ -1,0 +1,215 @@
+"""`make screenshots`: the window on a demo workspace, one PNG per view, in docs/screenshots/.
+
+Usage: python tools/screenshots.py OUT_DIR [--scheme light|dark] [--work DIR]
+
+The demo workspace has a few runs on the built-in sandbox: one finished with some failed
+prompts, one of embeddings, one still in flight, one delivering to a folder. Run it under Xvfb
+(`make screenshots` does) to see the platform's real window; offscreen works too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from batcher_gui.app import Service  # noqa: E402
+from batcher_gui.domain.models import ImportOptions, InputFormat  # noqa: E402
+from batcher_gui.paths import WorkspacePaths  # noqa: E402
+from batcher_gui.sandbox import SandboxConfig  # noqa: E402
+
+#: Batches created with this config stay in progress for minutes (one step per 2 s, 150 steps).
+SLOW = SandboxConfig(steps_per_poll=0, step_seconds=2.0, progress_steps=150)
+REVIEWS = [
+    ("r-101", "Battery lasts two days, screen is sharp. Would buy again."),
+    ("r-102", "Arrived broken and support never answered. #fail"),
+    ("r-103", "Does what it says. Nothing more, nothing less."),
+    ("r-104", "The <b>best</b> headphones I have owned; noise cancelling is superb."),
+    ("r-105", "Returned it after a week: too heavy for daily use."),
+]
+
+
+def _reviews_csv(path: Path, n: int) -> Path:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["review_id", "review"])
+        for i in range(n):
+            rid, text = REVIEWS[i % len(REVIEWS)]
+            writer.writerow([f"{rid}-{i}", text if i < 40 or "#fail" not in text
+                             else text.replace(" #fail", "")])
+    return path
+
+
+def _embeddings(path: Path, n: int) -> Path:
+    with path.open("wb") as fh:
+        for i in range(n):
+            fh.write(orjson.dumps({"custom_id": f"doc-{i}", "method": "POST",
+                                   "url": "/v1/embeddings",
+                                   "body": {"model": "text-embedding-3-small",
+                                            "input": f"Paragraph {i} of the handbook."}}) + b"\n")
+    return path
+
+
+def _eval(path: Path, n: int) -> Path:
+    with path.open("wb") as fh:
+        for i in range(n):
+            fh.write(orjson.dumps({
+                "custom_id": f"eval-{i:04d}", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": "gpt-4.1-mini", "messages": [
+                    {"role": "system", "content": "Answer with one word."},
+                    {"role": "user", "content": f"Is {i} a prime number?"}]}}) + b"\n")
+    return path
+
+
+async def build_demo(work: Path) -> WorkspacePaths:
+    paths = WorkspacePaths(work / "demo", work / "demo" / "batcher.sqlite3")
+    if paths.database.exists():
+        return paths
+    fast = SandboxConfig(steps_per_poll=1, progress_steps=1)
+    service = await Service.open(paths, sandbox_config=fast, engine_overrides={
+        "sandbox_poll_interval": 0.1, "quiet_seconds": 3600})
+    try:
+        reviews = await service.import_file(
+            _reviews_csv(work / "reviews-nov.csv", 240), ImportOptions(
+                format=InputFormat.CSV, model="gpt-4o-mini", template="Sentiment of: {review}",
+                system="Answer positive, negative or neutral.", id_column="review_id"),
+            profile="sandbox")
+        embeddings = await service.import_file(_embeddings(work / "handbook.jsonl", 80),
+                                               ImportOptions(), profile="sandbox")
+        await service.set_delivery(reviews.run.id, folder=str(work / "delivered"))
+        await service.submit(reviews.run.id)
+        await service.submit(embeddings.run.id)
+        await service.sync(timeout=300)
+    finally:
+        await service.close()
+    service = await Service.open(paths, sandbox_config=SLOW, engine_overrides={
+        "sandbox_poll_interval": 0.5, "quiet_seconds": 3600})
+    try:
+        flying = await service.import_file(_eval(work / "eval-gpt41.jsonl", 150),
+                                           ImportOptions(), profile="sandbox")
+        await service.submit(flying.run.id)
+        await service.sync(timeout=15)  # sent, still in progress when this stops
+    finally:
+        await service.close()
+    return paths
+
+
+async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> None:
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from batcher_gui.domain.states import BatchState, PromptState
+    from batcher_gui.ui.main_window import MainWindow
+
+    suffix = "" if scheme == "light" else "-dark"
+    settings = QSettings(str(work / f"shots-{scheme}.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, {"sandbox_config": SLOW,
+                                   "engine_overrides": {"sandbox_poll_interval": 1.0}})
+    window.resize(1600, 940)
+    window.show()
+    await window.open_workspace(paths)
+    app = QApplication.instance()
+    assert app is not None
+
+    async def settle(seconds: float = 1.5) -> None:
+        await asyncio.sleep(seconds)
+        app.processEvents()
+
+    def save(name: str) -> None:
+        path = out / f"{name}{suffix}.png"
+        window.grab().save(str(path))
+        print(f"saved {path}")
+
+    async def select_run(name: str) -> None:
+        for row in range(window.runs_model.rowCount()):
+            item = window.runs_model.item(row)
+            if item is not None and item.run.name == name:
+                window.runs.selectRow(row)
+        await settle()
+
+    async def select_prompt(predicate: Callable[[object], bool]) -> None:
+        model = window.prompts.model
+        for row in range(min(model.rowCount(), 200)):
+            item = model.row_at(row)
+            if item is not None and predicate(item):
+                window.prompts.table.selectRow(row)
+                window.prompts.table.scrollTo(model.index(row, 0))
+                break
+        await settle()
+
+    await settle(3)
+    await select_run("reviews-nov")
+    await select_prompt(lambda r: r.state is PromptState.DELIVERED)  # type: ignore[attr-defined]
+    save("prompts")
+    window.prompts.state.setCurrentIndex(window.prompts.state.findData(PromptState.FAILED))
+    await settle()
+    await select_prompt(lambda r: True)
+    save("failed-prompt")
+    window.prompts.state.setCurrentIndex(0)
+    await select_run("eval-gpt41")
+    window.tabs.setCurrentWidget(window.batches)
+    await settle()
+    for row in range(window.batches_model.rowCount()):
+        batch = window.batches_model.item(row)
+        if batch is not None and batch.state is not BatchState.COMPLETED:
+            window.batches.selectRow(row)
+    await settle()
+    save("batches")
+    window.tabs.setCurrentWidget(window.prompts)
+    window.runs.clearSelection()
+    window.prompts.search.setText("headphones")
+    window.prompts.apply_filters()
+    await settle()
+    await select_prompt(lambda r: True)
+    save("search")
+    window.prompts.search.setText("")
+    await window.open_workspace(WorkspacePaths(work / "empty", work / "empty" / "batcher.sqlite3"
+                                               ).create())
+    await settle(2)
+    save("empty")
+    window.close()
+    await window.closed
+    del Qt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--scheme", choices=["light", "dark"], default="light")
+    parser.add_argument("--work", help="where the demo workspace is made (and reused)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work or tempfile.mkdtemp(prefix="batcher-shots-"))
+    work.mkdir(parents=True, exist_ok=True)
+    paths = asyncio.run(build_demo(work))
+
+    from PySide6.QtWidgets import QApplication
+
+    from batcher_gui.ui.loop import AppEventLoop
+    from batcher_gui.ui.theme import apply_color_scheme
+
+    app = QApplication([])
+    app.setOrganizationName("BatcherScreenshots")
+    app.setApplicationName("batcher-gui")
+    apply_color_scheme(app, args.scheme)
+    os.environ["BATCHER_COLOR_SCHEME"] = args.scheme
+    loop = AppEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(shoot(paths, out, args.scheme, work))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

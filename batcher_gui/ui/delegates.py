@@ -8,6 +8,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
+from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.runs_model import ProgressRole
 from batcher_gui.ui.theme import PROGRESS_ORDER, is_dark, state_colour
 
@@ -18,7 +19,7 @@ class ProgressDelegate(QStyledItemDelegate):
     """A bar split by state (done, in flight, waiting, failed), with the cell's text on it."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        segments: list[tuple[Any, int]] | None = index.data(ProgressRole)
+        segments: list[tuple[Any, int]] | None = item_data(index, ProgressRole)
         if not segments:
             super().paint(painter, option, index)
             return
@@ -50,7 +51,7 @@ class ProgressDelegate(QStyledItemDelegate):
             painter.setBrush(colour)
             painter.drawRect(QRect(x, rect.top(), width, rect.height()))
             x += width
-        text = index.data(Qt.ItemDataRole.DisplayRole)
+        text = item_data(index, Qt.ItemDataRole.DisplayRole)
         if text:
             painter.setPen(option.palette.color(QPalette.ColorRole.Text))  # type: ignore
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(text))

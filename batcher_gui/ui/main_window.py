@@ -39,9 +39,10 @@ from batcher_gui.storage.views import ViewQueries
 from batcher_gui.ui.delegates import EmptyMessageTable, ProgressDelegate
 from batcher_gui.ui.detail import DetailStack
 from batcher_gui.ui.prompts_panel import PromptsPanel
+from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.runs_model import BatchesModel, ItemRole, RunsModel
 from batcher_gui.ui.status import Banner, EngineStatus
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.tasks import cancel_all, spawn
 from batcher_gui.ui.view_reader import ViewReader
 from batcher_gui.ui.window_actions import build_actions
 from batcher_gui.ui.window_commands import WindowCommands
@@ -146,6 +147,8 @@ class MainWindow(WindowCommands, QMainWindow):
 
     async def close_workspace(self) -> None:
         self._watch.stop()
+        self._refresh_timer.stop()
+        await cancel_all()  # views' reads of this workspace: not wanted any more
         service, reader, self.service, self.reader = self.service, self.reader, None, None
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -199,11 +202,11 @@ class MainWindow(WindowCommands, QMainWindow):
     # -- selection -----------------------------------------------------------------------------
     def selected_run(self) -> RunOverview | None:
         rows = self.runs.selectionModel().selectedRows()
-        return rows[0].data(ItemRole) if rows else None
+        return item_data(rows[0], ItemRole) if rows else None
 
     def selected_batch(self) -> Batch | None:
         rows = self.batches.selectionModel().selectedRows()
-        return rows[0].data(ItemRole) if rows else None
+        return item_data(rows[0], ItemRole) if rows else None
 
     def _run_selected(self) -> None:
         run = self.selected_run()

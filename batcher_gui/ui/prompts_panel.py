@@ -24,6 +24,7 @@ from batcher_gui.domain.views import PromptQuery, PromptRow
 from batcher_gui.storage.views import ViewQueries
 from batcher_gui.ui.delegates import EmptyMessageTable
 from batcher_gui.ui.prompts_model import PromptsModel, RowRole
+from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.tasks import spawn
 from batcher_gui.ui.view_reader import ViewReader
 
@@ -52,12 +53,12 @@ class PromptsPanel(QWidget):
         self.search.setAccessibleName("Search prompts")
         self.state = QComboBox()
         self.state.setAccessibleName("Filter by state")
-        self.state.addItem("All states", None)
+        self.state.addItem("All states", "")  # never None: see qtfix.py
         for state in P:
             self.state.addItem(state.value, state)
         self.model_filter = QComboBox()
         self.model_filter.setAccessibleName("Filter by model")
-        self.model_filter.addItem("All models", None)
+        self.model_filter.addItem("All models", "")
         self.errors = QCheckBox("Only with errors")
         bar.addWidget(self.search, 3)
         bar.addWidget(self.state, 1)
@@ -116,7 +117,7 @@ class PromptsPanel(QWidget):
         current = self.model_filter.currentData()
         self.model_filter.blockSignals(True)
         self.model_filter.clear()
-        self.model_filter.addItem("All models", None)
+        self.model_filter.addItem("All models", "")
         for name in models:
             self.model_filter.addItem(name, name)
         self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(current)))
@@ -126,7 +127,8 @@ class PromptsPanel(QWidget):
         state = self.state.currentData()  # Qt hands the enum back as its str value
         return dataclasses.replace(
             self.model.query, run_id=self.run_id, states=(P(state),) if state else (),
-            model=self.model_filter.currentData(), has_error=True if self.errors.isChecked()
+            model=self.model_filter.currentData() or None,
+            has_error=True if self.errors.isChecked()
             else None, text=self.search.text().strip())
 
     def apply_filters(self) -> None:
@@ -174,4 +176,4 @@ class PromptsPanel(QWidget):
 
     def current(self) -> PromptRow | None:
         rows = self.table.selectionModel().selectedRows()
-        return rows[0].data(RowRole) if rows else None
+        return item_data(rows[0], RowRole) if rows else None

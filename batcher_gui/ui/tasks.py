@@ -36,7 +36,8 @@ def _finished(task: asyncio.Task[Any]) -> None:
 
 async def cancel_all() -> None:
     """Cancel what is still running (the window is closing) and wait for it."""
-    tasks = [t for t in _running if not t.done()]
+    me = asyncio.current_task()
+    tasks = [t for t in _running if not t.done() and t is not me]
     for task in tasks:
         task.cancel()
     if tasks:

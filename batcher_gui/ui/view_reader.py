@@ -38,9 +38,11 @@ class ViewReader:
         self.quick = self._quick.submit(ViewQueries, database).result()
         self._generation: dict[str, int] = {}
         self._running: str | None = None  # the kind of latest() query on the bulk thread now
+        self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """A quick query (runs, batches, a prompt's detail)."""
+        self._check_open()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._quick, functools.partial(fn, self.quick, *args))
 
@@ -51,6 +53,7 @@ class ViewReader:
         running (the user has moved on), and anything queued behind it of the same kind is
         answered with Superseded without being run.
         """
+        self._check_open()
         generation = self._generation.get(kind, 0) + 1
         self._generation[kind] = generation
         if self._running == kind:  # only a query of the same kind is worth stopping
@@ -76,10 +79,16 @@ class ViewReader:
 
     async def page(self, fn: Callable[..., T], *args: Any) -> T:
         """A page of rows for the prompts table (never interrupts anything)."""
+        self._check_open()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._bulk, functools.partial(fn, self.bulk, *args))
 
+    def _check_open(self) -> None:
+        if self._closed:  # the workspace was closed: whoever asked no longer needs it
+            raise Superseded("closed")
+
     def close(self) -> None:
+        self._closed = True
         self.bulk.interrupt()
         for pool, queries in ((self._bulk, self.bulk), (self._quick, self.quick)):
             pool.submit(queries.close)

@@ -10,13 +10,12 @@ import getpass
 import logging
 import os
 from collections.abc import Mapping
-from typing import TextIO
-
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING, TextIO
 
 from batcher_gui.domain.errors import BatcherError
+
+if TYPE_CHECKING:  # keyring takes a tenth of a second to import: only when a key is used
+    from keyring.backend import KeyringBackend
 from batcher_gui.domain.models import BUILTIN_SANDBOX_URL, Profile, ProfileKind
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,11 @@ class SecretStore:
 
     def _keyring(self) -> KeyringBackend:
         # Resolved per call: keyring picks (and caches) its default lazily.
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        import keyring
+
+        return keyring.get_keyring()
 
     def __repr__(self) -> str:
         backend = type(self._backend).__qualname__ if self._backend is not None else "default"
@@ -120,6 +123,8 @@ class SecretStore:
 
     def delete(self, profile_name: str) -> bool:
         """Forget the profile's key; False if there was none. Raises SecretStoreUnavailable."""
+        import keyring.errors
+
         try:
             self._keyring().delete_password(SERVICE, profile_name)
         except keyring.errors.PasswordDeleteError:

@@ -9,6 +9,7 @@ stops its running query when the user has already asked for another.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from array import array
 from collections.abc import Sequence
@@ -63,22 +64,29 @@ def _row(r: Sequence[Any]) -> PromptRow:
                      tokens_in, tokens_out, attempts, updated_at)
 
 
-def _where(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True
-           ) -> tuple[str, list[Any]]:
+def _where(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
+           first_id: int | None = None, listing: bool = False) -> tuple[str, list[Any]]:
     """SQL condition and parameters for a query over the ``visible`` runs.
 
-    Naming the runs (``run_id IN (1, 2, 3)``) leaves out runs being imported or deleted, and
-    lets SQLite use the (run_id, state) index: a state filter over every run is then a few
-    index ranges instead of a scan of a million rows.
+    Counting names the runs (``run_id IN (1, 2, 3)``): that leaves out runs being imported or
+    deleted, and lets SQLite count in the (run_id, state) index instead of the table. Listing
+    in import order without a state filter instead walks the table by id (``+run_id`` keeps
+    the index out), from the run's first prompt: the first page then costs 200 rows read,
+    not a sort of millions.
     """
+    by_index = not listing or bool(with_states and q.states) or q.sort is not PromptSort.ID
+    column = "run_id" if by_index else "+run_id"
     parts: list[str] = []
     params: list[Any] = []
     if q.run_id is None:
-        parts.append(f"run_id IN ({', '.join('?' for _ in visible)})" if visible else "0")
+        parts.append(f"{column} IN ({', '.join('?' for _ in visible)})" if visible else "0")
         params += list(visible)
     else:
-        parts.append("run_id = ?")
+        parts.append(f"{column} = ?")
         params.append(q.run_id)
+        if not by_index and first_id is not None:
+            parts.append("id >= ?")
+            params.append(first_id)
     if q.batch_id is not None:
         parts.append("batch_id = ?")
         params.append(q.batch_id)
@@ -126,6 +134,29 @@ class ViewQueries:
         """Changes when another connection (this process's engine, another process) commits."""
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def _first_id(self, q: PromptQuery) -> int | None:
+        return None if q.run_id is None else self._id_span(q.run_id)[0]
+
+    def _id_span(self, run_id: int) -> tuple[int | None, int | None]:
+        """A run's lowest and highest prompt id: one index seek per state (``min(id)`` over
+        the (run_id, state, id) index would read every entry of the run)."""
+        low: int | None = None
+        high: int | None = None
+        for state in PromptState:
+            for order in ("ASC", "DESC"):
+                found = self._conn.execute(
+                    "SELECT id FROM prompts WHERE run_id = ? AND state = ? "
+                    f"ORDER BY id {order} LIMIT 1", (run_id, state.value)).fetchone()
+                if found is not None:
+                    low = found[0] if low is None else min(low, found[0])
+                    high = found[0] if high is None else max(high, found[0])
+        return low, high
+
+    def _plain(self, q: PromptQuery) -> bool:
+        """Every prompt of the run(s), in import order: no filter but the runs."""
+        return (q.sort is PromptSort.ID and not q.descending and not q.states
+                and not q.model and q.has_error is None and not q.text and q.batch_id is None)
+
     def _visible(self) -> list[int]:
         return [i for (i,) in self._conn.execute("SELECT id FROM runs WHERE status = 'ready'")]
 
@@ -136,28 +167,61 @@ class ViewQueries:
                                       params).fetchone()[0])
 
     def counts_by_state(self, q: PromptQuery) -> dict[PromptState, int]:
-        """Counts by state of the query without its state filter (the filter's menu)."""
-        where, params = _where(q, self._visible(), with_states=False)
-        rows = self._conn.execute(
-            f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state", params)
-        return {PromptState(state): n for state, n in rows}
+        """Counts by state of the query without its state filter (the filter's menu).
+
+        One run at a time: each is a walk along the (run_id, state) index, already grouped.
+        """
+        counts: dict[PromptState, int] = {}
+        for run_id in [q.run_id] if q.run_id is not None else self._visible():
+            one = dataclasses.replace(q, run_id=run_id)
+            where, params = _where(one, [], with_states=False)
+            for state, n in self._conn.execute(
+                    f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state",
+                    params):
+                counts[PromptState(state)] = counts.get(PromptState(state), 0) + n
+        return counts
 
     def page(self, q: PromptQuery, offset: int, limit: int) -> list[PromptRow]:
         """Rows ``offset`` .. ``offset + limit`` in the query's order (for the first pages)."""
-        where, params = _where(q, self._visible())
+        where, params = _where(q, self._visible(), listing=True, first_id=self._first_id(q))
         rows = self._conn.execute(f"{_ROW_SQL} WHERE {where} ORDER BY {_order(q)} "
                                   "LIMIT ? OFFSET ?", [*params, limit, offset])
         return [_row(r) for r in rows]
 
     def ids(self, q: PromptQuery) -> array[int]:
-        """Every matching prompt id, in order (the snapshot pages are read by)."""
-        where, params = _where(q, self._visible())
+        """Every matching prompt id, in order (the snapshot pages are read by).
+
+        A run's prompts have consecutive ids (one import; only whole runs are deleted), so the
+        plain snapshot is a few ranges, checked against the run's count; anything else (or a
+        range with holes) is a query.
+        """
+        if self._plain(q):
+            ranges = self._ranges([q.run_id] if q.run_id is not None else self._visible())
+            if ranges is not None:
+                out: array[int] = array("q")
+                for low, high in ranges:
+                    out.extend(range(low, high + 1))
+                return out
+        where, params = _where(q, self._visible(), listing=True, first_id=self._first_id(q))
         out: array[int] = array("q")
         cursor = self._conn.execute(f"SELECT id FROM prompts WHERE {where} ORDER BY "
                                     f"{_order(q)}", params)
         while chunk := cursor.fetchmany(50_000):
             out.extend(i for (i,) in chunk)
         return out
+
+    def _ranges(self, runs: Sequence[int]) -> list[tuple[int, int]] | None:
+        spans = []
+        for run_id in runs:
+            low, high = self._id_span(run_id)
+            if low is None or high is None:
+                continue
+            count = self._conn.execute("SELECT count(*) FROM prompts WHERE run_id = ?",
+                                       (run_id,)).fetchone()[0]
+            if count != high - low + 1:
+                return None
+            spans.append((low, high))
+        return sorted(spans)
 
     def rows(self, ids: Sequence[int]) -> list[PromptRow]:
         """The rows of these prompts, in the order given (missing ones left out)."""

@@ -34,18 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _report_ready(window: MainWindow) -> None:
+    """bench/ui.py: print when the prompts view shows rows, then quit."""
+    while window.prompts.model.row_at(0) is None and not window.closed.done():
+        await asyncio.sleep(0.005)
+    print(f"ready at {time.time():.3f}", flush=True)
+    while window.service is None and not window.closed.done():  # let it open, then quit
+        await asyncio.sleep(0.05)
+    window.close()
+
+
 async def _run(window: MainWindow, data_dir: str | None) -> None:
+    if os.environ.get("BATCHER_REPORT_READY"):
+        ready = asyncio.ensure_future(_report_ready(window))
     try:
         await window.open_workspace(resolve_workspace(data_dir).create())
     except BatcherError as exc:  # a bad --data-dir, a newer workspace...: say so, stay open
         QMessageBox.warning(window, "Batcher", f"{exc}\n\nUse File → Open Workspace… to choose "
                                                "another folder.")
-    if os.environ.get("BATCHER_REPORT_READY"):  # bench/ui.py: when do rows show?
-        while window.prompts.model.row_at(0) is None and not window.closed.done():
-            await asyncio.sleep(0.005)
-        print(f"ready at {time.time():.3f}", flush=True)
-        window.close()
     await window.closed
+    if os.environ.get("BATCHER_REPORT_READY"):
+        await ready
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,8 @@ selected item on the right, the engine's state at the bottom. The engine runs in
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batcher_gui.app import Service
 from batcher_gui.domain.events import (
     BatchChanged,
     EngineActivity,
@@ -46,6 +46,9 @@ from batcher_gui.ui.tasks import cancel_all, spawn
 from batcher_gui.ui.view_reader import ViewReader
 from batcher_gui.ui.window_actions import build_actions
 from batcher_gui.ui.window_commands import WindowCommands
+
+if TYPE_CHECKING:
+    from batcher_gui.app import Service
 
 NO_RUNS = "No runs yet.\n\nFile → Import (Ctrl+O) turns a file of prompts into a run."
 NO_BATCHES = "No batches here yet: importing a file makes its draft batches."
@@ -127,23 +130,45 @@ class MainWindow(WindowCommands, QMainWindow):
 
     # -- workspace -----------------------------------------------------------------------------
     async def open_workspace(self, paths: WorkspacePaths) -> None:
-        """Open ``paths`` (closing the current one) and start its engine."""
+        """Open ``paths`` (closing the current one) and start its engine.
+
+        An existing workspace's prompts show first, read straight from the file, while the
+        service (a second to import and open) gets ready beside them.
+        """
         await self.close_workspace()
         self.engine_status.text.setText(f"opening {paths.root}…")
-        service = await Service.open(paths, **self.service_options)
-        self.service, self.paths = service, paths
-        self.reader = ViewReader(paths.database)
-        self.prompts.set_reader(self.reader)
-        self.detail.batch.results_dir = paths.results_dir
-        self._unsubscribe = service.subscribe(self.on_event)
+        self.paths = paths
         self.setWindowTitle(f"Batcher — {paths.root}")
+        self.detail.batch.results_dir = paths.results_dir
+        loop = asyncio.get_running_loop()
+        early = paths.database.exists()
+        if early:  # rows on screen at once; a schema too old for the views just waits
+            self._use_reader(await loop.run_in_executor(None, ViewReader, paths.database))
+            # The service's imports would take the interpreter from the GUI thread: after.
+            await self.prompts.model.first_rows_shown(timeout=3.0)
+        service = await self._open_service(paths)
+        self.service = service
+        if not early:
+            self._use_reader(await loop.run_in_executor(None, ViewReader, paths.database))
+        self._unsubscribe = service.subscribe(self.on_event)
         self.remember_workspace(paths.root)
         for problem in service._startup_problems:
             self.banner.show_message(f"A setting was ignored: {problem}")
-        self.prompts.set_run(None)
         await self.refresh()
         self._watch.start()
         await service.start_engine()
+
+    async def _open_service(self, paths: WorkspacePaths) -> Service:
+        # Imported in a thread: SQLAlchemy and the engine take most of a second to load.
+        module = await asyncio.get_running_loop().run_in_executor(
+            None, importlib.import_module, "batcher_gui.app")
+        service: Service = await module.Service.open(paths, **self.service_options)
+        return service
+
+    def _use_reader(self, reader: ViewReader) -> None:
+        self.reader = reader
+        self.prompts.set_reader(reader)
+        self.prompts.set_run(None)
 
     async def close_workspace(self) -> None:
         self._watch.stop()

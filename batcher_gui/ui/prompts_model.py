@@ -11,7 +11,9 @@ the user's cursor: :attr:`newRows` says how many, and :meth:`refresh` shows them
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 from array import array
 from collections import OrderedDict
 from typing import Any
@@ -68,6 +70,9 @@ class PromptsModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[PromptRow]] = OrderedDict()
         self._wanted: set[int] = set()
         self._fetching = False
+        #: When the current query started loading (None: its first rows are shown).
+        self.busy_since: float | None = None
+        self._shown: asyncio.Event | None = None
 
     # -- queries -------------------------------------------------------------------------------
     def set_reader(self, reader: ViewReader) -> None:
@@ -98,6 +103,7 @@ class PromptsModel(QAbstractTableModel):
 
     async def _load(self, generation: int) -> None:
         query = self._query
+        self.busy_since = time.monotonic()
         self.busy.emit(True)
         try:
             if query.text:
@@ -120,7 +126,10 @@ class PromptsModel(QAbstractTableModel):
         self.endResetModel()
         if count is not None:
             self.countChanged.emit(count)
+        self.busy_since = None
         self.busy.emit(False)
+        if self._shown is not None:
+            self._shown.set()
         try:
             ids = await self._reader.latest("prompts", ViewQueries.ids, query)
         except Superseded:
@@ -129,6 +138,18 @@ class PromptsModel(QAbstractTableModel):
             self._ids = ids
             if count is None or len(ids) != self._count:  # counted by the snapshot
                 self._resize(len(ids), force=True)
+
+    async def first_rows_shown(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the current query's first rows are shown."""
+        if self.busy_since is None and self._count:
+            return
+        self._shown = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._shown.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._shown = None
 
     def _resize(self, count: int, *, force: bool = False) -> None:
         if count > self._count:

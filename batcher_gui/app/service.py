@@ -73,7 +73,7 @@ def keep_the_loop_responsive() -> None:
     Qt, SQLAlchemy and the SDK are loaded. Objects made while starting up live for good:
     freezing them leaves collections only the objects made since.
     """
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(float(os.environ.get("BATCHER_SWITCH", "0.001")))
     gc.freeze()
 
 
@@ -113,6 +113,7 @@ class Service(Actions):
         self._engine_task: asyncio.Task[None] | None = None
         self._engine_stop: asyncio.Event | None = None
         self._startup_problems = problems
+        self._warm = False
 
     # -- opening and closing -------------------------------------------------------------------
     @classmethod
@@ -256,8 +257,14 @@ class Service(Actions):
         """Import what driving needs (the provider SDK: about a second; aiohttp for webhooks)
         in a thread, before driving starts: an import on the loop would stall it."""
         loop = asyncio.get_running_loop()
+        if self._warm:
+            return
         for module in ("batcher_gui.providers", "aiohttp"):
             await loop.run_in_executor(None, importlib.import_module, module)
+        from batcher_gui.providers import warm_up
+
+        await loop.run_in_executor(None, warm_up)
+        self._warm = True
         keep_the_loop_responsive()
 
     async def start_engine(self) -> None:

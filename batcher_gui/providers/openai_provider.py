@@ -195,10 +195,10 @@ class OpenAIProvider:
                 except OSError as exc:
                     raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
             try:
-                os.replace(tmp, dest)
+                await asyncio.to_thread(os.replace, tmp, dest)
             except OSError as exc:
                 raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
-            _fsync_dir(dest.parent)
+            await asyncio.to_thread(_fsync_dir, dest.parent)  # disk waits: off the loop
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

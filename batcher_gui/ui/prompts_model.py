@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from array import array
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -66,7 +66,7 @@ class PromptsModel(QAbstractTableModel):
         self._query = PromptQuery()
         self._generation = 0
         self._count = 0
-        self._ids: array[int] | None = None
+        self._ids: Sequence[int] | None = None
         self._pages: OrderedDict[int, list[PromptRow]] = OrderedDict()
         self._wanted: set[int] = set()
         self._fetching = False

@@ -73,7 +73,7 @@ def keep_the_loop_responsive() -> None:
     Qt, SQLAlchemy and the SDK are loaded. Objects made while starting up live for good:
     freezing them leaves collections only the objects made since.
     """
-    sys.setswitchinterval(float(os.environ.get("BATCHER_SWITCH", "0.001")))
+    sys.setswitchinterval(0.001)
     gc.freeze()
 
 

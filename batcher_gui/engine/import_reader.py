@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import os
 import pickle
 import queue
 import threading
@@ -49,6 +50,7 @@ class ErrorLog:
 def _produce(path: str, options: ImportOptions, limits: ProfileLimits, start: BuildStart,
              keep: int, out: Connection) -> None:
     """Child process: read and build, sending row chunks, then the result."""
+    _yield_cpu()
     try:
         reader = RequestReader(path, options, limits)
         builder = RowBuilder(start)
@@ -70,6 +72,15 @@ def _produce(path: str, options: ImportOptions, limits: ProfileLimits, start: Bu
         out.send_bytes(pickle.dumps((_CRASH, traceback.format_exc(), None)))
     finally:
         out.close()
+
+
+def _yield_cpu() -> None:
+    """A helper process gives way to the window: on a 2-core machine a busy child would
+    otherwise take the CPU the window needs to repaint (it still gets any idle core)."""
+    try:
+        os.nice(5)
+    except (AttributeError, OSError):  # Windows has no nice(); a lowered limit: fine
+        pass
 
 
 def _drain(receive: Connection, chunks: queue.Queue[bytes | None]) -> None:

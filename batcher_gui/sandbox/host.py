@@ -109,6 +109,12 @@ async def _stats(server: SandboxServer) -> dict[str, Any]:
 def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, conn: Any) -> None:
     """Child process: serve until the parent says stop or goes away (its pipe closes)."""
     import asyncio as _asyncio
+    import os
+
+    try:  # a stand-in provider gives way to the window it serves
+        os.nice(5)
+    except (AttributeError, OSError):
+        pass
 
     async def main() -> None:
         server = SandboxServer(state_dir, config, port=port)

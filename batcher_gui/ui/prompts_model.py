@@ -222,9 +222,13 @@ class PromptsModel(QAbstractTableModel):
         if last >= first:
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
-    async def reload_shown(self) -> None:
-        """The workspace changed: read the cached pages again and say how many rows are new."""
+    async def reload_shown(self, first_row: int = 0, last_row: int = PAGE - 1) -> None:
+        """The workspace changed: read the pages on screen again (the others are forgotten and
+        read when scrolled to), and say how many rows are new."""
         generation = self._generation
+        shown = range(max(first_row, 0) // PAGE, max(last_row, 0) // PAGE + 1)
+        for page in [p for p in self._pages if p not in shown]:
+            del self._pages[page]
         for page, old in list(self._pages.items()):
             ids = [r.id for r in old]
             try:

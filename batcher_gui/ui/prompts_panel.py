@@ -167,7 +167,12 @@ class PromptsPanel(QWidget):
         self.new_rows.setVisible(n > 0)
 
     async def workspace_changed(self) -> None:
-        await self.model.reload_shown()
+        top = self.table.rowAt(0)
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        top = max(top, 0)
+        bottom = bottom if bottom >= 0 else top + self.table.viewport().height() // max(
+            self.table.verticalHeader().defaultSectionSize(), 1)
+        await self.model.reload_shown(top, bottom)
         await self.refresh_counts()
 
     # -- selection ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint sysdeps venv bench clean
+.PHONY: run test lint sysdeps venv bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batcher needs Python 3.11 or newer")'
@@ -32,7 +32,17 @@ test: sysdeps venv lint
 
 bench: venv
 	$(BIN)/python bench/ingest.py 1000000
-	$(BIN)/python bench/results.py 50000 100000
+	$(BIN)/python bench/results.py 50000 1000000
+	$(BIN)/python bench/stall.py 1000000 50000
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui.py 1000000
+
+# The window under Xvfb on a demo workspace: one PNG per view, light and dark, in docs/screenshots.
+screenshots: sysdeps venv
+	rm -rf build/shots && mkdir -p docs/screenshots build/shots
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1680x1000x24" \
+	  $(BIN)/python tools/screenshots.py docs/screenshots --scheme light --work build/shots
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1680x1000x24" \
+	  $(BIN)/python tools/screenshots.py docs/screenshots --scheme dark --work build/shots
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

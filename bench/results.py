@@ -7,13 +7,15 @@ Usage: python bench/results.py [N_RESULTS] [N_LIFECYCLE]
     baseline: orjson parse + one executemany UPDATE by primary key. Prints both and the ratio
     (target <= 1.5x).
 (b) Imports N_LIFECYCLE prompts and runs them through the in-process sandbox with instant
-    processing: import -> seal -> upload -> create -> poll -> download -> apply. Prints the time.
+    processing: import -> seal -> upload -> create -> poll -> download -> apply. Prints the time
+    and the process's peak memory (target < 400 MB for 1,000,000 prompts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import shutil
 import sqlite3
 import sys
@@ -130,8 +132,11 @@ async def bench_lifecycle(work: Path, n: int) -> None:
     await engine.close()
     await server.stop()
     status = store.status().runs[0].prompts_by_state
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"lifecycle of {n:,} prompts on the instant sandbox: {total:.1f}s "
           f"(import {imported:.1f}s), idle={idle}, prompts {json.dumps(status)}")
+    print(f"peak memory of the whole process (engine and the sandbox in it): {peak:,.0f} MB "
+          "(target < 400 MB)")
     store.db.close()
 
 

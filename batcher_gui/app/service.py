@@ -77,6 +77,16 @@ def keep_the_loop_responsive() -> None:
     gc.freeze()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionVerdict:
+    """What testing a profile's connection found (``kind``: works, key refused, unreachable,
+    no key, error)."""
+
+    ok: bool
+    kind: str
+    message: str
+
+
 class Service(Actions):
     """One open workspace (see the module docstring). Use :meth:`open`, then :meth:`close`.
 
@@ -251,6 +261,40 @@ class Service(Actions):
                 self._sandbox = host(self.paths.sandbox_dir, config)
             url: str = self._sandbox.start()
             return url
+
+    async def test_connection(self, name: str, key: str | None = None) -> ConnectionVerdict:
+        """One cheap authenticated call (list one batch) with the profile's key, or ``key``.
+
+        Never raises for the provider's answer: the verdict says whether it works, the key was
+        refused, or the server could not be reached, in words for the user.
+        """
+        from batcher_gui.domain.remote import PermanentError, RetryLater
+        from batcher_gui.providers import make_provider
+
+        profile = await self.read(self.store.get_profile, name)
+        loop = asyncio.get_running_loop()
+        try:
+            if key is None or profile.is_builtin_sandbox:
+                provider = await loop.run_in_executor(None, self._make_provider, profile)
+            else:
+                provider = await loop.run_in_executor(None, functools.partial(
+                    make_provider, profile, key, max_retries=0, timeout=15,
+                    options=profile.options))
+        except MissingApiKey as exc:
+            return ConnectionVerdict(False, "no key", str(exc))
+        except BatcherError as exc:
+            return ConnectionVerdict(False, "error", str(exc))
+        try:
+            async for _ in provider.list_batches(page_size=1):
+                break
+        except PermanentError as exc:
+            kind = "key refused" if exc.status in (401, 403) else "error"
+            return ConnectionVerdict(False, kind, str(exc))
+        except RetryLater as exc:
+            return ConnectionVerdict(False, "unreachable", str(exc))
+        finally:
+            await provider.close()
+        return ConnectionVerdict(True, "works", f"{profile.name}: the provider accepted the key")
 
     # -- the engine ----------------------------------------------------------------------------
     async def warm_up(self) -> None:

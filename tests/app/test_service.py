@@ -265,3 +265,29 @@ def test_cli_ctrl_c_during_an_import_leaves_nothing_and_exits_130(tmp_path: Path
     assert "Traceback" not in err and "nothing was imported" in err
     assert _counts(db) == (0, 0, 0)
     assert os.path.exists(db)
+
+
+def test_connection_verdicts(open_service: OpenService, tmp_path: Path) -> None:
+    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-good",)))
+    url = server.start()
+
+    async def scenario() -> None:
+        service = await open_service()
+        try:
+            await service.add_profile(_fields("acme", url))
+            await service.add_profile(_fields("gone", "http://127.0.0.1:9/v1"))
+            good = await service.test_connection("acme", "sk-good")
+            bad = await service.test_connection("acme", "sk-wrong")
+            none = await service.test_connection("acme")
+            gone = await service.test_connection("gone", "sk-any")
+            builtin = await service.test_connection("sandbox")
+            assert (good.ok, good.kind) == (True, "works")
+            assert (bad.ok, bad.kind) == (False, "key refused")
+            assert (none.ok, none.kind) == (False, "no key")
+            assert (gone.ok, gone.kind) == (False, "unreachable")
+            assert builtin.ok
+        finally:
+            await service.close()
+            server.stop()
+
+    run(scenario())

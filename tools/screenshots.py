@@ -105,8 +105,7 @@ async def build_demo(work: Path) -> WorkspacePaths:
 
 
 async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> None:
-    from PySide6.QtCore import QSettings, Qt
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QSettings
 
     from batcher_gui.domain.states import BatchState, PromptState
     from batcher_gui.ui.main_window import MainWindow
@@ -118,12 +117,10 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     window.resize(1600, 940)
     window.show()
     await window.open_workspace(paths)
-    app = QApplication.instance()
-    assert app is not None
 
     async def settle(seconds: float = 1.5) -> None:
+        # Only sleep: processEvents() here would run other tasks inside this one (qasync).
         await asyncio.sleep(seconds)
-        app.processEvents()
 
     def save(name: str) -> None:
         path = out / f"{name}{suffix}.png"
@@ -179,7 +176,6 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     save("empty")
     window.close()
     await window.closed
-    del Qt
 
 
 def main() -> int:

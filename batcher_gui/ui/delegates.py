@@ -6,7 +6,13 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+from PySide6.QtWidgets import (
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
 
 from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.runs_model import ProgressRole
@@ -68,6 +74,24 @@ class EmptyMessageTable(QTableView):
     def __init__(self, message: str, parent: Any = None) -> None:
         super().__init__(parent)
         self.empty_message = message
+        header = self.horizontalHeader()
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._choose_columns)
+
+    def _choose_columns(self, pos: Any) -> None:
+        """Right-click on the header: tick the columns to show (the layout remembers)."""
+        model, header = self.model(), self.horizontalHeader()
+        if model is None:
+            return
+        menu = QMenu(self)
+        shown = [c for c in range(model.columnCount()) if not header.isSectionHidden(c)]
+        for column in range(model.columnCount()):
+            action = menu.addAction(str(model.headerData(column, Qt.Orientation.Horizontal)))
+            action.setCheckable(True)
+            action.setChecked(column in shown)
+            action.setEnabled(not (column in shown and len(shown) == 1))  # never hide them all
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+        menu.popup(header.mapToGlobal(pos))
 
     def paintEvent(self, event: Any) -> None:
         super().paintEvent(event)

@@ -54,6 +54,11 @@ NO_RUNS = "No runs yet.\n\nFile → Import (Ctrl+O) turns a file of prompts into
 NO_BATCHES = "No batches here yet: importing a file makes its draft batches."
 
 
+# Pending, in flight, done, tokens, profile · model, source, started, finished: the progress
+# bar and its tooltip say most of it, and the side panel is narrow.
+RUNS_HIDDEN_AT_FIRST = (2, 3, 4, 6, 8, 9, 10, 11)
+
+
 def _table(message: str, name: str) -> EmptyMessageTable:
     table = EmptyMessageTable(message)
     table.setAccessibleName(name)
@@ -88,8 +93,10 @@ class MainWindow(WindowCommands, QMainWindow):
         self.runs = _table(NO_RUNS, "Runs")
         self.runs.setModel(self.runs_model)
         self.runs.setItemDelegateForColumn(1, ProgressDelegate(self.runs))
-        for column, width in enumerate((150, 150, 70, 70, 70, 60, 170, 80, 200, 160, 110, 110)):
+        for column, width in enumerate((150, 130, 70, 70, 70, 60, 90, 80, 200, 160, 110, 110)):
             self.runs.setColumnWidth(column, width)
+        for column in RUNS_HIDDEN_AT_FIRST:  # right-click the header to show them
+            self.runs.setColumnHidden(column, True)
         self.batches_model = BatchesModel(self)
         self.batches = _table(NO_BATCHES, "Batches")
         self.batches.setModel(self.batches_model)
@@ -175,6 +182,10 @@ class MainWindow(WindowCommands, QMainWindow):
         self._refresh_timer.stop()
         await cancel_all()  # views' reads of this workspace: not wanted any more
         service, reader, self.service, self.reader = self.service, self.reader, None, None
+        # Nothing of the old workspace stays on screen while the next one opens.
+        self.runs_model.set_items([])
+        self.batches_model.set_items([])
+        self.detail.setCurrentWidget(self.detail.hint)
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -257,3 +257,22 @@ def test_repainting_and_filtering_never_lose_references_to_none(
         window.selected_run()
     after = sys.getrefcount(None)
     assert after - before > -100, f"None lost {before - after} references"
+
+
+def test_switching_workspaces_closes_the_first_and_opens_the_second(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    _import(window, qtbot, write_chat(tmp_path / "first.jsonl", 3))
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+    window.runs.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.run, timeout=WAIT)
+    first = window.service
+    second = _paths(tmp_path / "second").create()
+    task = spawn(window.open_workspace(second))
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    assert task.exception() is None
+    assert window.service is not None and window.service is not first
+    assert window.paths == second and str(second.root) in window.windowTitle()
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 0, timeout=WAIT)
+    assert window.prompts.model.rowCount() == 0
+    assert window.detail.currentWidget() is window.detail.hint  # nothing of the first left

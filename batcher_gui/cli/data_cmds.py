@@ -22,17 +22,21 @@ RUN_HELP = "run number (#3) or name"
 
 def register(add: AddCommand) -> None:
     p = add("import", "import a prompt file as a new run", cmd_import)
-    p.add_argument("file", help="JSONL (OpenAI batch format), CSV/TSV, or text (one per line)")
+    p.add_argument("file", help="JSONL (OpenAI batch format), CSV/TSV, Excel .xlsx, "
+                                "or text (one prompt per line)")
     p.add_argument("--format", choices=[f.value for f in InputFormat],
                    help="file format (default: from the extension and content)")
-    p.add_argument("--model", help="model for CSV/text; for JSONL, replaces every line's model")
+    p.add_argument("--model",
+                   help="model for CSV/XLSX/text; for JSONL, replaces every line's model")
     p.add_argument("--endpoint",
-                   help="endpoint for CSV/text, e.g. chat, responses, embeddings "
+                   help="endpoint for CSV/XLSX/text, e.g. chat, responses, embeddings "
                         f"(default chat; any of {', '.join(ENDPOINTS)})")
     p.add_argument("--profile", help="provider profile (default: the workspace default)")
-    p.add_argument("--template", help="prompt template with {column} placeholders (CSV/TSV)")
-    p.add_argument("--system", help="system prompt (CSV/TSV/text)")
-    p.add_argument("--id-column", help="CSV column holding your custom_id")
+    p.add_argument("--template", help="prompt template with {column} placeholders (CSV/TSV/XLSX)")
+    p.add_argument("--system", help="system prompt (CSV/TSV/XLSX/text)")
+    p.add_argument("--id-column", help="CSV/XLSX column holding your custom_id")
+    p.add_argument("--sheet", metavar="NAME",
+                   help="worksheet to read from an Excel .xlsx workbook (default: the first)")
     p.add_argument("--name", help="run name (default: the file name)")
     p.add_argument("--deliver-to", metavar="FOLDER|URL",
                    help="deliver results as they finish: a folder, or an http(s) webhook URL")
@@ -68,7 +72,7 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
     options = ImportOptions(
         format=InputFormat(args.format) if args.format else None, model=args.model,
         endpoint=endpoint, template=args.template, system=args.system,
-        id_column=args.id_column, valid_only=args.valid_only)
+        id_column=args.id_column, valid_only=args.valid_only, sheet=args.sheet)
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     with bar(size, "B", "importing") as progress:
         def show(event: Event) -> None:

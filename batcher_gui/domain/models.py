@@ -61,6 +61,7 @@ class InputFormat(StrEnum):
     CSV = "csv"
     TSV = "tsv"
     TEXT = "text"
+    XLSX = "xlsx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +72,12 @@ class ImportOptions:
         format: the file format; None means decide from the extension (and content).
         model: model for CSV/text imports; for JSONL, replaces every line's ``body.model``.
         endpoint: endpoint URL for CSV/text imports (JSONL lines carry their own ``url``).
-        template: prompt template with ``{column}`` placeholders (CSV/TSV).
-        system: optional system prompt (CSV/TSV/text).
-        id_column: CSV column holding the user's custom_id (default: ``custom_id`` if present,
+        template: prompt template with ``{column}`` placeholders (CSV/TSV/XLSX).
+        system: optional system prompt (CSV/TSV/XLSX/text).
+        id_column: column holding the user's custom_id (default: ``custom_id`` if present,
             else the row number).
         valid_only: import the valid lines and report the rest, instead of all-or-nothing.
+        sheet: the worksheet of an .xlsx workbook to read (default: the first).
     """
 
     format: InputFormat | None = None
@@ -85,6 +87,7 @@ class ImportOptions:
     system: str | None = None
     id_column: str | None = None
     valid_only: bool = False
+    sheet: str | None = None
 
 
 class ParsedRequest(NamedTuple):

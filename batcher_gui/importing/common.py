@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, Protocol
 
 import orjson
@@ -25,7 +25,8 @@ from batcher_gui.domain.models import (
 
 #: What every reader yields.
 Item = ParsedRequest | LineError
-ItemIterator = Iterator[Item]
+#: A generator, so that a caller that stops early can close it (and the file it reads).
+ItemIterator = Generator[Item, None, None]
 
 #: How much of the file the cheap checks and sniffers look at.
 SNIFF_BYTES = 64 * 1024
@@ -45,7 +46,7 @@ MAX_CUSTOM_ID = 4096
 #: prompt id is not known while reading, and 24 characters hold any 64-bit id.
 PROVIDER_ID_ROOM = 24
 
-FORMAT_HINT = "--format jsonl|csv|tsv|text"
+FORMAT_HINT = "--format jsonl|csv|tsv|text|xlsx"
 UTF8_HINT = "the file must be UTF-8: re-save it as UTF-8"
 
 

@@ -21,9 +21,16 @@ EXTENSION_FORMATS: dict[str, InputFormat] = {
     ".txt": InputFormat.TEXT,
     ".text": InputFormat.TEXT,
     ".prompts": InputFormat.TEXT,
+    ".xlsx": InputFormat.XLSX,
+    ".xlsm": InputFormat.XLSX,
 }
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+#: How an .xlsx workbook (a zip archive) and an old .xls one (an OLE2 file) start.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The advice given for anything that should be a workbook but is not one Batcher can read.
+WORKBOOK_HINT = "re-save it as .xlsx, or as CSV"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +40,8 @@ class FileInfo:
     Attributes:
         size: size in bytes.
         head: its first ``SNIFF_BYTES`` bytes.
-        first_line: 1-based number of the first non-blank line.
+        first_line: 1-based number of the first non-blank line (1 for a workbook, which has
+            no lines).
     """
 
     size: int
@@ -45,10 +53,15 @@ def _display(path: str) -> str:
     return os.path.basename(path) or path
 
 
-def inspect_file(path: str) -> FileInfo:
+def inspect_file(path: str, *, text: bool = True) -> FileInfo:
     """Check that ``path`` is a readable, non-empty text file.
 
     Reads the first 64 KiB, plus any leading blank lines beyond them.
+
+    Args:
+        path: the input file.
+        text: False for a workbook: only check that it is a readable, non-empty file (the
+            workbook reader checks the rest).
 
     Raises:
         ImportValidationError: missing, a directory, unreadable, empty (or only blank
@@ -69,21 +82,57 @@ def inspect_file(path: str) -> FileInfo:
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
-            first_line = _first_content_line(f, head)
+            first_line = _first_content_line(f, head) if text else 1
     except OSError as exc:
         raise file_error(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if not text:
+        return FileInfo(st.st_size, head, first_line)
     if head.startswith(_UTF16_BOMS):
         raise file_error(path, "file is UTF-16 text; Batcher reads UTF-8: re-save it as UTF-8")
     nul = head.find(b"\0")
     if nul >= 0:
-        raise file_error(
-            path,
-            f"looks like a binary file (NUL byte at offset {nul}), not text; Batcher reads "
-            "UTF-8 JSONL, CSV/TSV or plain-text files",
-        )
+        raise file_error(path, _binary_message(path, head, nul))
     if first_line == 0:
         raise file_error(path, "file is empty (it has only blank lines)")
     return FileInfo(st.st_size, head, first_line)
+
+
+def _binary_message(path: str, head: bytes, nul: int) -> str:
+    """Why a binary file cannot be read, naming the workbook kinds users most often pick."""
+    if head.startswith(OLE2_MAGIC):
+        return (f"not an Excel .xlsx workbook but an old .xls one (or another Office 97-2003 "
+                f"file); Batcher cannot read those: {WORKBOOK_HINT}")
+    if head.startswith(ZIP_MAGIC) and is_workbook_choice(path, None):
+        return ("is an Excel workbook, not text: drop --format (or pass --format xlsx) to read "
+                "it as one")
+    if head.startswith(ZIP_MAGIC):
+        return ("looks like a zip archive (an Excel .xlsx workbook?), not text; to read it as "
+                "a workbook, name it .xlsx or pass --format xlsx")
+    return (f"looks like a binary file (NUL byte at offset {nul}), not text; Batcher reads "
+            "UTF-8 JSONL, CSV/TSV or plain-text files, or Excel .xlsx workbooks")
+
+
+def is_workbook_choice(path: str, explicit: InputFormat | str | None) -> bool:
+    """Whether the format chosen (or the extension, when none is) says "Excel workbook"."""
+    if explicit is not None:
+        return explicit == InputFormat.XLSX
+    return EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower()) is InputFormat.XLSX
+
+
+def examine(
+    path: str | os.PathLike[str], explicit: InputFormat | None
+) -> tuple[FileInfo, InputFormat]:
+    """The cheap checks and the format, in the order an import does them.
+
+    A workbook is only checked for being a readable, non-empty file here (it is binary by
+    nature); any other file must also be UTF-8-looking text.
+
+    Raises:
+        ImportValidationError: see :func:`inspect_file` and :func:`detect_format`.
+    """
+    spath = os.fspath(path)
+    info = inspect_file(spath, text=not is_workbook_choice(spath, explicit))
+    return info, detect_format(spath, explicit, info.head)
 
 
 def _first_content_line(f: BinaryIO, head: bytes) -> int:
@@ -148,6 +197,10 @@ def detect_format(
         head = head[3:]
     if head.lstrip().startswith(b"{"):
         return InputFormat.JSONL
+    if ext == ".xls":  # an HTML or XML "spreadsheet" some tools save under .xls
+        raise file_error(
+            spath, f"not an Excel .xlsx workbook (old .xls files cannot be read): {WORKBOOK_HINT}",
+            field="format")
     what = f"extension {ext!r}" if ext else "no extension"
     raise file_error(
         spath,

@@ -6,11 +6,12 @@ import os
 from typing import Protocol
 
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
-from batcher_gui.importing.common import ItemIterator, Progress
-from batcher_gui.importing.detect import detect_format, format_mismatch, inspect_file
+from batcher_gui.importing.common import ItemIterator, Progress, reject_options
+from batcher_gui.importing.detect import examine, format_mismatch
 from batcher_gui.importing.jsonl import JsonlSource
 from batcher_gui.importing.tabular import TabularSource
 from batcher_gui.importing.text import TextSource
+from batcher_gui.importing.xlsx import XlsxSource
 
 
 class _Source(Protocol):
@@ -18,26 +19,29 @@ class _Source(Protocol):
 
 
 class RequestReader:
-    """Streams the requests of one input file (JSONL, CSV/TSV or plain text).
+    """Streams the requests of one input file (JSONL, CSV/TSV, Excel .xlsx or plain text).
 
-    Iterating yields, in file order, a ``ParsedRequest`` for each valid line (CSV: record)
-    and a ``LineError`` for each invalid one, at most one error per line; blank lines are
-    skipped. The caller decides what to do with errors (all-or-nothing or valid-only).
-    Each ``iter()`` reads the file again from the start.
+    Iterating yields, in file order, a ``ParsedRequest`` for each valid line (CSV: record;
+    workbook: row of the sheet) and a ``LineError`` for each invalid one, at most one error
+    per line; blank lines are skipped. The caller decides what to do with errors
+    (all-or-nothing or valid-only). Each ``iter()`` reads the file again from the start.
 
     The constructor does every check that needs no more than the file's start: it raises
     ``ImportValidationError`` for a missing, unreadable, directory, empty (0 bytes or only
     blank lines), UTF-16 or binary file, an undecidable format, and bad options (missing
-    model, unknown endpoint, an option that does not apply to the format; for CSV/TSV also
-    a bad header, template or id column).
+    model, unknown endpoint, an option that does not apply to the format; for CSV/TSV/XLSX
+    also a bad header, template or id column; for XLSX a file that is not a workbook, or an
+    unknown sheet).
 
     Iteration raises ``ImportValidationError`` only for a CSV/TSV file that stops being
-    UTF-8 part way (the line is named); JSONL and text report such lines as LineErrors.
+    UTF-8 part way (the line is named), or a workbook whose sheet data is damaged; JSONL and
+    text report such lines as LineErrors.
 
     Attributes:
         path: the file, as given (``str``).
         total_bytes: the file's size.
-        bytes_read: bytes consumed so far (updated every 1024 lines and at the end).
+        bytes_read: bytes consumed so far (updated every 1024 lines and at the end; for a
+            workbook, an estimate from the share of rows read).
         format: the resolved format.
         warnings: things worth telling the user that do not stop the import.
     """
@@ -49,18 +53,22 @@ class RequestReader:
         limits: ProfileLimits,
     ) -> None:
         self.path = os.fspath(path)
-        info = inspect_file(self.path)
+        info, self.format = examine(self.path, options.format)
         self.total_bytes = info.size
         self.bytes_read = 0
-        self.format = detect_format(self.path, options.format, info.head)
         mismatch = format_mismatch(self.path, self.format, options.format is not None,
                                    info.head)
         self.warnings: list[str] = [mismatch] if mismatch else []
+        if self.format is not InputFormat.XLSX:
+            reject_options(self.path, options, self.format, ("sheet",),
+                           "only Excel workbooks have sheets")
         self._source: _Source
         if self.format is InputFormat.JSONL:
             self._source = JsonlSource(self.path, options, limits)
         elif self.format is InputFormat.TEXT:
             self._source = TextSource(self.path, options, limits)
+        elif self.format is InputFormat.XLSX:
+            self._source = XlsxSource(self.path, options, limits, info.size)
         else:
             self._source = TabularSource(
                 self.path, self.format, options, limits, info.head, info.size

@@ -1,0 +1,405 @@
+"""What the import dialog shows before an import: a peek, example requests and a dry run.
+
+Pure (no Qt, no database, nothing written) and safe to call from a worker thread. Each
+function checks the file the way an import does and raises the same ImportValidationError for
+a file that cannot be imported at all (missing, a folder, binary, empty, UTF-16, not a
+workbook...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from batcher_gui.domain.errors import Cancelled, LineError
+from batcher_gui.domain.models import LINE_OVERHEAD, ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.packing import DraftPacker, GroupKey, OpenDraft
+from batcher_gui.importing.common import UTF8_BOM, given
+from batcher_gui.importing.detect import FileInfo, examine
+from batcher_gui.importing.reader import RequestReader
+from batcher_gui.importing.tabular import (
+    ID_COLUMN,
+    PROMPT_COLUMN,
+    check_header,
+    delimiter_for,
+    header_record,
+    raise_field_limit,
+    records,
+)
+from batcher_gui.importing.xlsx import peek_sheet
+
+#: Longest cell a preview holds; the dialog shows a table, not whole documents.
+PREVIEW_CELL_CHARS = 1000
+#: How far into a JSONL file ``peek`` looks for the models and endpoints it uses.
+SCAN_LINES = 1000
+SCAN_BYTES = 4 * 1024 * 1024
+#: ``validate`` polls ``should_stop`` and reports progress every this many lines (a power of
+#: two: tested with a mask).
+CHECK_EVERY = 4096
+#: Column names (case-folded) that look like row ids, for ``suggested_id_column``.
+_ID_NAMES = frozenset({"id", "custom_id", "customid", "key", "uuid", "ref", "reference"})
+
+#: (bytes read, total bytes)
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FilePreview:
+    """The start of an input file, as the import dialog shows it.
+
+    Attributes:
+        format: the format detected (or chosen in the options).
+        columns: the header of a CSV/TSV/XLSX file; [] for JSONL and text.
+        rows: the first data rows as cells (tabular: one per column, padded to the header;
+            JSONL: ``[custom_id, url, model, first user text]``; text: ``[line]``); blank
+            lines and rows are skipped, cells are cut to ``PREVIEW_CELL_CHARS``.
+        sheets: the worksheet names of a workbook, in tab order; [] for other formats.
+        models: distinct ``body.model`` values in the first lines of a JSONL file.
+        endpoints: distinct ``url`` values in the first lines of a JSONL file.
+        needs_model: the import needs a model option: always for CSV/TSV/XLSX/text; for JSONL
+            when one of the first lines has no ``body.model``.
+        needs_template: a table without a ``prompt`` column (a template must make the text).
+        suggested_id_column: ``custom_id`` if the table has one (the import's default), else a
+            column named like an id whose first cells are distinct and non-empty, else None.
+        total_bytes: the file's size.
+    """
+
+    format: InputFormat
+    columns: list[str]
+    rows: list[list[str]]
+    sheets: list[str]
+    models: list[str]
+    endpoints: list[str]
+    needs_model: bool
+    needs_template: bool
+    suggested_id_column: str | None
+    total_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """What importing a file would do, found by reading all of it and writing nothing.
+
+    Attributes:
+        valid: requests that would be imported.
+        invalid: lines (rows) that would be reported.
+        errors: the first of those problems, in file order.
+        batches: draft batches the valid requests would fill (see :func:`validate`).
+        models: valid requests per model.
+        endpoints: valid requests per endpoint URL.
+        warnings: things worth telling that do not stop an import (a forced format that does
+            not fit the file...).
+    """
+
+    valid: int
+    invalid: int
+    errors: list[LineError]
+    batches: int
+    models: dict[str, int]
+    endpoints: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- peek ---------------------------------------------------------------------------------------
+def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20) -> FilePreview:
+    """The format, header and first ``limit`` rows of ``path``; reads only the file's start.
+
+    Uses ``options.format`` and ``options.sheet``; the other options are what the dialog is
+    about to edit, so they are not checked here (see :func:`render_examples`).
+
+    Raises:
+        ImportValidationError: the file cannot be imported whatever the options (missing, a
+            folder, binary, empty, UTF-16, not a workbook, an unknown or empty sheet, a bad
+            header), with the message an import would give.
+    """
+    spath = os.fspath(path)
+    info, fmt = examine(spath, options.format)
+    if fmt is InputFormat.JSONL:
+        return _peek_jsonl(spath, info, limit)
+    if fmt is InputFormat.TEXT:
+        return _peek_text(spath, info, limit)
+    sheets: list[str] = []
+    if fmt is InputFormat.XLSX:
+        sheets, columns, rows = peek_sheet(spath, options.sheet, limit)
+    else:
+        columns, rows = _peek_csv(spath, fmt, info.head, info.size, limit)
+    for row in rows:
+        row.extend([""] * (len(columns) - len(row)))
+    return FilePreview(
+        format=fmt,
+        columns=columns,
+        rows=[[_clip(cell) for cell in row] for row in rows],
+        sheets=sheets,
+        models=[],
+        endpoints=[],
+        needs_model=True,
+        needs_template=PROMPT_COLUMN not in columns,
+        suggested_id_column=_suggest_id(columns, rows, options.id_column),
+        total_bytes=info.size,
+    )
+
+
+def _peek_csv(
+    path: str, fmt: InputFormat, head: bytes, size: int, limit: int
+) -> tuple[list[str], list[list[str]]]:
+    """The checked header and the first ``limit`` data rows of a CSV/TSV file (blank and
+    malformed records left out: a peek shows the table, a dry run reports the problems)."""
+    raise_field_limit(ProfileLimits().max_line_bytes)
+    rows: list[list[str]] = []
+    with open(path, "rb") as f:
+        recs = records(f, path, delimiter_for(fmt, head, size))
+        header = header_record(path, recs)
+        assert header.row is not None
+        columns = check_header(path, header.row, header.start)
+        for rec in recs:
+            if len(rows) >= limit:
+                break
+            if rec.row is not None and any(rec.row):
+                rows.append(rec.row)
+    return columns, rows
+
+
+def _peek_text(path: str, info: FileInfo, limit: int) -> FilePreview:
+    rows: list[list[str]] = []
+    with open(path, "rb") as f:
+        if f.read(3) != UTF8_BOM:
+            f.seek(0)
+        for raw in f:
+            if len(rows) >= limit:
+                break
+            text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+            if text.strip():
+                rows.append([_clip(text)])
+    return FilePreview(InputFormat.TEXT, [], rows, [], [], [], True, False, None, info.size)
+
+
+def _peek_jsonl(path: str, info: FileInfo, limit: int) -> FilePreview:
+    rows: list[list[str]] = []
+    models: dict[str, None] = {}  # dicts as ordered sets: first seen first
+    endpoints: dict[str, None] = {}
+    needs_model = False
+    scanned = read = 0
+    with open(path, "rb") as f:
+        if f.read(3) != UTF8_BOM:
+            f.seek(0)
+        for raw in f:
+            if len(rows) >= limit and (scanned >= SCAN_LINES or read >= SCAN_BYTES):
+                break
+            read += len(raw)
+            if not raw.strip():
+                continue
+            scanned += 1
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                obj = None
+            if not isinstance(obj, dict):
+                if len(rows) < limit:
+                    rows.append(["", "", "", "(not a JSON object)"])
+                continue
+            body = obj.get("body")
+            url = obj.get("url")
+            model = body.get("model") if isinstance(body, dict) else None
+            if isinstance(url, str) and url:
+                endpoints[url] = None
+            if isinstance(model, str) and model:
+                models[model] = None
+            else:
+                needs_model = True
+            if len(rows) < limit:
+                rows.append([_clip(_text(obj.get("custom_id"))), _clip(_text(url)),
+                             _clip(_text(model)), _clip(_first_user_text(body))])
+    return FilePreview(InputFormat.JSONL, [], rows, [], list(models), list(endpoints),
+                       needs_model, False, None, info.size)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _first_user_text(body: Any) -> str:
+    """The first thing the user says in a request body, whatever the endpoint."""
+    if not isinstance(body, dict):
+        return ""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _content_text(message.get("content"))
+        return ""
+    for key in ("input", "prompt"):
+        value = body.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            for part in value:  # strings (embeddings, completions) or messages (responses)
+                if isinstance(part, str):
+                    return part
+                if isinstance(part, dict) and part.get("role", "user") == "user":
+                    return _content_text(part.get("content"))
+            return ""
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    """A message's text: the content itself, or its first text part."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                return str(part["text"])
+    return ""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
+
+
+def _suggest_id(columns: list[str], rows: list[list[str]], chosen: str | None) -> str | None:
+    if given(chosen) and chosen is not None and chosen.strip() in columns:
+        return chosen.strip()
+    if ID_COLUMN in columns:
+        return ID_COLUMN
+    for i, name in enumerate(columns):
+        folded = name.casefold()
+        if folded in _ID_NAMES or folded.endswith(("_id", " id")):
+            cells = [row[i].strip() for row in rows]
+            if all(cells) and len(set(cells)) == len(cells):
+                return name
+    return None
+
+
+# -- examples -----------------------------------------------------------------------------------
+def render_examples(
+    path: str | os.PathLike[str], options: ImportOptions, limits: ProfileLimits, n: int = 3
+) -> list[tuple[str, bytes] | LineError]:
+    """The first ``n`` requests exactly as the import would build them.
+
+    Returns:
+        In file order, ``(custom_id, body)`` for each request (``body`` is the JSON the
+        provider would get), or the LineError of a line the import would reject. Fewer than
+        ``n`` when the file has fewer lines.
+
+    Raises:
+        ImportValidationError: the file, or an option, stops the whole import (a template
+            naming no column, a missing model...): the message is the import's.
+    """
+    reader = RequestReader(path, options, limits)
+    out: list[tuple[str, bytes] | LineError] = []
+    items = iter(reader)
+    try:
+        for item in items:
+            if len(out) >= n:
+                break
+            out.append(item if isinstance(item, LineError) else (item.user_custom_id, item.body))
+    finally:
+        items.close()  # closes the file (or workbook) read part way
+    return out
+
+
+# -- dry run ------------------------------------------------------------------------------------
+def validate(
+    path: str | os.PathLike[str],
+    options: ImportOptions,
+    limits: ProfileLimits,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    progress: ProgressFn | None = None,
+    keep: int = 20,
+) -> ValidationReport:
+    """Read all of ``path`` as an import would (through RequestReader), writing nothing.
+
+    ``batches`` counts the drafts the valid requests fill when packed as the import packs
+    them (DraftPacker, one open draft per (endpoint, model), a new one when full; lines sized
+    as :mod:`batcher_gui.storage.import_rows` sizes them). It is exact for an import into a
+    new workspace. Elsewhere two things differ, neither visible from here: prompt ids are
+    numbered from 1 here, while a workspace that already holds prompts hands out longer ids
+    (a few bytes more per line, which matters only when the byte limit binds); and the import
+    first fills drafts still open in the workspace.
+
+    Args:
+        should_stop: polled every few thousand lines; True raises ``Cancelled``.
+        progress: called now and then with (bytes read, file size), and at the end.
+        keep: how many errors to keep (all are counted).
+
+    Raises:
+        ImportValidationError: what the import would raise before or while reading.
+        Cancelled: ``should_stop`` returned True.
+    """
+    reader = RequestReader(path, options, limits)
+    total = reader.total_bytes
+    errors: list[LineError] = []
+    invalid = 0
+    next_id = 0
+
+    def new_draft(key: GroupKey) -> int:
+        nonlocal next_id
+        next_id += 1
+        return next_id
+
+    packer = DraftPacker(limits, (), new_draft)
+    max_requests, max_bytes = limits.max_requests, limits.max_batch_bytes
+    # The import's sizing: LINE_OVERHEAD + "p" + the prompt id's digits (one more digit at
+    # each power of ten) + url + body.
+    prompt_id, digit_step = 1, 10
+    overhead = LINE_OVERHEAD + 2
+    last_endpoint = last_model = None
+    draft: OpenDraft | None = None
+    count = 0
+    mask = CHECK_EVERY - 1
+    items = iter(reader)
+    try:
+        for item in items:
+            count += 1
+            if not count & mask:
+                if should_stop is not None and should_stop():
+                    raise Cancelled("validation stopped")
+                if progress is not None:
+                    progress(reader.bytes_read, total)
+            if isinstance(item, LineError):
+                invalid += 1
+                if len(errors) < keep:
+                    errors.append(item)
+                continue
+            _, _, endpoint, model, body = item
+            if prompt_id >= digit_step:
+                overhead += 1
+                digit_step *= 10
+            prompt_id += 1
+            line_bytes = overhead + len(endpoint) + len(body)
+            # The packer's own rule without a call per line, as the import's RowBuilder does.
+            if (draft is not None and endpoint == last_endpoint and model == last_model
+                    and draft.count < max_requests and draft.bytes + line_bytes <= max_bytes):
+                draft.count += 1
+                draft.bytes += line_bytes
+                draft.added += 1
+            else:
+                packer.place((endpoint, model), line_bytes)
+                draft = packer.last
+                last_endpoint, last_model = endpoint, model
+    finally:
+        items.close()
+    if progress is not None:
+        progress(total, total)
+    models: dict[str, int] = {}
+    endpoints: dict[str, int] = {}
+    for done in packer.touched:
+        endpoint, model = done.key
+        models[model] = models.get(model, 0) + done.count
+        endpoints[endpoint] = endpoints.get(endpoint, 0) + done.count
+    return ValidationReport(
+        valid=sum(models.values()),
+        invalid=invalid,
+        errors=errors,
+        batches=len(packer.touched),
+        models=models,
+        endpoints=endpoints,
+        warnings=list(reader.warnings),
+    )

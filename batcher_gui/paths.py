@@ -104,3 +104,21 @@ def resolve_workspace(
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"the workspace location {root} is a file, not a folder")
     return WorkspacePaths(root=root, database=root / DB_FILENAME)
+
+
+def resources_dir() -> Path:
+    """The ``resources/`` folder: beside the package in a checkout, inside a frozen build.
+
+    PyInstaller unpacks (or lays out) data files under ``sys._MEIPASS``; the spec in
+    ``packaging/`` copies ``resources/`` there under the same name.
+    """
+    import sys
+
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    base = Path(frozen_root) if frozen_root else Path(__file__).resolve().parent.parent
+    return base / "resources"
+
+
+def resource(*parts: str) -> Path:
+    """A file shipped in ``resources/`` (e.g. ``resource("icons", "batcher.svg")``)."""
+    return resources_dir().joinpath(*parts)

@@ -1,0 +1,453 @@
+"""Preferences (Ctrl+,): provider profiles with their keys, and the workspace's settings.
+
+A key goes from the password field straight to the OS keyring through the service, and the
+field is emptied: nothing here reads a stored key back, so none can ever be shown.
+
+Every change goes through the service at once (there is no OK button to forget): a value the
+service refuses is shown next to its field, in its words, and nothing changes. The workspace
+page is built from the typed settings model, so a new setting appears here by itself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPalette, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batcher_gui.config.secrets import OPENAI_KEY_ENV, SecretStoreUnavailable
+from batcher_gui.config.settings import SPECS, SettingSpec
+from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.models import Profile, ProfileKind
+from batcher_gui.ui.settings_profiles import Message, ProfilesPage, Tasks, plain_button
+
+if TYPE_CHECKING:
+    from batcher_gui.app import Service
+
+#: Labels for the settings' keys (a key missing here is shown as its words).
+LABELS = {
+    "poll_interval_seconds": "Poll interval, real providers",
+    "sandbox_poll_interval_seconds": "Poll interval, sandbox",
+    "auto_seal_quiet_seconds": "Send a draft batch after",
+    "max_prompt_attempts": "Attempts per prompt",
+    "cleanup_provider_files": "Clean up provider files",
+    "token_limit_backoff_seconds": "Waits after a token limit",
+    "max_concurrent_batches": "Batches worked on at once",
+    "delivery_attempts": "Webhook attempts",
+    "delivery_retry_seconds": "First webhook retry after",
+    "default_profile": "Default profile",
+    "prices": "Prices (USD per 1M tokens)",
+    "notifications": "Notifications",
+}
+UNITS = {"s": "seconds"}
+#: verdict kind → (state colour, mark): the mark tells them apart without colour.
+VERDICTS = {"works": ("completed", "✔"), "key refused": ("failed", "✖"),
+            "unreachable": ("expired", "⚠"), "no key": ("expired", "⚠")}
+NO_KEYRING = (
+    "No OS keyring is available here ({reason}), so Batcher cannot store a key. Keep it in an "
+    "environment variable instead: set it before starting Batcher (e.g. export MY_API_KEY=…) "
+    "and type the variable's name in “Key env var” above (the command line's --key-env does "
+    f"the same). OpenAI profiles also read {OPENAI_KEY_ENV}.")
+
+
+def no_keyring(reason: str | SecretStoreUnavailable) -> str:
+    if isinstance(reason, SecretStoreUnavailable):
+        # Its text: "Cannot store the API key: no OS keyring is available (Why). Keep the..."
+        reason = str(reason).partition("(")[2].rpartition("). ")[0] or "none was found"
+    return NO_KEYRING.format(reason=reason.partition(". ")[0])  # the why, not keyring's advice
+
+
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+class KeyBox(QGroupBox):
+    """The shown profile's API key: whether one is stored, store, remove, test the connection."""
+
+    def __init__(self, service: Service, tasks: Tasks) -> None:
+        super().__init__("API key")
+        self.service, self.tasks = service, tasks
+        self.profile: Profile | None = None
+        self._shown = 0  # bumped per profile: a late answer about another one is dropped
+        self._focus = False
+        self.status = QLabel()
+        self.status.setAccessibleName("Key status")
+        self.status.setWordWrap(True)
+        self.edit = QLineEdit()
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.edit.setAccessibleName("API key")
+        self.edit.setPlaceholderText("paste a key to store it (it is never shown)")
+        self.edit.textChanged.connect(lambda text: self.save_button.setEnabled(
+            bool(text.strip()) and self._usable()))
+        self.edit.returnPressed.connect(self._save_clicked)
+        self.save_button = plain_button("Save key")
+        self.save_button.clicked.connect(self._save_clicked)
+        self.remove_button = plain_button("Remove key")
+        self.remove_button.clicked.connect(lambda: self.tasks.start(self.remove(), "remove-key"))
+        self.test_button = plain_button("Test connection")
+        self.test_button.setToolTip("One cheap call to the provider, as the profile is saved, "
+                                    "with the key typed here (else the stored one)")
+        self.test_button.clicked.connect(lambda: self.tasks.start(self.test(), "test"))
+        self.verdict = Message("Connection verdict")
+        self.keyring_note = Message("Keyring note")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        row = QHBoxLayout()
+        row.addWidget(self.edit, 1)
+        for button in (self.save_button, self.remove_button, self.test_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.keyring_note)
+        self.show_for(None)
+
+    def _usable(self) -> bool:
+        return self.profile is not None and not self.profile.is_builtin_sandbox
+
+    def show_for(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self._shown += 1
+        self.edit.clear()
+        self.verdict.clear_message()
+        self.keyring_note.clear_message()
+        self.tasks.start(self.refresh(), "key-state")
+
+    def focus_field(self) -> None:
+        """Put the cursor in the key field (once it can take a key)."""
+        self._focus = not self.edit.isEnabled()
+        if not self._focus:
+            self.edit.setFocus()
+
+    async def refresh(self) -> None:
+        profile, shown = self.profile, self._shown
+        for widget in (self.edit, self.remove_button):
+            widget.setEnabled(self._usable())
+        self.save_button.setEnabled(False)  # until a key is typed
+        self.test_button.setEnabled(profile is not None)
+        if profile is None:
+            self.status.setText("Save the profile first; then store its key here.")
+            return
+        if profile.is_builtin_sandbox:
+            self.status.setText("No key needed: the built-in sandbox runs on this computer and "
+                                "costs nothing.")
+            return
+        self.status.setText("Looking for a key…")
+        has = await self.service.has_key(profile)  # reads the keyring: never the key itself
+        reason = self.service.secrets.unavailable_reason
+        if shown != self._shown:
+            return
+        env = profile.key_env or (OPENAI_KEY_ENV if profile.kind is ProfileKind.OPENAI else None)
+        if has and env and os.environ.get(env, "").strip():
+            self.status.setText(f"✔ Key available from the environment variable {env} (a key "
+                                "stored in the OS keyring would come first).")
+        elif has:
+            self.status.setText("✔ Key stored in the OS keyring. Paste a new one to replace it.")
+        else:
+            self.status.setText("No key stored yet: paste it below and press Save key.")
+        if reason:
+            self.keyring_note.error(no_keyring(reason))
+        if self._focus:
+            self.focus_field()
+
+    def _save_clicked(self) -> None:
+        if self.save_button.isEnabled():
+            self.tasks.start(self.save(), "save-key")
+
+    async def save(self) -> None:
+        profile = self.profile
+        if profile is None:
+            return
+        self.save_button.setEnabled(False)
+        try:
+            await self.service.set_key(profile.name, self.edit.text())
+        except SecretStoreUnavailable as exc:
+            self.keyring_note.error(no_keyring(exc))
+            return
+        except BatcherError as exc:
+            self.verdict.error(str(exc))
+            return
+        finally:
+            self.save_button.setEnabled(bool(self.edit.text().strip()))
+        self.edit.clear()  # stored: no copy stays in the widget
+        self.save_button.setEnabled(False)
+        self.verdict.say(f"Stored the key for “{profile.name}” in the OS keyring.")
+        await self.refresh()
+
+    async def remove(self) -> None:
+        if self.profile is None:
+            return
+        try:
+            gone = await self.service.delete_key(self.profile.name)
+        except SecretStoreUnavailable as exc:
+            self.keyring_note.error(no_keyring(exc))
+            return
+        except BatcherError as exc:
+            self.verdict.error(str(exc))
+            return
+        self.verdict.say("Removed the stored key." if gone else "There was no stored key.")
+        await self.refresh()
+
+    async def test(self) -> None:
+        profile, shown = self.profile, self._shown
+        if profile is None:
+            return
+        self.test_button.setText("Testing…")
+        self.test_button.setEnabled(False)
+        self.verdict.say("Asking the provider…", "in_progress", "…")
+        try:
+            verdict = await self.service.test_connection(
+                profile.name, key=self.edit.text().strip() or None)
+        except BatcherError as exc:
+            verdict = None
+            self.verdict.error(str(exc))
+        finally:
+            self.test_button.setText("Test connection")
+            self.test_button.setEnabled(True)
+        if verdict is not None and shown == self._shown:  # else: about a profile left behind
+            state, mark = VERDICTS.get(verdict.kind, ("failed", "✖"))
+            self.verdict.say(f"{verdict.kind.capitalize()}: {verdict.message}", state, mark)
+
+
+class SettingRow:
+    """One setting: a label, an editor that suits its type, its help, Reset, its message."""
+
+    def __init__(self, page: WorkspacePage, spec: SettingSpec) -> None:
+        self.page, self.spec = page, spec
+        name = _label(spec.key)
+        self.label = QLabel(name)
+        self.wide = spec.kind in ("tuple", "mapping")  # lists and prices take the room there is
+        self.editor: QCheckBox | QComboBox | QLineEdit
+        if spec.kind == "bool":
+            self.editor = QCheckBox("on")
+            self.editor.toggled.connect(lambda on: self.page.apply(self, on))
+        elif spec.key == "default_profile":
+            self.editor = QComboBox()
+            self.editor.activated.connect(  # activated: the user's choice, not a refill
+                lambda i: self.page.apply(self, self.editor.itemData(i)))
+        else:  # numbers, lists and prices are typed: the model parses and checks the text
+            self.editor = QLineEdit()
+            self.editor.setPlaceholderText(spec.expected())
+            self.editor.editingFinished.connect(self._typed)
+            if not self.wide:
+                self.editor.setMaximumWidth(160)
+        self.editor.setAccessibleName(name)
+        self.editor.setToolTip(spec.help)
+        self.label.setBuddy(self.editor)
+        self.unit = QLabel(UNITS.get(spec.unit, spec.unit))
+        self.reset = plain_button("Reset", f"Reset {name}")
+        self.reset.setToolTip(f"Back to the default: {spec.shown(spec.default)}")
+        self.reset.clicked.connect(lambda: self.page.reset(self))
+        self.help = QLabel(f"{spec.help[:1].upper()}{spec.help[1:]}. "
+                           f"Default: {spec.shown(spec.default)}.")
+        self.help.setWordWrap(True)
+        self.help.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quieter than labels
+        self.message = Message(f"{name} message")
+        self._tried: str | None = None  # the last text sent: leaving the field resends nothing
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` (the stored one) without sending it back."""
+        self.editor.blockSignals(True)
+        if isinstance(self.editor, QCheckBox):
+            self.editor.setChecked(bool(value))
+        elif isinstance(self.editor, QComboBox):
+            if self.editor.findData(value) < 0:
+                self.editor.addItem(value, value)
+            self.editor.setCurrentIndex(self.editor.findData(value))
+        else:
+            self.editor.setText(self.spec.shown(value))
+        self.editor.blockSignals(False)
+        self._tried = None
+        self.reset.setEnabled(value != self.spec.default)
+
+    def _typed(self) -> None:
+        assert isinstance(self.editor, QLineEdit)
+        text = self.editor.text().strip()
+        if text not in (self.spec.shown(getattr(self.page.service.settings, self.spec.key)),
+                        self._tried):
+            self._tried = text
+            self.page.apply(self, text)
+
+
+class WorkspacePage(QWidget):
+    """The workspace's folder, and every workspace setting from :data:`SPECS`."""
+
+    #: the default profile changed (the profiles page marks it).
+    changed = Signal()
+
+    def __init__(self, service: Service, tasks: Tasks, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.service, self.tasks = service, tasks
+        folder = QGroupBox("Workspace folder")
+        self.path = QLabel(str(service.paths.root))
+        self.path.setAccessibleName("Workspace folder")
+        self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path.setWordWrap(True)
+        self.open_button = plain_button("Open folder")
+        self.open_button.setToolTip("Show the workspace's database, batches, results and logs")
+        self.open_button.clicked.connect(self.open_folder)
+        row = QHBoxLayout(folder)
+        row.addWidget(self.path, 1)
+        row.addWidget(self.open_button)
+
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        grid.setVerticalSpacing(2)
+        self.rows: dict[str, SettingRow] = {}
+        for spec in SPECS.values():
+            setting = self.rows[spec.key] = SettingRow(self, spec)
+            r = grid.rowCount()
+            grid.addWidget(setting.label, r, 0)
+            editor = QHBoxLayout()
+            editor.addWidget(setting.editor, 1 if setting.wide else 0)
+            editor.addWidget(setting.unit)
+            if not setting.wide:
+                editor.addStretch(1)
+            grid.addLayout(editor, r, 1)
+            grid.addWidget(setting.reset, r, 2)
+            grid.addWidget(setting.help, r + 1, 1, 1, 2)
+            grid.addWidget(setting.message, r + 2, 1, 1, 2)
+            grid.setRowMinimumHeight(r + 3, 10)  # air between two settings
+        body = QWidget()
+        body.setLayout(grid)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        settings = QGroupBox("Settings of this workspace (each applies as soon as it is changed)")
+        QVBoxLayout(settings).addWidget(scroll)
+        layout = QVBoxLayout(self)
+        layout.addWidget(folder)
+        layout.addWidget(settings, 1)
+
+    async def reload(self) -> None:
+        """Show the current values, and the profiles the default can be."""
+        choices = self.rows["default_profile"].editor
+        assert isinstance(choices, QComboBox)
+        choices.clear()  # its signal is "activated": the user's choices only
+        for profile in await self.service.profiles():
+            choices.addItem(profile.name, profile.name)
+        for key, setting in self.rows.items():
+            setting.set_value(getattr(self.service.settings, key))
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.service.paths.root)))
+
+    def apply(self, row: SettingRow, value: Any) -> None:
+        self.tasks.start(self._apply(row, value), f"set-{row.spec.key}")
+
+    async def _apply(self, row: SettingRow, value: Any) -> None:
+        key = row.spec.key
+        old = getattr(self.service.settings, key)
+        try:
+            await self.service.set_setting(key, value)
+        except BatcherError as exc:
+            row.message.error(f"{exc}. Not changed: still {row.spec.shown(old)}.")
+            if not isinstance(row.editor, QLineEdit):
+                row.set_value(old)  # a typed text stays, to be fixed; a choice goes back
+            return
+        row.set_value(getattr(self.service.settings, key))
+        row.message.say("Saved.")
+        if key == "default_profile":
+            self.changed.emit()
+
+    def reset(self, row: SettingRow) -> None:
+        self.tasks.start(self._reset(row), f"reset-{row.spec.key}")
+
+    async def _reset(self, row: SettingRow) -> None:
+        try:
+            await self.service.unset_setting(row.spec.key)
+        except BatcherError as exc:
+            row.message.error(str(exc))
+            return
+        row.set_value(getattr(self.service.settings, row.spec.key))
+        row.message.say("Back to the default.")
+        if row.spec.key == "default_profile":
+            self.changed.emit()
+
+
+class SettingsDialog(QDialog):
+    """Preferences: ``SettingsDialog(service, parent=window)``, then ``open()`` (never
+    ``exec()``: a nested event loop would re-enter qasync). Reads the service again each time
+    it is shown."""
+
+    PAGES = ("profiles", "workspace")
+
+    def __init__(self, service: Service, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.setWindowTitle("Preferences")
+        self.setObjectName("settings-dialog")
+        self.tasks = Tasks()
+        self.profiles = ProfilesPage(service, self.tasks)
+        self.workspace = WorkspacePage(service, self.tasks)
+        self.keys = KeyBox(service, self.tasks)
+        self.profiles.right.insertWidget(1, self.keys)
+        self.profiles.shown.connect(self.keys.show_for)
+        self.profiles.changed.connect(lambda: self.tasks.start(self.workspace.reload(),
+                                                               "workspace-page"))
+        self.workspace.changed.connect(lambda: self.tasks.start(self.profiles.reload(),
+                                                                "profiles-page"))
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings pages")
+        self.tabs.addTab(self.profiles, "Provider profiles")
+        self.tabs.addTab(self.workspace, "Workspace")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        for button in buttons.buttons():
+            button.setAutoDefault(False)  # Enter in a field must not close the dialog
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(buttons)
+        self.resize(920, 720)
+        # The window's layout memory, if it has one (MainWindow.settings).
+        memory = getattr(parent, "settings", None)
+        self.memory = memory if isinstance(memory, QSettings) else None
+        geometry = self.memory.value("preferences/geometry") if self.memory else None
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous():  # shown by the program, not restored by the desktop
+            self.tasks.start(self._load(), "load")
+
+    async def _load(self) -> None:
+        await self.profiles.reload()
+        await self.workspace.reload()
+
+    def open_page(self, name: str) -> None:
+        """Show the page ``name``: "profiles" or "workspace"."""
+        if name not in self.PAGES:
+            raise ValueError(f"no settings page {name!r}; pages: {', '.join(self.PAGES)}")
+        self.tabs.setCurrentIndex(self.PAGES.index(name))
+
+    def select_profile(self, name: str) -> None:
+        """Show the profiles page with ``name`` selected (once the list is read)."""
+        self.open_page("profiles")
+        self.profiles.select_profile(name)
+
+    def focus_key_field(self) -> None:
+        """Put the cursor in the shown profile's API key field ("Add your OpenAI key")."""
+        self.open_page("profiles")
+        self.keys.focus_field()
+
+    def done(self, result: int) -> None:
+        if self.memory is not None:
+            self.memory.setValue("preferences/geometry", self.saveGeometry())
+        super().done(result)

@@ -1,0 +1,436 @@
+"""Preferences on a real service, a real SQLite workspace and real sandbox servers (offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import qasync
+from keyring.backends import fail
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from batcher_gui.app import Service
+from batcher_gui.config.profiles import MAX_REQUESTS_RANGE, ProfileFields
+from batcher_gui.config.secrets import SERVICE, SecretStore
+from batcher_gui.domain.models import ProfileKind
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.sandbox import SandboxConfig
+from batcher_gui.sandbox.host import SandboxThread
+from batcher_gui.ui.settings_dialog import SettingsDialog
+from batcher_gui.ui.tasks import spawn
+from tests.app.conftest import FAST
+from tests.fakes import MemoryKeyring
+
+WAIT = 30_000
+T = TypeVar("T")
+KEY = "sk-proj-Zq8xW3vB7nL2mK9pR4tY6uI1oE5aS0dF"
+UNREACHABLE = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
+
+
+def result(qtbot: QtBot, coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the window's loop (qasync) and wait for what it returns."""
+    task = spawn(coro, name="test")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    return task.result()
+
+
+def open_service(qtbot: QtBot, root: Path, keyring: Any = None) -> Service:
+    return result(qtbot, Service.open(
+        WorkspacePaths(root, root / "batcher.sqlite3").create(),
+        secrets=SecretStore(backend=keyring if keyring is not None else MemoryKeyring()),
+        engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
+        sandbox_host=SandboxThread))
+
+
+@pytest.fixture
+def service(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> Iterator[Service]:
+    service = open_service(qtbot, tmp_path / "ws")
+    yield service
+    result(qtbot, service.close())
+
+
+@pytest.fixture
+def provider(tmp_path: Path) -> Iterator[str]:
+    """An OpenAI-compatible server (the sandbox) that accepts one key only: sk-good-…"""
+    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-good-4242",)))
+    yield server.start()
+    server.stop()
+
+
+def make_dialog(qtbot: QtBot, service: Service) -> SettingsDialog:
+    dialog = SettingsDialog(service)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    settle(qtbot, dialog)
+    assert dialog.profiles.list.count() > 0
+    return dialog
+
+
+def settle(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    """Wait until every service call the dialog started has answered."""
+    qtbot.waitUntil(lambda: dialog.tasks.idle, timeout=WAIT)
+
+
+def click(qtbot: QtBot, dialog: SettingsDialog, button: QAbstractButton) -> None:
+    assert button.isEnabled() and button.isVisible(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle(qtbot, dialog)
+
+
+def select(qtbot: QtBot, dialog: SettingsDialog, name: str) -> None:
+    dialog.select_profile(name)
+    settle(qtbot, dialog)
+    assert dialog.profiles.current is not None and dialog.profiles.current.name == name
+
+
+def type_into(qtbot: QtBot, field: QLineEdit, text: str) -> None:
+    field.clear()
+    qtbot.keyClicks(field, text)
+
+
+def every_text(dialog: SettingsDialog) -> str:
+    """Everything the dialog could show or tell assistive technology, in one string."""
+    texts = [dialog.windowTitle()]
+    for widget in dialog.findChildren(QWidget):
+        for getter in ("text", "displayText", "placeholderText", "toolTip", "statusTip",
+                       "whatsThis", "accessibleName", "accessibleDescription", "title",
+                       "windowTitle", "currentText"):
+            value = getattr(widget, getter, None)
+            if callable(value):
+                value = value()
+                if isinstance(value, str):
+                    texts.append(value)
+        if isinstance(widget, QListWidget):
+            texts += [widget.item(i).text() for i in range(widget.count())]
+        if isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+    return "\n".join(texts)
+
+
+def shown(label: QLabel) -> str:
+    return label.text() if label.isVisible() else ""
+
+
+# -- profiles ----------------------------------------------------------------------------------
+def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) -> None:
+    dialog = make_dialog(qtbot, service)
+    page = dialog.profiles
+    assert [p.name for p in page.profiles] == ["openai", "sandbox"]
+    assert "(default)" in page.list.item(0).text()
+
+    click(qtbot, dialog, page.add_button)
+    assert page.current is None and page.name.text() == ""
+    type_into(qtbot, page.name, "acme")
+    page.kind.setCurrentIndex(page.kind.findData(ProfileKind.OPENAI_COMPATIBLE.value))
+    type_into(qtbot, page.base_url, "http://localhost:8000/v1/")
+    page.max_requests.setValue(1_000)
+    type_into(qtbot, page.poll, "60")
+    click(qtbot, dialog, page.save_button)
+    assert "Added the profile “acme”" in shown(page.message)
+    acme = result(qtbot, service.profile("acme"))
+    assert (acme.kind, acme.base_url) == (ProfileKind.OPENAI_COMPATIBLE, "http://localhost:8000/v1")
+    assert acme.limits.max_requests == 1_000 and acme.options == {"poll_interval_seconds": 60.0}
+    assert page.current is not None and page.current.name == "acme"
+    assert page.base_url.text() == "http://localhost:8000/v1"  # as stored
+
+    type_into(qtbot, page.key_env, "ACME_API_KEY")
+    page.max_bytes.setValue(5_000_000)
+    click(qtbot, dialog, page.save_button)
+    assert "Saved the profile “acme”" in shown(page.message)
+    acme = result(qtbot, service.profile("acme"))
+    assert (acme.key_env, acme.limits.max_batch_bytes) == ("ACME_API_KEY", 5_000_000)
+
+    # Refusals are shown in plain words, next to the form, and change nothing.
+    for field, text, said in ((page.base_url, "localhost 8000", "is not an http(s) URL"),
+                              (page.poll, "0", "poll interval (seconds) must be from 0.1"),
+                              (page.poll, "soon", "must be a number of seconds"),
+                              (page.key_env, "9LIVES", "Key env var '9LIVES' is not")):
+        before = field.text()
+        type_into(qtbot, field, text)
+        click(qtbot, dialog, page.save_button)
+        message = shown(page.message)
+        assert message.startswith("✖") and said in message, message
+        assert "Traceback" not in every_text(dialog)
+        assert result(qtbot, service.profile("acme")) == acme
+        type_into(qtbot, field, before)
+    type_into(qtbot, page.name, "sandbox")  # taken
+    click(qtbot, dialog, page.save_button)
+    assert "already exists" in shown(page.message)
+    assert sorted(p.name for p in result(qtbot, service.profiles())) == ["acme", "openai",
+                                                                         "sandbox"]
+    # A limit the service would refuse cannot even be typed: the boxes hold its own range.
+    page.max_requests.setValue(MAX_REQUESTS_RANGE[1] + 1)
+    assert page.max_requests.value() == MAX_REQUESTS_RANGE[1]
+
+    # The default profile cannot be deleted; the dialog says how to change it.
+    select(qtbot, dialog, "openai")
+    click(qtbot, dialog, page.delete_button)
+    assert "default profile" in shown(page.message)
+    assert page.confirm is None or not page.confirm.isVisible()
+    assert "openai" in [p.name for p in result(qtbot, service.profiles())]
+
+    select(qtbot, dialog, "acme")
+    click(qtbot, dialog, page.delete_button)
+    assert page.confirm is not None and page.confirm.isVisible()
+    click(qtbot, dialog, page.confirm.button(QMessageBox.StandardButton.Cancel))
+    assert "acme" in [p.name for p in result(qtbot, service.profiles())]
+    click(qtbot, dialog, page.delete_button)
+    click(qtbot, dialog, page.confirm.button(QMessageBox.StandardButton.Yes))
+    assert "Deleted the profile “acme”" in shown(page.message)
+    assert [p.name for p in result(qtbot, service.profiles())] == ["openai", "sandbox"]
+    assert [p.name for p in page.profiles] == ["openai", "sandbox"]
+
+
+def test_the_default_profile_moves_between_profiles_and_pages(service: Service,
+                                                              qtbot: QtBot) -> None:
+    dialog = make_dialog(qtbot, service)
+    page, combo = dialog.profiles, dialog.workspace.rows["default_profile"].editor
+    assert isinstance(combo, QComboBox)
+    select(qtbot, dialog, "openai")
+    assert page.is_default.isChecked() and not page.is_default.isEnabled()  # never none
+    select(qtbot, dialog, "sandbox")
+    assert not page.is_default.isChecked()
+    assert not page.kind.isEnabled() and page.base_url.isReadOnly()  # served by Batcher
+    page.is_default.setChecked(True)
+    page.max_requests.setValue(500)
+    click(qtbot, dialog, page.save_button)
+    assert service.settings.default_profile == "sandbox"
+    sandbox = result(qtbot, service.profile("sandbox"))
+    assert sandbox.limits.max_requests == 500 and sandbox.is_builtin_sandbox
+    assert "(default, built-in)" in page.list.item(1).text()
+    assert combo.currentText() == "sandbox"  # the workspace page follows
+
+    dialog.open_page("workspace")
+    combo.setCurrentIndex(combo.findData("openai"))
+    combo.activated.emit(combo.currentIndex())  # what a choice in the list does
+    settle(qtbot, dialog)
+    assert service.settings.default_profile == "openai"
+    assert "(default)" in page.list.item(0).text()
+    assert "default" not in page.list.item(1).text()
+
+
+# -- keys --------------------------------------------------------------------------------------
+def test_a_key_is_stored_in_the_keyring_and_never_shown(qloop: qasync.QEventLoop,
+                                                        qtbot: QtBot, tmp_path: Path) -> None:
+    keyring = MemoryKeyring()
+    service = open_service(qtbot, tmp_path / "ws", keyring)
+    try:
+        dialog = make_dialog(qtbot, service)
+        keys = dialog.keys
+        select(qtbot, dialog, "openai")
+        assert "No key stored" in keys.status.text()
+        assert keys.edit.echoMode() is QLineEdit.EchoMode.Password
+        assert not keys.save_button.isEnabled()  # nothing typed yet
+        type_into(qtbot, keys.edit, KEY)
+        assert KEY not in keys.edit.displayText()
+        click(qtbot, dialog, keys.save_button)
+        assert keyring.entries == {(SERVICE, "openai"): KEY}
+        assert "Key stored" in keys.status.text()
+        assert "Stored the key" in shown(keys.verdict)
+        assert keys.edit.text() == ""  # cleared once stored
+        assert KEY not in every_text(dialog) and KEY[8:-8] not in every_text(dialog)
+        # Shown again: the field is empty, not pre-filled with the stored key.
+        select(qtbot, dialog, "sandbox")
+        select(qtbot, dialog, "openai")
+        assert keys.edit.text() == "" and "Key stored" in keys.status.text()
+        assert KEY not in every_text(dialog)
+
+        click(qtbot, dialog, keys.remove_button)
+        assert keyring.entries == {}
+        assert "Removed the stored key" in shown(keys.verdict)
+        assert "No key stored" in keys.status.text()
+        type_into(qtbot, keys.edit, "two words")  # a pasted paragraph, not a key
+        click(qtbot, dialog, keys.save_button)
+        assert "whitespace" in shown(keys.verdict) and keyring.entries == {}
+    finally:
+        result(qtbot, service.close())
+
+
+def test_without_a_keyring_the_page_explains_environment_variables(
+        qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> None:
+    service = open_service(qtbot, tmp_path / "ws", fail.Keyring())
+    try:
+        dialog = make_dialog(qtbot, service)
+        select(qtbot, dialog, "openai")
+        note = shown(dialog.keys.keyring_note)
+        for words in ("No OS keyring is available", "Key env var", "--key-env", "OPENAI_API_KEY"):
+            assert words in note
+        type_into(qtbot, dialog.keys.edit, KEY)
+        click(qtbot, dialog, dialog.keys.save_button)
+        assert ("No OS keyring is available here (NoKeyringError: No recommended backend was "
+                "available), so Batcher cannot store a key") in shown(dialog.keys.keyring_note)
+        assert not shown(dialog.keys.verdict)  # nothing was stored...
+        assert dialog.keys.edit.text() == KEY  # ...so the typed key stays, for another try
+        assert KEY not in every_text(dialog).replace(KEY, "", 1)  # (that was edit.text())
+        select(qtbot, dialog, "sandbox")  # needs no key: the sandbox never asks the keyring
+        assert "No key needed" in dialog.keys.status.text()
+        assert not dialog.keys.edit.isEnabled()
+    finally:
+        result(qtbot, service.close())
+
+
+class ButtonWatch(QObject):
+    """What a button said each time it was enabled or disabled."""
+
+    def __init__(self, button: QAbstractButton) -> None:
+        super().__init__()
+        self.seen: list[tuple[bool, str]] = []
+        button.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.EnabledChange and isinstance(obj, QAbstractButton):
+            self.seen.append((obj.isEnabled(), obj.text()))
+        return False
+
+
+def test_connection_verdicts(service: Service, provider: str, qtbot: QtBot) -> None:
+    result(qtbot, service.add_profile(ProfileFields("acme", ProfileKind.OPENAI_COMPATIBLE,
+                                                    provider)))
+    result(qtbot, service.add_profile(ProfileFields("gone", ProfileKind.OPENAI_COMPATIBLE,
+                                                    UNREACHABLE)))
+    dialog = make_dialog(qtbot, service)
+    keys = dialog.keys
+    watch = ButtonWatch(keys.test_button)
+
+    select(qtbot, dialog, "sandbox")
+    click(qtbot, dialog, keys.test_button)
+    assert shown(keys.verdict).startswith("✔ Works")
+    assert watch.seen == [(False, "Testing…"), (True, "Test connection")]
+
+    select(qtbot, dialog, "acme")
+    click(qtbot, dialog, keys.test_button)
+    assert shown(keys.verdict).startswith("⚠ No key")
+    type_into(qtbot, keys.edit, "sk-wrong-1717")
+    click(qtbot, dialog, keys.test_button)
+    refused = shown(keys.verdict)
+    assert refused.startswith("✖ Key refused") and "401" in refused
+    assert "sk-wrong-1717" not in refused  # the provider shows it masked
+    type_into(qtbot, keys.edit, "sk-good-4242")
+    click(qtbot, dialog, keys.test_button)
+    assert shown(keys.verdict).startswith("✔ Works")
+    click(qtbot, dialog, keys.save_button)  # stored: the next test uses it
+    click(qtbot, dialog, keys.test_button)
+    assert shown(keys.verdict).startswith("✔ Works")
+    colours = keys.verdict.styleSheet()
+
+    select(qtbot, dialog, "gone")
+    type_into(qtbot, keys.edit, "sk-any-1234")
+    click(qtbot, dialog, keys.test_button)
+    assert shown(keys.verdict).startswith("⚠ Unreachable")
+    assert keys.verdict.styleSheet() != colours  # not told by words alone
+    assert keys.test_button.isEnabled() and keys.test_button.text() == "Test connection"
+
+
+# -- workspace settings ------------------------------------------------------------------------
+def test_workspace_settings_are_checked_stored_and_reset(service: Service, qtbot: QtBot) -> None:
+    dialog = make_dialog(qtbot, service)
+    dialog.open_page("workspace")
+    page = dialog.workspace
+    assert dialog.tabs.currentWidget() is page
+    row = page.rows["poll_interval_seconds"]
+    assert isinstance(row.editor, QLineEdit) and row.editor.text() == "30"
+    assert not row.reset.isEnabled()  # already the default
+
+    def typed(text: str) -> None:
+        type_into(qtbot, row.editor, text)
+        qtbot.keyClick(row.editor, Qt.Key.Key_Return)
+        settle(qtbot, dialog)
+
+    stored = result(qtbot, service.read(service.store.raw_settings))
+    for bad, said in (("soon", "must be a number from 0.1 to 86400"), ("0.01", "got '0.01'")):
+        typed(bad)
+        message = shown(row.message)
+        assert message.startswith("✖") and said in message and "still 30" in message, message
+        assert service.settings.poll_interval_seconds == 30.0
+        assert result(qtbot, service.read(service.store.raw_settings)) == stored
+    typed("45")
+    assert service.settings.poll_interval_seconds == 45.0
+    assert result(qtbot, service.read(service.store.raw_settings))["poll_interval_seconds"] == 45
+    assert shown(row.message) == "✔ Saved." and row.editor.text() == "45"
+    assert row.reset.isEnabled()
+    click(qtbot, dialog, row.reset)
+    assert service.settings.poll_interval_seconds == 30.0 and row.editor.text() == "30"
+    assert "poll_interval_seconds" not in result(qtbot, service.read(service.store.raw_settings))
+    assert not row.reset.isEnabled()
+
+    notifications = page.rows["notifications"]
+    assert notifications.editor.isChecked()
+    click(qtbot, dialog, notifications.editor)
+    assert service.settings.notifications is False
+    click(qtbot, dialog, notifications.reset)
+    assert service.settings.notifications is True and notifications.editor.isChecked()
+
+    backoff = page.rows["token_limit_backoff_seconds"]
+    type_into(qtbot, backoff.editor, "60, 120")
+    qtbot.keyClick(backoff.editor, Qt.Key.Key_Return)
+    settle(qtbot, dialog)
+    assert service.settings.token_limit_backoff_seconds == (60.0, 120.0)
+    assert backoff.editor.text() == "60, 120"
+    prices = page.rows["prices"]
+    type_into(qtbot, prices.editor, '{"gpt-4o-mini": [0.075]}')
+    qtbot.keyClick(prices.editor, Qt.Key.Key_Return)
+    settle(qtbot, dialog)
+    assert "must map to [input, output]" in shown(prices.message)
+    assert prices.editor.text() == '{"gpt-4o-mini": [0.075]}'  # kept, to be fixed
+    assert service.settings.prices == {}
+    # Every setting of the model is on the page, with its help.
+    labels = {row.label.text() for row in page.rows.values()}
+    assert len(labels) == len(page.rows) == len(service.settings.__slots__)
+    assert "Notifications" in labels
+
+
+def test_workspace_folder_opens_in_the_file_manager(service: Service, qtbot: QtBot) -> None:
+    class Opened(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.urls: list[QUrl] = []
+
+        @Slot(QUrl)
+        def open(self, url: QUrl) -> None:
+            self.urls.append(url)
+
+    opened = Opened()
+    QDesktopServices.setUrlHandler("file", opened, "open")
+    try:
+        dialog = make_dialog(qtbot, service)
+        dialog.open_page("workspace")
+        assert dialog.workspace.path.text() == str(service.paths.root)
+        click(qtbot, dialog, dialog.workspace.open_button)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [u.toLocalFile() for u in opened.urls] == [str(service.paths.root)]
+
+
+def test_a_welcome_screen_can_open_the_key_field_of_a_profile(service: Service,
+                                                              qtbot: QtBot) -> None:
+    dialog = SettingsDialog(service)
+    qtbot.addWidget(dialog)
+    dialog.open_page("workspace")
+    dialog.select_profile("sandbox")  # asked before the list is read: remembered
+    dialog.focus_key_field()
+    dialog.show()
+    settle(qtbot, dialog)
+    assert dialog.tabs.currentWidget() is dialog.profiles
+    assert dialog.profiles.current is not None and dialog.profiles.current.name == "sandbox"
+    dialog.select_profile("openai")
+    dialog.focus_key_field()
+    settle(qtbot, dialog)
+    assert dialog.profiles.current is not None and dialog.profiles.current.name == "openai"
+    assert dialog.focusWidget() is dialog.keys.edit
+    with pytest.raises(ValueError, match="profiles, workspace"):
+        dialog.open_page("keys")
+    assert {box.title() for box in dialog.findChildren(QGroupBox)} >= {"Profile", "API key"}

@@ -106,6 +106,7 @@ async def build_demo(work: Path) -> WorkspacePaths:
 
 async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> None:
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QWidget
 
     from batcher_gui.domain.states import BatchState, PromptState
     from batcher_gui.ui.main_window import MainWindow
@@ -122,10 +123,13 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
         # Only sleep: processEvents() here would run other tasks inside this one (qasync).
         await asyncio.sleep(seconds)
 
-    def save(name: str) -> None:
+    def save_widget(widget: QWidget, name: str) -> None:
         path = out / f"{name}{suffix}.png"
-        window.grab().save(str(path))
+        widget.grab().save(str(path))
         print(f"saved {path}")
+
+    def save(name: str) -> None:
+        save_widget(window, name)
 
     async def select_run(name: str) -> None:
         for row in range(window.runs_model.rowCount()):
@@ -170,10 +174,30 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_prompt(lambda r: True)
     save("search")
     window.prompts.search.setText("")
+
+    # The import dialog on the shipped CSV sample, with a template picked from its header.
+    dialog = window.open_import_dialog([str(ROOT / "resources" / "sample" / "sample-reviews.csv")])
+    await settle(2)
+    dialog.form.template.setPlainText("Classify the sentiment of this review of {product} as "
+                                      "positive, negative or neutral: {review}")
+    dialog.form.system.setText("Answer with one word.")
+    await settle(2.5)
+    save_widget(dialog, "import-csv")
+    dialog.reject()
+
+    settings = window.open_settings("profiles", profile="openai")
+    assert settings is not None
+    await settle(2)
+    save_widget(settings, "settings-profiles")
+    settings.open_page("workspace")
+    await settle()
+    save_widget(settings, "settings-workspace")
+    settings.reject()
+
     await window.open_workspace(WorkspacePaths(work / "empty", work / "empty" / "batcher.sqlite3"
                                                ).create())
     await settle(2)
-    save("empty")
+    save("welcome")
     window.close()
     await window.closed
 

@@ -116,4 +116,6 @@ def about_text(paths: WorkspacePaths | None) -> str:
             f"<p>Python {sys.version.split()[0]} · Qt for Python (PySide6) {pyside_version} "
             "(LGPLv3) · qasync (BSD) · SQLAlchemy and Alembic (MIT) · openai (Apache 2.0) · "
             "aiohttp (Apache 2.0) · keyring (MIT) · orjson (Apache 2.0/MIT) · platformdirs "
-            "(MIT).</p>")
+            "(MIT) · openpyxl (MIT) · filelock (Unlicense) · tqdm (MPL 2.0/MIT).</p>"
+            "<p>Batcher itself is MIT-licensed. Qt is used under the LGPLv3: its libraries ship "
+            "as separate, replaceable files.</p>")

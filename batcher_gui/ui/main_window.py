@@ -8,12 +8,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -34,18 +35,21 @@ from batcher_gui.domain.events import (
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.views import PromptRow, RunOverview
-from batcher_gui.paths import WorkspacePaths
+from batcher_gui.paths import WorkspacePaths, resource
 from batcher_gui.storage.views import ViewQueries
 from batcher_gui.ui.delegates import EmptyMessageTable, ProgressDelegate
 from batcher_gui.ui.detail import DetailStack
+from batcher_gui.ui.notify import Notifier
 from batcher_gui.ui.prompts_panel import PromptsPanel
 from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.runs_model import BatchesModel, ItemRole, RunsModel
 from batcher_gui.ui.status import Banner, EngineStatus
 from batcher_gui.ui.tasks import cancel_all, spawn
 from batcher_gui.ui.view_reader import ViewReader
+from batcher_gui.ui.welcome import WelcomePanel
 from batcher_gui.ui.window_actions import build_actions
 from batcher_gui.ui.window_commands import WindowCommands
+from batcher_gui.ui.window_intake import WindowIntake
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -71,7 +75,11 @@ def _table(message: str, name: str) -> EmptyMessageTable:
     return table
 
 
-class MainWindow(WindowCommands, QMainWindow):
+RUN_MENU = ("submit", "cancel_run", "retry", "export", "delivery", "open_results", "delete_run")
+BATCH_MENU = ("cancel_batch", "restart_batch")
+
+
+class MainWindow(WindowCommands, WindowIntake, QMainWindow):
     """See the module docstring. Open a workspace with :meth:`open_workspace`."""
 
     def __init__(self, settings: QSettings, service_options: dict[str, Any] | None = None
@@ -88,6 +96,11 @@ class MainWindow(WindowCommands, QMainWindow):
         self._unsubscribe: Any = None
         self.setWindowTitle("Batcher")
         self.setObjectName("main-window")
+        self.setWindowIcon(QIcon(str(resource("icons", "batcher.svg"))))
+        self.setAcceptDrops(True)  # a file dropped anywhere goes to the import dialog
+        self._import_dialog = None
+        self._finished_before: dict[int, bool] = {}
+        self.notifier = Notifier(self)
 
         self.runs_model = RunsModel(self)
         self.runs = _table(NO_RUNS, "Runs")
@@ -107,10 +120,14 @@ class MainWindow(WindowCommands, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.prompts, "Prompts")
         self.tabs.addTab(self.batches, "Batches")
+        self.welcome = WelcomePanel()
+        self.middle = QStackedWidget()  # the welcome panel while the workspace has no runs
+        self.middle.addWidget(self.tabs)
+        self.middle.addWidget(self.welcome)
         self.detail = DetailStack()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("main-splitter")
-        for widget in (self.runs, self.tabs, self.detail):
+        for widget in (self.runs, self.middle, self.detail):
             self.splitter.addWidget(widget)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([420, 760, 420])
@@ -125,14 +142,25 @@ class MainWindow(WindowCommands, QMainWindow):
         self.statusBar().addWidget(self.engine_status, 1)
 
         self.commands = build_actions(self, self.slots())
+        # Right-click a run or a batch: the commands that act on it.
+        for table, names in ((self.runs, RUN_MENU), (self.batches, BATCH_MENU)):
+            table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+            table.addActions([self.commands[name] for name in names])
         self._refresh_timer = QTimer(self, singleShot=True, interval=300)
-        self._refresh_timer.timeout.connect(lambda: spawn(self.refresh(), name="refresh"))
+        self._refresh_timer.timeout.connect(
+            lambda: spawn(self.refresh(), name="refresh", owner=self))
         self._watch = QTimer(self, interval=1000)  # another process's changes (data_version)
-        self._watch.timeout.connect(lambda: spawn(self._watch_database(), name="watch"))
+        self._watch.timeout.connect(
+            lambda: spawn(self._watch_database(), name="watch", owner=self))
         self.runs.selectionModel().selectionChanged.connect(lambda *_: self._run_selected())
         self.batches.selectionModel().selectionChanged.connect(
             lambda *_: self._batch_selected())
         self.prompts.selected.connect(self._prompt_selected)
+        self.welcome.choose_file.connect(self.ask_import)
+        self.welcome.try_sample.connect(self.try_sample)
+        self.welcome.add_key.connect(self.add_openai_key)
+        self.banner.action.connect(lambda _text: self.open_settings())
+        self.notifier.clicked.connect(self._notification_clicked)
         self.restore_layout()
 
     # -- workspace -----------------------------------------------------------------------------
@@ -186,6 +214,10 @@ class MainWindow(WindowCommands, QMainWindow):
         self.runs_model.set_items([])
         self.batches_model.set_items([])
         self.detail.setCurrentWidget(self.detail.hint)
+        self.middle.setCurrentWidget(self.tabs)
+        self.forget_runs()
+        if self._import_dialog is not None:  # it imports into this workspace: not any more
+            self._import_dialog.reject()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -229,7 +261,11 @@ class MainWindow(WindowCommands, QMainWindow):
         prices = PriceTable(service.settings.prices)
         self.runs_model.prices = prices
         self.detail.prompt.prices = prices
-        self.runs_model.set_items(await reader.run(ViewQueries.run_overviews))
+        runs = await reader.run(ViewQueries.run_overviews)
+        self.runs_model.set_items(runs)
+        self.watch_runs(runs)
+        self.middle.setCurrentWidget(self.welcome if not runs else self.tabs)
+        self.detail.setVisible(bool(runs))  # nothing to detail yet: the welcome takes the room
         self.batches_model.profiles = await reader.run(ViewQueries.profile_names)
         self.batches_model.set_items(await reader.run(ViewQueries.batches, self.prompts.run_id))
         await self.prompts.workspace_changed()
@@ -256,7 +292,7 @@ class MainWindow(WindowCommands, QMainWindow):
     def _batch_selected(self) -> None:
         batch = self.selected_batch()
         if batch is not None and self.reader is not None:
-            spawn(self._show_batch(batch), name="batch-detail")
+            spawn(self._show_batch(batch), name="batch-detail", owner=self)
         self._update_actions()
 
     async def _show_batch(self, batch: Batch) -> None:
@@ -268,7 +304,7 @@ class MainWindow(WindowCommands, QMainWindow):
 
     def _prompt_selected(self, row: PromptRow | None) -> None:
         if row is not None and self.reader is not None:
-            spawn(self._show_prompt(row.id), name="prompt-detail")
+            spawn(self._show_prompt(row.id), name="prompt-detail", owner=self)
         self._update_actions()
 
     async def _show_prompt(self, prompt_id: int) -> None:
@@ -337,6 +373,12 @@ class MainWindow(WindowCommands, QMainWindow):
             if not self.closed.done():
                 self.closed.set_result(None)
             self.close()
+
+    def _notification_clicked(self, run_id: int) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        spawn(self.refresh_and_select(run_id), name="select-run", owner=self)
 
     def open_url(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))

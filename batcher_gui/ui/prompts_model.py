@@ -99,7 +99,7 @@ class PromptsModel(QAbstractTableModel):
         if self._reader is None:  # no workspace open yet
             return
         self._generation += 1
-        spawn(self._load(self._generation), name="prompts-load")
+        spawn(self._load(self._generation), name="prompts-load", owner=self)
 
     async def _load(self, generation: int) -> None:
         query = self._query
@@ -181,7 +181,7 @@ class PromptsModel(QAbstractTableModel):
         self._wanted.add(page)
         if not self._fetching:
             self._fetching = True
-            spawn(self._fetch_wanted(self._generation), name="prompts-pages")
+            spawn(self._fetch_wanted(self._generation), name="prompts-pages", owner=self)
 
     async def _fetch_wanted(self, generation: int) -> None:
         try:
@@ -198,7 +198,7 @@ class PromptsModel(QAbstractTableModel):
             self._fetching = False
             if self._wanted:  # asked for by a newer query while this one ran out
                 self._fetching = True
-                spawn(self._fetch_wanted(self._generation), name="prompts-pages")
+                spawn(self._fetch_wanted(self._generation), name="prompts-pages", owner=self)
 
     async def _read_page(self, page: int) -> list[PromptRow]:
         start = page * PAGE

@@ -109,7 +109,7 @@ class PromptsPanel(QWidget):
     def set_run(self, run_id: int | None) -> None:
         self.run_id = run_id
         if self.reader is not None:
-            spawn(self._load_models(run_id), name="prompt-models")
+            spawn(self._load_models(run_id), name="prompt-models", owner=self)
         self.apply_filters()
 
     async def _load_models(self, run_id: int | None) -> None:
@@ -140,7 +140,7 @@ class PromptsPanel(QWidget):
 
     # -- counts ------------------------------------------------------------------------------
     def _counts_later(self) -> None:
-        spawn(self.refresh_counts(), name="prompt-counts")
+        spawn(self.refresh_counts(), name="prompt-counts", owner=self)
 
     async def refresh_counts(self) -> None:
         if self.reader is None:

@@ -294,7 +294,7 @@ class WorkspacePage(QWidget):
         super().__init__(parent)
         self.service, self.tasks = service, tasks
         folder = QGroupBox("Workspace folder")
-        self.path = QLabel(str(service.paths.root))
+        self.path = QLabel(str(service.paths.root.absolute()))
         self.path.setAccessibleName("Workspace folder")
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path.setWordWrap(True)

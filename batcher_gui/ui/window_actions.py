@@ -47,6 +47,9 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
         ("find", "&Find Prompts", "Ctrl+F", "Search the prompts", False),
         ("copy_id", "Copy custom_&id", "Ctrl+Shift+C", "Copy the selected prompt's custom_id",
          False),
+        ("-", "", None, "", False),
+        ("preferences", "&Preferences…", "Ctrl+,",
+         "Provider profiles, API keys and workspace settings", False),
     ],
     "&View": [
         ("refresh", "&Refresh", "F5", "Read everything again",
@@ -63,6 +66,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          "Cancel every unfinished batch of the selected run (finished results are kept)", True),
         ("retry", "&Retry Failed", "Ctrl+R",
          "Restart the run's failed batches and send its failed prompts again", True),
+        ("delivery", "De&livery…", None,
+         "Where the selected run's answers go as they arrive (a folder or a webhook)", False),
         ("-", "", None, "", False),
         ("delete_run", "&Delete Run…", "Delete",
          "Delete the selected run with its prompts and results", False),
@@ -72,6 +77,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
         ("restart_batch", "&Restart Batch", None, "Send a failed batch again", False),
     ],
     "&Help": [
+        ("sample", "Try the &Sample", None,
+         "Run 34 example prompts on the built-in sandbox (no key, no cost)", False),
         ("open_log", "Open &Log Folder", None, "Where Batcher writes what it did", False),
         ("about", "&About Batcher", None, "Version, workspace, licences", False),
     ],

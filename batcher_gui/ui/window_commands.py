@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QProgressDialog
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import ExportProgress, ImportProgress
-from batcher_gui.domain.models import ImportOptions
 from batcher_gui.paths import resolve_workspace
+from batcher_gui.ui.dialogs import confirm, inform, pick_files
 from batcher_gui.ui.tasks import spawn
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ class WindowCommands:
             "cancel_batch": lambda: self.run_command(self._cancel_batch),
             "restart_batch": lambda: self.run_command(self._restart_batch),
             "open_log": self.open_log, "about": self.about,
+            "preferences": self.open_settings, "delivery": self.open_delivery,
+            "sample": self.try_sample,
         }
 
     # -- running commands ----------------------------------------------------------------------
@@ -57,13 +59,13 @@ class WindowCommands:
             try:
                 said = await command()
             except BatcherError as exc:
-                QMessageBox.warning(self, "Batcher", str(exc))
+                inform(self, str(exc))
                 return
             if said:
                 self.statusBar().showMessage(said, 8000)
             await self.refresh()
 
-        spawn(go(), name="command")
+        spawn(go(), name="command", owner=self)
 
     async def _submit(self: MainWindow) -> str | None:
         run = self.selected_run()
@@ -103,47 +105,38 @@ class WindowCommands:
         run = self.selected_run()
         if run is None:
             return
-        answer = QMessageBox.question(
-            self, "Delete run", f"Delete run {run.run.label} with its {run.total:,} prompts and "
-            "their results? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Yes:
-            async def delete() -> str:
-                assert self.service is not None
-                await self.service.delete_run(run.run.id)
-                return f"Deleted run {run.run.label}."
-            self.run_command(delete)
+
+        async def ask() -> None:
+            if await confirm(self, f"Delete run {run.run.label} with its {run.total:,} prompts "
+                             "and their results? This cannot be undone.", yes="Delete run",
+                             title="Delete run"):
+                self.run_command(delete)
+
+        async def delete() -> str:
+            assert self.service is not None
+            await self.service.delete_run(run.run.id)
+            return f"Deleted run {run.run.label}."
+
+        spawn(ask(), name="ask-delete", owner=self)
 
     # -- import and export -------------------------------------------------------------------
-    def ask_import(self: MainWindow) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import prompts", str(Path.home()),
-            "Prompt files (*.jsonl *.ndjson *.json *.csv *.tsv *.txt);;All files (*)")
-        if path:
-            self.import_files([path])
-
-    def import_files(self: MainWindow, paths: list[str]) -> None:
-        for path in paths:
-            self.start_job(f"Importing {Path(path).name}…", lambda cancel, p=path: (
-                self._import(p, cancel)))
-
-    async def _import(self: MainWindow, path: str, cancel: threading.Event) -> str:
-        assert self.service is not None
-        summary = await self.service.import_file(path, ImportOptions(), cancel=cancel)
-        return (f"Imported {summary.prompts:,} prompt(s) as run {summary.run.label}."
-                + "".join(f" {w}" for w in summary.warnings))
-
     def ask_export(self: MainWindow) -> None:
         run = self.selected_run()
         if run is None:
             return
-        suggested = str(Path.home() / f"{run.run.name}.csv")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export run {run.run.label}", suggested,
-                                              "CSV (*.csv);;JSON Lines (*.jsonl)")
-        if path:
-            self.start_job(f"Exporting run {run.run.label}…", lambda cancel: self._export(
-                run.run.id, path, cancel))
+        folder = str(self.settings.value("export/folder", str(Path.home())))
+
+        async def ask() -> None:
+            chosen = await pick_files(self, f"Export run {run.run.label}", folder,
+                                      "CSV (*.csv);;JSON Lines (*.jsonl)", save=True,
+                                      suggested=f"{run.run.name}.csv")
+            if chosen:
+                path = chosen[0]
+                self.settings.setValue("export/folder", str(Path(path).parent))
+                self.start_job(f"Exporting run {run.run.label}…", lambda cancel: self._export(
+                    run.run.id, path, cancel))
+
+        spawn(ask(), name="ask-export", owner=self)
 
     async def _export(self: MainWindow, run_id: int, path: str, cancel: threading.Event
                       ) -> str:
@@ -169,14 +162,14 @@ class WindowCommands:
                 self.statusBar().showMessage(said, 10000)
             except BatcherError as exc:
                 if not cancel.is_set():
-                    QMessageBox.warning(self, "Batcher", str(exc))
+                    inform(self, str(exc))
             finally:
                 self._progress.pop(job_id, None)
                 dialog.reset()
                 dialog.deleteLater()
             await self.refresh()
 
-        spawn(go(), name="job")
+        spawn(go(), name="job", owner=self)
 
     def on_progress(self: MainWindow, event: ImportProgress | ExportProgress) -> None:
         for dialog in self._progress.values():
@@ -199,7 +192,7 @@ class WindowCommands:
 
     def full_refresh(self: MainWindow) -> None:
         self.prompts.model.refresh()
-        spawn(self.refresh(), name="refresh")
+        spawn(self.refresh(), name="refresh", owner=self)
 
     def open_results(self: MainWindow) -> None:
         run = self.selected_run()
@@ -211,17 +204,22 @@ class WindowCommands:
 
         self.open_url(str(log_folder()))
 
-    def about(self: MainWindow) -> None:
-        from batcher_gui.ui.crash import about_text
-
-        QMessageBox.about(self, "About Batcher", about_text(self.paths))
-
     def ask_workspace(self: MainWindow) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open workspace folder",
-                                                  str(self.paths.root if self.paths else
-                                                      Path.home()))
-        if folder:
-            spawn(self.open_workspace(resolve_workspace(folder).create()), name="open")
+        start = str(self.paths.root if self.paths else Path.home())
+
+        async def ask() -> None:
+            chosen = await pick_files(self, "Open workspace folder", start, "", directory=True)
+            if chosen:
+                await self.open_workspace_safely(chosen[0])
+
+        spawn(ask(), name="ask-workspace", owner=self)
+
+    async def open_workspace_safely(self: MainWindow, folder: str) -> None:
+        """Open ``folder`` as the workspace; a folder that cannot be one is said, not raised."""
+        try:
+            await self.open_workspace(resolve_workspace(folder).create())
+        except BatcherError as exc:
+            inform(self, f"{exc}\n\nUse File → Open Workspace… to choose another folder.")
 
     def remember_workspace(self: MainWindow, root: Path) -> None:
         recent = [str(root)] + [p for p in self.settings.value("workspaces/recent", [], list)
@@ -233,4 +231,4 @@ class WindowCommands:
         for path in recent[:MAX_RECENT]:
             action = menu.addAction(path)
             action.triggered.connect(lambda _c=False, p=path: spawn(
-                self.open_workspace(resolve_workspace(p).create()), name="open"))
+                self.open_workspace_safely(p), name="open", owner=self))

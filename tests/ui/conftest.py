@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import qasync
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
+from batcher_gui.config.secrets import SecretStore
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.sandbox import SandboxConfig
+from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.ui.loop import AppEventLoop
+from batcher_gui.ui.main_window import MainWindow
+from batcher_gui.ui.tasks import spawn
+from tests.app.conftest import FAST
+from tests.fakes import MemoryKeyring
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -26,3 +40,46 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     loop._QEventLoop__is_running = False  # type: ignore[attr-defined]  # so close() accepts
     loop.close()
     asyncio.set_event_loop(None)
+
+
+WAIT = 30_000
+
+
+def ws_paths(root: Path) -> WorkspacePaths:
+    return WorkspacePaths(root, root / "batcher.sqlite3")
+
+
+@pytest.fixture
+def make_window(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+                ) -> Iterator[Callable[..., MainWindow]]:
+    """Windows on a real engine and workspace (``tmp_path/ws``), closed (and shut down) after."""
+    windows: list[MainWindow] = []
+
+    def make(sandbox: SandboxConfig | None = None, **overrides: Any) -> MainWindow:
+        settings = QSettings(str(tmp_path / f"window{len(windows)}.ini"),
+                             QSettings.Format.IniFormat)
+        options = {"secrets": SecretStore(backend=MemoryKeyring()),
+                   "engine_overrides": {**FAST, **overrides},
+                   "sandbox_config": sandbox or SandboxConfig(instant=True),
+                   "sandbox_host": SandboxThread}
+        window = MainWindow(settings, options)  # closed here (not by qtbot: it must shut down)
+        window.show()
+        windows.append(window)
+        spawn(window.open_workspace(ws_paths(tmp_path / "ws").create()))
+        qtbot.waitUntil(lambda: window.service is not None and window.reader is not None,
+                        timeout=WAIT)
+        return window
+
+    yield make
+    for window in windows:
+        if not window.closed.done():
+            window.close()
+            qtbot.waitUntil(window.closed.done, timeout=WAIT)
+        window.deleteLater()
+
+
+def await_task(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: int = WAIT) -> T:
+    """Run ``coro`` on the window's loop and wait (Qt events flowing) for its result."""
+    task = spawn(coro)
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()

@@ -7,13 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -24,7 +23,6 @@ from batcher_gui.domain.events import EngineState
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.engine.run_import import import_file
-from batcher_gui.paths import WorkspacePaths
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.storage import open_store
@@ -32,40 +30,7 @@ from batcher_gui.ui.main_window import MainWindow
 from batcher_gui.ui.tasks import spawn
 from tests.app.conftest import FAST, write_chat
 from tests.fakes import MemoryKeyring
-
-WAIT = 30_000
-
-
-def _paths(root: Path) -> WorkspacePaths:
-    return WorkspacePaths(root, root / "batcher.sqlite3")
-
-
-@pytest.fixture
-def make_window(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
-                ) -> Iterator[Callable[..., MainWindow]]:
-    windows: list[MainWindow] = []
-
-    def make(sandbox: SandboxConfig | None = None, **overrides: Any) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"window{len(windows)}.ini"),
-                             QSettings.Format.IniFormat)
-        options = {"secrets": SecretStore(backend=MemoryKeyring()),
-                   "engine_overrides": {**FAST, **overrides},
-                   "sandbox_config": sandbox or SandboxConfig(instant=True),
-                   "sandbox_host": SandboxThread}
-        window = MainWindow(settings, options)  # closed here (not by qtbot: it must shut down)
-        window.show()
-        windows.append(window)
-        spawn(window.open_workspace(_paths(tmp_path / "ws").create()))
-        qtbot.waitUntil(lambda: window.service is not None and window.reader is not None,
-                        timeout=WAIT)
-        return window
-
-    yield make
-    for window in windows:
-        if not window.closed.done():
-            window.close()
-            qtbot.waitUntil(window.closed.done, timeout=WAIT)
-        window.deleteLater()
+from tests.ui.conftest import WAIT, ws_paths
 
 
 def _import(window: MainWindow, qtbot: QtBot, path: Path) -> None:
@@ -102,9 +67,10 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     assert "in /" in pane.usage.text()
     assert "processed" in pane.history.toPlainText()
     window.tabs.setCurrentWidget(window.batches)
-    qtbot.waitUntil(lambda: window.batches_model.rowCount() == 1, timeout=WAIT)
-    batch = window.batches_model.item(0)
-    assert batch is not None and batch.state is BatchState.COMPLETED
+    # The prompts are answered before the batch's last step (downloading -> completed) ends.
+    qtbot.waitUntil(lambda: window.batches_model.rowCount() == 1
+                    and (b := window.batches_model.item(0)) is not None
+                    and b.state is BatchState.COMPLETED, timeout=WAIT)
 
 
 def test_every_model_passes_the_model_tester(make_window: Callable[..., MainWindow],
@@ -128,7 +94,7 @@ HOLD = ("import sys, time; from pathlib import Path; from batcher_gui.storage im
 
 def test_another_driver_is_shown_and_followed_then_taken_over(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
-    paths = _paths(tmp_path / "ws")  # made before the other process holds it
+    paths = ws_paths(tmp_path / "ws")  # made before the other process holds it
     paths.create()
     open_store(paths.database).db.close()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(paths.database)],
@@ -181,7 +147,7 @@ def test_ctrl_q_with_batches_in_flight_loses_nothing(
 
     async def finish() -> dict[PromptState, int]:  # Batcher again: it picks up where it was
         service = await Service.open(
-            _paths(tmp_path / "ws"), secrets=SecretStore(backend=MemoryKeyring()),
+            ws_paths(tmp_path / "ws"), secrets=SecretStore(backend=MemoryKeyring()),
             engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
             sandbox_host=SandboxThread)
         try:
@@ -267,7 +233,7 @@ def test_switching_workspaces_closes_the_first_and_opens_the_second(
     window.runs.selectRow(0)
     qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.run, timeout=WAIT)
     first = window.service
-    second = _paths(tmp_path / "second").create()
+    second = ws_paths(tmp_path / "second").create()
     task = spawn(window.open_workspace(second))
     qtbot.waitUntil(task.done, timeout=WAIT)
     assert task.exception() is None

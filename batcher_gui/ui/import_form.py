@@ -1,0 +1,200 @@
+"""The import dialog's questions: only those the file's format needs, prefilled from the file.
+
+JSONL lines carry their own endpoint and (usually) model; a table needs an endpoint, a model
+and a way to make each prompt (a ``prompt`` column or a template with ``{column}``
+placeholders); a text file (one prompt per line) needs an endpoint and a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from batcher_gui.domain.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
+from batcher_gui.domain.models import ImportOptions, InputFormat, Profile
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.importing.preview import FilePreview
+
+ROW_NUMBER = "(row number)"
+FORMAT_NAMES = {InputFormat.JSONL: "JSON Lines", InputFormat.CSV: "CSV", InputFormat.TSV: "TSV",
+                InputFormat.TEXT: "Text (one prompt per line)", InputFormat.XLSX: "Excel workbook"}
+TABULAR = (InputFormat.CSV, InputFormat.TSV, InputFormat.XLSX)
+
+
+def guess_prompt_column(preview: FilePreview) -> str | None:
+    """The column that reads most like prose (longest cells), not the id column."""
+    best, best_length = None, -1.0
+    for i, name in enumerate(preview.columns):
+        if name == preview.suggested_id_column:
+            continue
+        cells = [row[i] for row in preview.rows if i < len(row)]
+        length = sum(len(c) for c in cells) / max(1, len(cells))
+        if length > best_length:
+            best, best_length = name, length
+    return best
+
+
+class ImportForm(QWidget):
+    """Run name, profile, endpoint, model, template, system prompt, id column."""
+
+    changed = Signal()  # an option that changes the requests (not the run's name)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.preview: FilePreview | None = None
+        self.profiles: list[Profile] = []
+        self.name = QLineEdit()
+        self.name.setAccessibleName("Run name")
+        self.profile = QComboBox()
+        self.profile.setAccessibleName("Profile")
+        self.endpoint = QComboBox()
+        self.endpoint.setAccessibleName("Endpoint")
+        for url in ENDPOINTS:
+            self.endpoint.addItem(url, url)
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.setAccessibleName("Model")
+        self.model.addItems(sorted(PriceTable().known_models()))
+        self.template = QPlainTextEdit()
+        self.template.setAccessibleName("Prompt template")
+        self.template.setPlaceholderText("e.g. Classify this review: {review}")
+        self.template.setFixedHeight(64)
+        self.insert_column = QComboBox()
+        self.insert_column.setAccessibleName("Insert column")
+        self.insert_column.activated.connect(self._insert_column)
+        self.insert_column.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.insert_column.setMinimumContentsLength(len("Insert column…"))
+        self.system = QLineEdit()
+        self.system.setAccessibleName("System prompt")
+        self.system.setPlaceholderText("optional, e.g. Answer with one word")
+        self.id_column = QComboBox()
+        self.id_column.setAccessibleName("custom_id column")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+
+        self.layout_ = QFormLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.addRow("Run &name", self.name)
+        self.layout_.addRow("&Profile", self.profile)
+        self.layout_.addRow("&Endpoint", self.endpoint)
+        self.layout_.addRow("&Model", self.model)
+        self._template_row = QHBoxLayout()
+        self._template_row.addWidget(self.template, 1)
+        self._template_row.addWidget(self.insert_column)
+        template_label = QLabel("Prompt &template")  # a row of a layout gets no buddy by itself
+        template_label.setBuddy(self.template)
+        self.layout_.addRow(template_label, self._template_row)
+        self.layout_.addRow("&System prompt", self.system)
+        self.layout_.addRow("&custom_id from", self.id_column)
+        self.layout_.addRow("", self.note)
+        for signal in (self.profile.currentIndexChanged, self.endpoint.currentIndexChanged,
+                       self.model.currentTextChanged, self.template.textChanged,
+                       self.system.textChanged, self.id_column.currentIndexChanged):
+            signal.connect(lambda *_: self.changed.emit())
+
+    # -- filling in ----------------------------------------------------------------------------
+    def set_profiles(self, profiles: list[Profile], default: str) -> None:
+        self.profiles = profiles
+        self.profile.blockSignals(True)
+        self.profile.clear()
+        for profile in profiles:
+            label = profile.name + (" (no key, no cost)" if profile.is_builtin_sandbox else "")
+            self.profile.addItem(label, profile.name)
+        index = self.profile.findData(default)
+        self.profile.setCurrentIndex(max(0, index))
+        self.profile.blockSignals(False)
+
+    def show_file(self, preview: FilePreview, run_name: str, last_model: str | None) -> None:
+        """Ask what ``preview``'s format needs, prefilled from the file."""
+        self.preview = preview
+        fmt = preview.format
+        tabular, jsonl = fmt in TABULAR, fmt is InputFormat.JSONL
+        self.blockSignals(True)
+        self.name.setText(run_name)
+        self._show_row(self.endpoint, not jsonl)
+        self._show_row(self.template, tabular)
+        self._show_row(self.system, not jsonl)
+        self._show_row(self.id_column, tabular)
+        if jsonl:
+            self.model.setEditText("")
+            shown = ", ".join(preview.models[:3]) + (" …" if len(preview.models) > 3 else "")
+            self.model.lineEdit().setPlaceholderText(
+                "required: some lines name no model" if preview.needs_model
+                else f"as in the file ({shown})" if shown else "as in the file")
+        else:
+            self.model.lineEdit().setPlaceholderText("e.g. gpt-4o-mini")
+            self.model.setEditText(last_model or "gpt-4o-mini")
+            self.endpoint.setCurrentIndex(max(0, self.endpoint.findData(DEFAULT_ENDPOINT)))
+        self.insert_column.clear()
+        self.insert_column.addItem("Insert column…")
+        self.insert_column.addItems(preview.columns)
+        self.id_column.clear()
+        self.id_column.addItem(ROW_NUMBER, None)
+        for column in preview.columns:
+            self.id_column.addItem(column, column)
+        if preview.suggested_id_column:
+            self.id_column.setCurrentIndex(self.id_column.findData(preview.suggested_id_column))
+        prompt_column = guess_prompt_column(preview) if preview.needs_template else None
+        self.template.setPlainText(f"{{{prompt_column}}}" if prompt_column else "")
+        self.note.setText(self._note(preview))
+        self.blockSignals(False)
+        self.changed.emit()
+
+    def _note(self, preview: FilePreview) -> str:
+        if preview.format is InputFormat.JSONL:
+            return ("Each line is a complete request. Leave the model empty to keep the file's "
+                    "models, or type one to use it for every line.")
+        if preview.format is InputFormat.TEXT:
+            return "Each non-empty line becomes one prompt."
+        if preview.needs_template:
+            return ("The file has no 'prompt' column: the template makes each prompt from a "
+                    "row; {column} is replaced by that row's cell.")
+        return ("The 'prompt' column is each row's prompt; a template (with {column} "
+                "placeholders) replaces it.")
+
+    def _show_row(self, field: QWidget, visible: bool) -> None:
+        # The template's row is a layout (the text box and the column picker).
+        self.layout_.setRowVisible(self._template_row if field is self.template else field,
+                                   visible)
+
+    def _insert_column(self, index: int) -> None:
+        if index <= 0:
+            return
+        self.template.insertPlainText(f"{{{self.insert_column.itemText(index)}}}")
+        self.insert_column.setCurrentIndex(0)
+        self.template.setFocus()
+
+    # -- reading back --------------------------------------------------------------------------
+    def profile_name(self) -> str:
+        return str(self.profile.currentData() or "")
+
+    def selected_profile(self) -> Profile | None:
+        return next((p for p in self.profiles if p.name == self.profile_name()), None)
+
+    def options(self, fmt: InputFormat | None, sheet: str | None, valid_only: bool
+                ) -> ImportOptions:
+        preview = self.preview
+        jsonl = preview is not None and preview.format is InputFormat.JSONL
+        tabular = preview is not None and preview.format in TABULAR
+        model = self.model.currentText().strip() or None
+        return ImportOptions(
+            format=fmt,
+            model=model,
+            endpoint=None if jsonl else self.endpoint.currentData(),
+            template=(self.template.toPlainText().strip() or None) if tabular else None,
+            system=None if jsonl else (self.system.text().strip() or None),
+            id_column=self.id_column.currentData() if tabular else None,
+            valid_only=valid_only,
+            sheet=sheet,
+        )

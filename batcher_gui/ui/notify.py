@@ -1,0 +1,95 @@
+"""Telling the user a run has finished: a banner in the window, always, and a desktop
+notification where the desktop has a tray to show it (many Linux desktops have none).
+
+Finishing is read from the runs list the window refreshes anyway (a run's ``finished_at``
+appears), so runs driven by another Batcher process are noticed too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from batcher_gui.domain.events import NoticeLevel
+from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.views import RunOverview
+from batcher_gui.paths import resource
+
+FAILED_STATES = (PromptState.FAILED, PromptState.EXPIRED)
+DONE_STATES = (PromptState.PROCESSED, PromptState.DELIVERED)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """What to tell about one run that just finished."""
+
+    run_id: int
+    title: str
+    message: str
+    level: NoticeLevel
+
+
+def finished_runs(before: dict[int, bool], runs: Iterable[RunOverview]) -> list[RunFinished]:
+    """Runs that were unfinished in ``before`` (run id -> finished?) and are finished now.
+
+    ``before`` is updated in place; runs seen for the first time are only recorded (opening a
+    workspace does not announce what finished while the window was closed).
+    """
+    news: list[RunFinished] = []
+    for run in runs:
+        done = run.finished_at is not None and run.started_at is not None
+        was_done = before.get(run.run.id)
+        before[run.run.id] = done
+        if not done or was_done is None or was_done:
+            continue
+        answered, failed = run.count(*DONE_STATES), run.count(*FAILED_STATES)
+        cancelled = run.count(PromptState.CANCELLED)
+        parts = [f"{answered:,} answered"]
+        if failed:
+            parts.append(f"{failed:,} failed")
+        if cancelled:
+            parts.append(f"{cancelled:,} cancelled")
+        if answered == 0 and failed:
+            title, level = f"Run {run.run.label} failed", NoticeLevel.ERROR
+        elif failed:
+            title, level = f"Run {run.run.label} finished with failures", NoticeLevel.WARNING
+        else:
+            title, level = f"Run {run.run.label} finished", NoticeLevel.INFO
+        news.append(RunFinished(run.run.id, title, ", ".join(parts) + ".", level))
+    return news
+
+
+class Notifier(QObject):
+    """Shows :class:`RunFinished` news on the desktop (if it can) and says so in a banner."""
+
+    clicked = Signal(int)  # run id of the desktop notification the user clicked
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.tray: QSystemTrayIcon | None = None
+        self._last_run: int | None = None
+        self.shown: list[RunFinished] = []  # what was announced (the tests read it)
+
+    def desktop_available(self) -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()
+
+    def announce(self, news: RunFinished, desktop: bool) -> None:
+        self.shown.append(news)
+        if not desktop or not self.desktop_available():
+            return
+        if self.tray is None:
+            self.tray = QSystemTrayIcon(QIcon(str(resource("icons", "batcher.svg"))), self)
+            self.tray.setToolTip("Batcher")
+            self.tray.messageClicked.connect(
+                lambda: self._last_run is not None and self.clicked.emit(self._last_run))
+            self.tray.show()
+        self._last_run = news.run_id
+        icon = {NoticeLevel.ERROR: QSystemTrayIcon.MessageIcon.Critical,
+                NoticeLevel.WARNING: QSystemTrayIcon.MessageIcon.Warning}.get(
+            news.level, QSystemTrayIcon.MessageIcon.Information)
+        self.tray.showMessage(news.title, news.message, icon, 10_000)

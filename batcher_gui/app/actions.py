@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from batcher_gui.config import settings as settings_model
+from batcher_gui.config.prices import price_table
 from batcher_gui.config.profiles import ProfileFields, check_profile
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.events import Event, RunsChanged
-from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
-from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.models import (
+    Batch,
+    ImportOptions,
+    Profile,
+    ProfileKind,
+    ProfileLimits,
+    Run,
+)
 from batcher_gui.domain.states import PromptState
 from batcher_gui.engine.engine import Engine
+from batcher_gui.engine.estimate import FileEstimate, estimate_file
 from batcher_gui.storage import Store, WorkspaceStatus
 from batcher_gui.storage.delivery import DeliveryStore
 from batcher_gui.storage.drafts import Drafts
@@ -80,7 +91,7 @@ class Actions:
         status = await self.read(self.store.status)
         usage = await self.read(self.store.usage_by_run)
         deliveries = await self.read(self.store.delivery_failures)
-        prices = PriceTable(self.settings.prices)
+        prices = price_table(self.settings.prices)
         runs = []
         for r in status.runs:
             rows = usage.get(r.run.id, [])
@@ -187,6 +198,26 @@ class Actions:
                                  failed_only=failed_only)
         self.engine.wake()
         return count
+
+    # -- estimates ---------------------------------------------------------------------------
+    async def estimate_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
+                            profile: str | None = None, cancel: threading.Event | None = None,
+                            progress: Callable[[int, int], None] | None = None
+                            ) -> FileEstimate:
+        """Tokens and cost of a file's requests, as they would be imported (nothing written).
+
+        Runs in a worker thread; ``cancel`` (or cancelling the caller) stops it."""
+        chosen = await self.profile(profile or self.settings.default_profile)
+        cancel = cancel or threading.Event()
+        future = asyncio.get_running_loop().run_in_executor(None, functools.partial(
+            estimate_file, path, options, chosen.limits, price_table(self.settings.prices),
+            should_stop=cancel.is_set, progress=progress))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            await asyncio.wait([future])
+            raise
 
     # -- profiles and keys -------------------------------------------------------------------
     async def profiles(self) -> list[Profile]:

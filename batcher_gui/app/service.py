@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
+from batcher_gui.config.prices import price_table
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError
@@ -41,7 +42,6 @@ from batcher_gui.domain.events import (
     RunsChanged,
 )
 from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.remote import Provider
 from batcher_gui.engine.engine import Engine
 from batcher_gui.engine.export import ExportFormat, check_destination, export_run, format_for
@@ -394,7 +394,7 @@ class Service(Actions):
 
     async def _model_warnings(self, run_id: int) -> list[str]:
         """Models without a known price: often a typo (never refused: providers add models)."""
-        prices = PriceTable(self.settings.prices)
+        prices = price_table(self.settings.prices)
         warnings = []
         for model in await self.read(self.store.run_models, run_id):
             if prices.price(model) is None:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 RUN_HELP = "run number (#3) or name"
 
 
-def register(add: AddCommand) -> None:
-    p = add("import", "import a prompt file as a new run", cmd_import)
+def add_file_options(p: argparse.ArgumentParser) -> None:
+    """How to read a prompt file: shared by ``import`` and ``estimate``."""
     p.add_argument("file", help="JSONL (OpenAI batch format), CSV/TSV, Excel .xlsx, "
                                 "or text (one prompt per line)")
     p.add_argument("--format", choices=[f.value for f in InputFormat],
@@ -37,6 +37,27 @@ def register(add: AddCommand) -> None:
     p.add_argument("--id-column", help="CSV/XLSX column holding your custom_id")
     p.add_argument("--sheet", metavar="NAME",
                    help="worksheet to read from an Excel .xlsx workbook (default: the first)")
+
+
+def import_options(args: argparse.Namespace) -> ImportOptions | None:
+    """The options given with :func:`add_file_options` (None: a bad --endpoint, said)."""
+    endpoint = None
+    if args.endpoint:
+        endpoint = resolve_endpoint(args.endpoint)
+        if endpoint is None:
+            say(f"error: --endpoint {args.endpoint!r} is not supported; use one of "
+                f"{', '.join(ENDPOINTS)}", err=True)
+            return None
+    return ImportOptions(
+        format=InputFormat(args.format) if args.format else None, model=args.model,
+        endpoint=endpoint, template=args.template, system=args.system,
+        id_column=args.id_column, valid_only=getattr(args, "valid_only", False),
+        sheet=args.sheet)
+
+
+def register(add: AddCommand) -> None:
+    p = add("import", "import a prompt file as a new run", cmd_import)
+    add_file_options(p)
     p.add_argument("--name", help="run name (default: the file name)")
     p.add_argument("--deliver-to", metavar="FOLDER|URL",
                    help="deliver results as they finish: a folder, or an http(s) webhook URL")
@@ -62,17 +83,9 @@ def register(add: AddCommand) -> None:
 
 # -- import ------------------------------------------------------------------------------------
 async def cmd_import(args: argparse.Namespace, service: Service) -> int:
-    endpoint = None
-    if args.endpoint:
-        endpoint = resolve_endpoint(args.endpoint)
-        if endpoint is None:
-            say(f"error: --endpoint {args.endpoint!r} is not supported; use one of "
-                f"{', '.join(ENDPOINTS)}", err=True)
-            return EXIT_INVALID
-    options = ImportOptions(
-        format=InputFormat(args.format) if args.format else None, model=args.model,
-        endpoint=endpoint, template=args.template, system=args.system,
-        id_column=args.id_column, valid_only=args.valid_only, sheet=args.sheet)
+    options = import_options(args)
+    if options is None:
+        return EXIT_INVALID
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     with bar(size, "B", "importing") as progress:
         def show(event: Event) -> None:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from batcher_gui.cli import data_cmds, engine_cmds, setup_cmds
+from batcher_gui.cli import data_cmds, engine_cmds, estimate_cmd, setup_cmds
 from batcher_gui.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     data_cmds.register(add)
+    estimate_cmd.register(add)
     engine_cmds.register(add)
     setup_cmds.register(add, subs)
     return parser

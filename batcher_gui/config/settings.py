@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from batcher_gui.domain.errors import InvalidInput
+from batcher_gui.domain.pricing import parse_price
 
 _BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                "false": False, "no": False, "off": False, "0": False}
@@ -58,8 +59,10 @@ class WorkspaceSettings:
         high=86_400, unit="s"))
     default_profile: str = field(default="openai", metadata=_meta(
         "the provider profile imports use when none is named"))
-    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, metadata=_meta(
-        "batch prices per model prefix: {\"model\": [input, output]} USD per 1M tokens"))
+    prices: Mapping[str, Any] = field(default_factory=dict, metadata=_meta(
+        "prices per model prefix, over the built-in table: {\"model\": [input, output]} USD "
+        "per 1M tokens at the batch rate, or {\"model\": {\"input\": .., \"output\": .., "
+        "\"cached_input\": ..}} at the live rate"))
     notifications: bool = field(default=True, metadata=_meta(
         "desktop notification when a run finishes or fails (the window)"))
 
@@ -203,19 +206,19 @@ def check(key: str, value: Any) -> Any:
     return _check_prices(spec, value)
 
 
-def _check_prices(spec: SettingSpec, value: Any) -> dict[str, tuple[float, float]]:
+def _check_prices(spec: SettingSpec, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise _bad(spec, value)
-    out: dict[str, tuple[float, float]] = {}
-    for model, pair in value.items():
-        if (not isinstance(model, str) or not model.strip()
-                or not isinstance(pair, (list, tuple)) or len(pair) != 2
-                or any(isinstance(v, bool) or not isinstance(v, (int, float))
-                       or not math.isfinite(v) or v < 0 for v in pair)):
+    out: dict[str, Any] = {}
+    for model, price in value.items():
+        if not isinstance(model, str) or not model.strip() or parse_price(price) is None:
             raise InvalidInput(
-                f"prices: {model!r} must map to [input, output] USD per 1M tokens (two numbers "
-                f"of 0 or more), got {orjson.dumps(pair).decode()}")
-        out[model.strip().lower()] = (float(pair[0]), float(pair[1]))
+                f"prices: {model!r} must map to [input, output] USD per 1M tokens at the batch "
+                "rate (two numbers of 0 or more), or to {\"input\": .., \"output\": .., "
+                "\"cached_input\": ..} at the live rate, got "
+                f"{orjson.dumps(price, default=str).decode()}")
+        out[model.strip().lower()] = ((float(price[0]), float(price[1]))
+                                      if isinstance(price, (list, tuple)) else dict(price))
     return out
 
 

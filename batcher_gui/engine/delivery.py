@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.engine.export import CSV_HEADER, csv_row, jsonl_line
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.workers import DbWorkers
@@ -99,7 +99,7 @@ class Deliverer:
             # The user removed or edited a file: write all of it again.
             self.workers.write_sync(self.ds.restart_files, target.run_id)
             files = {k: (p, 0) for k, (p, _) in files.items()}
-        prices = PriceTable(self.store.get_setting("prices", {}))
+        prices = price_table(self.store.get_setting("prices", {}))
         sizes = {kind: size for kind, (_, size) in files.items()}
         after = 0
         while page := self.ds.delivering_page(target.run_id, after, _PAGE):

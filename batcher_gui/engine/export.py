@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.answers import answer_text
 from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
@@ -135,7 +136,7 @@ def export_run(
     Runs in a worker thread (a million prompts take seconds); ``should_stop`` is polled after
     each chunk and abandons the export (no file is left behind).
     """
-    prices = PriceTable(store.get_setting("prices", {}))
+    prices = price_table(store.get_setting("prices", {}))
     target = check_destination(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

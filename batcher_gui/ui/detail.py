@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
 from batcher_gui.ui.json_view import JsonView
 from batcher_gui.ui.render import Colors, conversation_html, usage_text
@@ -53,7 +53,7 @@ class PromptPane(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.detail: PromptDetail | None = None
-        self.prices = PriceTable()
+        self.prices = price_table()
         layout = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

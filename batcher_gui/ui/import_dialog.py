@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
 from batcher_gui.domain.errors import BatcherError, Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.events import Event, ImportProgress
 from batcher_gui.domain.models import ImportOptions, ImportSummary, InputFormat, ProfileLimits
+from batcher_gui.domain.money import usd
+from batcher_gui.engine.estimate import FileEstimate
 from batcher_gui.importing import preview as previews
 from batcher_gui.ui.import_form import FORMAT_NAMES, ImportForm
 from batcher_gui.ui.tasks import spawn
@@ -77,6 +79,7 @@ class ImportDialog(QDialog):
         self.preview: previews.FilePreview | None = None
         self.report: previews.ValidationReport | None = None
         self.problem: str | None = None  # why the current file cannot be imported as it is
+        self.estimate: FileEstimate | None = None  # tokens and cost, once counted
         self._check_stop = threading.Event()
         self._import_stop: threading.Event | None = None
         self._generation = 0  # answers for older options are dropped
@@ -144,6 +147,9 @@ class ImportDialog(QDialog):
         self.summary = QLabel()
         self.summary.setAccessibleName("Check summary")
         self.summary.setWordWrap(True)
+        self.cost = QLabel()
+        self.cost.setAccessibleName("Cost estimate")
+        self.cost.setWordWrap(True)
         self.errors = QListWidget()
         self.errors.setAccessibleName("Problems")
         self.errors.setMaximumHeight(110)
@@ -171,6 +177,7 @@ class ImportDialog(QDialog):
         layout.addWidget(middle, 3)
         layout.addWidget(self.check_bar)
         layout.addWidget(self.summary)
+        layout.addWidget(self.cost)
         layout.addWidget(self.errors)
         layout.addWidget(self.valid_only)
         layout.addWidget(self.import_bar)
@@ -239,6 +246,7 @@ class ImportDialog(QDialog):
         self.check_bar.setRange(0, 1)
         self.check_bar.setValue(0)
         self.summary.setText(f"<b>This file cannot be imported.</b> {message}")
+        self.cost.setText("")
         self.errors.clear()
         self._update_buttons()
 
@@ -292,7 +300,8 @@ class ImportDialog(QDialog):
         stop = self._check_stop = threading.Event()
         options, limits, path = self.options(), self.limits(), self.path
         loop = asyncio.get_running_loop()
-        self.report, self.problem = None, None
+        self.report, self.problem, self.estimate = None, None, None
+        self.cost.setText("")
         self.summary.setText("Checking the whole file…")
         self.errors.clear()
         self.check_bar.setRange(0, 1000)
@@ -323,8 +332,32 @@ class ImportDialog(QDialog):
             if generation == self._generation:
                 self._show_problem(exc)
             return
+        if generation != self._generation:
+            return
+        self._show_report(report)
+        if not report.valid:
+            return
+        self.cost.setText("Counting tokens…")
+        try:
+            estimate = await self.service.estimate_file(
+                path, options, profile=self.form.profile_name() or None, cancel=stop)
+        except BatcherError:  # Cancelled among them: newer options are being checked
+            return
         if generation == self._generation:
-            self._show_report(report)
+            self._show_estimate(estimate)
+
+    def _show_estimate(self, estimate: FileEstimate) -> None:
+        cost = estimate.cost
+        if cost is None:
+            return
+        about = "" if estimate.exact else "about "
+        text = (f"{about}{estimate.input_tokens:,} input tokens, at most "
+                f"{estimate.output_bound:,} output · <b>{usd(cost.low)} to {usd(cost.high)}</b>"
+                f" at batch prices (live calls: up to {usd(cost.live_high)})")
+        if not cost.priced:
+            text += " · <span style='color:#c62828'>some models have no known price</span>"
+        self.cost.setText(text)
+        self.estimate = estimate
 
     def _check_progress(self, generation: int, done: int, total: int) -> None:
         if generation == self._generation and total:

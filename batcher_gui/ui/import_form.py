@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
 from batcher_gui.domain.models import ImportOptions, InputFormat, Profile
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.importing.preview import FilePreview
 
 ROW_NUMBER = "(row number)"
@@ -64,7 +64,7 @@ class ImportForm(QWidget):
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setAccessibleName("Model")
-        self.model.addItems(sorted(PriceTable().known_models()))
+        self.model.addItems(sorted(price_table().known_models()))
         self.template = QPlainTextEdit()
         self.template.setAccessibleName("Prompt template")
         self.template.setPlaceholderText("e.g. Classify this review: {review}")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.events import (
     BatchChanged,
     EngineActivity,
@@ -33,7 +34,6 @@ from batcher_gui.domain.events import (
     RunsChanged,
 )
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.views import PromptRow, RunOverview
 from batcher_gui.paths import WorkspacePaths, resource
 from batcher_gui.storage.views import ViewQueries
@@ -258,7 +258,7 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         reader, service = self.reader, self.service
         if reader is None or service is None:
             return
-        prices = PriceTable(service.settings.prices)
+        prices = price_table(service.settings.prices)
         self.runs_model.prices = prices
         self.detail.prompt.prices = prices
         runs = await reader.run(ViewQueries.run_overviews)

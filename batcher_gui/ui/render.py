@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.domain.money import usd
+
 log = logging.getLogger(__name__)
 
 #: Characters of message text rendered in total; QTextBrowser lays out everything it is given
@@ -131,9 +133,7 @@ def pretty_json(data: bytes, limit: int = 2_000_000) -> tuple[str, bool]:
 
 def usage_text(input_tokens: int | None, output_tokens: int | None, cost_usd: float | None) -> str:
     """One line of token usage and cost, e.g. "41 in / 1 out tokens · $0.000006"."""
-    # One prompt costs fractions of a cent: enough digits for it not to read "$0.00".
-    cost = ("cost unknown" if cost_usd is None else f"${cost_usd:.6f}" if abs(cost_usd) < 0.01
-            else f"${cost_usd:,.4f}" if abs(cost_usd) < 1 else f"${cost_usd:,.2f}")
+    cost = usd(cost_usd)
     if input_tokens is None and output_tokens is None:
         return "no usage yet" if cost_usd is None else cost
     tokens_in = "?" if input_tokens is None else f"{input_tokens:,}"

@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import RunOverview
 from batcher_gui.ui.theme import age, money, state_colour, state_label, when
@@ -110,7 +110,7 @@ class RunsModel(_TableModel[RunOverview]):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.prices = PriceTable()
+        self.prices = price_table()
 
     def key(self, item: RunOverview) -> int:
         return item.run.id

@@ -106,6 +106,11 @@ def test_a_drop_of_two_files_opens_the_dialog_and_imports_both(
     assert dialog.report is not None and dialog.report.valid == 6
     assert dialog.report.batches == 1
     assert "6" in dialog.summary.text()
+    # Tokens counted offline and priced before anything is sent.
+    qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=WAIT)
+    assert dialog.estimate is not None and dialog.estimate.requests == 6
+    assert dialog.estimate.input_tokens > 6 * 10 and dialog.estimate.exact
+    assert "at batch prices" in dialog.cost.text() and "$" in dialog.cost.text()
     assert dialog.import_button.isEnabled()
     dialog.import_button.click()
     # ...then the JSONL file, in the same dialog.

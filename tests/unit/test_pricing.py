@@ -1,23 +1,64 @@
-"""Cost from token usage: longest-prefix prices, overrides, unknown models."""
+"""Cost from token usage: the dated price file, longest-prefix prices, overrides, every price
+kind (input, cached input, cache writes, output), batch vs live, and estimate ranges."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.config.prices import builtin_prices, price_table
+from batcher_gui.domain.pricing import ModelPrice, PriceTable
+
+
+def test_the_shipped_table_is_dated_and_complete() -> None:
+    date, table = builtin_prices()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
+    assert {"gpt-4o-mini", "gpt-4.1", "gpt-5", "text-embedding-3-small"} <= set(table)
+    assert all(p.batch_discount == 0.5 for p in table.values())
 
 
 def test_longest_prefix_wins() -> None:
-    prices = PriceTable()
+    prices = price_table()
     assert prices.price("gpt-4o-mini-2024-07-18") == (0.075, 0.30)
     assert prices.price("gpt-4o-2024-08-06") == (1.25, 5.00)
     assert prices.cost("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.375)
+    assert prices.cost("GPT-4o-mini", 1_000_000, 1_000_000, batch=False) == pytest.approx(0.75)
 
 
 def test_overrides_and_unknown_models() -> None:
-    prices = PriceTable({"my-model": [1, 2], "gpt-4o": [9, 9], "bad": [1], "neg": [-1, 1]})
+    prices = price_table({"my-model": [1, 2], "gpt-4o": [9, 9], "bad": [1], "neg": [-1, 1],
+                          "live": {"input": 4, "output": 8, "cached_input": 1}})
     assert prices.cost("my-model-v2", 500_000, 250_000) == pytest.approx(1.0)
     assert prices.price("gpt-4o") == (9.0, 9.0)
+    assert prices.price("live") == (2.0, 4.0)  # the long form is the live price
     assert prices.price("bad") is None and prices.price("neg") is None
     assert prices.cost("unknown", 10, 10) is None
     assert prices.cost("gpt-4o", None, None) is None
+
+
+def test_every_price_kind() -> None:
+    prices = PriceTable({"m": ModelPrice(input=2.0, output=8.0, cached_input=0.5,
+                                         cache_write=2.5)})
+    million = 1_000_000
+    # 1M input of which 400k cached and 100k written to the cache, 200k output (reasoning in it)
+    live = prices.cost("m", million, 200_000, cached_input=400_000, cache_write=100_000,
+                       batch=False)
+    assert live == pytest.approx(0.5 * 2.0 + 0.4 * 0.5 + 0.1 * 2.5 + 0.2 * 8.0)
+    assert prices.cost("m", million, 200_000, cached_input=400_000, cache_write=100_000) == \
+        pytest.approx(live / 2)  # type: ignore[operator]
+    # Cached counts beyond the input (a provider's rounding) never make a negative cost.
+    assert prices.cost("m", 10, 0, cached_input=50) == pytest.approx(10 * 0.5 / million / 2)
+    plain = PriceTable({"p": ModelPrice(1.0, 1.0)})  # no cached price: cached is input
+    assert plain.cost("p", million, 0, cached_input=million) == pytest.approx(0.5)
+
+
+def test_estimate_range_and_saving() -> None:
+    prices = price_table()
+    estimate = prices.estimate({"gpt-4o-mini": (2_000_000, 1_000_000),
+                                "text-embedding-3-small": (1_000_000, 0)})
+    assert estimate.low == pytest.approx(2 * 0.075 + 0.01)
+    assert estimate.high == pytest.approx(2 * 0.075 + 0.30 + 0.01)
+    assert estimate.live_high == pytest.approx(estimate.high * 2)
+    assert estimate.priced
+    assert not prices.estimate({"llama-3": (10, 10)}).priced

@@ -1,0 +1,64 @@
+"""``batcher estimate FILE``: tokens and cost of a prompt file before importing it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
+from batcher_gui.cli.data_cmds import add_file_options, import_options
+from batcher_gui.config.prices import prices_date
+from batcher_gui.domain.money import usd
+
+if TYPE_CHECKING:
+    from batcher_gui.app import Service
+
+
+def register(add: AddCommand) -> None:
+    p = add("estimate", "count a prompt file's tokens and price it, without importing it",
+            cmd_estimate)
+    add_file_options(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(interrupted="nothing was written")
+
+
+async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
+    options = import_options(args)
+    if options is None:
+        return EXIT_INVALID
+    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
+    with bar(size, "B", "counting") as progress:
+        estimate = await service.estimate_file(
+            args.file, options, profile=args.profile,
+            progress=lambda done, _total: progress.update(done - progress.n))
+    cost = estimate.cost
+    assert cost is not None
+    if args.json:
+        say(orjson.dumps({
+            "file": args.file, "requests": estimate.requests, "invalid": estimate.invalid,
+            "exact": estimate.exact, "input_tokens": estimate.input_tokens,
+            "output_tokens_max": estimate.output_bound, "prices_of": prices_date(),
+            "cost_batch_min": cost.low, "cost_batch_max": cost.high,
+            "cost_live_max": cost.live_high, "all_models_priced": cost.priced,
+            "models": {model: {"requests": m.requests, "input_tokens": m.input,
+                               "output_tokens_max": m.output_bound}
+                       for model, m in sorted(estimate.models.items())},
+        }, option=orjson.OPT_INDENT_2).decode())
+        return EXIT_OK
+    bad = f"; {estimate.invalid:,} invalid line(s) left out" if estimate.invalid else ""
+    say(f"{args.file}: {estimate.requests:,} request(s){bad}")
+    for model, m in sorted(estimate.models.items()):
+        say(f"  {model:<28} {m.requests:>10,} req  {m.input:>14,} input tokens  "
+            f"up to {m.output_bound:>14,} output")
+    how = "counted" if estimate.exact else "counted, partly estimated (see README: Tokens)"
+    say(f"Input tokens: {estimate.input_tokens:,} ({how}); output at most "
+        f"{estimate.output_bound:,}")
+    say(f"Cost at batch prices: {usd(cost.low)} to {usd(cost.high)} "
+        f"(live calls: up to {usd(cost.live_high)}; prices of {prices_date()})")
+    if not cost.priced:
+        say("warning: some models have no known price and are left out of the cost; "
+            "add them with `batcher config set prices`", err=True)
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Offline token counting: tiktoken with vocabularies shipped in ``resources/tokenizers``."""

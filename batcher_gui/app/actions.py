@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from batcher_gui.config.prices import price_table
 from batcher_gui.config.profiles import ProfileFields, check_profile
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
-from batcher_gui.domain.errors import BatcherError, InvalidInput
+from batcher_gui.domain.errors import BatcherError, InvalidInput, OverBudget
 from batcher_gui.domain.events import Event, RunsChanged
 from batcher_gui.domain.models import (
     Batch,
@@ -36,6 +37,7 @@ from batcher_gui.engine.estimate import FileEstimate, estimate_file
 from batcher_gui.storage import Store, WorkspaceStatus
 from batcher_gui.storage.delivery import DeliveryStore
 from batcher_gui.storage.drafts import Drafts
+from batcher_gui.storage.token_book import TokenBook
 from batcher_gui.storage.user_actions import RetryOutcome, UserActions
 
 T = TypeVar("T")
@@ -131,9 +133,23 @@ class Actions:
         return other_driver_text(driver.holder if driver else None)
 
     # -- runs and batches ------------------------------------------------------------------
-    async def submit(self, run_ref: int | str | None = None) -> list[int]:
-        """Seal drafts now (of one run, or all) so the engine sends them at once."""
-        run_id = (await self.find_run(run_ref)).id if run_ref is not None else None
+    async def submit(self, run_ref: int | str | None = None, *,
+                     allow_over_budget: bool = False) -> list[int]:
+        """Seal drafts now (of one run, or all) so the engine sends them at once.
+
+        Raises OverBudget (nothing sealed) when a run would pass its profile's spending cap,
+        unless ``allow_over_budget``: then the run is marked as allowed, and goes."""
+        runs = [await self.find_run(run_ref)] if run_ref is not None else await self.runs()
+        for run in runs:
+            profile = await self.read(self.store.get_profile_by_id, run.profile_id)
+            problem = await self.engine.gate.budget_problem(run.id, profile)
+            if problem and not allow_over_budget:
+                raise OverBudget(f"{run.label}: {problem}. Nothing was sent; to send it anyway, "
+                                 "confirm in the window or use `batcher submit "
+                                 "--allow-over-budget`")
+            if problem:
+                await self.write(TokenBook(self.store.db).approve_budget, run.id, time.time())
+        run_id = runs[0].id if run_ref is not None else None
         sealed = await self.write(Drafts(self.store.db).seal, run_id=run_id)
         self.engine.wake()
         return sealed

@@ -18,6 +18,8 @@ RUN_HELP = "run number (#3) or name"
 def register(add: AddCommand) -> None:
     p = add("submit", "seal draft batches now so the engine sends them", cmd_submit)
     p.add_argument("--run", help=f"only this run's drafts ({RUN_HELP})")
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="send even if a run passes its profile's budget (per run or month)")
 
     p = add("sync", "run the engine: send, poll, download and apply results", cmd_sync)
     p.add_argument("--wait", action="store_true",
@@ -54,7 +56,7 @@ def register(add: AddCommand) -> None:
 
 
 async def cmd_submit(args: argparse.Namespace, service: Service) -> int:
-    sealed = await service.submit(args.run)
+    sealed = await service.submit(args.run, allow_over_budget=args.allow_over_budget)
     ids = ", ".join(f"#{b}" for b in sealed)
     say(f"Sealed {len(sealed)} batch(es){': ' + ids if sealed else ''}. "
         "`batcher sync --wait` sends them (an open window does so at once).")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from batcher_gui.cli.common import EXIT_OK, AddCommand, say
 from batcher_gui.config.profiles import ProfileFields
 from batcher_gui.config.settings import SPECS
+from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.models import ProfileKind, ProfileLimits
 from batcher_gui.paths import resolve_workspace
 from batcher_gui.sandbox import add_arguments as add_sandbox_arguments
@@ -69,6 +70,11 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
                    help="bytes of JSONL per batch file (OpenAI: 200000000)")
     p.add_argument("--poll-interval", type=float, metavar="S",
                    help="seconds between status checks of this profile's batches")
+    p.add_argument("--budget-run", type=float, metavar="USD",
+                   help="most a single run may cost before Batcher asks (0: no cap)")
+    p.add_argument("--budget-month", type=float, metavar="USD",
+                   help="most this profile may spend per calendar month before Batcher asks "
+                        "(0: no cap)")
     p.add_argument("--default", action="store_true", help="make it the default profile")
 
 
@@ -90,6 +96,12 @@ async def cmd_profile(args: argparse.Namespace, service: Service) -> int:
         limits = dataclasses.replace(limits, max_batch_bytes=args.max_batch_bytes)
     if args.poll_interval is not None:
         options["poll_interval_seconds"] = args.poll_interval
+    for flag, key in ((args.budget_run, RUN_CAP), (args.budget_month, MONTH_CAP)):
+        if flag is not None:
+            if flag:
+                options[key] = flag
+            else:
+                options.pop(key, None)
     if args.profile_command == "add":
         kind = ProfileKind(args.kind) if args.kind else (
             ProfileKind.OPENAI_COMPATIBLE if args.base_url else ProfileKind.OPENAI)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.errors import InvalidInput
 from batcher_gui.domain.models import BUILTIN_SANDBOX_URL, ProfileKind, ProfileLimits
 
@@ -79,6 +80,13 @@ def check_profile(fields: ProfileFields) -> ProfileFields:
     poll = fields.options.get("poll_interval_seconds")
     if poll is not None:
         _in_range("the poll interval (seconds)", float(poll), *POLL_RANGE)
+    for key, what in ((RUN_CAP, "the budget per run (USD)"),
+                      (MONTH_CAP, "the budget per month (USD)")):
+        cap = fields.options.get(key)
+        if cap is not None:
+            if isinstance(cap, bool) or not isinstance(cap, (int, float)):
+                raise InvalidInput(f"{what} must be a number, got {cap!r}")
+            _in_range(what, float(cap), 0, 1e9)
     return ProfileFields(check_name(fields.name), fields.kind,
                          check_url(fields.kind, fields.base_url), check_key_env(fields.key_env),
                          fields.limits, dict(fields.options))

@@ -65,6 +65,10 @@ class WorkspaceSettings:
         "\"cached_input\": ..}} at the live rate"))
     notifications: bool = field(default=True, metadata=_meta(
         "desktop notification when a run finishes or fails (the window)"))
+    token_limits: Mapping[str, Any] = field(default_factory=dict, metadata=_meta(
+        "enqueued-token limits over the built-in tier table: {\"gpt-4o\": 1350000} per model "
+        "prefix, or {\"PROFILE/gpt-4o\": ..} for one profile; a batch is sent only when its "
+        "input tokens fit beside the model's batches already at the provider"))
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> tuple[WorkspaceSettings, list[str]]:
@@ -90,8 +94,12 @@ class WorkspaceSettings:
         if isinstance(value, tuple):
             return list(value)
         if isinstance(value, Mapping):
-            return {k: list(v) for k, v in value.items()}
+            return {k: _jsonable(v) for k, v in value.items()}
         return value
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +120,7 @@ class SettingSpec:
         if isinstance(value, tuple):
             return ", ".join(_num(v) for v in value)
         if isinstance(value, Mapping):
-            return orjson.dumps({k: list(v) for k, v in value.items()}).decode()
+            return orjson.dumps({k: _jsonable(v) for k, v in value.items()}).decode()
         if isinstance(value, float):
             return _num(value)
         return str(value)
@@ -127,7 +135,8 @@ class SettingSpec:
             "int": f"a whole number{span}",
             "bool": "true or false",
             "tuple": f"a list of numbers{span}{unit}, e.g. 300,600,1200",
-            "mapping": 'a JSON object like {"gpt-4o-mini": [0.075, 0.30]}',
+            "mapping": ('a JSON object like {"gpt-4o": 1350000}' if self.key == "token_limits"
+                        else 'a JSON object like {"gpt-4o-mini": [0.075, 0.30]}'),
             "str": "a name",
         }[self.kind]
 
@@ -203,7 +212,24 @@ def check(key: str, value: Any) -> Any:
         if not isinstance(value, (list, tuple)) or not value:
             raise _bad(spec, value)
         return tuple(float(_number(spec, v, whole=False)) for v in value)
+    if key == "token_limits":
+        return _check_token_limits(spec, value)
     return _check_prices(spec, value)
+
+
+def _check_token_limits(spec: SettingSpec, value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise _bad(spec, value)
+    out: dict[str, int] = {}
+    for model, limit in value.items():
+        if (not isinstance(model, str) or not model.strip() or isinstance(limit, bool)
+                or not isinstance(limit, (int, float)) or not math.isfinite(limit)
+                or limit <= 0 or not float(limit).is_integer()):
+            raise InvalidInput(
+                f"token_limits: {model!r} must map to a whole number of tokens above 0 (e.g. "
+                f"2000000), got {orjson.dumps(limit, default=str).decode()}")
+        out[model.strip().lower()] = int(limit)
+    return out
 
 
 def _check_prices(spec: SettingSpec, value: Any) -> dict[str, Any]:

@@ -80,5 +80,9 @@ class InvalidInput(BatcherError):
     """
 
 
+class OverBudget(InvalidInput):
+    """Submitting would pass a profile's spending cap; the user must say so explicitly."""
+
+
 class Cancelled(BatcherError):
     """The user stopped a long operation; nothing of it was kept."""

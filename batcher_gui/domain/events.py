@@ -108,6 +108,15 @@ class EngineActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class TokensCounted:
+    """The background token counter's progress: prompts counted so far in this pass, and
+    prompts of the workspace still without a count."""
+
+    counted: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something the user should know.
 
@@ -123,5 +132,6 @@ class Notice:
 
 
 Event = (BatchChanged | PromptsChanged | RunsChanged | ImportProgress | ExportProgress
+         | TokensCounted
          | EngineStateChanged | EngineActivity | Notice)
 Listener = Callable[[Event], None]

@@ -168,6 +168,8 @@ class Batch:
     run_id: int | None = None
     #: The last problem met while driving it (cleared once a step succeeds).
     problem: str | None = None
+    #: Input tokens counted when it was admitted to the provider's token queue.
+    est_input_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ class RunOverview:
 
     Attributes:
         usage: (model, input tokens, output tokens) as the provider reported per batch.
+        estimate: (model, prompts counted, input tokens, output bound) counted offline.
         started_at: when its first batch was sent (None: not yet).
         finished_at: when its last batch ended, once nothing of it is left to do.
     """
@@ -103,6 +104,12 @@ class RunOverview:
     batches_in_flight: int = 0
     started_at: float | None = None
     finished_at: float | None = None
+    estimate: tuple[tuple[str, int, int, int], ...] = ()
+
+    @property
+    def counted(self) -> int:
+        """Prompts whose tokens have been counted (all of them, soon after an import)."""
+        return sum(e[1] for e in self.estimate)
 
     @property
     def total(self) -> int:

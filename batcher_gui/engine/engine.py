@@ -44,10 +44,12 @@ from batcher_gui.engine.providers import (
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.step_runner import StepRunner
 from batcher_gui.engine.steps import REMOTE_STATES
+from batcher_gui.engine.token_counting import BackgroundCounter, TokenGate
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
+from batcher_gui.storage.token_book import TokenBook
 
 log = logging.getLogger(__name__)
 B = BatchState
@@ -81,6 +83,12 @@ class Engine(StepRunner):
         self.workers = workers or DbWorkers()
         self.claim = DriverClaim(store.db, self.settings.lease_ttl)
         self.deliverer = Deliverer(store.db, self.settings, listener, self.workers)
+        token_book = TokenBook(store.db)
+        self.counting = BackgroundCounter(token_book, self.workers, listener)
+        self.gate = TokenGate(token_book, self.workers, lambda: self.settings.token_limits,
+                              prices=lambda: self.settings.prices)
+        self._counting: asyncio.Task[int] | None = None
+        self._room_check_at = {}
         self.state = EngineState.IDLE
         #: Profiles whose batches wait for the user: id -> reason.
         self.blocked_profiles: dict[int, str] = {}
@@ -203,6 +211,8 @@ class Engine(StepRunner):
             started.append(self._start(batch, self._cleanup))
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.get_running_loop().create_task(self._deliver())
+        if self._counting is None or self._counting.done():  # never waited for: not "busy"
+            self._counting = asyncio.get_running_loop().create_task(self._count_tokens())
         if time.monotonic() - self._checkpointed > CHECKPOINT_SECONDS:
             self._checkpointed = time.monotonic()  # keeps the WAL from growing (see db.py)
             await self.workers.write(self.store.db.checkpoint)
@@ -221,6 +231,13 @@ class Engine(StepRunner):
             self._notice(NoticeLevel.ERROR, f"delivering results failed: {exc}; retrying")
             self._delivery_waiting = True
         return self._delivery_waiting
+
+    async def _count_tokens(self) -> int:
+        try:
+            return await self.counting.run_pass()
+        except Exception as exc:  # counting is an estimate: it must never stop the engine
+            log.error("counting tokens failed: %s", exc, exc_info=exc)
+            return 0
 
     def _next_poll_at(self, active: list[Batch]) -> float | None:
         polls = [(b.polled_at or 0) + self._poll_interval(b)
@@ -337,7 +354,8 @@ class Engine(StepRunner):
 
     async def _stop_tasks(self) -> None:
         """Let running steps finish (briefly), then cancel them: safe, intents are recorded."""
-        running = [t for t in [*self._tasks.values(), self._delivery, self._flush]
+        running = [t for t in [*self._tasks.values(), self._delivery, self._flush,
+                               self._counting]
                    if t is not None and not t.done()]
         if running:
             _, pending = await asyncio.wait(running, timeout=self.settings.stop_grace)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from batcher_gui.config.settings import WorkspaceSettings
@@ -32,6 +33,8 @@ class EngineSettings:
         webhook_timeout: seconds one webhook POST may take.
         stop_grace: seconds a stopping engine lets running steps finish before cancelling
             them (a cancelled step is safe: its intent is recorded).
+        token_limits: enqueued-token limits over the built-in table (domain.capacity).
+        prices: the workspace's price overrides (budgets are checked with them).
     """
 
     poll_interval: float = 30.0
@@ -50,6 +53,8 @@ class EngineSettings:
     delivery_retry_base: float = 10.0
     webhook_timeout: float = 15.0
     stop_grace: float = 1.0
+    token_limits: Mapping[str, int] = field(default_factory=dict)
+    prices: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_workspace(cls, ws: WorkspaceSettings, **overrides: Any) -> EngineSettings:
@@ -64,6 +69,8 @@ class EngineSettings:
             "max_concurrent": ws.max_concurrent_batches,
             "delivery_attempts": ws.delivery_attempts,
             "delivery_retry_base": ws.delivery_retry_seconds,
+            "token_limits": dict(ws.token_limits),
+            "prices": dict(ws.prices),
         }
         values.update(overrides)
         return cls(**values)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
-from batcher_gui.domain.models import Batch
+from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import (
     METADATA_KEY,
     NotFoundRemote,
@@ -32,6 +32,7 @@ from batcher_gui.engine.reconcile import (
     find_uploaded,
 )
 from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.token_counting import TokenGate
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.drafts import Drafts
@@ -63,6 +64,10 @@ class BatchSteps:
     batches_dir: Path
     results_dir: Path
     listener: Listener | None
+    gate: TokenGate
+    #: Batches waiting for token-queue room: when to look again.
+    _room_check_at: dict[int, float]
+    _profiles: dict[int, Profile]
     #: Statuses read by one listing this pass, by provider batch id (see polling.py).
     _listed: dict[str, RemoteBatch]
     _warned_status: set[tuple[int, str]]
@@ -72,6 +77,11 @@ class BatchSteps:
 
     def _poll_interval(self, batch: Batch) -> float:
         raise NotImplementedError
+
+    def _capacity_wait(self, batch: Batch) -> None:
+        """Look at a batch waiting for token-queue room again after one poll interval (the
+        batches ahead of it leave the queue no faster than they are polled)."""
+        self._room_check_at[batch.id] = time.time() + min(self._poll_interval(batch), 60.0)
 
     def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
         raise NotImplementedError
@@ -89,7 +99,9 @@ class BatchSteps:
     # -- per state ---------------------------------------------------------------------------
     async def _drive(self, batch: Batch) -> None:
         if batch.state is B.READY_FOR_UPLOAD:
-            if batch.not_before is None or batch.not_before <= time.time():
+            now = time.time()
+            if (batch.not_before is None or batch.not_before <= now) \
+                    and self._room_check_at.get(batch.id, 0.0) <= now:
                 await self._submit(batch)
         elif batch.state is B.UPLOADING:
             await self._resume_upload(batch)
@@ -100,20 +112,31 @@ class BatchSteps:
 
     async def _submit(self, batch: Batch) -> None:
         await self._provider(batch)  # a missing key is found before the batch is "uploading"
-        _, count = await self.workers.read(write_batch_file, self.drafts, batch,
-                                           self.batches_dir)
-        if count == 0:
+        profile = self._profiles[batch.profile_id]
+        # One verdict at a time per model: a batch counts as queued once it is "uploading".
+        async with self.gate.lock(batch, profile):
+            verdict = await self.gate.check(batch, profile)
+            if not verdict.admitted:
+                if batch.wait_reason != verdict.reason:
+                    await self.workers.write(self.book.set_fields, batch.id,
+                                             wait_reason=verdict.reason)
+                    self._changed(batch, B.READY_FOR_UPLOAD, verdict.reason)
+                self._capacity_wait(batch)
+                return
+            _, count = await self.workers.read(write_batch_file, self.drafts, batch,
+                                               self.batches_dir)
+            if count == 0:
+                await self.workers.write(
+                    self.book.move, batch.id, B.READY_FOR_UPLOAD, B.FAILED,
+                    "no pending prompts to send", error="no pending prompts to send",
+                    intent="cleanup")
+                self._changed(batch, B.FAILED, "empty")
+                return
+            intent = "create" if batch.input_file_id else "upload"
             await self.workers.write(
-                self.book.move, batch.id, B.READY_FOR_UPLOAD, B.FAILED,
-                "no pending prompts to send", error="no pending prompts to send",
-                intent="cleanup")
-            self._changed(batch, B.FAILED, "empty")
-            return
-        intent = "create" if batch.input_file_id else "upload"
-        await self.workers.write(
-            self.book.move, batch.id, B.READY_FOR_UPLOAD, B.UPLOADING,
-            f"sending {count} prompt(s)", intent=intent, intent_at=time.time(), not_before=None,
-            wait_reason=None)
+                self.book.move, batch.id, B.READY_FOR_UPLOAD, B.UPLOADING,
+                f"sending {count} prompt(s)", intent=intent, intent_at=time.time(),
+                not_before=None, wait_reason=None, est_input_tokens=verdict.needed)
         self._changed(batch, B.UPLOADING, f"{count} prompt(s)")
         await self._resume_upload(await self._reload(batch))
 
@@ -253,6 +276,7 @@ class BatchSteps:
                             status)
 
     async def _token_limit(self, batch: Batch, src: BatchState, text: str) -> None:
+        await self.gate.refused(await self._reload(batch))
         waits = self.settings.token_limit_backoff
         n = (await self._reload(batch)).token_limit_attempts
         if n >= len(waits):

@@ -74,5 +74,6 @@ def batch_from_row(row: Any) -> Batch:
         token_limit_attempts=row.token_limit_attempts,
         run_id=row.run_id,
         problem=row.problem,
+        est_input_tokens=row.est_input_tokens,
     )
 

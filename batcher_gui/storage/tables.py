@@ -61,6 +61,8 @@ runs = Table(
     Column("delivery_target", Text),
     # Added in 0003: 'importing' while an import writes it (hidden from everyone), else 'ready'.
     Column("status", Text, nullable=False, server_default=text("'ready'")),
+    # Added in 0004: when the user let the run go past its profile's budget.
+    Column("budget_approved_at", Float),
 )
 
 batches = Table(
@@ -100,6 +102,8 @@ batches = Table(
     # Added in 0003: the run whose prompts the batch holds; the last problem met driving it.
     Column("run_id", Integer, ForeignKey("runs.id")),
     Column("problem", Text),
+    # Added in 0004: input tokens counted when the batch was admitted (token-queue room).
+    Column("est_input_tokens", Integer),
     Index("ix_batches_state", "state"),
     Index("ix_batches_run", "run_id"),
     Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),
@@ -130,8 +134,12 @@ prompts = Table(
     # Added in 0003: why delivering the result failed (the result itself is fine).
     Column("delivery_error", Text),
     Column("attempt_base", Integer, nullable=False, server_default=text("0")),
+    # Added in 0004: counted offline (NULL: not yet): input tokens, most output tokens.
+    Column("est_input_tokens", Integer),
+    Column("est_output_tokens", Integer),
     Index("ix_prompts_batch_state", "batch_id", "state"),
     Index("ix_prompts_run_state", "run_id", "state"),
+    Index("ix_prompts_uncounted", "id", sqlite_where=text("est_input_tokens IS NULL")),
 )
 
 batch_transitions = Table(
@@ -167,6 +175,17 @@ delivery_files = Table(
     Column("kind", Text, primary_key=True),
     Column("path", Text, nullable=False),
     Column("committed_bytes", Integer, nullable=False, server_default=text("0")),
+)
+
+# Added in 0004: per run and model, the sums of the prompts counted so far.
+run_tokens = Table(
+    "run_tokens",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("prompts", Integer, nullable=False, server_default=text("0")),
+    Column("input_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("output_bound", Integer, nullable=False, server_default=text("0")),
 )
 
 # Added in 0002: who drives the workspace (one engine at a time).

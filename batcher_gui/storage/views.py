@@ -312,6 +312,11 @@ class ViewQueries:
             models.setdefault(run_id, []).append(model)
             if tin or tout:
                 usage.setdefault(run_id, []).append((model, tin, tout))
+        estimate: dict[int, list[tuple[str, int, int, int]]] = {}
+        for run_id, model, n, tokens_in, bound in conn.execute(
+                "SELECT run_id, model, prompts, input_tokens, output_bound FROM run_tokens "
+                "ORDER BY run_id, model"):
+            estimate.setdefault(run_id, []).append((model, n, tokens_in, bound))
         marks = ", ".join("?" for _ in _IN_FLIGHT)
         for run_id, total, flying, started, last, ended in conn.execute(
                 f"SELECT b.run_id, count(*), sum(b.state IN ({marks})), "
@@ -333,7 +338,7 @@ class ViewQueries:
             finished = last if total and ended == total and not left else None
             out.append(RunOverview(run, profile, tuple(models.get(run_id, ())), by_state,
                                    tuple(usage.get(run_id, ())), total, flying, started,
-                                   finished))
+                                   finished, tuple(estimate.get(run_id, ()))))
         return out
 
     def batches(self, run_id: int | None = None) -> list[Batch]:

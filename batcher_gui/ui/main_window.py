@@ -32,6 +32,7 @@ from batcher_gui.domain.events import (
     Notice,
     PromptsChanged,
     RunsChanged,
+    TokensCounted,
 )
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.views import PromptRow, RunOverview
@@ -106,7 +107,8 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         self.runs = _table(NO_RUNS, "Runs")
         self.runs.setModel(self.runs_model)
         self.runs.setItemDelegateForColumn(1, ProgressDelegate(self.runs))
-        for column, width in enumerate((150, 130, 70, 70, 70, 60, 90, 80, 200, 160, 110, 110)):
+        for column, width in enumerate((150, 130, 70, 70, 70, 60, 90, 80, 200, 160, 110, 110,
+                                        150)):
             self.runs.setColumnWidth(column, width)
         for column in RUNS_HIDDEN_AT_FIRST:  # right-click the header to show them
             self.runs.setColumnHidden(column, True)
@@ -239,6 +241,11 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
             self.refresh_soon()
         elif isinstance(event, (ImportProgress, ExportProgress)):
             self.on_progress(event)
+        elif isinstance(event, TokensCounted):  # the runs' Estimate column fills in
+            if event.remaining:
+                self.statusBar().showMessage(
+                    f"Counting tokens: {event.remaining:,} prompt(s) to go", 5000)
+            self.refresh_soon()
 
     def refresh_soon(self) -> None:
         """Refresh within 300 ms (at most that often: a stream of events does not delay it)."""

@@ -14,6 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
+from batcher_gui.domain.money import usd
+from batcher_gui.domain.pricing import CostRange
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import RunOverview
 from batcher_gui.ui.theme import age, money, state_colour, state_label, when
@@ -105,8 +107,8 @@ class RunsModel(_TableModel[RunOverview]):
     """One row per run: progress by state, counts, tokens, cost, timing."""
 
     HEADERS = ("Run", "Progress", "Pending", "In flight", "Done", "Failed", "Tokens", "Cost",
-               "Profile · model", "Source", "Started", "Finished")
-    NUMERIC = frozenset({2, 3, 4, 5, 6, 7})
+               "Profile · model", "Source", "Started", "Finished", "Estimate")
+    NUMERIC = frozenset({2, 3, 4, 5, 6, 7, 12})
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -120,7 +122,31 @@ class RunsModel(_TableModel[RunOverview]):
         known = [c for c in costs if c is not None]
         return sum(known) if known else None
 
+    def estimate(self, run: RunOverview) -> CostRange | None:
+        """The run's cost range from its counted tokens (None: nothing counted yet)."""
+        if not run.estimate:
+            return None
+        return self.prices.estimate({model: (tokens_in, bound)
+                                     for model, _, tokens_in, bound in run.estimate})
+
+    def _estimate_text(self, run: RunOverview, tooltip: bool) -> str:
+        cost = self.estimate(run)
+        if cost is None:
+            return "counting…" if run.total else ""
+        text = f"{usd(cost.low, '')} – {usd(cost.high, '')}" if cost.priced else "no price known"
+        if run.counted < run.total:
+            text = f"≥ {text} (counting)"
+        if not tooltip:
+            return text
+        tokens_in = sum(e[2] for e in run.estimate)
+        bound = sum(e[3] for e in run.estimate)
+        return (f"Estimated cost at batch prices, from {run.counted:,} of {run.total:,} "
+                f"prompts counted: {tokens_in:,} input tokens, at most {bound:,} output.\n"
+                f"Live calls would cost up to {usd(cost.live_high, '?')}.")
+
     def cell(self, item: RunOverview, column: int, role: int) -> Any:
+        if column == 12 and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._estimate_text(item, role == Qt.ItemDataRole.ToolTipRole)
         if role == ProgressRole and column == 1:
             return [(s, item.counts.get(s, 0)) for s in PromptState if item.counts.get(s)]
         if role == Qt.ItemDataRole.ToolTipRole:

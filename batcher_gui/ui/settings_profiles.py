@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.config.profiles import MAX_BATCH_BYTES_RANGE, MAX_REQUESTS_RANGE, ProfileFields
 from batcher_gui.config.secrets import OPENAI_KEY_ENV
+from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
 from batcher_gui.ui.tasks import spawn
@@ -153,6 +154,14 @@ class ProfilesPage(QWidget):
         self.max_bytes = _spin(*MAX_BATCH_BYTES_RANGE, "Bytes per batch", " bytes")
         self.max_line = _spin(1_000, MAX_BATCH_BYTES_RANGE[1], "Bytes per request line", " bytes")
         self.poll = QLineEdit()  # text, not a spin box: empty means "the workspace's setting"
+        self.budget_run = QLineEdit()
+        self.budget_run.setPlaceholderText("empty: no cap")
+        self.budget_run.setToolTip("A run whose estimated cost is above this is sent only "
+                                   "once you confirm")
+        self.budget_month = QLineEdit()
+        self.budget_month.setPlaceholderText("empty: no cap")
+        self.budget_month.setToolTip("Submitting past this month's spending on this profile "
+                                     "asks first")
         self.is_default = QCheckBox("imports use this profile when they name none")
         self.form = QFormLayout()
         for label, field in (("Name", self.name), ("Kind", self.kind), ("Base URL", self.base_url),
@@ -161,6 +170,8 @@ class ProfilesPage(QWidget):
                              ("Bytes per batch", self.max_bytes),
                              ("Bytes per request line", self.max_line),
                              ("Poll interval (s)", self.poll),
+                             ("Budget per run (USD)", self.budget_run),
+                             ("Budget per month (USD)", self.budget_month),
                              ("Default profile", self.is_default)):
             self.form.addRow(label, field)
             if not field.accessibleName():
@@ -234,6 +245,9 @@ class ProfilesPage(QWidget):
         self.max_line.setValue(fields.limits.max_line_bytes)
         poll = fields.options.get("poll_interval_seconds")
         self.poll.setText("" if poll is None else f"{float(poll):g}")
+        for box, key in ((self.budget_run, RUN_CAP), (self.budget_month, MONTH_CAP)):
+            cap = fields.options.get(key)
+            box.setText("" if cap is None else f"{float(cap):g}")
         s = self.service.settings
         now = s.sandbox_poll_interval_seconds if sandbox else s.poll_interval_seconds
         self.poll.setPlaceholderText(f"empty: the workspace's setting, now {now:g}")
@@ -269,6 +283,16 @@ class ProfilesPage(QWidget):
                 raise InvalidInput(f"the poll interval must be a number of seconds, e.g. 60 "
                                    f"(or empty for the workspace's setting), got {poll!r}"
                                    ) from None
+        for box, key, what in ((self.budget_run, RUN_CAP, "budget per run"),
+                               (self.budget_month, MONTH_CAP, "budget per month")):
+            options.pop(key, None)
+            text = box.text().strip().lstrip("$")
+            if text:
+                try:
+                    options[key] = float(text)
+                except ValueError:
+                    raise InvalidInput(f"the {what} must be an amount in USD, e.g. 25 (or "
+                                       f"empty for no cap), got {text!r}") from None
         limits = ProfileLimits(self.max_requests.value(), self.max_bytes.value(),
                                self.max_line.value())
         return ProfileFields(self.name.text(), ProfileKind(self.kind.currentData()),

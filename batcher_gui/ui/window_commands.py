@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QProgressDialog
 
-from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.errors import BatcherError, OverBudget
 from batcher_gui.domain.events import ExportProgress, ImportProgress
 from batcher_gui.paths import resolve_workspace
 from batcher_gui.ui.dialogs import confirm, inform, pick_files
@@ -70,7 +70,14 @@ class WindowCommands:
     async def _submit(self: MainWindow) -> str | None:
         run = self.selected_run()
         assert self.service is not None and run is not None
-        sealed = await self.service.submit(run.run.id)
+        try:
+            sealed = await self.service.submit(run.run.id)
+        except OverBudget as exc:
+            problem = str(exc).split(". Nothing was sent")[0]
+            if not await confirm(self, f"{problem}.\n\nSend it anyway?", yes="Send Anyway",
+                                 title="Over budget"):
+                return f"Run {run.run.label} was not sent (over budget)."
+            sealed = await self.service.submit(run.run.id, allow_over_budget=True)
         return (f"Sending {len(sealed)} batch(es) of run {run.run.label} now." if sealed else
                 f"Run {run.run.label} has no draft waiting to be sent.")
 

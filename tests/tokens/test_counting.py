@@ -140,10 +140,10 @@ def test_an_unknown_model_is_estimated_and_says_so() -> None:
 
 
 def test_many_at_once_equal_one_by_one() -> None:
-    counter = TokenCounter(threads=2)
+    counter = TokenCounter()
     requests = [(CHAT, "gpt-4o-mini" if i % 3 else "gpt-4", {
         "messages": [{"role": "user", "content": f"question {i} {UNICODE * (i % 4)}"}]})
         for i in range(300)]
-    assert counter.count_many(requests) == [TokenCounter(threads=1).count(*r) for r in requests]
+    assert counter.count_many(requests) == [counter.count(*r) for r in requests]
     raw = [(e, m, orjson.dumps(b)) for e, m, b in requests[:5]]
     assert counter.count_many(raw) == counter.count_many(requests[:5])

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import qasync
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -56,6 +57,13 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     assert window.commands["submit"].isEnabled()
     window.commands["submit"].trigger()
     qtbot.waitUntil(lambda: _run_done(window), timeout=WAIT)
+    # Its tokens were counted in the background and priced: the Estimate column.
+    qtbot.waitUntil(lambda: (r := window.runs_model.item(0)) is not None and r.counted == 12,
+                    timeout=WAIT)
+    estimate = window.runs_model.data(window.runs_model.index(0, 12))
+    assert estimate.startswith("$") and " – $" in estimate, estimate
+    assert "12 of 12 prompts counted" in window.runs_model.data(
+        window.runs_model.index(0, 12), Qt.ItemDataRole.ToolTipRole)
     qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 12, timeout=WAIT)
     window.prompts.table.selectRow(3)
     qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.prompt

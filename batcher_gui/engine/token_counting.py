@@ -8,7 +8,9 @@ counts, found by a partial index).
 
 Before a batch is created at the provider, ``Admission`` counts whatever of it is still
 uncounted and sends it only if its input tokens fit beside the model's batches already in the
-provider's queue (``domain.capacity``). A ``token_limit_exceeded`` teaches it: the limit for
+provider's queue (``domain.capacity``); a batch bigger than the limit on its own keeps the
+prompts that fit and gives the rest back to be packed into new batches. A
+``token_limit_exceeded`` teaches it: the limit for
 that profile and model is lowered to what was in the queue when the provider said no.
 """
 
@@ -112,6 +114,12 @@ class TokenGate:
             return admits(await self.workers.read(self.book.batch_needs, batch.id), 0, None)
         await self._count(await self.workers.read(self.book.batch_uncounted, batch.id))
         needed = await self.workers.read(self.book.batch_needs, batch.id)
+        if needed > limit:  # too big to ever fit: keep what fits, the rest makes new batches
+            moved = await self.workers.write(self.book.split_to_fit, batch.id, limit)
+            if moved:
+                log.info("batch %s: %s prompt(s) moved to new batches to fit the token limit "
+                         "%s of %s", batch.id, moved, limit, batch.model)
+                needed = await self.workers.read(self.book.batch_needs, batch.id)
         queued = await self.workers.read(self.book.queued_tokens, batch.profile_id, batch.model,
                                          batch.id)
         return admits(needed, queued, limit)

@@ -80,6 +80,32 @@ class TokenBook:
                 "SELECT coalesce(sum(est_input_tokens), 0) FROM prompts WHERE batch_id = :b "
                 "AND state = :s"), {"b": batch_id, "s": PromptState.PENDING.value}) or 0)
 
+    def split_to_fit(self, batch_id: int, limit: int) -> int:
+        """Keep in the batch the first of its pending prompts whose tokens fit ``limit`` (at
+        least one); the rest leave it (no batch: the engine packs them into new batches).
+        Returns how many left."""
+        with self.db.write() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, coalesce(est_input_tokens, 0), request_bytes FROM prompts "
+                "WHERE batch_id = ? AND state = ? ORDER BY id",
+                (batch_id, PromptState.PENDING.value)).all()
+            total, keep = 0, 0
+            for tokens, _ in ((r[1], r[2]) for r in rows):
+                if keep and total + tokens > limit:
+                    break
+                total += tokens
+                keep += 1
+            rest = rows[keep:]
+            if not rest:
+                return 0
+            conn.exec_driver_sql(
+                "UPDATE prompts SET batch_id = NULL WHERE batch_id = ? AND state = ? AND id >= ?",
+                (batch_id, PromptState.PENDING.value, rest[0][0]))
+            conn.exec_driver_sql(
+                "UPDATE batches SET request_count = request_count - ?, bytes = max(bytes - ?, 0) "
+                "WHERE id = ?", (len(rest), sum(r[2] for r in rest), batch_id))
+            return len(rest)
+
     def queued_tokens(self, profile_id: int, model: str, but: int) -> int:
         """Input tokens of the model's other batches now in the provider's queue."""
         states = ", ".join(f"'{s.value}'" for s in QUEUED)

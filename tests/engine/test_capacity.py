@@ -123,3 +123,19 @@ def test_token_limit_exceeded_teaches_the_gate(ws: Workspace) -> None:
     before, after, learned = asyncio.run(go())
     assert before is True and after is False
     assert learned == 1000 + 300 - 1  # below what was queued when the provider refused
+
+
+def test_a_batch_too_big_for_the_limit_is_split_so_none_exceeds_it(ws: Workspace) -> None:
+    lines = [chat(i) for i in range(12)]
+    ws.import_lines(lines)  # one draft of 12
+    per_prompt = max(c.input for c in TokenCounter().count_many(
+        (CHAT, "gpt-4o-mini", line["body"]) for line in lines))
+    limit = per_prompt * 5  # at most 5 prompts per batch
+    settings = dataclasses.replace(FAST, token_limits={"sb/gpt-4o-mini": limit})
+    assert ws.run(ws.engine(settings)) is True
+    batches = ws.store.list_batches()
+    assert len(batches) >= 3 and all(b.state is BatchState.COMPLETED for b in batches)
+    assert all((b.est_input_tokens or 0) <= limit for b in batches)
+    assert sum(b.request_count for b in batches) == 12
+    assert ws.prompt_states() == {"processed": 12}
+    assert_all_settled(ws)

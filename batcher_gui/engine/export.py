@@ -18,6 +18,7 @@ from batcher_gui.domain.answers import answer_text
 from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.usage import cache_tokens, has_cache_usage
 from batcher_gui.storage.store import Store
 
 
@@ -61,8 +62,14 @@ def output_text(endpoint: str, response: bytes | None) -> str:
 
 
 def _cost(prices: PriceTable, model: str, tokens_in: int | None,
-          tokens_out: int | None) -> float | None:
-    cost = prices.cost(model, tokens_in, tokens_out)
+          tokens_out: int | None, response: bytes | None = None) -> float | None:
+    cached = written = 0
+    if response is not None and has_cache_usage(response):  # cache reads cost less
+        try:
+            cached, written = cache_tokens(orjson.loads(response))
+        except orjson.JSONDecodeError:
+            pass
+    cost = prices.cost(model, tokens_in, tokens_out, cached_input=cached, cache_write=written)
     return None if cost is None else round(cost, COST_DECIMALS)
 
 
@@ -77,7 +84,7 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
     usage = None
     if tokens_in is not None or tokens_out is not None:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out,
-                 "cost_usd": _cost(prices, model, tokens_in, tokens_out)}
+                 "cost_usd": _cost(prices, model, tokens_in, tokens_out, response)}
     return orjson.dumps({
         "custom_id": custom_id,
         "state": state,
@@ -95,7 +102,7 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
     """One export row (CSV, see CSV_HEADER) of a prompt row."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
      tokens_out, attempts, delivery_error) = row
-    cost = _cost(prices, model, tokens_in, tokens_out)
+    cost = _cost(prices, model, tokens_in, tokens_out, response)
     return [
         custom_id, state, line_no, endpoint, model, output_text(endpoint, response), error or "",
         delivery_error or "",

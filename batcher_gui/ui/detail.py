@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
+from batcher_gui.domain.usage import cache_tokens, has_cache_usage
 from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
 from batcher_gui.ui.json_view import JsonView
 from batcher_gui.ui.render import Colors, conversation_html, usage_text
@@ -104,8 +106,16 @@ class PromptPane(QWidget):
                            + (f" · batch #{row.batch_id}" if row.batch_id else "")
                            + f" · line {detail.line_no} · {row.model}")
         _badge(self.state, row.state)
-        cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens)
+        cached, written = 0, 0
+        if has_cache_usage(detail.response):
+            try:
+                cached, written = cache_tokens(orjson.loads(detail.response or b""))
+            except orjson.JSONDecodeError:
+                pass
+        cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
+                                cached_input=cached, cache_write=written)
         self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)
+                           + (f" · {cached:,} cached" if cached else "")
                            + f" · {row.attempts} attempt(s)")
         errors = "; ".join(e for e in (detail.error, detail.delivery_error and
                                        f"delivery failed: {detail.delivery_error}") if e)

@@ -62,3 +62,34 @@ def test_estimate_range_and_saving() -> None:
     assert estimate.live_high == pytest.approx(estimate.high * 2)
     assert estimate.priced
     assert not prices.estimate({"llama-3": (10, 10)}).priced
+
+
+def test_cache_usage_from_result_bodies() -> None:
+    from batcher_gui.domain.usage import cache_tokens, has_cache_usage
+
+    chat = {"usage": {"prompt_tokens": 1000, "completion_tokens": 10,
+                      "prompt_tokens_details": {"cached_tokens": 768},
+                      "completion_tokens_details": {"reasoning_tokens": 5}}}
+    responses = {"usage": {"input_tokens": 900, "output_tokens": 3,
+                           "input_tokens_details": {"cached_tokens": 512}}}
+    writes = {"usage": {"input_tokens": 50, "cache_creation_input_tokens": 2000,
+                        "cache_read_input_tokens": 100}}
+    assert cache_tokens(chat) == (768, 0)
+    assert cache_tokens(responses) == (512, 0)
+    assert cache_tokens(writes) == (100, 2000)
+    assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0) == cache_tokens(None)
+    assert has_cache_usage(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}')
+    assert not has_cache_usage(b'{"usage":{"prompt_tokens":5}}') and not has_cache_usage(None)
+
+
+def test_export_prices_cached_input_below_input() -> None:
+    import orjson
+
+    from batcher_gui.engine.export import _cost
+
+    prices = price_table()
+    plain = orjson.dumps({"usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0}})
+    cached = orjson.dumps({"usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0,
+                                     "prompt_tokens_details": {"cached_tokens": 1_000_000}}})
+    assert _cost(prices, "gpt-4o-mini", 1_000_000, 0, plain) == pytest.approx(0.075)
+    assert _cost(prices, "gpt-4o-mini", 1_000_000, 0, cached) == pytest.approx(0.0375)

@@ -341,6 +341,14 @@ class ViewQueries:
                                    finished, tuple(estimate.get(run_id, ()))))
         return out
 
+    def spend_by_day(self, since: float) -> list[tuple[str, str, int, int]]:
+        """(local day, model, input tokens, output tokens) the provider reported for batches
+        that ended since ``since`` (their last change is when they ended)."""
+        return [(d, m, int(i or 0), int(o or 0)) for d, m, i, o in self._conn.execute(
+            "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, model, sum(input_tokens), "
+            "sum(output_tokens) FROM batches WHERE input_tokens IS NOT NULL AND updated_at >= ? "
+            "GROUP BY day, model ORDER BY day", (since,))]
+
     def batches(self, run_id: int | None = None) -> list[Batch]:
         """Batches (of one run, or all), newest first; empty drafts of imports left out."""
         sql = ("SELECT * FROM batches WHERE (state != 'draft' OR request_count > 0)"

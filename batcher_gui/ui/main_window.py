@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
@@ -44,6 +45,8 @@ from batcher_gui.ui.notify import Notifier
 from batcher_gui.ui.prompts_panel import PromptsPanel
 from batcher_gui.ui.qtfix import item_data
 from batcher_gui.ui.runs_model import BatchesModel, ItemRole, RunsModel
+from batcher_gui.ui.spend_view import DAYS as SPEND_DAYS
+from batcher_gui.ui.spend_view import SpendView
 from batcher_gui.ui.status import Banner, EngineStatus
 from batcher_gui.ui.tasks import cancel_all, spawn
 from batcher_gui.ui.view_reader import ViewReader
@@ -122,6 +125,9 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.prompts, "Prompts")
         self.tabs.addTab(self.batches, "Batches")
+        self.spend = SpendView()
+        self.tabs.addTab(self.spend, "Spend")
+        self.tabs.currentChanged.connect(lambda _i: self.refresh_soon())
         self.welcome = WelcomePanel()
         self.middle = QStackedWidget()  # the welcome panel while the workspace has no runs
         self.middle.addWidget(self.tabs)
@@ -276,6 +282,9 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         self.batches_model.profiles = await reader.run(ViewQueries.profile_names)
         self.batches_model.set_items(await reader.run(ViewQueries.batches, self.prompts.run_id))
         await self.prompts.workspace_changed()
+        if self.tabs.currentWidget() is self.spend:
+            since = time.time() - (SPEND_DAYS + 1) * 86_400
+            self.spend.show_spend(prices, runs, await reader.run(ViewQueries.spend_by_day, since))
         self._update_actions()
 
     # -- selection -----------------------------------------------------------------------------

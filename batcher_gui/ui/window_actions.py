@@ -56,6 +56,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          True),
         ("show_prompts", "&Prompts", "Ctrl+1", "Show the prompts", False),
         ("show_batches", "&Batches", "Ctrl+2", "Show the batches", False),
+        ("show_spend", "&Spend", "Ctrl+3", "Estimated and reported cost per day, run and model",
+         False),
         ("show_runs", "R&uns", "Ctrl+0", "Go to the runs list", False),
     ],
     "&Run": [

@@ -39,6 +39,7 @@ class WindowCommands:
             "refresh": self.full_refresh,
             "show_prompts": lambda: self.tabs.setCurrentWidget(self.prompts),
             "show_batches": lambda: self.tabs.setCurrentWidget(self.batches),
+            "show_spend": lambda: self.tabs.setCurrentWidget(self.spend),
             "show_runs": self.runs.setFocus,
             "submit": lambda: self.run_command(self._submit),
             "cancel_run": lambda: self.run_command(self._cancel_run),

@@ -75,6 +75,14 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     assert "in /" in pane.usage.text()
     assert "processed" in pane.history.toPlainText()
     window.tabs.setCurrentWidget(window.batches)
+    # Spend: the run's estimate against what the provider reported, and today's bar.
+    window.commands["show_spend"].trigger()
+    qtbot.waitUntil(lambda: window.spend.runs.rowCount() == 1
+                    and window.spend.runs.item(0, 2) is not None
+                    and window.spend.runs.item(0, 2).text().startswith("$"), timeout=WAIT)
+    assert window.spend.runs.item(0, 3).text() == "12 / 12"
+    assert window.spend.chart.days[-1][1] > 0 and len(window.spend.chart.days) == 30
+    assert window.spend.models.item(0, 0).text() == "gpt-4o-mini"
     # The prompts are answered before the batch's last step (downloading -> completed) ends.
     qtbot.waitUntil(lambda: window.batches_model.rowCount() == 1
                     and (b := window.batches_model.item(0)) is not None

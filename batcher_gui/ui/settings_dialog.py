@@ -11,7 +11,8 @@ page is built from the typed settings model, so a new setting appears here by it
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPalette, QShowEvent
@@ -39,6 +40,8 @@ from batcher_gui.ui.settings_profiles import Message, ProfilesPage, Tasks, plain
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
+
+T = TypeVar("T")
 
 #: Labels for the settings' keys (a key missing here is shown as its words).
 LABELS = {
@@ -174,31 +177,30 @@ class KeyBox(QGroupBox):
         if profile is None:
             return
         self.save_button.setEnabled(False)
-        try:
-            await self.service.set_key(profile.name, self.edit.text())
-        except SecretStoreUnavailable as exc:
-            self.keyring_note.error(no_keyring(exc))
+        stored, _ = await self._keyring(self.service.set_key(profile.name, self.edit.text()))
+        self.save_button.setEnabled(bool(self.edit.text().strip()))
+        if not stored:
             return
-        except BatcherError as exc:
-            self.verdict.error(str(exc))
-            return
-        finally:
-            self.save_button.setEnabled(bool(self.edit.text().strip()))
         self.edit.clear()  # stored: no copy stays in the widget
         self.save_button.setEnabled(False)
         self.verdict.say(f"Stored the key for “{profile.name}” in the OS keyring.")
         await self.refresh()
 
+    async def _keyring(self, call: Awaitable[T]) -> tuple[bool, T | None]:
+        """(done, its answer) of a keyring change; a refusal is shown where it belongs."""
+        try:
+            return True, await call
+        except SecretStoreUnavailable as exc:
+            self.keyring_note.error(no_keyring(exc))
+        except BatcherError as exc:
+            self.verdict.error(str(exc))
+        return False, None
+
     async def remove(self) -> None:
         if self.profile is None:
             return
-        try:
-            gone = await self.service.delete_key(self.profile.name)
-        except SecretStoreUnavailable as exc:
-            self.keyring_note.error(no_keyring(exc))
-            return
-        except BatcherError as exc:
-            self.verdict.error(str(exc))
+        done, gone = await self._keyring(self.service.delete_key(self.profile.name))
+        if not done:
             return
         self.verdict.say("Removed the stored key." if gone else "There was no stored key.")
         await self.refresh()

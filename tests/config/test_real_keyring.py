@@ -6,19 +6,13 @@ the test and go away with it.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from batcher_gui.config.secrets import SERVICE
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.real_keyring import run_with_keyring
 
 CHILD = textwrap.dedent(
     """
@@ -43,27 +37,7 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.keyring
 def test_secret_service_round_trip(tmp_path: Path) -> None:
-    missing = [tool for tool in ("dbus-run-session", "gnome-keyring-daemon")
-               if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"real keyring test needs {' and '.join(missing)} "
-                    "(Debian packages dbus-daemon, gnome-keyring; `make sysdeps` installs them)")
-    home = tmp_path / "home"
-    home.mkdir()
-    child = tmp_path / "child.py"
-    child.write_text(CHILD)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DBUS_", "XDG_", "PYTHON_KEYRING", "GNOME_KEYRING"))}
-    env.update(HOME=str(home), PYTHONPATH=str(REPO), LANG="C.UTF-8")
-    script = ("echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
-              f"exec {sys.executable} {child}")
-    result = subprocess.run(
-        ["dbus-run-session", "--", "sh", "-c", script],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert result.returncode == 0 and lines, result.stdout + result.stderr
-    out = json.loads(lines[-1][len("RESULT "):])
+    out, home = run_with_keyring(tmp_path, CHILD)
     assert out == {
         "backend": "keyring.backends.SecretService",
         "before": None,

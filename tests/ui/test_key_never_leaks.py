@@ -9,19 +9,14 @@ logs, QSettings, the app's log, the export) and looks for the key's bytes.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.app.conftest import FAST
+from tests.real_keyring import run_with_keyring
 
-REPO = Path(__file__).resolve().parents[2]
 #: Distinctive, and long enough that no file holds it by chance.
 KEY = "sk-leaktest-7Hq2Vn9XcR4pLw8ZtY3bKm6Fd1Sa5Ge0"
 
@@ -168,26 +163,8 @@ def _holding(needles: list[bytes], files: list[Path]) -> list[str]:
 
 @pytest.mark.keyring
 def test_the_key_reaches_the_keyring_and_no_file(tmp_path: Path) -> None:
-    missing = [tool for tool in ("dbus-run-session", "gnome-keyring-daemon")
-               if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"the key-leak test needs a real keyring: {' and '.join(missing)} missing "
-                    "(Debian packages dbus-daemon, gnome-keyring; `make sysdeps` installs them)")
-    home = tmp_path / "home"
-    home.mkdir()
-    child = tmp_path / "child.py"
-    child.write_text(CHILD)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DBUS_", "XDG_", "PYTHON_KEYRING", "GNOME_KEYRING"))}
-    env.update(HOME=str(home), PYTHONPATH=str(REPO), LANG="C.UTF-8", QT_QPA_PLATFORM="offscreen",
-               NO_PROXY="127.0.0.1,localhost")
-    script = ("echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
-              f"exec {sys.executable} {child}")
-    run = subprocess.run(["dbus-run-session", "--", "sh", "-c", script], input=KEY + "\n",
-                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-    assert run.returncode == 0 and lines, run.stdout + run.stderr
-    out = json.loads(lines[-1][len("RESULT "):])
+    env = {"QT_QPA_PLATFORM": "offscreen", "NO_PROXY": "127.0.0.1,localhost"}
+    out, _ = run_with_keyring(tmp_path, CHILD, stdin=KEY + "\n", env=env, timeout=240)
 
     # It really went through the dialog, the keyring and the provider.
     assert out["backend"] == "keyring.backends.SecretService"

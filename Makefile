@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint sysdeps venv bench screenshots clean
+.PHONY: run test lint sysdeps venv bench screenshots clean package
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batcher needs Python 3.11 or newer")'
@@ -22,7 +22,7 @@ run: sysdeps venv
 	$(BIN)/batcher-gui $(ARGS)
 
 lint: venv
-	$(BIN)/ruff check batcher_gui tests bench
+	$(BIN)/ruff check batcher_gui tests bench packaging tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -34,6 +34,7 @@ bench: venv
 	$(BIN)/python bench/ingest.py 1000000
 	$(BIN)/python bench/results.py 50000 1000000
 	$(BIN)/python bench/stall.py 1000000 50000
+	$(BIN)/python bench/tokens.py 1000000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui.py 1000000
 
 # The window under Xvfb on a demo workspace: one PNG per view, light and dark, in docs/screenshots.
@@ -43,6 +44,12 @@ screenshots: sysdeps venv
 	  $(BIN)/python tools/screenshots.py docs/screenshots --scheme light --work build/shots
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1680x1000x24" \
 	  $(BIN)/python tools/screenshots.py docs/screenshots --scheme dark --work build/shots
+
+# The app for this machine, with PyInstaller, into dist/ (Linux: also the tarball with
+# install.sh); see packaging/README.md.
+package: sysdeps venv
+	$(BIN)/python -m pip install --quiet -e ".[package]"
+	$(BIN)/python packaging/build.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

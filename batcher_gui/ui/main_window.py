@@ -49,7 +49,7 @@ from batcher_gui.ui.spend_view import DAYS as SPEND_DAYS
 from batcher_gui.ui.spend_view import SpendView
 from batcher_gui.ui.status import Banner, EngineStatus
 from batcher_gui.ui.tasks import cancel_all, spawn
-from batcher_gui.ui.view_reader import ViewReader
+from batcher_gui.ui.view_reader import Superseded, ViewReader
 from batcher_gui.ui.welcome import WelcomePanel
 from batcher_gui.ui.window_actions import build_actions
 from batcher_gui.ui.window_commands import WindowCommands
@@ -190,6 +190,9 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
             # The service's imports would take the interpreter from the GUI thread: after.
             await self.prompts.model.first_rows_shown(timeout=3.0)
         service = await self._open_service(paths)
+        if self._closing:  # the window was closed (Ctrl+Q) while the workspace opened
+            await service.close()
+            return
         self.service = service
         if not early:
             self._use_reader(await loop.run_in_executor(None, ViewReader, paths.database))
@@ -197,7 +200,12 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         self.remember_workspace(paths.root)
         for problem in service._startup_problems:
             self.banner.show_message(f"A setting was ignored: {problem}")
-        await self.refresh()
+        try:
+            await self.refresh()
+        except Superseded:
+            if self._closing:  # its reads were stopped by the closing window
+                return
+            raise
         self._watch.start()
         await service.start_engine()
 
@@ -380,7 +388,8 @@ class MainWindow(WindowCommands, WindowIntake, QMainWindow):
         event.ignore()  # stop the engine between steps first, then close for real
         self._closing = True
         self.save_layout()
-        spawn(self._shutdown(), name="shutdown")
+        # Not spawn(): closing a workspace cancels the spawned tasks, and this one must finish.
+        self._shutting_down = asyncio.get_event_loop().create_task(self._shutdown())
 
     async def _shutdown(self) -> None:
         try:

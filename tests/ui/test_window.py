@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -258,3 +258,25 @@ def test_switching_workspaces_closes_the_first_and_opens_the_second(
     qtbot.waitUntil(lambda: window.runs_model.rowCount() == 0, timeout=WAIT)
     assert window.prompts.model.rowCount() == 0
     assert window.detail.currentWidget() is window.detail.hint  # nothing of the first left
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_closing_while_the_workspace_opens_ends_cleanly(qloop: qasync.QEventLoop, qtbot: QtBot,
+                                                        tmp_path: Path, existing: bool) -> None:
+    paths = ws_paths(tmp_path / "ws").create()
+    if existing:  # rows are read early from an existing file: close during that
+        store = open_store(paths.database)
+        import_file(store, write_chat(tmp_path / "q.jsonl", 50), ImportOptions(),
+                    profile_name="sandbox")
+        store.db.close()
+    settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, {"secrets": SecretStore(backend=MemoryKeyring()),
+                                   "sandbox_config": SandboxConfig(instant=True),
+                                   "sandbox_host": SandboxThread})
+    window.show()
+    opening = spawn(window.open_workspace(paths))
+    window.close()  # Ctrl+Q before the workspace is open
+    qtbot.waitUntil(lambda: window.closed.done() and opening.done(), timeout=WAIT)
+    assert opening.cancelled() or opening.exception() is None
+    assert window.service is None and window.reader is None
+    window.deleteLater()

@@ -1,4 +1,4 @@
-"""Make resources/tokenizers/*.tiktoken from the npm package js-tiktoken (run once, by hand).
+"""Make resources/tokenizers/*.tiktoken.gz from the npm package js-tiktoken (run once, by hand).
 
 Batcher never downloads a tokenizer at run time: the two vocabularies it counts with ship in
 ``resources/tokenizers/``. They were made from js-tiktoken's compact rank tables (fetched from
@@ -10,6 +10,7 @@ Usage: python tools/make_vocab.py PATH/TO/UNPACKED/js-tiktoken/package
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import sys
@@ -41,9 +42,9 @@ def main() -> int:
         if digest != vocab.sha256:
             print(f"{name}: SHA-256 {digest} is not tiktoken's {vocab.sha256}", file=sys.stderr)
             return 1
-        out = ROOT / "resources" / "tokenizers" / f"{name}.tiktoken"
-        out.write_bytes(data)
-        print(f"wrote {out} ({len(data):,} bytes, SHA-256 matches tiktoken's)")
+        out = ROOT / "resources" / "tokenizers" / f"{name}.tiktoken.gz"
+        out.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        print(f"wrote {out} ({len(data):,} bytes before gzip, SHA-256 matches tiktoken's)")
     return 0
 
 

@@ -135,6 +135,20 @@ async def _scenario(window: MainWindow, work: Path, step: _Steps) -> None:
                 and window.prompts.model.row_at(0) is not None, 30)
     step("the window shows the run and its prompts")
 
+    async def counted() -> bool:  # the tokenizer and its shipped vocabulary work here
+        await window.refresh()
+        item = window.runs_model.item(0)
+        return item is not None and item.counted == SAMPLE_PROMPTS
+
+    deadline = time.monotonic() + 60
+    while not await counted():
+        if time.monotonic() > deadline:
+            raise SmokeFailure("the sample's tokens were not counted in time (see the log)")
+        await asyncio.sleep(0.2)
+    estimate = window.runs_model.data(window.runs_model.index(0, 12))
+    _check(str(estimate).startswith("$"), f"the run has no cost estimate: {estimate!r}")
+    step(f"tokens counted offline; estimated cost {estimate}")
+
     out_jsonl, out_csv = work / "smoke.jsonl", work / "smoke.csv"
     _check(await service.export_run(run.id, out_jsonl) == SAMPLE_PROMPTS,
            "the JSONL export did not write every prompt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import orjson
@@ -36,7 +37,7 @@ def test_the_shipped_vocabularies_are_tiktokens(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_damaged_vocabulary_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     (tmp_path / "tokenizers").mkdir()
-    (tmp_path / "tokenizers" / "o200k_base.tiktoken").write_bytes(b"aGk= 0\n")
+    (tmp_path / "tokenizers" / "o200k_base.tiktoken.gz").write_bytes(gzip.compress(b"aGk= 0\n"))
     monkeypatch.setattr(vocab, "resource", lambda *parts: tmp_path.joinpath(*parts))
     with pytest.raises(vocab.VocabularyMissing, match="damaged"):
         vocab._load("o200k_base")

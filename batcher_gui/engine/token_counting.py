@@ -147,11 +147,16 @@ class TokenGate:
 
     async def refused(self, batch: Batch) -> None:
         """The provider said ``token_limit_exceeded``: what was queued beside this batch is
-        more than the real limit allows; the next try needs more room."""
+        more than the real limit allows; the next try needs more room. (Alone in the queue,
+        the batch keeps its size: the provider's queue may hold others' batches for a while,
+        and the backoff waits for them.)"""
         queued = await self.workers.read(self.book.queued_tokens, batch.profile_id,
                                          batch.model, batch.id)
         key = (batch.profile_id, batch.model)
-        learned = queued + (batch.est_input_tokens or 0) - 1  # the real limit is below this
+        needed = batch.est_input_tokens or 0
+        if not queued:  # nothing of ours beside it: the backoff decides, nothing to learn
+            return
+        learned = max(queued + needed - 1, needed)  # the real limit is below what was asked
         if learned > 0:
             self.learned[key] = min(self.learned.get(key, learned), learned)
             log.info("token limit for %s on profile %s learned: %s", batch.model,

@@ -7,6 +7,7 @@ import time
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+from batcher_gui.domain.money import usd
 from batcher_gui.domain.states import BatchState, PromptState
 
 # (light, dark) pairs: dark variants are lighter so text stays readable on dark backgrounds.
@@ -78,10 +79,9 @@ def age(timestamp: float | None) -> str:
     return f"{seconds:.0f} s"
 
 
-def money(usd: float | None) -> str:
-    if usd is None:
-        return ""
-    return f"${usd:,.4f}" if usd < 10 else f"${usd:,.2f}"
+def money(value: float | None) -> str:
+    """A cost in a table cell ("" when unknown), with the digits small amounts need."""
+    return usd(value, "")
 
 
 def color_scheme_is_dark() -> bool:

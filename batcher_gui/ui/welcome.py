@@ -40,13 +40,13 @@ class WelcomePanel(QWidget):
         title = QLabel("<h2>Welcome to Batcher</h2>")
         pitch = QLabel(PITCH)
         pitch.setWordWrap(True)
-        pitch.setMaximumWidth(620)
         header = QHBoxLayout()
         header.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         text = QVBoxLayout()
         text.addWidget(title)
         text.addWidget(pitch)
         header.addLayout(text, 1)
+        title.setAlignment(Qt.AlignmentFlag.AlignLeft)
 
         self.drop_zone = QFrame()
         self.drop_zone.setObjectName("drop-zone")
@@ -86,13 +86,23 @@ class WelcomePanel(QWidget):
             column.addStretch(1)
             actions.addLayout(column, 1)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 24)
+        # One readable column however wide the window is, centred.
+        content = QWidget()
+        content.setMaximumWidth(900)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(18)
         layout.addLayout(header)
         layout.addWidget(self.drop_zone)
         layout.addLayout(actions)
-        layout.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(content, 20)  # grows up to its maximum width, then the sides do
+        row.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 24, 28, 24)
+        outer.addLayout(row)
+        outer.addStretch(1)
 
     def set_busy(self, busy: bool, message: str = "") -> None:
         """While the sample is being imported: no second click."""

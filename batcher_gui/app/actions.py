@@ -92,12 +92,17 @@ class Actions:
         """Runs with prompt counts by state, tokens and cost; batches by state."""
         status = await self.read(self.store.status)
         usage = await self.read(self.store.usage_by_run)
+        cache = await self.read(self.store.cache_by_run)
         deliveries = await self.read(self.store.delivery_failures)
         prices = price_table(self.settings.prices)
         runs = []
         for r in status.runs:
             rows = usage.get(r.run.id, [])
-            costs = [(model, prices.cost(model, tin, tout)) for model, tin, tout in rows]
+            cached = cache.get(r.run.id, {})
+            costs = [(model, prices.cost(model, tin, tout,
+                                         cached_input=cached.get(model, (0, 0))[0],
+                                         cache_write=cached.get(model, (0, 0))[1]))
+                     for model, tin, tout in rows]
             known = [c for _, c in costs if c is not None]
             runs.append({
                 "id": r.run.id, "name": r.run.name, "prompts": r.run.prompt_count,

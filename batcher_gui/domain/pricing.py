@@ -11,7 +11,7 @@ live rate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 #: The Batch API's discount on live prices.
@@ -109,6 +109,16 @@ class PriceTable:
                + written * (price.input if price.cache_write is None else price.cache_write)
                + (output_tokens or 0) * price.output) / 1_000_000
         return usd * (1 - price.batch_discount) if batch else usd
+
+    def usage_cost(self, usage: Iterable[tuple[str, int, int]],
+                   cache: Mapping[str, tuple[int, int]] | None = None) -> float | None:
+        """USD of (model, input, output) totals, with each model's (cache reads, cache
+        writes) where known; None when no model has a price."""
+        known = [c for c in (self.cost(model, tokens_in, tokens_out,
+                                       cached_input=(cache or {}).get(model, (0, 0))[0],
+                                       cache_write=(cache or {}).get(model, (0, 0))[1])
+                             for model, tokens_in, tokens_out in usage) if c is not None]
+        return sum(known) if known else None
 
     def estimate(self, usage: Mapping[str, tuple[int, int]]) -> CostRange:
         """The cost range of requests: model -> (input tokens, output bound)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -105,6 +106,8 @@ class RunOverview:
     started_at: float | None = None
     finished_at: float | None = None
     estimate: tuple[tuple[str, int, int, int], ...] = ()
+    #: model -> (input tokens read from the prompt cache, written to it), as results said.
+    cache: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def counted(self) -> int:

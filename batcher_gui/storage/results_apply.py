@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from batcher_gui.domain.models import prompt_id_from_custom_id
 from batcher_gui.domain.results import Outcome, classify_line
 from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.domain.usage import cache_tokens, has_cache_usage
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.moves import (
     WriteRunner,
@@ -47,6 +48,10 @@ class ApplySummary:
     not_run: int = 0
     skipped_lines: int = 0
     leftover: dict[str, int] = field(default_factory=dict)
+    #: Input tokens its successful results read from / wrote to the prompt cache (every line
+    #: of the files, also those applied by an earlier, interrupted pass).
+    cached_input: int = 0
+    cache_write: int = 0
 
 
 class _Applier:
@@ -74,6 +79,10 @@ class _Applier:
             result = classify_line(orjson.loads(raw))
         except orjson.JSONDecodeError:
             result = None
+        if result is not None and result.outcome is _SUCCESS and has_cache_usage(raw):
+            cached, written = cache_tokens(result.body)
+            self.summary.cached_input += cached
+            self.summary.cache_write += written
         pid = prompt_id_from_custom_id(result.custom_id) if result else None
         if result is None or pid is None or pid not in self.open:
             self.summary.skipped_lines += 1
@@ -173,7 +182,9 @@ def apply_and_finish(
     summary.leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
     _end_batch(db, batch_id, BatchState.DOWNLOADING, final,
                f"results applied: {summary.processed} ok, {summary.failed} failed, "
-               f"{summary.retried} to retry", write, batch_fields)
+               f"{summary.retried} to retry", write,
+               {**batch_fields, "cached_input_tokens": summary.cached_input,
+                "cache_write_tokens": summary.cache_write})
     return summary
 
 

@@ -104,6 +104,8 @@ batches = Table(
     Column("problem", Text),
     # Added in 0004: input tokens counted when the batch was admitted (token-queue room).
     Column("est_input_tokens", Integer),
+    Column("cached_input_tokens", Integer),
+    Column("cache_write_tokens", Integer),
     Index("ix_batches_state", "state"),
     Index("ix_batches_run", "run_id"),
     Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),

@@ -305,13 +305,17 @@ class ViewQueries:
         usage: dict[int, list[tuple[str, int, int]]] = {}
         models: dict[int, list[str]] = {}
         timing: dict[int, tuple[int, int, float | None, float | None, int]] = {}
-        for run_id, model, tin, tout in conn.execute(
+        cache: dict[int, dict[str, tuple[int, int]]] = {}
+        for run_id, model, tin, tout, cached, written in conn.execute(
                 "SELECT run_id, model, sum(coalesce(input_tokens, 0)), "
-                "sum(coalesce(output_tokens, 0)) FROM batches WHERE run_id IS NOT NULL "
+                "sum(coalesce(output_tokens, 0)), sum(coalesce(cached_input_tokens, 0)), "
+                "sum(coalesce(cache_write_tokens, 0)) FROM batches WHERE run_id IS NOT NULL "
                 "GROUP BY run_id, model"):
             models.setdefault(run_id, []).append(model)
             if tin or tout:
                 usage.setdefault(run_id, []).append((model, tin, tout))
+            if cached or written:
+                cache.setdefault(run_id, {})[model] = (cached, written)
         estimate: dict[int, list[tuple[str, int, int, int]]] = {}
         for run_id, model, n, tokens_in, bound in conn.execute(
                 "SELECT run_id, model, prompts, input_tokens, output_bound FROM run_tokens "
@@ -338,16 +342,19 @@ class ViewQueries:
             finished = last if total and ended == total and not left else None
             out.append(RunOverview(run, profile, tuple(models.get(run_id, ())), by_state,
                                    tuple(usage.get(run_id, ())), total, flying, started,
-                                   finished, tuple(estimate.get(run_id, ()))))
+                                   finished, tuple(estimate.get(run_id, ())),
+                                   cache.get(run_id, {})))
         return out
 
-    def spend_by_day(self, since: float) -> list[tuple[str, str, int, int]]:
-        """(local day, model, input tokens, output tokens) the provider reported for batches
-        that ended since ``since`` (their last change is when they ended)."""
-        return [(d, m, int(i or 0), int(o or 0)) for d, m, i, o in self._conn.execute(
-            "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, model, sum(input_tokens), "
-            "sum(output_tokens) FROM batches WHERE input_tokens IS NOT NULL AND updated_at >= ? "
-            "GROUP BY day, model ORDER BY day", (since,))]
+    def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int]]:
+        """(local day, model, input, output, cache-read and cache-written input tokens) the
+        provider reported for batches that ended since ``since`` (their last change)."""
+        return [(d, m, int(i or 0), int(o or 0), int(c or 0), int(w or 0))
+                for d, m, i, o, c, w in self._conn.execute(
+                    "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, model, "
+                    "sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "
+                    "sum(cache_write_tokens) FROM batches WHERE input_tokens IS NOT NULL "
+                    "AND updated_at >= ? GROUP BY day, model ORDER BY day", (since,))]
 
     def batches(self, run_id: int | None = None) -> list[Batch]:
         """Batches (of one run, or all), newest first; empty drafts of imports left out."""

@@ -118,9 +118,7 @@ class RunsModel(_TableModel[RunOverview]):
         return item.run.id
 
     def cost(self, run: RunOverview) -> float | None:
-        costs = [self.prices.cost(m, i, o) for m, i, o in run.usage]
-        known = [c for c in costs if c is not None]
-        return sum(known) if known else None
+        return self.prices.usage_cost(run.usage, run.cache)
 
     def estimate(self, run: RunOverview) -> CostRange | None:
         """The run's cost range from its counted tokens (None: nothing counted yet)."""

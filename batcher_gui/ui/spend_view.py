@@ -121,20 +121,22 @@ class SpendView(QWidget):
         layout.addWidget(split, 1)
 
     def show_spend(self, prices: PriceTable, runs: list[RunOverview],
-                   by_day: list[tuple[str, str, int, int]], now: float | None = None) -> None:
+                   by_day: list[tuple[str, str, int, int, int, int]], now: float | None = None
+                   ) -> None:
         today = dt.date.fromtimestamp(now or time.time())
         per_day: dict[dt.date, float] = {today - dt.timedelta(days=n): 0.0
                                          for n in range(DAYS - 1, -1, -1)}
-        for day, model, tokens_in, tokens_out in by_day:
+        for day, model, tokens_in, tokens_out, cached, written in by_day:
             date = dt.date.fromisoformat(day)
             if date in per_day:
-                per_day[date] += prices.cost(model, tokens_in, tokens_out) or 0.0
+                per_day[date] += prices.cost(model, tokens_in, tokens_out, cached_input=cached,
+                                             cache_write=written) or 0.0
         self.chart.set_days(sorted(per_day.items()))
 
         run_rows, estimated_total, reported_total = [], [0.0, 0.0], 0.0
         models: dict[str, list[float]] = {}
         for run in runs:
-            reported = sum(prices.cost(m, i, o) or 0.0 for m, i, o in run.usage)
+            reported = prices.usage_cost(run.usage, run.cache) or 0.0
             reported_total += reported
             estimate = prices.estimate({m: (i, b) for m, _, i, b in run.estimate}) \
                 if run.estimate else None
@@ -150,7 +152,7 @@ class SpendView(QWidget):
                 entry = models.setdefault(model, [0, 0, 0.0, 0.0, 0.0])
                 entry[0] += tokens_in
                 entry[1] += tokens_out
-                entry[2] += prices.cost(model, tokens_in, tokens_out) or 0.0
+                entry[2] += prices.usage_cost([(model, tokens_in, tokens_out)], run.cache) or 0.0
             for model, _, tokens_in, bound in run.estimate:
                 cost = prices.estimate({model: (tokens_in, bound)})
                 entry = models.setdefault(model, [0, 0, 0.0, 0.0, 0.0])

@@ -139,3 +139,33 @@ def test_a_batch_too_big_for_the_limit_is_split_so_none_exceeds_it(ws: Workspace
     assert sum(b.request_count for b in batches) == 12
     assert ws.prompt_states() == {"processed": 12}
     assert_all_settled(ws)
+
+
+def test_cache_reads_in_results_lower_the_runs_reported_cost(ws: Workspace) -> None:
+    from batcher_gui.config.prices import price_table
+    from batcher_gui.storage.views import ViewQueries
+
+    ws.import_lines([chat(i, "#cached with a long shared prefix") for i in range(6)])
+    ws.import_lines([chat(i, "no cache here") for i in range(6, 12)])
+    assert ws.run() is True
+    cached_batch, plain_batch = ws.store.list_batches()
+    with ws.store.db.read() as conn:
+        cached, written = conn.exec_driver_sql(
+            "SELECT cached_input_tokens, cache_write_tokens FROM batches WHERE id = ?",
+            (cached_batch.id,)).one()
+        per_prompt = conn.exec_driver_sql(
+            "SELECT input_tokens FROM prompts WHERE batch_id = ?", (cached_batch.id,)).all()
+        plain = conn.exec_driver_sql(
+            "SELECT cached_input_tokens FROM batches WHERE id = ?", (plain_batch.id,)).scalar()
+    assert cached == sum(t // 2 for (t,) in per_prompt) > 0 and written == 0
+    assert plain == 0
+    views = ViewQueries(ws.store.db.path)
+    try:
+        run = next(r for r in views.run_overviews() if r.run.id == cached_batch.run_id)
+    finally:
+        views.close()
+    prices = price_table()
+    assert run.cache == {"gpt-4o-mini": (cached, 0)}
+    full = prices.usage_cost(run.usage)
+    with_cache = prices.usage_cost(run.usage, run.cache)
+    assert full is not None and with_cache is not None and with_cache < full

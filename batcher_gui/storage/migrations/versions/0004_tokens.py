@@ -22,6 +22,9 @@ def upgrade() -> None:
     op.add_column("prompts", sa.Column("est_input_tokens", sa.Integer))
     op.add_column("prompts", sa.Column("est_output_tokens", sa.Integer))
     op.add_column("batches", sa.Column("est_input_tokens", sa.Integer))
+    # Prompt-cache reads and writes of its results (the batch-level usage does not say).
+    op.add_column("batches", sa.Column("cached_input_tokens", sa.Integer))
+    op.add_column("batches", sa.Column("cache_write_tokens", sa.Integer))
     # The background counter finds what is left by this index alone (it shrinks to nothing).
     op.execute("CREATE INDEX ix_prompts_uncounted ON prompts (id) "
                "WHERE est_input_tokens IS NULL")
@@ -46,6 +49,8 @@ def downgrade() -> None:
         b.drop_column("budget_approved_at")
     op.execute("DROP INDEX IF EXISTS ix_prompts_uncounted")
     with op.batch_alter_table("batches") as b:
+        b.drop_column("cache_write_tokens")
+        b.drop_column("cached_input_tokens")
         b.drop_column("est_input_tokens")
     with op.batch_alter_table("prompts") as b:
         b.drop_column("est_output_tokens")

@@ -100,6 +100,9 @@ class PromptsPanel(QWidget):
         self.model.countChanged.connect(lambda _n: self._counts_later())
         self.model.newRows.connect(self._show_new_rows)
         self.table.selectionModel().selectionChanged.connect(self._selection)
+        # A row chosen while it was still a placeholder ("loading…"): shown once it arrives.
+        self._waiting_for_row = False
+        self.model.dataChanged.connect(lambda *_: self._row_arrived())
 
     # -- filters -----------------------------------------------------------------------------
     def set_reader(self, reader: ViewReader) -> None:
@@ -177,7 +180,14 @@ class PromptsPanel(QWidget):
 
     # -- selection ---------------------------------------------------------------------------
     def _selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        self.selected.emit(self.current())
+        current = self.current()
+        self._waiting_for_row = current is None and self.table.selectionModel().hasSelection()
+        self.selected.emit(current)
+
+    def _row_arrived(self) -> None:
+        if self._waiting_for_row and (current := self.current()) is not None:
+            self._waiting_for_row = False
+            self.selected.emit(current)
 
     def current(self) -> PromptRow | None:
         rows = self.table.selectionModel().selectedRows()

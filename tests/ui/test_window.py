@@ -280,3 +280,20 @@ def test_closing_while_the_workspace_opens_ends_cleanly(qloop: qasync.QEventLoop
     assert opening.cancelled() or opening.exception() is None
     assert window.service is None and window.reader is None
     window.deleteLater()
+
+
+def test_a_row_chosen_before_it_has_loaded_shows_once_it_arrives(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    _import(window, qtbot, write_chat(tmp_path / "many.jsonl", 20_000))
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+    window.runs.selectRow(0)
+    qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 20_000, timeout=WAIT)
+    far = 15_000
+    assert window.prompts.model.row_at(far) is None  # a placeholder: not read yet
+    # A click right after dragging the scroll bar there: the row is still "loading…".
+    window.prompts.table.scrollTo(window.prompts.model.index(far, 0))
+    window.prompts.table.selectRow(far)
+    qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.prompt
+                    and window.detail.prompt.detail is not None, timeout=WAIT)
+    assert window.detail.prompt.detail.row.custom_id == f"c{far}"  # type: ignore[union-attr]

@@ -238,7 +238,9 @@ def test_repainting_and_filtering_never_lose_references_to_none(
         window.prompts.current()
         window.selected_run()
     after = sys.getrefcount(None)
-    assert after - before > -100, f"None lost {before - after} references"
+    # The bug loses one per empty cell per repaint (tens of thousands here); the engine's own
+    # threads, working meanwhile, move the count by a few hundred either way.
+    assert after - before > -2000, f"None lost {before - after} references"
 
 
 def test_switching_workspaces_closes_the_first_and_opens_the_second(
@@ -285,11 +287,11 @@ def test_closing_while_the_workspace_opens_ends_cleanly(qloop: qasync.QEventLoop
 def test_a_row_chosen_before_it_has_loaded_shows_once_it_arrives(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    _import(window, qtbot, write_chat(tmp_path / "many.jsonl", 20_000))
+    _import(window, qtbot, write_chat(tmp_path / "many.jsonl", 3_000))
     qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
     window.runs.selectRow(0)
-    qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 20_000, timeout=WAIT)
-    far = 15_000
+    qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 3_000, timeout=WAIT)
+    far = 2_500
     assert window.prompts.model.row_at(far) is None  # a placeholder: not read yet
     # A click right after dragging the scroll bar there: the row is still "loading…".
     window.prompts.table.scrollTo(window.prompts.model.index(far, 0))

@@ -18,7 +18,7 @@ from batcher_gui.domain.answers import answer_text
 from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
-from batcher_gui.domain.usage import cache_tokens, has_cache_usage
+from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.storage.store import Store
 
 
@@ -63,12 +63,7 @@ def output_text(endpoint: str, response: bytes | None) -> str:
 
 def _cost(prices: PriceTable, model: str, tokens_in: int | None,
           tokens_out: int | None, response: bytes | None = None) -> float | None:
-    cached = written = 0
-    if response is not None and has_cache_usage(response):  # cache reads cost less
-        try:
-            cached, written = cache_tokens(orjson.loads(response))
-        except orjson.JSONDecodeError:
-            pass
+    cached, written = cache_tokens_in(response)  # cache reads cost less (writes, on some, more)
     cost = prices.cost(model, tokens_in, tokens_out, cached_input=cached, cache_write=written)
     return None if cost is None else round(cost, COST_DECIMALS)
 

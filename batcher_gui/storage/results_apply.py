@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from batcher_gui.domain.models import prompt_id_from_custom_id
 from batcher_gui.domain.results import Outcome, classify_line
 from batcher_gui.domain.states import BatchState, PromptState
-from batcher_gui.domain.usage import cache_tokens, has_cache_usage
+from batcher_gui.domain.usage import cache_tokens
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.moves import (
     WriteRunner,
@@ -79,7 +79,7 @@ class _Applier:
             result = classify_line(orjson.loads(raw))
         except orjson.JSONDecodeError:
             result = None
-        if result is not None and result.outcome is _SUCCESS and has_cache_usage(raw):
+        if result is not None and result.outcome is _SUCCESS:  # parsed already: a few lookups
             cached, written = cache_tokens(result.body)
             self.summary.cached_input += cached
             self.summary.cache_write += written

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.usage import cache_tokens, has_cache_usage
+from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
 from batcher_gui.ui.json_view import JsonView
 from batcher_gui.ui.render import Colors, conversation_html, usage_text
@@ -106,12 +105,7 @@ class PromptPane(QWidget):
                            + (f" · batch #{row.batch_id}" if row.batch_id else "")
                            + f" · line {detail.line_no} · {row.model}")
         _badge(self.state, row.state)
-        cached, written = 0, 0
-        if has_cache_usage(detail.response):
-            try:
-                cached, written = cache_tokens(orjson.loads(detail.response or b""))
-            except orjson.JSONDecodeError:
-                pass
+        cached, written = cache_tokens_in(detail.response)
         cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
                                 cached_input=cached, cache_write=written)
         self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)

@@ -65,7 +65,9 @@ def test_estimate_range_and_saving() -> None:
 
 
 def test_cache_usage_from_result_bodies() -> None:
-    from batcher_gui.domain.usage import cache_tokens, has_cache_usage
+    import orjson
+
+    from batcher_gui.domain.usage import cache_tokens, cache_tokens_in
 
     chat = {"usage": {"prompt_tokens": 1000, "completion_tokens": 10,
                       "prompt_tokens_details": {"cached_tokens": 768},
@@ -78,8 +80,12 @@ def test_cache_usage_from_result_bodies() -> None:
     assert cache_tokens(responses) == (512, 0)
     assert cache_tokens(writes) == (100, 2000)
     assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0) == cache_tokens(None)
-    assert has_cache_usage(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}')
-    assert not has_cache_usage(b'{"usage":{"prompt_tokens":5}}') and not has_cache_usage(None)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}') == (1, 0)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens":5}}') == (0, 0) == cache_tokens_in(None)
+    for body in (chat, responses, writes):  # the raw reading agrees with the parsed one
+        assert cache_tokens_in(orjson.dumps(body)) == cache_tokens(body)
+    text = {"output": 'he wrote "cached_tokens": 99', "usage": {"prompt_tokens": 5}}
+    assert cache_tokens_in(orjson.dumps(text)) == (0, 0)  # quotes in values are escaped
 
 
 def test_export_prices_cached_input_below_input() -> None:

@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.plain_fn(args))
         return asyncio.run(_run(args))
     except ImportValidationError as exc:
-        print(f"error: nothing was imported; {exc.total} problem(s) found:", file=sys.stderr)
+        what = "the file cannot be read" if args.command == "estimate" else "nothing was imported"
+        print(f"error: {what}; {exc.total} problem(s) found:", file=sys.stderr)
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     except InvalidInput as exc:

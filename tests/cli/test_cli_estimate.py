@@ -41,4 +41,5 @@ def test_estimate_counts_prices_and_imports_nothing(cli: Cli, tmp_path: Path) ->
 def test_estimate_of_a_bad_file_says_why(cli: Cli, tmp_path: Path) -> None:
     bad = cli("estimate", str(tmp_path / "missing.jsonl"))
     assert bad.returncode == 2 and "file not found" in bad.stderr
+    assert "the file cannot be read" in bad.stderr  # not "nothing was imported"
     assert "Traceback" not in bad.stderr

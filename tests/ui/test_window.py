@@ -41,6 +41,13 @@ def _import(window: MainWindow, qtbot: QtBot, path: Path) -> None:
     assert task.exception() is None
 
 
+def _import_and_select(window: MainWindow, qtbot: QtBot, path: Path) -> None:
+    """Import ``path`` (the only run) and select it in the runs list."""
+    _import(window, qtbot, path)
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
+    window.runs.selectRow(0)
+
+
 def _run_done(window: MainWindow) -> bool:
     run = window.runs_model.item(0)
     return run is not None and run.count(PromptState.PROCESSED) == run.total > 0
@@ -51,9 +58,7 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     window = make_window()
     assert window.runs.model().rowCount() == 0  # the empty state...
     assert "Import" in window.runs.empty_message  # ...says what to do
-    _import(window, qtbot, write_chat(tmp_path / "questions.jsonl", 12))
-    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
-    window.runs.selectRow(0)
+    _import_and_select(window, qtbot, write_chat(tmp_path / "questions.jsonl", 12))
     assert window.commands["submit"].isEnabled()
     window.commands["submit"].trigger()
     qtbot.waitUntil(lambda: _run_done(window), timeout=WAIT)
@@ -146,9 +151,7 @@ def test_ctrl_q_with_batches_in_flight_loses_nothing(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     slow = SandboxConfig(steps_per_poll=1, progress_steps=200)
     window = make_window(slow, poll_interval=0.05, sandbox_poll_interval=0.05)
-    _import(window, qtbot, write_chat(tmp_path / "q.jsonl", 30))
-    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
-    window.runs.selectRow(0)
+    _import_and_select(window, qtbot, write_chat(tmp_path / "q.jsonl", 30))
     window.commands["submit"].trigger()
     qtbot.waitUntil(lambda: any(b.state is BatchState.IN_PROGRESS
                                 for b in window.batches_model.items()), timeout=WAIT)
@@ -246,9 +249,7 @@ def test_repainting_and_filtering_never_lose_references_to_none(
 def test_switching_workspaces_closes_the_first_and_opens_the_second(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    _import(window, qtbot, write_chat(tmp_path / "first.jsonl", 3))
-    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
-    window.runs.selectRow(0)
+    _import_and_select(window, qtbot, write_chat(tmp_path / "first.jsonl", 3))
     qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.run, timeout=WAIT)
     first = window.service
     second = ws_paths(tmp_path / "second").create()
@@ -287,9 +288,7 @@ def test_closing_while_the_workspace_opens_ends_cleanly(qloop: qasync.QEventLoop
 def test_a_row_chosen_before_it_has_loaded_shows_once_it_arrives(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    _import(window, qtbot, write_chat(tmp_path / "many.jsonl", 3_000))
-    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
-    window.runs.selectRow(0)
+    _import_and_select(window, qtbot, write_chat(tmp_path / "many.jsonl", 3_000))
     qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 3_000, timeout=WAIT)
     far = 2_500
     assert window.prompts.model.row_at(far) is None  # a placeholder: not read yet

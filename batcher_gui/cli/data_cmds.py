@@ -55,6 +55,11 @@ def import_options(args: argparse.Namespace) -> ImportOptions | None:
         sheet=args.sheet)
 
 
+def file_size(path: str) -> int:
+    """Bytes of ``path`` for a progress bar (0 when it is no file: the command says why)."""
+    return Path(path).stat().st_size if Path(path).is_file() else 0
+
+
 def register(add: AddCommand) -> None:
     p = add("import", "import a prompt file as a new run", cmd_import)
     add_file_options(p)
@@ -86,8 +91,7 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
     options = import_options(args)
     if options is None:
         return EXIT_INVALID
-    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
-    with bar(size, "B", "importing") as progress:
+    with bar(file_size(args.file), "B", "importing") as progress:
         def show(event: Event) -> None:
             if isinstance(event, ImportProgress):
                 progress.update(event.done - progress.n)

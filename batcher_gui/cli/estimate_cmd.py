@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
 
 from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
-from batcher_gui.cli.data_cmds import add_file_options, import_options
+from batcher_gui.cli.data_cmds import add_file_options, file_size, import_options
 from batcher_gui.config.prices import prices_date
 from batcher_gui.domain.money import usd
 
@@ -29,8 +28,7 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
     options = import_options(args)
     if options is None:
         return EXIT_INVALID
-    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
-    with bar(size, "B", "counting") as progress:
+    with bar(file_size(args.file), "B", "counting") as progress:
         estimate = await service.estimate_file(
             args.file, options, profile=args.profile,
             progress=lambda done, _total: progress.update(done - progress.n))

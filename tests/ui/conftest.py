@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from batcher_gui.config.secrets import SecretStore
@@ -83,3 +83,12 @@ def await_task(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: int = WAIT) 
     task = spawn(coro)
     qtbot.waitUntil(task.done, timeout=timeout)
     return task.result()
+
+
+def message_box(name: str) -> QMessageBox | None:
+    """The visible message box with this object name (crash-dialog, confirm-box...), if any."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox) and widget.objectName() == name \
+                and widget.isVisible():
+            return widget
+    return None

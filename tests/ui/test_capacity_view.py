@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from batcher_gui.domain.models import ImportOptions
@@ -14,7 +14,7 @@ from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.tokens.counting import TokenCounter
 from batcher_gui.ui.main_window import MainWindow
 from tests.app.conftest import write_chat
-from tests.ui.conftest import WAIT, await_task
+from tests.ui.conftest import WAIT, await_task, message_box
 
 REASON_COLUMN = 8
 
@@ -58,11 +58,7 @@ def test_a_batch_waiting_for_token_room_shows_why_in_the_batches_view(
 
 
 def _confirm_box() -> QMessageBox | None:
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox) and widget.objectName() == "confirm-box" \
-                and widget.isVisible():
-            return widget
-    return None
+    return message_box("confirm-box")
 
 
 def test_submitting_over_budget_asks_first(make_window: Callable[..., MainWindow], qtbot: QtBot,

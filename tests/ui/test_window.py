@@ -31,7 +31,7 @@ from batcher_gui.ui.main_window import MainWindow
 from batcher_gui.ui.tasks import spawn
 from tests.app.conftest import FAST, write_chat
 from tests.fakes import MemoryKeyring
-from tests.ui.conftest import WAIT, ws_paths
+from tests.ui.conftest import WAIT, message_box, ws_paths
 
 
 def _import(window: MainWindow, qtbot: QtBot, path: Path) -> None:
@@ -214,11 +214,7 @@ def test_an_unexpected_error_is_logged_and_shown_with_the_log_path(
 
 
 def _crash_dialog() -> QMessageBox | None:
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox) and widget.objectName() == "crash-dialog" and (
-                widget.isVisible()):
-            return widget
-    return None
+    return message_box("crash-dialog")
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from 3.12 on")

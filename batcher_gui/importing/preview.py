@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from batcher_gui.domain.answers import prompt_text
 from batcher_gui.domain.errors import Cancelled, LineError
 from batcher_gui.domain.models import LINE_OVERHEAD, ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.domain.packing import DraftPacker, GroupKey, OpenDraft
@@ -55,7 +56,8 @@ class FilePreview:
         format: the format detected (or chosen in the options).
         columns: the header of a CSV/TSV/XLSX file; [] for JSONL and text.
         rows: the first data rows as cells (tabular: one per column, padded to the header;
-            JSONL: ``[custom_id, url, model, first user text]``; text: ``[line]``); blank
+            JSONL: ``[custom_id, url, model, user text]`` as the prompts table shows it;
+            text: ``[line]``); blank
             lines and rows are skipped, cells are cut to ``PREVIEW_CELL_CHARS``.
         sheets: the worksheet names of a workbook, in tab order; [] for other formats.
         models: distinct ``body.model`` values in the first lines of a JSONL file.
@@ -212,7 +214,7 @@ def _peek_jsonl(path: str, info: FileInfo, limit: int) -> FilePreview:
                 needs_model = True
             if len(rows) < limit:
                 rows.append([_clip(_text(obj.get("custom_id"))), _clip(_text(url)),
-                             _clip(_text(model)), _clip(_first_user_text(body))])
+                             _clip(_text(model)), _clip(prompt_text(body))])
     return FilePreview(InputFormat.JSONL, [], rows, [], list(models), list(endpoints),
                        needs_model, False, None, info.size)
 
@@ -221,41 +223,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def _first_user_text(body: Any) -> str:
-    """The first thing the user says in a request body, whatever the endpoint."""
-    if not isinstance(body, dict):
-        return ""
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, dict) and message.get("role") == "user":
-                return _content_text(message.get("content"))
-        return ""
-    for key in ("input", "prompt"):
-        value = body.get(key)
-        if isinstance(value, str):
-            return value
-        if isinstance(value, list):
-            for part in value:  # strings (embeddings, completions) or messages (responses)
-                if isinstance(part, str):
-                    return part
-                if isinstance(part, dict) and part.get("role", "user") == "user":
-                    return _content_text(part.get("content"))
-            return ""
-    return ""
-
-
-def _content_text(content: Any) -> str:
-    """A message's text: the content itself, or its first text part."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                return str(part["text"])
-    return ""
 
 
 def _clip(text: str) -> str:

@@ -67,11 +67,15 @@ class TokenBook:
                     (run_id, model, n, tokens_in, bound, run_id))
 
     def batch_uncounted(self, batch_id: int) -> list[Uncounted]:
+        """The batch's prompts to be sent that have no count yet."""
+        return self._pending_uncounted("batch_id", batch_id)
+
+    def _pending_uncounted(self, column: str, value: int) -> list[Uncounted]:
         with self.db.read() as conn:
             return [(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in conn.execute(text(
-                "SELECT id, endpoint, model, body, run_id FROM prompts WHERE batch_id = :b "
+                f"SELECT id, endpoint, model, body, run_id FROM prompts WHERE {column} = :v "
                 "AND state = :s AND est_input_tokens IS NULL"),
-                {"b": batch_id, "s": PromptState.PENDING.value})]
+                {"v": value, "s": PromptState.PENDING.value})]
 
     def batch_needs(self, batch_id: int) -> int:
         """Input tokens of the batch's prompts that are to be sent."""
@@ -118,11 +122,8 @@ class TokenBook:
 
     # -- budgets --------------------------------------------------------------------------------
     def run_uncounted(self, run_id: int) -> list[Uncounted]:
-        with self.db.read() as conn:
-            return [(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in conn.execute(text(
-                "SELECT id, endpoint, model, body, run_id FROM prompts WHERE run_id = :r "
-                "AND state = :s AND est_input_tokens IS NULL"),
-                {"r": run_id, "s": PromptState.PENDING.value})]
+        """The run's prompts to be sent that have no count yet."""
+        return self._pending_uncounted("run_id", run_id)
 
     def run_pending_tokens(self, run_id: int) -> dict[str, tuple[int, int]]:
         """Per model: input tokens and output bound of the run's prompts still to be sent."""

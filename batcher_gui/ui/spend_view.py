@@ -49,9 +49,11 @@ class DayChart(QWidget):
         palette = self.palette()
         text = palette.color(QPalette.ColorRole.WindowText)
         quiet = palette.color(QPalette.ColorRole.PlaceholderText)
-        left, bottom, top = 70.0, self.height() - 22.0, 14.0
-        width = max(self.width() - left - 10, 10)
         peak = max((v for _, v in self.days), default=0.0)
+        # Room for the longest axis label, whatever the amount and the font.
+        left = self.fontMetrics().horizontalAdvance(usd(peak, "$0")) + 16.0
+        bottom, top = self.height() - 22.0, 14.0
+        width = max(self.width() - left - 10, 10)
         painter.setPen(quiet)
         painter.drawLine(int(left), int(bottom), int(left + width), int(bottom))
         if peak <= 0:

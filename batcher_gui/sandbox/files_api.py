@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from email.message import Message
 from pathlib import Path
 from typing import Any, Final
 
-from aiohttp import BodyPartReader, web
+from aiohttp import (
+    StreamReader,
+    content_disposition_filename,
+    hdrs,
+    parse_content_disposition,
+    web,
+)
 
 from .errors import ApiError, bad_request, json_response, not_found
 from .machine import DEFAULT_FILE_TTL
@@ -17,7 +24,7 @@ from .state import SANDBOX_KEY, Sandbox
 UPLOAD_PURPOSES: Final = ("assistants", "batch", "fine-tune", "vision", "user_data")
 MIN_TTL: Final = 3600
 MAX_TTL: Final = 30 * 24 * 3600
-_CHUNK: Final = 1 << 20
+_MAX_HEAD: Final = 16 * 1024  # bytes of a preamble or of one part's headers
 
 
 def missing(param: str) -> ApiError:
@@ -49,6 +56,101 @@ def parse_ttl(anchor: Any, seconds: Any, param: str) -> int:
     return value
 
 
+class _FormReader:
+    """A forward-only, streaming ``multipart/form-data`` reader over the request body.
+
+    Not aiohttp's `MultipartReader`: in aiohttp 3.14 its `BodyPartReader.read_chunk()` calls
+    the deprecated `StreamReader.unread_data()` (outside its own warnings filter) whenever a
+    read of a part comes back shorter than the boundary and the next read overshoots the
+    chunk size. That depends on how the body happens to arrive in TCP pieces, so uploads
+    hit it now and then (an HTTP 500 where warnings are errors). This reader only ever calls
+    `readany()` and keeps the few bytes that may start a delimiter in its own buffer.
+    """
+
+    def __init__(self, content: StreamReader, boundary: bytes) -> None:
+        self._content = content
+        self._delimiter = b"\r\n--" + boundary
+        # A leading CRLF lets the first delimiter (at the very start) match like the others.
+        self._buf = bytearray(b"\r\n")
+        self._started = False
+        self._in_body = False  # inside a part's content, its delimiter not yet reached
+        self._closed = False  # the close delimiter ("--boundary--") was seen
+
+    async def _fill(self) -> None:
+        chunk = await self._content.readany()
+        if not chunk:
+            raise ValueError("unexpected end of the body")
+        self._buf += chunk
+
+    async def _find(self, needle: bytes, start: int = 0) -> int:
+        """Where `needle` is in the buffer, reading on until it is (at most _MAX_HEAD bytes:
+        only used for the preamble, delimiter lines and part headers)."""
+        while (at := self._buf.find(needle, start)) < 0:
+            if len(self._buf) > _MAX_HEAD:
+                raise ValueError("no boundary where one was expected, or part headers too long")
+            await self._fill()
+        return at
+
+    async def next_part(self) -> dict[str, str] | None:
+        """Advance to the next part and return its headers (lower-case names); None at the end."""
+        while self._in_body:  # the caller left the current part unread: skip it
+            await self.read_chunk()
+        if self._closed:
+            return None
+        if not self._started:  # skip the preamble
+            at = await self._find(self._delimiter)
+            del self._buf[: at + len(self._delimiter)]
+            self._started = True
+        while len(self._buf) < 2:
+            await self._fill()
+        if self._buf.startswith(b"--"):
+            self._closed = True  # the epilogue, if any, is left unread
+            return None
+        # The rest of the delimiter line may only be transport padding.
+        eol = await self._find(b"\r\n")
+        if self._buf[:eol].strip(b" \t"):
+            raise ValueError("invalid boundary line")
+        end = await self._find(b"\r\n\r\n", eol)
+        block = bytes(self._buf[eol + 2 : end])
+        del self._buf[: end + 4]
+        headers: dict[str, str] = {}
+        for line in block.split(b"\r\n") if block else ():
+            name, colon, value = line.partition(b":")
+            if not colon or not name.strip():
+                raise ValueError(f"malformed part header {line[:80]!r}")
+            headers[name.strip().decode("latin-1").lower()] = value.strip().decode(
+                "utf-8", "replace"
+            )
+        self._in_body = True
+        return headers
+
+    async def read_chunk(self) -> bytes | None:
+        """The current part's next piece of content; None once its end is reached."""
+        keep = len(self._delimiter) - 1  # a tail this long may be the start of a delimiter
+        while self._in_body:
+            at = self._buf.find(self._delimiter)
+            if at >= 0:
+                data = bytes(self._buf[:at])
+                del self._buf[: at + len(self._delimiter)]
+                self._in_body = False
+                return data
+            if len(self._buf) > keep:
+                data = bytes(self._buf[:-keep])
+                del self._buf[:-keep]
+                return data
+            await self._fill()
+        return None
+
+
+def _boundary(content_type: str) -> bytes:
+    message = Message()
+    message["content-type"] = content_type
+    boundary = message.get_param("boundary")
+    if not isinstance(boundary, str) or not 0 < len(boundary) <= 70 or not boundary.isascii():
+        raise ValueError("missing or invalid boundary in Content-Type")
+    return boundary.encode("ascii")
+
+
 async def _receive(
     request: web.Request, sandbox: Sandbox
 ) -> tuple[dict[str, str], Path | None, str]:
@@ -62,18 +164,23 @@ async def _receive(
     upload: Path | None = None
     filename = "upload"
     try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue  # nested multipart: not something the SDK sends
-            if part.name == "file" and upload is None:
-                filename = part.filename or "upload"
+        reader = _FormReader(request.content, _boundary(request.headers[hdrs.CONTENT_TYPE]))
+        while (headers := await reader.next_part()) is not None:
+            if headers.get("content-type", "").lower().startswith("multipart/"):
+                continue  # nested multipart: not something the SDK sends (skipped unread)
+            _, params = parse_content_disposition(headers.get("content-disposition"))
+            name = content_disposition_filename(params, "name")
+            if name == "file" and upload is None:
+                filename = content_disposition_filename(params, "filename") or "upload"
                 upload = sandbox.store.temp_path()
                 with open(upload, "wb") as fh:
-                    while chunk := await part.read_chunk(_CHUNK):
+                    while (chunk := await reader.read_chunk()) is not None:
                         fh.write(chunk)
-            elif part.name:
-                fields[part.name] = await part.text()
+            elif name:
+                value = bytearray()
+                while (chunk := await reader.read_chunk()) is not None:
+                    value += chunk
+                fields[name] = value.decode("utf-8")
     except BaseException as exc:
         if upload is not None:
             upload.unlink(missing_ok=True)  # a half-received upload must not linger

@@ -3,7 +3,10 @@
 The sandbox runs as its own process, the workspace is built and driven with the real CLI, and
 each ``sync --wait`` is SIGKILLed a random 0.05-1.5 s after its engine took the workspace lease
 (the CLI spends its first second importing the SDK; killing it there would test nothing). New
-prompts are imported every few kills, so kills land across the whole batch lifecycle.
+prompts are imported every few kills, so kills land across the whole batch lifecycle, and
+whenever the workspace has run out of work: a fast machine finishes a wave between two kills,
+and a kill of an idle ``sync`` proves nothing (the loop once waited for kills that could no
+longer come). So the test is paced by kills, never by the machine's speed, and bounded in rounds.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from batcher_gui.storage import open_store
 
 SEED = 20240611
 KILLS = 20
-WAVES = 5
+WAVES = 5  # imported on a schedule (every KILLS // WAVES kills) ...
+MAX_WAVES = 12  # ... and more whenever the work ran out before KILLS kills
+MAX_ROUNDS = 3 * KILLS  # one `sync` each; all but a few end in a kill
 PER_WAVE = 80  # 40 for profile "crash" (one batch), 40 for "small" (two batches of 20)
 IN_FLIGHT = frozenset({"ready_for_upload", "uploading", "validating", "in_progress",
                        "finalizing", "downloading"})
@@ -135,6 +140,14 @@ def _import_wave(tmp_path: Path, db: Path, wave: int, rng: random.Random) -> Non
         store.db.close()
 
 
+def _work_left(db: Path) -> bool:
+    """Whether `sync` has anything left to do: a prompt without its outcome, a batch not done."""
+    [(prompts,)] = _query(db, "SELECT count(*) FROM prompts WHERE state != 'processed'")
+    [(batches,)] = _query(db, "SELECT count(*) FROM batches WHERE state != 'completed' "
+                              "OR intent IS NOT NULL")
+    return bool(prompts or batches)
+
+
 def _wait_for_lease(db: Path, proc: subprocess.Popen[bytes]) -> bool:
     """True once the process's engine holds the lease; False if it ended before that."""
     deadline = time.monotonic() + 30
@@ -162,6 +175,7 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
 
     kills = 0
     wave = 0
+    rounds = 0
     at_kill: Counter[str] = Counter()  # kills that left a batch in this state
     busy_kills = 0
     sync_log = (tmp_path / "sync.log").open("ab")
@@ -175,7 +189,11 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
     following: subprocess.Popen[bytes] | None = sync()
     try:
         while kills < KILLS:
-            if wave < WAVES and kills >= wave * (KILLS // WAVES):
+            rounds += 1
+            assert rounds <= MAX_ROUNDS, f"only {kills} kills in {MAX_ROUNDS} rounds"
+            scheduled = wave < WAVES and kills >= wave * (KILLS // WAVES)
+            if scheduled or not _work_left(db):  # never kill a `sync` that has nothing to do
+                assert wave < MAX_WAVES, f"work ran out after {kills} kills and {wave} waves"
                 _import_wave(tmp_path, db, wave, rng)
                 wave += 1
             assert following is not None
@@ -184,7 +202,10 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
                 took_lease = _wait_for_lease(db, current)
                 following = sync()
                 if took_lease:
-                    time.sleep(rng.uniform(0.05, 1.5))
+                    try:  # a `sync` that runs out of work ends early: no need to sleep on
+                        current.wait(rng.uniform(0.05, 1.5))
+                    except subprocess.TimeoutExpired:
+                        pass
             finally:
                 if current.poll() is None:
                     current.send_signal(signal.SIGKILL)
@@ -207,10 +228,11 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
     batches_listing = _cli(ws, "batches")
     assert final_code == 0, batches_listing
 
-    total = WAVES * PER_WAVE
-    assert wave == WAVES and kills >= 20
+    total = wave * PER_WAVE
+    assert WAVES <= wave <= MAX_WAVES and kills == KILLS
     # Kills landed while batches were on their way, in several states, not only while idle.
-    print(f"kills: {kills}, with batches in flight: {busy_kills}, states: {dict(at_kill)}")
+    print(f"kills: {kills} in {rounds} rounds, waves: {wave}, with batches in flight: "
+          f"{busy_kills}, states: {dict(at_kill)}")
     assert busy_kills >= 10 and len(IN_FLIGHT.intersection(at_kill)) >= 3, at_kill
     # Every prompt has exactly one outcome: processed once, with its response.
     assert _query(db, "SELECT state, count(*), count(response) FROM prompts GROUP BY state") \

@@ -4,7 +4,8 @@ A profile's ``options`` may hold ``budget_run_usd`` and ``budget_month_usd``. A 
 estimated cost (the high end: every answer as long as allowed) passes its profile's run cap, or
 would take the month's spending past the month cap, is not sent until the user says so:
 the window asks, the command line wants ``--allow-over-budget``; auto-sending holds it with
-the reason shown.
+the reason shown. :func:`over_budget` gives the figures (a
+:class:`~batcher_gui.domain.outcomes.BudgetExceeded`), :func:`budget_words` the sentence.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batcher_gui.domain.money import usd
+from batcher_gui.domain.outcomes import BudgetCap, BudgetExceeded
 
 RUN_CAP, MONTH_CAP = "budget_run_usd", "budget_month_usd"
 
@@ -36,13 +38,27 @@ def month_name(now: float | None = None) -> str:
 
 
 def over_budget(profile: str, run_high: float, month_spent: float,
-                run_cap: float | None, month_cap: float | None) -> str | None:
-    """Why the run may not go without the user's word (None: within the caps)."""
+                run_cap: float | None, month_cap: float | None, *,
+                now: float | None = None) -> BudgetExceeded | None:
+    """Which cap the run would pass, with the figures (None: within the caps).
+
+    The run cap is checked first: a run over it is refused for that, whatever the month.
+    """
     if run_cap is not None and run_high > run_cap:
-        return (f"over budget: this run may cost up to {usd(run_high)}, above profile "
-                f"{profile!r}'s cap of {usd(run_cap)} per run")
+        return BudgetExceeded(profile, BudgetCap.RUN, run_cap, run_high, month_spent,
+                              month_name(now))
     if month_cap is not None and month_spent + run_high > month_cap:
-        return (f"over budget: {usd(month_spent)} spent on profile {profile!r} in "
-                f"{month_name()} plus up to {usd(run_high)} for this run passes the monthly "
-                f"cap of {usd(month_cap)}")
+        return BudgetExceeded(profile, BudgetCap.MONTH, month_cap, run_high, month_spent,
+                              month_name(now))
     return None
+
+
+def budget_words(refusal: BudgetExceeded) -> str:
+    """The refusal as one sentence, where it must be kept as text (a held batch's wait reason)
+    or printed (the command line)."""
+    if refusal.cap is BudgetCap.RUN:
+        return (f"over budget: this run may cost up to {usd(refusal.run_high_usd)}, above "
+                f"profile {refusal.profile!r}'s cap of {usd(refusal.cap_usd)} per run")
+    return (f"over budget: {usd(refusal.month_spent_usd)} spent on profile {refusal.profile!r} "
+            f"in {refusal.month or 'this month'} plus up to {usd(refusal.run_high_usd)} for "
+            f"this run passes the monthly cap of {usd(refusal.cap_usd)}")

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from batcher_gui.domain.wording import plural
+
+if TYPE_CHECKING:
+    from batcher_gui.domain.outcomes import BudgetExceeded
 
 
 class BatcherError(Exception):
@@ -61,7 +67,7 @@ class ImportValidationError(BatcherError):
         self.total = total if total is not None else len(errors)
         head = "\n".join(str(e) for e in errors[:20])
         more = self.total - min(len(errors), 20)
-        tail = f"\n... and {more} more problem(s)" if more > 0 else ""
+        tail = f"\n... and {plural(more, 'more problem')}" if more > 0 else ""
         super().__init__(head + tail)
 
 
@@ -81,7 +87,20 @@ class InvalidInput(BatcherError):
 
 
 class OverBudget(InvalidInput):
-    """Submitting would pass a profile's spending cap; the user must say so explicitly."""
+    """Submitting would pass a profile's spending cap; the user must say so explicitly.
+
+    Attributes:
+        refusal: the figures (which cap, how much); the window words its question from
+            them, the command line prints ``str()`` of the error.
+    """
+
+    def __init__(self, refusal: BudgetExceeded) -> None:
+        from batcher_gui.domain.budget import budget_words  # budget -> outcomes -> errors
+
+        self.refusal = refusal
+        who = f"run {refusal.run_label}: " if refusal.run_label else ""
+        super().__init__(f"{who}{budget_words(refusal)}. Nothing was sent; to send it anyway, "
+                         "confirm in the window or use `batcher submit --allow-over-budget`")
 
 
 class Cancelled(BatcherError):

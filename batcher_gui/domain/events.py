@@ -83,6 +83,25 @@ class ExportProgress:
     total: int
 
 
+class WaitKind(StrEnum):
+    """Why a profile's batches wait for the user."""
+
+    #: The profile has no API key (none stored, no environment variable).
+    NO_KEY = "no key"
+    #: The provider refused the key (401/403).
+    KEY_REFUSED = "key refused"
+    #: Something else about the profile (its URL...).
+    UNUSABLE = "unusable"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileWait:
+    """A profile whose batches wait for the user: why (``kind``), and the details."""
+
+    kind: WaitKind
+    detail: str
+
+
 @dataclass(frozen=True, slots=True)
 class EngineStateChanged:
     """The engine started or stopped driving, waits for another driver, or is paused.
@@ -90,13 +109,13 @@ class EngineStateChanged:
     Attributes:
         reason: why, in words for the user ("another Batcher drives this workspace (pid 42)").
         holder: who drives, when it is another process.
-        waiting_profiles: profiles whose batches wait for the user, with the reason.
+        waiting_profiles: profiles whose batches wait for the user (by name), and why.
     """
 
     state: EngineState
     reason: str = ""
     holder: str | None = None
-    waiting_profiles: Mapping[str, str] = field(default_factory=dict)
+    waiting_profiles: Mapping[str, ProfileWait] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

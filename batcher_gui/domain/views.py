@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from batcher_gui.domain.models import Run
+from batcher_gui.domain.pricing import CostRange, PriceTable
+from batcher_gui.domain.progress import GroupCounts, RunEnding, run_ending
 from batcher_gui.domain.states import PromptState
 
 
@@ -87,13 +90,19 @@ class PromptDetail:
 
 @dataclass(frozen=True, slots=True)
 class RunOverview:
-    """One row of the runs list: counts by state, tokens, when it started and finished.
+    """One row of the runs list: counts by state, tokens, cost, when it started and ended.
 
     Attributes:
         usage: (model, input tokens, output tokens) as the provider reported per batch.
         estimate: (model, prompts counted, input tokens, output bound) counted offline.
         started_at: when its first batch was sent (None: not yet).
-        finished_at: when its last batch ended, once nothing of it is left to do.
+        finished_at: when its last batch ended, once nothing of it is left to do (see
+            :func:`batcher_gui.domain.progress.run_has_ended`).
+        cost: USD reported so far (None: nothing reported, or no price known); filled in by
+            :meth:`priced`, like ``unpriced`` (models used without a known price) and
+            ``cost_estimate`` (the range counted offline; None: nothing counted yet).
+        drafts_waiting_since: when its oldest waiting draft last grew (None: no draft
+            waits); ``drafts_due_at``: when the engine will seal and send it unasked.
     """
 
     run: Run
@@ -108,6 +117,40 @@ class RunOverview:
     estimate: tuple[tuple[str, int, int, int], ...] = ()
     #: model -> (input tokens read from the prompt cache, written to it), as results said.
     cache: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    drafts_waiting_since: float | None = None
+    drafts_due_at: float | None = None
+    cost: float | None = None
+    unpriced: tuple[str, ...] = ()
+    cost_estimate: CostRange | None = None
+
+    def priced(self, prices: PriceTable) -> RunOverview:
+        """This overview with its cost, unpriced models and estimate filled in."""
+        estimate = (prices.estimate({model: (tokens_in, bound)
+                                     for model, _, tokens_in, bound in self.estimate})
+                    if self.estimate else None)
+        return dataclasses.replace(
+            self, cost=prices.usage_cost(self.usage, self.cache),
+            unpriced=tuple(m for m, _, _ in self.usage if prices.price(m) is None),
+            cost_estimate=estimate)
+
+    @property
+    def groups(self) -> GroupCounts:
+        """Its prompts by state group (pending, in flight, done, failed, cancelled)."""
+        return GroupCounts.of(self.counts)
+
+    @property
+    def ended(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def ending(self) -> RunEnding | None:
+        """How it ended (None: it has not)."""
+        return run_ending(self.counts) if self.ended else None
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        """(input, output) tokens the provider reported."""
+        return (sum(u[1] for u in self.usage), sum(u[2] for u in self.usage))
 
     @property
     def counted(self) -> int:

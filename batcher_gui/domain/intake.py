@@ -1,0 +1,105 @@
+"""What the service tells about a file before it is imported: a peek, a dry run, an estimate.
+
+Plain data (the import dialog shows it; :mod:`batcher_gui.importing.preview` and
+:mod:`batcher_gui.engine.estimate` make it), so the window reads it through the service
+without importing the readers or the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from batcher_gui.domain.errors import LineError
+from batcher_gui.domain.models import InputFormat
+from batcher_gui.domain.pricing import CostRange
+
+
+@dataclass(frozen=True, slots=True)
+class FilePreview:
+    """The start of an input file, as the import dialog shows it.
+
+    Attributes:
+        format: the format detected (or chosen in the options).
+        columns: the header of a CSV/TSV/XLSX file; [] for JSONL and text.
+        rows: the first data rows as cells (tabular: one per column, padded to the header;
+            JSONL: ``[custom_id, url, model, user text]`` as the prompts table shows it;
+            text: ``[line]``); blank
+            lines and rows are skipped, cells are cut to ``PREVIEW_CELL_CHARS``.
+        sheets: the worksheet names of a workbook, in tab order; [] for other formats.
+        models: distinct ``body.model`` values in the first lines of a JSONL file.
+        endpoints: distinct ``url`` values in the first lines of a JSONL file.
+        needs_model: the import needs a model option: always for CSV/TSV/XLSX/text; for JSONL
+            when one of the first lines has no ``body.model``.
+        needs_template: a table without a ``prompt`` column (a template must make the text).
+        suggested_id_column: ``custom_id`` if the table has one (the import's default), else a
+            column named like an id whose first cells are distinct and non-empty, else None.
+        total_bytes: the file's size.
+    """
+
+    format: InputFormat
+    columns: list[str]
+    rows: list[list[str]]
+    sheets: list[str]
+    models: list[str]
+    endpoints: list[str]
+    needs_model: bool
+    needs_template: bool
+    suggested_id_column: str | None
+    total_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """What importing a file would do, found by reading all of it and writing nothing.
+
+    Attributes:
+        valid: requests that would be imported.
+        invalid: lines (rows) that would be reported.
+        errors: the first of those problems, in file order.
+        batches: draft batches the valid requests would fill.
+        models: valid requests per model.
+        endpoints: valid requests per endpoint URL.
+        warnings: things worth telling that do not stop an import (a forced format that does
+            not fit the file...).
+    """
+
+    valid: int
+    invalid: int
+    errors: list[LineError]
+    batches: int
+    models: dict[str, int]
+    endpoints: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+#: One example request as the import would build it: ``(custom_id, body)``, or the problem
+#: of a line the import would reject.
+ExampleRequest = tuple[str, bytes] | LineError
+
+
+@dataclass(slots=True)
+class ModelTokens:
+    """Requests of one model in a file, with their tokens."""
+
+    requests: int = 0
+    input: int = 0
+    output_bound: int = 0
+
+
+@dataclass(slots=True)
+class FileEstimate:
+    """Tokens and cost of a file's valid requests (invalid lines are counted, not priced)."""
+
+    requests: int = 0
+    invalid: int = 0
+    exact: bool = True  # False: some counts are estimates (unknown model, images...)
+    models: dict[str, ModelTokens] = field(default_factory=dict)
+    cost: CostRange | None = None
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(m.input for m in self.models.values())
+
+    @property
+    def output_bound(self) -> int:
+        return sum(m.output_bound for m in self.models.values())

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
 from batcher_gui.domain.models import ImportOptions, InputFormat
+from batcher_gui.domain.wording import plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -92,27 +94,31 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
     if options is None:
         return EXIT_INVALID
     with bar(file_size(args.file), "B", "importing") as progress:
+        job = service.new_job_id()
+
         def show(event: Event) -> None:
-            if isinstance(event, ImportProgress):
+            if isinstance(event, ImportProgress) and event.job_id == job:
                 progress.update(event.done - progress.n)
 
         unsubscribe = service.subscribe(show)
         try:
             summary = await service.import_file(args.file, options, profile=args.profile,
-                                                name=args.name)
+                                                name=args.name, job_id=job)
         finally:
             unsubscribe()
     run = summary.run
-    say(f"Imported {summary.prompts} prompt(s) as run {run.label} into "
-        f"{len(summary.drafts)} draft batch(es): {', '.join(f'#{b}' for b in summary.drafts)}")
+    say(f"Imported {plural(summary.prompts, 'prompt')} as run {run.label} into "
+        f"{plural(len(summary.drafts), 'draft batch', 'draft batches')}: "
+        f"{said.batch_ids(summary.drafts)}")
     for warning in summary.warnings:
         say(f"warning: {warning}", err=True)
     if args.deliver_to:
         is_url = args.deliver_to.startswith(("http://", "https://"))
-        say(await service.set_delivery(run.id, folder=None if is_url else args.deliver_to,
-                                       webhook=args.deliver_to if is_url else None))
+        say(said.delivery_set(await service.set_delivery(
+            run.id, folder=None if is_url else args.deliver_to,
+            webhook=args.deliver_to if is_url else None)))
     if summary.skipped:
-        say(f"Skipped {summary.skipped} invalid line(s):", err=True)
+        say(f"Skipped {plural(summary.skipped, 'invalid line')}:", err=True)
         for line in summary.errors[:20]:
             say(f"  {line}", err=True)
         if summary.skipped > 20:
@@ -134,10 +140,8 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
         return EXIT_OK
     say("Runs:")
     for run in payload["runs"]:
-        states = ", ".join(f"{s} {n:,}" for s, n in sorted(run["by_state"].items()))
-        if run["delivery_failures"]:
-            states += f" ({run['delivery_failures']:,} failed delivery: `batcher redeliver "
-            states += f"#{run['id']} --failed`)"
+        progress = said.run_progress(run["by_state"], run["delivery_failures"],
+                                     run_id=run["id"])
         tokens = (f"  tokens {run['input_tokens']:,} in / {run['output_tokens']:,} out"
                   if run["input_tokens"] or run["output_tokens"] else "")
         cost = ""
@@ -145,8 +149,8 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
             cost = f"  ${run['cost_usd']:.4f}"
         if run["unpriced_models"]:
             cost += f"  (no price known for {', '.join(run['unpriced_models'])})"
-        say(f"  #{run['id']:<4} {run['name']:<30} {run['prompts']:>9,} prompts   {states}"
-            f"{tokens}{cost}")
+        say(f"  #{run['id']:<4} {run['name']:<30} {plural(run['prompts'], 'prompt'):>16}   "
+            f"{progress}{tokens}{cost}")
     batches = ", ".join(f"{s} {n}" for s, n in sorted(payload["batches"].items()))
     say(f"Batches: {batches or 'none'}")
     return EXIT_OK
@@ -156,16 +160,18 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
 async def cmd_export(args: argparse.Namespace, service: Service) -> int:
     run = await service.find_run(args.run)
     with bar(run.prompt_count, "prompt", "exporting") as progress:
+        job = service.new_job_id()
+
         def show(event: Event) -> None:
-            if isinstance(event, ExportProgress):
+            if isinstance(event, ExportProgress) and event.job_id == job:
                 progress.update(event.done - progress.n)
 
         unsubscribe = service.subscribe(show)
         try:
-            n = await service.export_run(run.id, args.out, args.format)
+            n = await service.export_run(run.id, args.out, args.format, job_id=job)
         finally:
             unsubscribe()
-    say(f"Exported {n:,} prompt(s) of run {run.label} to {args.out}")
+    say(f"Exported {plural(n, 'prompt')} of run {run.label} to {args.out}")
     return EXIT_OK
 
 

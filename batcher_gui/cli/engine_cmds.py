@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_OK, AddCommand, say
 from batcher_gui.cli.sync_view import run_sync
 from batcher_gui.domain.errors import InvalidInput
+from batcher_gui.domain.outcomes import CancelOutcome
+from batcher_gui.domain.wording import plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -56,10 +59,9 @@ def register(add: AddCommand) -> None:
 
 
 async def cmd_submit(args: argparse.Namespace, service: Service) -> int:
-    sealed = await service.submit(args.run, allow_over_budget=args.allow_over_budget)
-    ids = ", ".join(f"#{b}" for b in sealed)
-    say(f"Sealed {len(sealed)} batch(es){': ' + ids if sealed else ''}. "
-        "`batcher sync --wait` sends them (an open window does so at once).")
+    outcome = await service.submit(args.run, allow_over_budget=args.allow_over_budget)
+    for line in said.submitted(outcome):
+        say(line)
     return EXIT_OK
 
 
@@ -70,35 +72,28 @@ async def cmd_sync(args: argparse.Namespace, service: Service) -> int:
 async def cmd_cancel(args: argparse.Namespace, service: Service) -> int:
     if (args.batch is None) == (args.run is None):
         raise InvalidInput("give a batch number or --run RUN (one of them)")
-    said = ([await service.cancel_batch(args.batch)] if args.batch is not None
-            else await service.cancel_run(args.run))
-    for line in said or ["nothing to cancel: every batch of that run has ended"]:
+    outcome: CancelOutcome = (await service.cancel_batch(args.batch) if args.batch is not None
+                              else await service.cancel_run(args.run))
+    for line in said.cancelled(outcome):
         say(line)
-    if any("requested" in line for line in said):
-        say("`batcher sync` (or the open window) sends the cancellation to the provider.")
     return EXIT_OK
 
 
 async def cmd_retry(args: argparse.Namespace, service: Service) -> int:
     outcome = await service.retry(args.run, prompts_too=args.failed)
-    say(f"Restarted {outcome.batches_restarted} failed batch(es) holding "
-        f"{outcome.prompts_in_restarted} prompt(s); {outcome.prompts_requeued} more failed or "
-        f"expired prompt(s) go into new batches: {outcome.prompts_to_send} will be sent again.")
-    if outcome.delivery_failures_left:
-        say(f"{outcome.delivery_failures_left} result(s) whose delivery failed were left alone "
-            "(they are paid for): `batcher redeliver RUN --failed` sends them again.")
-    if outcome.prompts_to_send:
-        say("`batcher sync --wait` sends them.")
+    for line in said.retried(outcome):
+        say(line)
     return EXIT_OK
 
 
 async def cmd_deliver(args: argparse.Namespace, service: Service) -> int:
-    say(await service.set_delivery(args.run, folder=args.folder, webhook=args.webhook))
+    say(said.delivery_set(await service.set_delivery(args.run, folder=args.folder,
+                                                     webhook=args.webhook)))
     return EXIT_OK
 
 
 async def cmd_redeliver(args: argparse.Namespace, service: Service) -> int:
     run = await service.find_run(args.run)
     n = await service.redeliver(run.id, failed_only=args.failed)
-    say(f"{n} result(s) of run {run.label} will be delivered again by the next sync.")
+    say(f"{plural(n, 'result')} of run {run.label} will be delivered again by the next sync.")
     return EXIT_OK

@@ -11,6 +11,7 @@ from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
 from batcher_gui.cli.data_cmds import add_file_options, file_size, import_options
 from batcher_gui.config.prices import prices_date
 from batcher_gui.domain.money import usd
+from batcher_gui.domain.wording import plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -46,8 +47,8 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
                        for model, m in sorted(estimate.models.items())},
         }, option=orjson.OPT_INDENT_2).decode())
         return EXIT_OK
-    bad = f"; {estimate.invalid:,} invalid line(s) left out" if estimate.invalid else ""
-    say(f"{args.file}: {estimate.requests:,} request(s){bad}")
+    bad = f"; {plural(estimate.invalid, 'invalid line')} left out" if estimate.invalid else ""
+    say(f"{args.file}: {plural(estimate.requests, 'request')}{bad}")
     for model, m in sorted(estimate.models.items()):
         say(f"  {model:<28} {m.requests:>10,} req  {m.input:>14,} input tokens  "
             f"up to {m.output_bound:>14,} output")

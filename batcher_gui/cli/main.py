@@ -21,6 +21,7 @@ from batcher_gui.cli.common import (
     Command,
 )
 from batcher_gui.domain.errors import BatcherError, ImportValidationError, InvalidInput
+from batcher_gui.domain.wording import plural
 
 
 def workspace_option(parser: argparse.ArgumentParser, *, sub: bool = True) -> None:
@@ -60,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _run(args: argparse.Namespace) -> int:
     from batcher_gui.app import open_service
+    from batcher_gui.app.process import settle
 
+    settle()  # once, before the workspace opens (its objects must stay collectable)
     service = await open_service(args.data_dir)
+    for problem in service.startup_problems:
+        print(f"warning: a workspace setting was ignored: {problem} (`batcher config list` "
+              "shows the settings)", file=sys.stderr)
     try:
         return int(await args.command_fn(args, service))
     finally:
@@ -84,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except ImportValidationError as exc:
         what = "the file cannot be read" if args.command == "estimate" else "nothing was imported"
-        print(f"error: {what}; {exc.total} problem(s) found:", file=sys.stderr)
+        print(f"error: {what}; {plural(exc.total, 'problem')} found:", file=sys.stderr)
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
     except InvalidInput as exc:

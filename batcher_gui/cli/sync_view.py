@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_FAILURES, EXIT_OK, EXIT_PROBLEM, on_terminal, say
 from batcher_gui.domain.events import (
     BatchChanged,
@@ -128,14 +129,14 @@ async def _report(service: Service, mark: int, view: SyncView, *, finished: bool
     blocked = service.engine.blocked_profiles
     if blocked:
         for reason in blocked.values():
-            say(f"waiting for you: {reason}", err=True)
+            say(f"waiting for you: {reason.detail}", err=True)
         say("The other profiles' batches went on. Fix the above, then run `batcher sync "
             "--wait` again.", err=True)
         return EXIT_PROBLEM
     failures = await service.failures_since(mark)
     if failures:
-        for line in failures:
-            say(f"failed: {line}", err=True)
+        for found in failures:
+            say(f"failed: {said.failures(found)}", err=True)
         say("`batcher status` shows every run; `batcher export RUN --out FILE` shows each "
             "error; `batcher retry --failed` sends failed prompts again.", err=True)
         return EXIT_FAILURES

@@ -9,42 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from batcher_gui.domain.errors import Cancelled, LineError
+from batcher_gui.domain.intake import FileEstimate, ModelTokens
 from batcher_gui.domain.models import ImportOptions, ParsedRequest, ProfileLimits
-from batcher_gui.domain.pricing import CostRange, PriceTable
+from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.importing.reader import RequestReader
 from batcher_gui.tokens.counting import TokenCounter
 
 #: Requests counted together (tiktoken encodes a chunk on its threads).
 CHUNK = 2048
-
-
-@dataclass(slots=True)
-class ModelTokens:
-    requests: int = 0
-    input: int = 0
-    output_bound: int = 0
-
-
-@dataclass(slots=True)
-class FileEstimate:
-    """Tokens and cost of a file's valid requests (invalid lines are counted, not priced)."""
-
-    requests: int = 0
-    invalid: int = 0
-    exact: bool = True  # False: some counts are estimates (unknown model, images...)
-    models: dict[str, ModelTokens] = field(default_factory=dict)
-    cost: CostRange | None = None
-
-    @property
-    def input_tokens(self) -> int:
-        return sum(m.input for m in self.models.values())
-
-    @property
-    def output_bound(self) -> int:
-        return sum(m.output_bound for m in self.models.values())
 
 
 def estimate_file(
@@ -90,3 +64,6 @@ def estimate_file(
     result.cost = prices.estimate({model: (tokens.input, tokens.output_bound)
                                    for model, tokens in result.models.items()})
     return result
+
+
+__all__ = ["FileEstimate", "ModelTokens", "estimate_file"]

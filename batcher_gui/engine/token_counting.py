@@ -24,10 +24,12 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from batcher_gui.config.prices import price_table
-from batcher_gui.domain.budget import caps, month_start, over_budget
+from batcher_gui.domain.budget import budget_words, caps, month_start, over_budget
 from batcher_gui.domain.capacity import Admission, admits, token_limit
 from batcher_gui.domain.events import Listener, TokensCounted
 from batcher_gui.domain.models import Batch, Profile, ProfileKind
+from batcher_gui.domain.outcomes import BudgetExceeded
+from batcher_gui.domain.wording import plural
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.token_book import Counted, TokenBook, Uncounted
 from batcher_gui.tokens.counting import TokenCounter
@@ -106,9 +108,10 @@ class TokenGate:
     async def check(self, batch: Batch, profile: Profile) -> Admission:
         if batch.run_id is not None:
             held = await self.budget_problem(batch.run_id, profile)
-            if held:
-                return Admission(False, 0, 0, None, held + " — submit the run in the window "
-                                 "(it asks) or with `batcher submit --allow-over-budget`")
+            if held is not None:  # kept as the batch's wait reason: in words
+                return Admission(False, 0, 0, None, budget_words(held) + " — submit the run in "
+                                 "the window (it asks) or with `batcher submit "
+                                 "--allow-over-budget`")
         limit = self.limit(profile, batch.model)
         if limit is None:  # nothing to check: no tokenizer on the way (it loads in ~1 s)
             return admits(await self.workers.read(self.book.batch_needs, batch.id), 0, None)
@@ -117,8 +120,8 @@ class TokenGate:
         if needed > limit:  # too big to ever fit: keep what fits, the rest makes new batches
             moved = await self.workers.write(self.book.split_to_fit, batch.id, limit)
             if moved:
-                log.info("batch %s: %s prompt(s) moved to new batches to fit the token limit "
-                         "%s of %s", batch.id, moved, limit, batch.model)
+                log.info("batch %s: %s moved to new batches to fit the token limit %s of %s",
+                         batch.id, plural(moved, "prompt"), limit, batch.model)
                 needed = await self.workers.read(self.book.batch_needs, batch.id)
         queued = await self.workers.read(self.book.queued_tokens, batch.profile_id, batch.model,
                                          batch.id)
@@ -130,8 +133,9 @@ class TokenGate:
                 None, count_rows, self.counter, rows)
             await self.workers.write(self.book.store_counts, counts)
 
-    async def budget_problem(self, run_id: int, profile: Profile) -> str | None:
-        """Why the run may not be sent without the user's word (None: it may)."""
+    async def budget_problem(self, run_id: int, profile: Profile) -> BudgetExceeded | None:
+        """Which cap the run would pass, so it may not be sent without the user's word (None:
+        it may)."""
         run_cap, month_cap = caps(profile.options)
         if (run_cap is None and month_cap is None) \
                 or await self.workers.read(self.book.budget_approved, run_id):

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from batcher_gui.domain.answers import prompt_text
 from batcher_gui.domain.errors import Cancelled, LineError
-from batcher_gui.domain.models import LINE_OVERHEAD, ImportOptions, InputFormat, ProfileLimits
-from batcher_gui.domain.packing import DraftPacker, GroupKey, OpenDraft
+from batcher_gui.domain.intake import ExampleRequest, FilePreview, ValidationReport
+from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer
 from batcher_gui.importing.common import UTF8_BOM, given
 from batcher_gui.importing.detect import FileInfo, examine
 from batcher_gui.importing.reader import RequestReader
@@ -46,64 +46,6 @@ _ID_NAMES = frozenset({"id", "custom_id", "customid", "key", "uuid", "ref", "ref
 
 #: (bytes read, total bytes)
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FilePreview:
-    """The start of an input file, as the import dialog shows it.
-
-    Attributes:
-        format: the format detected (or chosen in the options).
-        columns: the header of a CSV/TSV/XLSX file; [] for JSONL and text.
-        rows: the first data rows as cells (tabular: one per column, padded to the header;
-            JSONL: ``[custom_id, url, model, user text]`` as the prompts table shows it;
-            text: ``[line]``); blank
-            lines and rows are skipped, cells are cut to ``PREVIEW_CELL_CHARS``.
-        sheets: the worksheet names of a workbook, in tab order; [] for other formats.
-        models: distinct ``body.model`` values in the first lines of a JSONL file.
-        endpoints: distinct ``url`` values in the first lines of a JSONL file.
-        needs_model: the import needs a model option: always for CSV/TSV/XLSX/text; for JSONL
-            when one of the first lines has no ``body.model``.
-        needs_template: a table without a ``prompt`` column (a template must make the text).
-        suggested_id_column: ``custom_id`` if the table has one (the import's default), else a
-            column named like an id whose first cells are distinct and non-empty, else None.
-        total_bytes: the file's size.
-    """
-
-    format: InputFormat
-    columns: list[str]
-    rows: list[list[str]]
-    sheets: list[str]
-    models: list[str]
-    endpoints: list[str]
-    needs_model: bool
-    needs_template: bool
-    suggested_id_column: str | None
-    total_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationReport:
-    """What importing a file would do, found by reading all of it and writing nothing.
-
-    Attributes:
-        valid: requests that would be imported.
-        invalid: lines (rows) that would be reported.
-        errors: the first of those problems, in file order.
-        batches: draft batches the valid requests would fill (see :func:`validate`).
-        models: valid requests per model.
-        endpoints: valid requests per endpoint URL.
-        warnings: things worth telling that do not stop an import (a forced format that does
-            not fit the file...).
-    """
-
-    valid: int
-    invalid: int
-    errors: list[LineError]
-    batches: int
-    models: dict[str, int]
-    endpoints: dict[str, int]
-    warnings: list[str] = field(default_factory=list)
 
 
 # -- peek ---------------------------------------------------------------------------------------
@@ -246,7 +188,7 @@ def _suggest_id(columns: list[str], rows: list[list[str]], chosen: str | None) -
 # -- examples -----------------------------------------------------------------------------------
 def render_examples(
     path: str | os.PathLike[str], options: ImportOptions, limits: ProfileLimits, n: int = 3
-) -> list[tuple[str, bytes] | LineError]:
+) -> list[ExampleRequest]:
     """The first ``n`` requests exactly as the import would build them.
 
     Returns:
@@ -259,7 +201,7 @@ def render_examples(
             naming no column, a missing model...): the message is the import's.
     """
     reader = RequestReader(path, options, limits)
-    out: list[tuple[str, bytes] | LineError] = []
+    out: list[ExampleRequest] = []
     items = iter(reader)
     try:
         for item in items:
@@ -284,8 +226,9 @@ def validate(
     """Read all of ``path`` as an import would (through RequestReader), writing nothing.
 
     ``batches`` counts the drafts the valid requests fill when packed as the import packs
-    them (DraftPacker, one open draft per (endpoint, model), a new one when full; lines sized
-    as :mod:`batcher_gui.storage.import_rows` sizes them). It is exact for an import into a
+    them (:class:`~batcher_gui.domain.packing.DraftPacker`, lines sized by
+    :class:`~batcher_gui.domain.packing.LineSizer`, as
+    :mod:`batcher_gui.storage.import_rows` does). It is exact for an import into a
     new workspace. Elsewhere two things differ, neither visible from here: prompt ids are
     numbered from 1 here, while a workspace that already holds prompts hands out longer ids
     (a few bytes more per line, which matters only when the byte limit binds); and the import
@@ -312,13 +255,8 @@ def validate(
         return next_id
 
     packer = DraftPacker(limits, (), new_draft)
-    max_requests, max_bytes = limits.max_requests, limits.max_batch_bytes
-    # The import's sizing: LINE_OVERHEAD + "p" + the prompt id's digits (one more digit at
-    # each power of ten) + url + body.
-    prompt_id, digit_step = 1, 10
-    overhead = LINE_OVERHEAD + 2
-    last_endpoint = last_model = None
-    draft: OpenDraft | None = None
+    add = packer.add
+    size = LineSizer(1).size  # the import's numbering in a new workspace
     count = 0
     mask = CHECK_EVERY - 1
     items = iter(reader)
@@ -336,21 +274,7 @@ def validate(
                     errors.append(item)
                 continue
             _, _, endpoint, model, body = item
-            if prompt_id >= digit_step:
-                overhead += 1
-                digit_step *= 10
-            prompt_id += 1
-            line_bytes = overhead + len(endpoint) + len(body)
-            # The packer's own rule without a call per line, as the import's RowBuilder does.
-            if (draft is not None and endpoint == last_endpoint and model == last_model
-                    and draft.count < max_requests and draft.bytes + line_bytes <= max_bytes):
-                draft.count += 1
-                draft.bytes += line_bytes
-                draft.added += 1
-            else:
-                packer.place((endpoint, model), line_bytes)
-                draft = packer.last
-                last_endpoint, last_model = endpoint, model
+            add(endpoint, model, size(endpoint, body))
     finally:
         items.close()
     if progress is not None:
@@ -370,3 +294,7 @@ def validate(
         endpoints=endpoints,
         warnings=list(reader.warnings),
     )
+
+
+__all__ = ["ExampleRequest", "FilePreview", "ValidationReport", "peek", "render_examples",
+           "validate"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batcher_gui.domain.errors import LineError
-from batcher_gui.domain.models import LINE_OVERHEAD, ParsedRequest, ProfileLimits
-from batcher_gui.domain.packing import DraftPacker, GroupKey, OpenDraft
+from batcher_gui.domain.models import ParsedRequest, ProfileLimits
+from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer, OpenDraft
 from batcher_gui.domain.states import PromptState
 
 #: Column order of the rows a RowBuilder makes (the writer's INSERT uses the same order).
@@ -77,22 +77,13 @@ class RowBuilder:
             on_error: called for each LineError; once it returns False, later requests are only
                 read, not turned into rows (an all-or-nothing import that already failed).
         """
-        packer = self._packer
-        limits = self.start.limits
-        max_requests, max_bytes = limits.max_requests, limits.max_batch_bytes
+        add = self._packer.add
         run_id = self.start.run_id
-        next_id = self.start.next_prompt_id
-        # LINE_OVERHEAD + "p" + the id's digits; one more digit at each power of ten.
-        digits = len(str(next_id))
-        overhead = LINE_OVERHEAD + 1 + digits
-        digit_step = 10**digits
+        sizer = LineSizer(self.start.next_prompt_id)
+        size = sizer.size
         rows: list[Any] = []
         append = rows.append
         adding = True
-        # The open draft of the last (endpoint, model): most files use one of each, so the
-        # packer is consulted only when the group changes or the draft is full.
-        last_endpoint = last_model = None
-        draft: OpenDraft | None = None
         for item in items:
             if isinstance(item, LineError):
                 adding = on_error(item) if on_error is not None else False
@@ -100,24 +91,11 @@ class RowBuilder:
             if not adding:
                 continue
             line_no, user_id, endpoint, model, body = item
-            if next_id >= digit_step:
-                overhead += 1
-                digit_step *= 10
-            # Size of the line Batcher will send: {"custom_id":"p<id>",...,"body":<body>}\n
-            line_bytes = overhead + len(endpoint) + len(body)
-            if (draft is not None and endpoint == last_endpoint and model == last_model
-                    and draft.count < max_requests and draft.bytes + line_bytes <= max_bytes):
-                # The packer's own rule (DraftPacker.place), without a call per row.
-                draft.count += 1
-                draft.bytes += line_bytes
-                draft.added += 1
-            else:
-                packer.place((endpoint, model), line_bytes)
-                draft = packer.last
-                last_endpoint, last_model = endpoint, model
+            next_id = sizer.next_id
+            line_bytes = size(endpoint, body)
+            draft = add(endpoint, model, line_bytes)
             append((next_id, run_id, draft.batch_id, line_no, user_id, endpoint, model, _PENDING,
                     line_bytes, body))
-            next_id += 1
             if len(rows) >= CHUNK:
                 self.result.count += len(rows)
                 yield rows
@@ -126,4 +104,4 @@ class RowBuilder:
         if rows:
             self.result.count += len(rows)
             yield rows
-        self.result.touched = list(packer.touched)
+        self.result.touched = list(self._packer.touched)

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, insert, select, update
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import ImportSummary, Profile, Run
 from batcher_gui.domain.packing import GroupKey
+from batcher_gui.domain.progress import unique_name
 from batcher_gui.domain.states import BatchState, check_batch_transition
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.import_rows import ROW_COLUMNS, BuildResult, BuildStart
@@ -45,13 +46,8 @@ DELETE_CHUNK = 5000
 
 
 def _unique_run_name(conn: Connection, wanted: str) -> str:
-    taken = set(conn.scalars(select(runs.c.name).where(runs.c.name.like(f"{wanted}%"))))
-    if wanted not in taken:
-        return wanted
-    n = 2
-    while f"{wanted} ({n})" in taken:
-        n += 1
-    return f"{wanted} ({n})"
+    return unique_name(wanted, conn.scalars(select(runs.c.name)
+                                            .where(runs.c.name.like(f"{wanted}%"))))
 
 
 class ImportSession:

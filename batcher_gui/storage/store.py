@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from batcher_gui.domain.errors import AmbiguousReference, BatcherError, NotFound
 from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
+from batcher_gui.domain.progress import GROUP_STATES, StateGroup
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BatchState, PromptState
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.rows import batch_from_row, profile_from_row, run_from_row
@@ -313,16 +314,18 @@ class Store:
                 "SELECT coalesce(max(id), 0) FROM prompt_transitions").scalar() or 0)
 
     def failures_since(self, mark: int) -> list[tuple[Run, str, int, int]]:
-        """(run, state, prompts, of which failed deliveries) of prompts that failed or expired
-        after ``mark`` and still are."""
+        """(run, state, prompts, of which failed deliveries) of prompts that went into the
+        failed group (failed, expired) after ``mark`` and still are there."""
+        failed = [s.value for s in GROUP_STATES[StateGroup.FAILED]]
+        marks = ", ".join("?" for _ in failed)
         with self.db.read() as conn:
             rows = conn.exec_driver_sql(
                 "SELECT p.run_id, p.state, count(DISTINCT p.id), "
                 "count(DISTINCT CASE WHEN p.delivery_error IS NOT NULL THEN p.id END) "
                 "FROM prompt_transitions t JOIN prompts p ON p.id = t.prompt_id "
-                "WHERE t.id > ? AND t.to_state IN ('failed', 'expired') "
+                f"WHERE t.id > ? AND t.to_state IN ({marks}) "
                 "AND p.state = t.to_state GROUP BY p.run_id, p.state ORDER BY p.run_id",
-                (mark,)).all()
+                (mark, *failed)).all()
         runs_by_id = {r.id: r for r in self.list_runs()}
         return [(runs_by_id[run_id], state, n, deliveries) for run_id, state, n, deliveries
                 in rows if run_id in runs_by_id]

@@ -199,3 +199,12 @@ engine_lease = Table(
     Column("pid", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+# Added in 0005: one row; every user action adds one, and the driving engine (maybe in another
+# process) wakes when the count changes.
+wake_calls = Table(
+    "wake_calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("count", Integer, nullable=False, server_default=text("0")),
+)

@@ -22,6 +22,7 @@ import orjson
 
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.models import Batch, Run
+from batcher_gui.domain.progress import run_has_ended
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
     PromptDetail,
@@ -31,6 +32,7 @@ from batcher_gui.domain.views import (
     RunOverview,
     Transition,
 )
+from batcher_gui.storage.revision import SCHEMA_HEAD
 from batcher_gui.storage.rows import batch_from_row
 
 #: Characters of a preview (the table shows one line of each prompt and answer).
@@ -40,6 +42,24 @@ _ROW_SQL = ("SELECT id, run_id, batch_id, state, user_custom_id, model, endpoint
             "attempts, updated_at FROM prompts")
 _IN_FLIGHT = tuple(s.value for s in BATCH_IN_FLIGHT)
 _ENDED = tuple(s.value for s in BATCH_TERMINAL)
+
+
+def schema_is_current(database: Path) -> bool:
+    """Whether ``database`` exists and is at the newest schema (else these queries may ask
+    for columns it does not have yet: it is read once migrated). No Alembic: it is quick."""
+    if not database.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:  # no such table (not migrated yet), not a database...
+        return False
+    finally:
+        conn.close()
+    return found is not None and found[0] == SCHEMA_HEAD
 
 
 def _preview(text: str) -> str:
@@ -109,10 +129,18 @@ def _where(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
     return " AND ".join(parts), params
 
 
+#: custom_ids in natural order: "f2" before "f10" (the digits at the end compared as numbers:
+#: same prefix, then shorter first, then as text), which is how ids are usually made.
+_NATURAL_ID = ("rtrim(user_custom_id, '0123456789') {d}, length(user_custom_id) {d}, "
+               "user_custom_id {d}, id {d}")
+
+
 def _order(q: PromptQuery) -> str:
     direction = "DESC" if q.descending else "ASC"
     if q.sort is PromptSort.ID:
         return f"id {direction}"
+    if q.sort is PromptSort.CUSTOM_ID:
+        return _NATURAL_ID.format(d=direction)
     return f"{q.sort.value} {direction}, id {direction}"
 
 
@@ -321,6 +349,9 @@ class ViewQueries:
                 "SELECT run_id, model, prompts, input_tokens, output_bound FROM run_tokens "
                 "ORDER BY run_id, model"):
             estimate.setdefault(run_id, []).append((model, n, tokens_in, bound))
+        waiting = dict(conn.execute(
+            "SELECT run_id, min(updated_at) FROM batches WHERE state = 'draft' AND "
+            "request_count > 0 AND run_id IS NOT NULL GROUP BY run_id").fetchall())
         marks = ", ".join("?" for _ in _IN_FLIGHT)
         for run_id, total, flying, started, last, ended in conn.execute(
                 f"SELECT b.run_id, count(*), sum(b.state IN ({marks})), "
@@ -336,14 +367,11 @@ class ViewQueries:
             run = Run(run_id, name, source, fmt, profile_id, created, prompt_count, kind, target)
             total, flying, started, last, ended = timing.get(run_id, (0, 0, None, None, 0))
             by_state = counts.get(run_id, {})
-            left = sum(by_state.get(s, 0) for s in (PromptState.PENDING,
-                                                     PromptState.PROCESSING,
-                                                     PromptState.DELIVERING))
-            finished = last if total and ended == total and not left else None
+            finished = last if run_has_ended(by_state, total, ended) else None
             out.append(RunOverview(run, profile, tuple(models.get(run_id, ())), by_state,
                                    tuple(usage.get(run_id, ())), total, flying, started,
                                    finished, tuple(estimate.get(run_id, ())),
-                                   cache.get(run_id, {})))
+                                   cache.get(run_id, {}), waiting.get(run_id)))
         return out
 
     def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int]]:
@@ -364,6 +392,14 @@ class ViewQueries:
         names = [d[0] for d in cursor.description]
         return [batch_from_row(SimpleNamespace(**dict(zip(names, r, strict=True))))
                 for r in cursor]
+
+    def batch(self, batch_id: int) -> Batch | None:
+        """One batch as it is now (None: gone with its run)."""
+        cursor = self._conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchone()
+        return (None if found is None else
+                batch_from_row(SimpleNamespace(**dict(zip(names, found, strict=True)))))
 
     def profile_names(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT id, name FROM profiles").fetchall())

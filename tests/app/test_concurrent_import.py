@@ -47,7 +47,7 @@ def test_a_million_line_import_while_sync_runs(tmp_path: Path) -> None:
         started = time.monotonic()
         imported = _cli(ws, "import", str(big), "--profile", "sb", "--name", "big")
         import_seconds = time.monotonic() - started
-        assert "Imported 1000000 prompt(s)" in imported.stdout
+        assert "Imported 1,000,000 prompts" in imported.stdout
         # The driver went on while the import wrote: its batch moved meanwhile.
         polls_during_import = sync.poll() is not None or _batch_moved(ws)
         _cli(ws, "cancel", "--run", "big")  # not sending a million prompts from a test
@@ -57,7 +57,8 @@ def test_a_million_line_import_while_sync_runs(tmp_path: Path) -> None:
         assert "batch #1 (run #1): completed" in out + err
         assert polls_during_import, f"no progress during the {import_seconds:.0f} s import"
         status = _cli(ws, "status").stdout
-        assert "processed 20" in status and "1,000,000 prompts" in status
+        assert "20 prompts   20 done" in status
+        assert "1,000,000 prompts   1,000,000 cancelled" in status
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

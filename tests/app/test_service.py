@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sqlite3
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from batcher_gui.domain.errors import Cancelled, InvalidInput
+from batcher_gui.domain.errors import Cancelled, InvalidInput, NotFound
 from batcher_gui.domain.events import (
     BatchChanged,
     Event,
@@ -28,6 +29,7 @@ from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
 from tests.app.conftest import OpenService, run, write_chat
+from tests.cli.conftest import Cli
 from tests.fakes import MemoryKeyring
 
 
@@ -200,15 +202,26 @@ def test_settings_are_typed_checked_and_applied(open_service: OpenService) -> No
         try:
             assert await service.set_setting("poll_interval_seconds", "45") == 45.0
             assert service.settings.poll_interval_seconds == 45.0
-            for key, value in (("poll_interval_seconds", "soon"),
-                               ("poll_interval_seconds", "-1"),
-                               ("max_prompt_attempts", "2.5"),
-                               ("prices", '{"gpt-4o-mini": "cheap"}'),
-                               ("default_profile", "nope")):
-                with pytest.raises(Exception) as caught:
+            refused = [
+                ("poll_interval_seconds", "soon", InvalidInput,
+                 "poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got "
+                 "'soon'"),
+                ("poll_interval_seconds", "-1", InvalidInput,
+                 "poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got "
+                 "'-1.0'"),
+                ("max_prompt_attempts", "2.5", InvalidInput,
+                 "max_prompt_attempts must be a whole number from 1 to 20, got '2.5'"),
+                ("prices", '{"gpt-4o-mini": "cheap"}', InvalidInput,
+                 "prices: 'gpt-4o-mini' must map to [input, output] USD per 1M tokens"),
+                ("default_profile", "nope", NotFound,
+                 "no provider profile named 'nope' (profiles: openai, sandbox)"),
+            ]
+            for key, value, error, message in refused:
+                with pytest.raises(error) as caught:
                     await service.set_setting(key, value)
-                assert any(word in str(caught.value) for word in (
-                    "must be", "must map to", "no provider profile")), caught.value
+                assert str(caught.value).startswith(message), caught.value
+            assert service.settings.poll_interval_seconds == 45.0  # nothing changed
+            assert service.settings.default_profile == "openai"
             with pytest.raises(InvalidInput, match="Did you mean poll_interval_seconds"):
                 await service.set_setting("poll_interval_secs", "5")
             await service.unset_setting("poll_interval_seconds")
@@ -219,8 +232,8 @@ def test_settings_are_typed_checked_and_applied(open_service: OpenService) -> No
     run(scenario())
 
 
-def test_a_bad_stored_setting_falls_back_to_its_default(open_service: OpenService,
-                                                        tmp_path: Path) -> None:
+def test_a_bad_stored_setting_falls_back_to_its_default(
+        open_service: OpenService, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def first() -> None:
         service = await open_service()
         await service.close()
@@ -230,17 +243,26 @@ def test_a_bad_stored_setting_falls_back_to_its_default(open_service: OpenServic
     with conn:  # what an older Batcher let `config set` store
         conn.execute("UPDATE settings SET value = '\"soon\"' WHERE key = 'poll_interval_seconds'")
     conn.close()
+    problem = ("poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got 'soon'; "
+               "using the default 30")
 
     async def second() -> None:
-        notices: list[Event] = []
         service = await open_service()
-        service.subscribe(notices.append)
         assert service.settings.poll_interval_seconds == 30.0
-        assert service._startup_problems and "poll_interval_seconds" in (
-            service._startup_problems[0])
+        assert service.startup_problems == (problem,)
         await service.close()
 
-    run(second())
+    with caplog.at_level(logging.INFO, logger="batcher_gui.app.service"):
+        run(second())
+    assert f"a workspace setting was ignored: {problem}" in [
+        r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+
+    # The command line tells the user, once, and goes on.
+    status = Cli(tmp_path / "ws")("status")
+    assert status.returncode == 0, status.stderr
+    assert status.stderr.splitlines() == [
+        f"warning: a workspace setting was ignored: {problem} (`batcher config list` shows the "
+        "settings)"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="signals")

@@ -22,7 +22,9 @@ def test_over_budget_is_refused_held_and_then_allowed(cli: Cli) -> None:
 
     refused = cli("submit", "--run", "#1")
     assert refused.returncode == 2, refused.stderr
-    assert "over budget" in refused.stderr and "--allow-over-budget" in refused.stderr
+    assert "over budget: this run may cost up to $0.000" in refused.stderr
+    assert "above profile 'sandbox''s cap of $0.000100 per run" in refused.stderr
+    assert "--allow-over-budget" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert [b["state"] for b in _batches(cli)] == ["draft"]  # nothing sealed
 
@@ -34,7 +36,9 @@ def test_over_budget_is_refused_held_and_then_allowed(cli: Cli) -> None:
     assert "over budget" in str(batch["waiting"]), batch
 
     said = cli.ok("submit", "--run", "#1", "--allow-over-budget").stdout
-    assert "Sealed" in said
+    # Auto-send had sealed it already: it was held, not left as a draft.
+    assert said.splitlines()[0] == "Run #1 is over its budget and goes anyway, as you allowed."
+    assert "No draft batch was waiting to be sealed" in said
     assert cli("sync", "--wait", "--timeout", "90").returncode == 0
     assert [b["state"] for b in _batches(cli)] == ["completed"]
 

@@ -7,35 +7,52 @@ from pathlib import Path
 
 import pytest
 
-from batcher_gui.config.prices import price_table
-from batcher_gui.tokens.counting import TokenCounter
 from tests.cli.conftest import Cli
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
 
 
 def test_estimate_counts_prices_and_imports_nothing(cli: Cli, tmp_path: Path) -> None:
-    lines = [json.dumps({"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
-                         "body": {"model": "gpt-4o-mini", "max_tokens": 100, "messages": [
-                             {"role": "user", "content": f"Question number {i}, in full."}]}})
-             for i in range(50)]
+    requests = [
+        # 3 per message + "user" (1) + "hello" (1) + 3 to prime the reply = 8 tokens
+        {"model": "gpt-4o-mini", "max_tokens": 100,
+         "messages": [{"role": "user", "content": "hello"}]},
+        # 3 + "system" (1) + "Be", " brief", "." (3) + 3 + "user" (1) + "hello", " world" (2)
+        # + 3 = 16 tokens
+        {"model": "gpt-4o-mini", "max_tokens": 50,
+         "messages": [{"role": "system", "content": "Be brief."},
+                      {"role": "user", "content": "hello world"}]},
+    ]
     path = tmp_path / "q.jsonl"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("".join(json.dumps({"custom_id": f"c{i}", "method": "POST",
+                                        "url": "/v1/chat/completions", "body": body}) + "\n"
+                            for i, body in enumerate(requests)) + "not json\n")
+    # Prices of our own: $1 per 1M input and $2 per 1M output tokens at the batch rate (the
+    # batch discount is half, so $2 and $4 live).
+    cli.ok("config", "set", "prices", '{"gpt-4o-mini": [1, 2]}')
+
     out = json.loads(cli.ok("estimate", str(path), "--json").stdout)
-    counted = TokenCounter().count_many(
-        ("/v1/chat/completions", "gpt-4o-mini", json.loads(line)["body"]) for line in lines)
-    tokens_in = sum(c.input for c in counted)
-    assert out["requests"] == 50 and out["invalid"] == 0 and out["exact"] is True
-    assert out["input_tokens"] == tokens_in and out["output_tokens_max"] == 5000
-    prices = price_table()
-    assert out["cost_batch_min"] == pytest.approx(prices.cost("gpt-4o-mini", tokens_in, 0))
-    assert out["cost_batch_max"] == pytest.approx(prices.cost("gpt-4o-mini", tokens_in, 5000))
-    assert out["cost_live_max"] == pytest.approx(2 * out["cost_batch_max"])
+    assert out["requests"] == 2 and out["invalid"] == 1 and out["exact"] is True
+    assert out["input_tokens"] == 24 and out["output_tokens_max"] == 150
+    assert out["models"] == {"gpt-4o-mini": {"requests": 2, "input_tokens": 24,
+                                             "output_tokens_max": 150}}
+    assert out["cost_batch_min"] == pytest.approx(0.000024)  # 24 x $1 / 1M
+    assert out["cost_batch_max"] == pytest.approx(0.000324)  # + 150 x $2 / 1M
+    assert out["cost_live_max"] == pytest.approx(0.000648)  # 24 x $2 + 150 x $4, / 1M
+    assert out["all_models_priced"] is True
     assert json.loads(cli.ok("status", "--json").stdout)["runs"] == []  # nothing imported
 
-    text = cli.ok("estimate", str(SAMPLE / "sample-reviews.csv"), "--model", "gpt-4.1-mini",
-                  "--template", "Sentiment of {review}").stdout
-    assert "24 request(s)" in text and "Cost at batch prices: $" in text
+    text = cli.ok("estimate", str(path)).stdout.splitlines()
+    assert text[0] == f"{path}: 2 requests; 1 invalid line left out"
+    assert text[1].split() == ["gpt-4o-mini", "2", "req", "24", "input", "tokens", "up", "to",
+                               "150", "output"]
+    assert text[2] == "Input tokens: 24 (counted); output at most 150"
+    assert text[3].startswith("Cost at batch prices: $0.000024 to $0.000324 (live calls: up "
+                              "to $0.000648;")
+
+    reviews = cli.ok("estimate", str(SAMPLE / "sample-reviews.csv"), "--model", "gpt-4.1-mini",
+                     "--template", "Sentiment of {review}").stdout
+    assert reviews.startswith(f"{SAMPLE / 'sample-reviews.csv'}: 24 requests\n")
 
 
 def test_estimate_of_a_bad_file_says_why(cli: Cli, tmp_path: Path) -> None:

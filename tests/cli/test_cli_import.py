@@ -39,7 +39,7 @@ def test_import_status_export_round_trip(tmp_path: Path, jsonl: Path) -> None:
     ws = str(tmp_path / "ws")
     result = run("--data-dir", ws, "import", str(jsonl))
     assert result.returncode == 0, result.stderr
-    assert "Imported 7 prompt(s) as run #1 'prompts' into 1 draft batch(es)" in result.stdout
+    assert "Imported 7 prompts as run #1 'prompts' into 1 draft batch: #1\n" in result.stdout
 
     status = run("status", "--json", "--data-dir", ws)
     assert status.returncode == 0, status.stderr
@@ -83,8 +83,8 @@ def test_valid_only_imports_the_rest_and_reports(tmp_path: Path) -> None:
     mixed.write_text(chat_line("a", "x") + "\n{broken\n" + chat_line("c", "y") + "\n")
     result = run("--data-dir", ws, "import", str(mixed), "--valid-only")
     assert result.returncode == 0, result.stderr
-    assert "Imported 2 prompt(s)" in result.stdout
-    assert "Skipped 1 invalid line(s)" in result.stderr and "line 2" in result.stderr
+    assert "Imported 2 prompts as run #1" in result.stdout
+    assert "Skipped 1 invalid line:" in result.stderr and "line 2" in result.stderr
 
 
 def test_same_file_twice_makes_two_runs(tmp_path: Path, jsonl: Path) -> None:

@@ -32,14 +32,20 @@ def test_a_failed_delivery_is_never_paid_twice(cli: Cli, tmp_path: Path) -> None
     assert "only their delivery" in synced.stderr and "redeliver #1 --failed" in synced.stderr
 
     status = cli.ok("status").stdout
-    assert "failed 3 (3 failed delivery: `batcher redeliver #1 --failed`)" in status
+    assert ("3 prompts   3 failed (3 of the failed only in their delivery: `batcher redeliver "
+            "#1 --failed`)") in status
     rows = _export(cli, "#1", tmp_path / "out.csv")
     assert all(r["output_text"] and r["delivery_error"] and not r["error"] for r in rows)
 
     retried = cli.ok("retry", "--failed").stdout
-    assert "0 will be sent again" in retried and "3 result(s) whose delivery failed" in retried
+    assert retried.splitlines() == [
+        "Restarted 0 failed batches holding 0 prompts; 0 more failed or expired prompts go into "
+        "new batches: 0 will be sent again.",
+        "3 results whose delivery failed were left alone (they are paid for): `batcher "
+        "redeliver RUN --failed` sends them again."]
     assert len(json.loads(cli.ok("batches", "--json").stdout)) == 1  # no new provider batch
-    assert "3 result(s) of run #1 'questions'" in cli.ok("redeliver", "1", "--failed").stdout
+    assert cli.ok("redeliver", "1", "--failed").stdout == (
+        "3 results of run #1 'questions' will be delivered again by the next sync.\n")
 
 
 def test_folder_delivery_and_exports_find_runs_by_number_not_by_a_name_like_one(
@@ -74,7 +80,7 @@ def test_retry_counts_what_it_sends_and_attempts_count_every_send(
     cli.ok("submit")
     assert cli("sync", "--wait", "--timeout", "120").returncode == 3
     said = cli.ok("retry", "--failed").stdout
-    assert "3 more failed or expired prompt(s) go into new batches: 3 will be sent again" in said
+    assert "3 more failed or expired prompts go into new batches: 3 will be sent again" in said
     again = cli("sync", "--wait", "--timeout", "120")
     assert again.returncode == 3 and "Traceback" not in again.stderr
     assert {r["attempts"] for r in _export(cli, "q", tmp_path / "o.csv")} == {"2"}
@@ -86,7 +92,7 @@ def test_retry_counts_what_it_sends_and_attempts_count_every_send(
     cli.ok("submit")
     assert cli("sync", "--wait", "--timeout", "60", env={"ANY_KEY": "k"}).returncode == 3
     said = cli.ok("retry", "--run", "b").stdout
-    assert "Restarted 1 failed batch(es) holding 3 prompt(s)" in said
+    assert "Restarted 1 failed batch holding 3 prompts; 0 more failed or expired prompts" in said
     assert "3 will be sent again" in said
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from batcher_gui.domain.events import BatchChanged, Event
+from batcher_gui.domain.outcomes import BatchCancel, CancelKind
 from batcher_gui.domain.states import BatchState
 from batcher_gui.sandbox import FaultSpec
 from batcher_gui.storage.drafts import Drafts
@@ -18,8 +19,9 @@ def test_cancel_mid_flight_keeps_finished_results(ws: Workspace) -> None:
     (batch,) = ws.store.list_batches()
     assert batch.state is BatchState.IN_PROGRESS
 
-    message = UserActions(ws.store.db).request_cancel(batch.id)
-    assert "cancel requested" in message
+    done = UserActions(ws.store.db).request_cancel(batch.id)
+    # Half the requests are done at the provider, but none is applied yet: all 10 wait.
+    assert done == BatchCancel(batch.id, CancelKind.REQUESTED, BatchState.IN_PROGRESS, 10)
     ws.tick_until(engine, lambda: ws.store.get_batch(batch.id).provider_status == "cancelling",
                   max_ticks=1)
     assert ws.run(engine) is True
@@ -70,7 +72,8 @@ def test_cancel_while_uploading_never_creates_the_batch(ws: Workspace) -> None:
     ws.tick_until(engine, lambda: ws.batch_states() == {"uploading": 1})
     (batch,) = ws.store.list_batches()
     assert batch.intent == "create" and batch.input_file_id is not None
-    assert "cancel requested" in UserActions(ws.store.db).request_cancel(batch.id)
+    assert UserActions(ws.store.db).request_cancel(batch.id) == BatchCancel(
+        batch.id, CancelKind.REQUESTED, BatchState.UPLOADING, 3)
     ws.sandbox.config.faults = {}
 
     assert ws.run(engine) is True

@@ -380,7 +380,7 @@ def test_cli_imports_a_sheet_and_exports_it(tmp_path: Path) -> None:
                      "--model", "gpt-4o-mini", "--template", "{text} ({stars} stars)",
                      "--id-column", "ref")
     assert result.returncode == 0, result.stderr
-    assert "Imported 2 prompt(s) as run #1 'reviews' into 1 draft batch(es)" in result.stdout
+    assert "Imported 2 prompts as run #1 'reviews' into 1 draft batch: #1\n" in result.stdout
     out = tmp_path / "out.jsonl"
     assert batcher("--data-dir", ws, "export", "1", "--out", str(out)).returncode == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]

@@ -23,6 +23,7 @@ from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_k
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError, InvalidInput, OverBudget
 from batcher_gui.domain.events import Event, RunsChanged
+from batcher_gui.domain.intake import ExampleRequest, FileEstimate, FilePreview, ValidationReport
 from batcher_gui.domain.models import (
     Batch,
     ImportOptions,
@@ -31,14 +32,25 @@ from batcher_gui.domain.models import (
     ProfileLimits,
     Run,
 )
+from batcher_gui.domain.outcomes import (
+    CancelOutcome,
+    DeleteOutcome,
+    DeliveryOutcome,
+    RetryOutcome,
+    RunFailures,
+    SubmitOutcome,
+)
+from batcher_gui.domain.progress import GroupCounts
 from batcher_gui.domain.states import PromptState
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.estimate import FileEstimate, estimate_file
+from batcher_gui.engine.estimate import estimate_file
+from batcher_gui.importing import preview
 from batcher_gui.storage import Store, WorkspaceStatus
 from batcher_gui.storage.delivery import DeliveryStore
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.token_book import TokenBook
-from batcher_gui.storage.user_actions import RetryOutcome, UserActions
+from batcher_gui.storage.user_actions import UserActions
+from batcher_gui.storage.wake import WakeCalls
 
 T = TypeVar("T")
 
@@ -62,6 +74,13 @@ class Actions:
 
     def _apply_settings(self, settings: WorkspaceSettings) -> None:
         raise NotImplementedError
+
+    async def _acted(self) -> None:
+        """A user's change is committed: the engine acts on it now — this process's, and the
+        one driving the workspace from another process (a wake-up call it notices within a
+        second; it reads the settings and profiles again then)."""
+        self.engine.wake()
+        await self.write(WakeCalls(self.store.db).call)
 
     @property
     def _actions(self) -> UserActions:
@@ -89,7 +108,12 @@ class Actions:
         return await self.read(self.store.get_batch, batch_id)
 
     async def status_report(self) -> dict[str, Any]:
-        """Runs with prompt counts by state, tokens and cost; batches by state."""
+        """Runs with prompt counts by state and by state group, tokens and cost; batches by
+        state.
+
+        The cost is :meth:`PriceTable.usage_cost` of the tokens the provider reported, as the
+        window's runs list prices them.
+        """
         status = await self.read(self.store.status)
         usage = await self.read(self.store.usage_by_run)
         cache = await self.read(self.store.cache_by_run)
@@ -98,20 +122,17 @@ class Actions:
         runs = []
         for r in status.runs:
             rows = usage.get(r.run.id, [])
-            cached = cache.get(r.run.id, {})
-            costs = [(model, prices.cost(model, tin, tout,
-                                         cached_input=cached.get(model, (0, 0))[0],
-                                         cache_write=cached.get(model, (0, 0))[1]))
-                     for model, tin, tout in rows]
-            known = [c for _, c in costs if c is not None]
+            cost = prices.usage_cost(rows, cache.get(r.run.id, {}))
+            groups = GroupCounts.of({PromptState(s): n for s, n in r.prompts_by_state.items()})
             runs.append({
                 "id": r.run.id, "name": r.run.name, "prompts": r.run.prompt_count,
                 "source": r.run.source_path, "by_state": r.prompts_by_state,
+                "groups": groups.as_dict(),
                 "delivery_failures": deliveries.get(r.run.id, 0),
                 "input_tokens": sum(x[1] for x in rows),
                 "output_tokens": sum(x[2] for x in rows),
-                "cost_usd": round(sum(known), 6) if known else None,
-                "unpriced_models": sorted({m for m, c in costs if c is None}),
+                "cost_usd": None if cost is None else round(cost, 6),
+                "unpriced_models": sorted({m for m, _, _ in rows if prices.price(m) is None}),
             })
         return {"workspace": str(self.store.db.path.parent), "runs": runs,
                 "batches": status.batches_by_state}
@@ -119,16 +140,11 @@ class Actions:
     async def failure_mark(self) -> int:
         return await self.read(self.store.failure_mark)
 
-    async def failures_since(self, mark: int) -> list[str]:
-        """What failed after ``mark``, one line per run and state, for the user."""
-        lines = []
-        for run, state, n, deliveries in await self.read(self.store.failures_since, mark):
-            line = f"run {run.label}: {n:,} prompt(s) {state}"
-            if deliveries:
-                line += (f" ({deliveries:,} of them only their delivery: `batcher redeliver "
-                         f"#{run.id} --failed`)")
-            lines.append(line)
-        return lines
+    async def failures_since(self, mark: int) -> list[RunFailures]:
+        """What failed after ``mark`` and still is: per run and state (failed, expired)."""
+        return [RunFailures(run.id, run.label, PromptState(state), n, deliveries)
+                for run, state, n, deliveries
+                in await self.read(self.store.failures_since, mark)]
 
     async def current_driver(self) -> str:
         """Who drives the workspace, in words."""
@@ -139,40 +155,45 @@ class Actions:
 
     # -- runs and batches ------------------------------------------------------------------
     async def submit(self, run_ref: int | str | None = None, *,
-                     allow_over_budget: bool = False) -> list[int]:
+                     allow_over_budget: bool = False) -> SubmitOutcome:
         """Seal drafts now (of one run, or all) so the engine sends them at once.
 
-        Raises OverBudget (nothing sealed) when a run would pass its profile's spending cap,
-        unless ``allow_over_budget``: then the run is marked as allowed, and goes."""
+        Raises OverBudget (nothing sealed; its ``refusal`` has the figures) when a run would
+        pass its profile's spending cap, unless ``allow_over_budget``: then the run is marked
+        as allowed, and goes."""
         runs = [await self.find_run(run_ref)] if run_ref is not None else await self.runs()
+        allowed = []
         for run in runs:
             profile = await self.read(self.store.get_profile_by_id, run.profile_id)
-            problem = await self.engine.gate.budget_problem(run.id, profile)
-            if problem and not allow_over_budget:
-                raise OverBudget(f"{run.label}: {problem}. Nothing was sent; to send it anyway, "
-                                 "confirm in the window or use `batcher submit "
-                                 "--allow-over-budget`")
-            if problem:
-                await self.write(TokenBook(self.store.db).approve_budget, run.id, time.time())
+            refusal = await self.engine.gate.budget_problem(run.id, profile)
+            if refusal is None:
+                continue
+            if not allow_over_budget:
+                raise OverBudget(dataclasses.replace(refusal, run_label=run.label))
+            await self.write(TokenBook(self.store.db).approve_budget, run.id, time.time())
+            allowed.append(run.id)
         run_id = runs[0].id if run_ref is not None else None
         sealed = await self.write(Drafts(self.store.db).seal, run_id=run_id)
-        self.engine.wake()
-        return sealed
+        await self._acted()
+        return SubmitOutcome(tuple(sealed), tuple(allowed))
 
-    async def cancel_batch(self, batch_id: int) -> str:
-        said = await self.write(self._actions.request_cancel, batch_id)
-        self.engine.wake()
-        return said
+    async def cancel_batch(self, batch_id: int) -> CancelOutcome:
+        """Cancel one batch: at once if it never left the machine, else at the provider."""
+        done = await self.write(self._actions.request_cancel, batch_id)
+        await self._acted()
+        return CancelOutcome((done,))
 
-    async def cancel_run(self, run_ref: int | str) -> list[str]:
+    async def cancel_run(self, run_ref: int | str) -> CancelOutcome:
+        """Cancel every batch of a run that has not ended (empty: nothing left to cancel)."""
         run = await self.find_run(run_ref)
-        said = await self.write(self._actions.cancel_run, run.id)
-        self.engine.wake()
-        return said
+        outcome = await self.write(self._actions.cancel_run, run.id)
+        await self._acted()
+        return outcome
 
     async def restart_batch(self, batch_id: int) -> int:
+        """Send a failed batch again; returns how many prompts it will send."""
         count = await self.write(self._actions.restart_batch, batch_id)
-        self.engine.wake()
+        await self._acted()
         return count
 
     async def retry(self, run_ref: int | str | None = None, *,
@@ -180,35 +201,35 @@ class Actions:
         """Restart failed batches; with ``prompts_too`` resend failed and expired prompts."""
         run_id = (await self.find_run(run_ref)).id if run_ref is not None else None
         outcome = await self.write(self._actions.retry, run_id, prompts_too=prompts_too)
-        self.engine.wake()
+        await self._acted()
         return outcome
 
-    async def delete_run(self, run_ref: int | str) -> Run:
+    async def delete_run(self, run_ref: int | str) -> DeleteOutcome:
+        """Delete a run with its prompts, results and batches (refused while any of it is at
+        the provider)."""
         run = await self.find_run(run_ref)
-        await self.write(self._actions.delete_run, run.id)
+        prompts, batches = await self.write(self._actions.delete_run, run.id)
         self._emit(RunsChanged(f"deleted run #{run.id}"))
-        return run
+        return DeleteOutcome(run.id, run.label, prompts, batches)
 
     # -- delivery ----------------------------------------------------------------------------
     async def set_delivery(self, run_ref: int | str, *, folder: str | None = None,
-                           webhook: str | None = None) -> str:
+                           webhook: str | None = None) -> DeliveryOutcome:
         """Point a run's results at a folder or a webhook (neither: no delivery)."""
         run = await self.find_run(run_ref)
         ds = DeliveryStore(self.store.db)
         if webhook:
             if not webhook.startswith(("http://", "https://")):
                 raise InvalidInput(f"the webhook must be an http(s) URL, got {webhook!r}")
-            await self.write(ds.set_target, run.id, "webhook", webhook)
-            said = f"Results of run {run.label} will be POSTed to {webhook}."
+            outcome = DeliveryOutcome(run.id, run.label, "webhook", webhook)
         elif folder:
             path = await self.read(_results_folder, folder)
-            await self.write(ds.set_target, run.id, "folder", str(path))
-            said = f"Results of run {run.label} will be written to {path}."
+            outcome = DeliveryOutcome(run.id, run.label, "folder", str(path))
         else:
-            await self.write(ds.set_target, run.id, None, None)
-            said = f"Run {run.label} has no delivery target."
-        self.engine.wake()
-        return said
+            outcome = DeliveryOutcome(run.id, run.label)
+        await self.write(ds.set_target, run.id, outcome.kind, outcome.target)
+        await self._acted()
+        return outcome
 
     async def redeliver(self, run_ref: int | str, *, failed_only: bool) -> int:
         run = await self.find_run(run_ref)
@@ -217,10 +238,40 @@ class Actions:
                                f"(`batcher deliver #{run.id} --folder DIR`)")
         count = await self.write(DeliveryStore(self.store.db).redeliver, run.id,
                                  failed_only=failed_only)
-        self.engine.wake()
+        await self._acted()
         return count
 
-    # -- estimates ---------------------------------------------------------------------------
+    # -- before an import: a peek, examples, a dry run, an estimate ---------------------------
+    async def preview_file(self, path: str | os.PathLike[str], options: ImportOptions
+                           ) -> FilePreview:
+        """The format, header and first rows of a file (reads only its start), in a worker
+        thread. Raises ImportValidationError for a file no options could import."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, preview.peek, path, options)
+
+    async def example_requests(self, path: str | os.PathLike[str], options: ImportOptions,
+                               profile_name: str | None = None) -> list[ExampleRequest]:
+        """The first requests exactly as the import would build them with the profile's
+        limits (the default profile's without ``profile_name``), in a worker thread."""
+        chosen = await self.profile(profile_name or self.settings.default_profile)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, preview.render_examples, path, options, chosen.limits)
+
+    async def check_file(self, path: str | os.PathLike[str], options: ImportOptions,
+                         profile_name: str | None = None, *,
+                         cancel: threading.Event | None = None,
+                         progress: Callable[[int, int], None] | None = None
+                         ) -> ValidationReport:
+        """A dry run: what importing the file with the profile would do, writing nothing.
+
+        Runs in a worker thread; ``progress`` gets (bytes read, file size) there. Setting
+        ``cancel`` stops it (raises Cancelled); cancelling the caller stops it too."""
+        chosen = await self.profile(profile_name or self.settings.default_profile)
+        cancel = cancel or threading.Event()
+        return await _in_worker(functools.partial(
+            preview.validate, path, options, chosen.limits, should_stop=cancel.is_set,
+            progress=progress), cancel)
+
     async def estimate_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
                             profile: str | None = None, cancel: threading.Event | None = None,
                             progress: Callable[[int, int], None] | None = None
@@ -230,15 +281,9 @@ class Actions:
         Runs in a worker thread; ``cancel`` (or cancelling the caller) stops it."""
         chosen = await self.profile(profile or self.settings.default_profile)
         cancel = cancel or threading.Event()
-        future = asyncio.get_running_loop().run_in_executor(None, functools.partial(
+        return await _in_worker(functools.partial(
             estimate_file, path, options, chosen.limits, price_table(self.settings.prices),
-            should_stop=cancel.is_set, progress=progress))
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            cancel.set()
-            await asyncio.wait([future])
-            raise
+            should_stop=cancel.is_set, progress=progress), cancel)
 
     # -- profiles and keys -------------------------------------------------------------------
     async def profiles(self) -> list[Profile]:
@@ -271,6 +316,7 @@ class Actions:
         if updated.name != profile.name and self.settings.default_profile == profile.name:
             await self.set_setting("default_profile", updated.name)
         self.engine.profile_changed(profile.id)
+        await self._acted()
         return updated
 
     async def remove_profile(self, name: str) -> None:
@@ -283,6 +329,7 @@ class Actions:
                                "them finish first")
         await self.write(self.store.remove_profile, profile.id)
         self.engine.profile_changed(profile.id)
+        await self._acted()
 
     async def has_key(self, profile: Profile) -> bool:
         try:
@@ -297,12 +344,14 @@ class Actions:
         await asyncio.get_running_loop().run_in_executor(None, self.secrets.set, profile.name,
                                                          key)
         self.engine.profile_changed(profile.id)
+        await self._acted()
 
     async def delete_key(self, name: str) -> bool:
         profile = await self.read(self.store.get_profile, name)
         gone = await asyncio.get_running_loop().run_in_executor(None, self.secrets.delete,
                                                                 profile.name)
         self.engine.profile_changed(profile.id)
+        await self._acted()
         return gone
 
     # -- settings ----------------------------------------------------------------------------
@@ -316,6 +365,7 @@ class Actions:
         updated = self.settings.with_value(key, checked)
         await self.write(self.store.set_setting, key, updated.stored_value(key))
         self._apply_settings(updated)
+        await self._acted()
         return checked
 
     async def unset_setting(self, key: str) -> None:
@@ -323,6 +373,19 @@ class Actions:
         spec = settings_model.spec_for(key)
         await self.write(self.store.delete_setting, key)
         self._apply_settings(self.settings.with_value(key, spec.default))
+        await self._acted()
+
+
+async def _in_worker(fn: Callable[[], T], cancel: threading.Event) -> T:
+    """``fn()`` in a worker thread; if the caller is cancelled, ``cancel`` is set (``fn``
+    polls it) and the thread is waited for before the cancellation goes on."""
+    future = asyncio.get_running_loop().run_in_executor(None, fn)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        cancel.set()
+        await asyncio.wait([future])
+        raise
 
 
 def _results_folder(folder: str) -> Path:

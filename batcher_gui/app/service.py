@@ -12,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import gc
-import importlib
 import itertools
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +23,7 @@ from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
+from batcher_gui.app.process import load_for_driving
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
@@ -40,6 +38,7 @@ from batcher_gui.domain.events import (
     Notice,
     NoticeLevel,
     RunsChanged,
+    WaitKind,
 )
 from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
 from batcher_gui.domain.remote import Provider
@@ -61,20 +60,6 @@ T = TypeVar("T")
 BUILTIN_SANDBOX_STEP_SECONDS = 2.0
 #: Progress events of one job per second, at most (a 1,000,000-line import has 200 chunks).
 _PROGRESS_EVERY = 0.1
-
-
-def keep_the_loop_responsive() -> None:
-    """Process settings that keep the event loop (the window's) from stalling.
-
-    The engine's work runs in threads, but Python runs one thread's bytecode at a time: a
-    thread that wants the interpreter waits up to the switch interval (5 ms by default) per
-    turn, several turns when the other threads are busy. 1 ms turns keep the loop's waits
-    short. And a full garbage collection walks every object the program holds: 130 ms once
-    Qt, SQLAlchemy and the SDK are loaded. Objects made while starting up live for good:
-    freezing them leaves collections only the objects made since.
-    """
-    sys.setswitchinterval(0.001)
-    gc.freeze()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -122,8 +107,11 @@ class Service(Actions):
                              self._engine_settings(), self._emit, workers=self.workers)
         self._engine_task: asyncio.Task[None] | None = None
         self._engine_stop: asyncio.Event | None = None
-        self._startup_problems = problems
+        #: Settings stored in the workspace that were ignored (bad values), in words.
+        self.startup_problems: tuple[str, ...] = tuple(problems)
         self._warm = False
+        self._closed = False
+        self.engine.on_wake_call = self._woken_from_elsewhere
 
     # -- opening and closing -------------------------------------------------------------------
     @classmethod
@@ -139,12 +127,10 @@ class Service(Actions):
             return store
 
         store = await asyncio.get_running_loop().run_in_executor(None, opening)
-        keep_the_loop_responsive()
         service = cls(paths, store, **kwargs)
         service._bind_loop()
-        for problem in service._startup_problems:
-            service._emit(Notice(NoticeLevel.WARNING, f"setting ignored: {problem}",
-                                 needs_user=True))
+        for problem in service.startup_problems:
+            log.info("a workspace setting was ignored: %s", problem)
         return service
 
     def _bind_loop(self) -> None:
@@ -153,6 +139,7 @@ class Service(Actions):
 
     async def close(self) -> None:
         """Stop the engine between steps, then everything else; nothing is lost."""
+        self._closed = True
         await self.stop_engine()
         await self.engine.close()
         loop = asyncio.get_running_loop()
@@ -237,7 +224,7 @@ class Service(Actions):
             return await asyncio.get_running_loop().run_in_executor(
                 None, self._make_provider, profile)
         except MissingApiKey as exc:
-            raise ProfileUnusable(str(exc)) from None
+            raise ProfileUnusable(str(exc), WaitKind.NO_KEY) from None
 
     def _make_provider(self, profile: Profile) -> Provider:
         from batcher_gui.providers import make_provider
@@ -300,22 +287,18 @@ class Service(Actions):
     async def warm_up(self) -> None:
         """Import what driving needs (the provider SDK: about a second; aiohttp for webhooks)
         in a thread, before driving starts: an import on the loop would stall it."""
-        loop = asyncio.get_running_loop()
         if self._warm:
             return
-        for module in ("batcher_gui.providers", "aiohttp"):
-            await loop.run_in_executor(None, importlib.import_module, module)
-        from batcher_gui.providers import warm_up
-
-        await loop.run_in_executor(None, warm_up)
+        await asyncio.get_running_loop().run_in_executor(None, load_for_driving)
         self._warm = True
-        keep_the_loop_responsive()
 
     async def start_engine(self) -> None:
         """Drive the workspace in the background (or wait for the process that drives it)."""
-        if self._engine_task is not None and not self._engine_task.done():
+        if self._closed or (self._engine_task is not None and not self._engine_task.done()):
             return
         await self.warm_up()
+        if self._closed:  # closed while it warmed up
+            return
         self._engine_stop = asyncio.Event()
         self._engine_task = asyncio.get_running_loop().create_task(self._drive(),
                                                                    name="batcher-engine")
@@ -364,17 +347,39 @@ class Service(Actions):
         """Act on a user's change now, not at the next tick."""
         self.engine.wake()
 
+    def _woken_from_elsewhere(self) -> None:
+        """A user acted in another process (a `batcher` command, another window): its
+        changes may include the workspace's settings, profiles or (on this machine) keys, so
+        read them again and try waiting profiles at once."""
+        if self._loop is not None and not self._closed:
+            self.engine.retry_waiting_profiles()
+            self._reloading = self._loop.create_task(self._reload_settings())
+
+    async def _reload_settings(self) -> None:
+        raw = await self.read(self.store.raw_settings)
+        settings, _problems = WorkspaceSettings.from_raw(raw)
+        if settings != self.settings:
+            log.info("workspace settings changed by another process; applied")
+            self._apply_settings(settings)
+
     # -- import and export ---------------------------------------------------------------------
+    def new_job_id(self) -> int:
+        """An id for an import or export not used before in this service: pass it as
+        ``job_id`` to tell that job's progress events from another's."""
+        return next(self._job_ids)
+
     async def import_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
                           profile: str | None = None, name: str | None = None,
                           cancel: threading.Event | None = None,
-                          parallel_from_bytes: int | None = None) -> ImportSummary:
+                          parallel_from_bytes: int | None = None,
+                          job_id: int | None = None) -> ImportSummary:
         """Import a file as a new run (all of it or nothing, unless ``options.valid_only``).
 
-        Progress arrives as :class:`ImportProgress` events; setting ``cancel`` (or cancelling
-        the awaiting task) stops it and leaves nothing behind.
+        Progress arrives as :class:`ImportProgress` events with ``job_id`` (from
+        :meth:`new_job_id`; a new one if not given); setting ``cancel`` (or cancelling the
+        awaiting task) stops it and leaves nothing behind.
         """
-        job = next(self._job_ids)
+        job = self.new_job_id() if job_id is None else job_id
         cancel = cancel or threading.Event()
         shown = str(path)
         progress = self._throttled(
@@ -407,12 +412,16 @@ class Service(Actions):
 
     async def export_run(self, run_ref: int | str, out: str | os.PathLike[str],
                          fmt: ExportFormat | str | None = None, *,
-                         cancel: threading.Event | None = None) -> int:
-        """Write a run's prompts and results to a file (JSONL or CSV); returns how many."""
+                         cancel: threading.Event | None = None,
+                         job_id: int | None = None) -> int:
+        """Write a run's prompts and results to a file (JSONL or CSV); returns how many.
+
+        Progress arrives as :class:`ExportProgress` events with ``job_id`` (from
+        :meth:`new_job_id`; a new one if not given)."""
         run = await self.find_run(run_ref)
         await self.read(check_destination, out)
         chosen = format_for(out, fmt)
-        job = next(self._job_ids)
+        job = self.new_job_id() if job_id is None else job_id
         cancel = cancel or threading.Event()
         progress = self._throttled(lambda done, total, _n: self._emit(
             ExportProgress(job, run.id, str(out), done, total)))

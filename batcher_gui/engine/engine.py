@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from batcher_gui.domain.errors import BatcherError
@@ -26,6 +27,7 @@ from batcher_gui.domain.events import (
     Event,
     Listener,
     NoticeLevel,
+    ProfileWait,
     PromptsChanged,
 )
 from batcher_gui.domain.models import Batch, Profile
@@ -50,12 +52,15 @@ from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
 from batcher_gui.storage.token_book import TokenBook
+from batcher_gui.storage.wake import WakeCalls
 
 log = logging.getLogger(__name__)
 B = BatchState
 ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 #: How often the engine asks SQLite to start its WAL over.
 CHECKPOINT_SECONDS = 30.0
+#: How often a sleeping engine looks for wake-up calls from other processes.
+WAKE_CHECK_SECONDS = 0.5
 
 
 class Engine(StepRunner):
@@ -90,8 +95,11 @@ class Engine(StepRunner):
         self._counting: asyncio.Task[int] | None = None
         self._room_check_at = {}
         self.state = EngineState.IDLE
-        #: Profiles whose batches wait for the user: id -> reason.
-        self.blocked_profiles: dict[int, str] = {}
+        #: Profiles whose batches wait for the user: id -> why.
+        self.blocked_profiles: dict[int, ProfileWait] = {}
+        self._state_said: tuple[object, ...] | None = None
+        #: Batches in flight whose profile can go on (from the last pass).
+        self._drivable = 0
         self._profiles: dict[int, Profile] = {}
         self._backoff = Backoffs(self.settings.retry_base, self.settings.retry_cap)
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -107,6 +115,11 @@ class Engine(StepRunner):
         self._checkpointed = time.monotonic()
         self._listed = {}
         self._warned_status = set()
+        self.wake_calls = WakeCalls(store.db)
+        self._wake_count: int | None = None
+        #: Called when another process's wake-up call woke this engine (the service reloads
+        #: the workspace's settings then: they may have changed there).
+        self.on_wake_call: Callable[[], None] | None = None
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -118,6 +131,7 @@ class Engine(StepRunner):
         waiting = {self._profiles[p].name if p in self._profiles else str(p): why
                    for p, why in self.blocked_profiles.items()}
         self.state = state
+        self._state_said = (state, reason, holder, dict(waiting))
         self._emit(EngineStateChanged(state, reason, holder, waiting))
 
     def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
@@ -137,7 +151,7 @@ class Engine(StepRunner):
             self._emit(PromptsChanged(run_id, counts))
 
     def wake(self) -> None:
-        """Act now (a user action): end the current pause and forget backoffs of user fixes."""
+        """Act now (a user action in this process): end the current pause."""
         if self._wake is not None:
             self._wake.set()
 
@@ -147,6 +161,14 @@ class Engine(StepRunner):
         for pid in [profile_id] if profile_id is not None else list(self.blocked_profiles):
             self.blocked_profiles.pop(pid, None)
         self._backoff.forget(profile_id=profile_id)
+        self.wake()
+
+    def retry_waiting_profiles(self) -> None:
+        """The user acted elsewhere and may have fixed what made profiles wait (a key, a URL):
+        rebuild the providers and try those profiles' batches now (other backoffs stand)."""
+        self.providers.forget(None)
+        self.blocked_profiles.clear()
+        self._backoff.forget(needs_user_only=True)
         self.wake()
 
     # -- providers ---------------------------------------------------------------------------
@@ -196,7 +218,8 @@ class Engine(StepRunner):
                               B.READY_FOR_UPLOAD)
         now = time.time()
         active = await self.workers.read(self.book.in_states, ACTIVE)
-        free = [b for b in active if b.id not in self._tasks and self._due(b.id, now)]
+        free = [b for b in active if b.id not in self._tasks and self._due(b.id, now)
+                and self._has_work(b, now)]
         self._listed = await statuses_by_listing(
             (b for b in free if self._poll_due(b, now)), self._provider)
         started = [self._start(b, self._drive) for b in free]
@@ -219,6 +242,7 @@ class Engine(StepRunner):
         if wait:
             await asyncio.gather(*started, self._delivery)
         drivable = [b for b in active if b.profile_id not in self.blocked_profiles]
+        self._drivable = len(drivable)
         self._next_poll = self._next_poll_at(active)
         self._emit(EngineActivity(len(active), self._next_poll))
         return bool(drivable or self._tasks or self._cleanup_pending or self._delivery_waiting)
@@ -332,25 +356,52 @@ class Engine(StepRunner):
         return any(b.profile_id in self.blocked_profiles for b in active)
 
     def _paused_check(self) -> None:
-        if self.blocked_profiles and self.state is EngineState.DRIVING and not self._tasks:
-            self._set_state(EngineState.PAUSED, "; ".join(self.blocked_profiles.values()))
-        elif not self.blocked_profiles and self.state is EngineState.PAUSED:
+        """Paused only when nothing can go on (every batch in flight waits for the user);
+        driving otherwise, saying which profiles wait (once, when that changes)."""
+        reasons = "; ".join(w.detail for w in self.blocked_profiles.values())
+        if self.blocked_profiles and self.state is EngineState.DRIVING and not self._tasks \
+                and not self._drivable:
+            self._set_state(EngineState.PAUSED, reasons)
+        elif self.state is EngineState.PAUSED and (not self.blocked_profiles or self._drivable):
             self._set_state(EngineState.DRIVING)
+        elif self.state in (EngineState.DRIVING, EngineState.PAUSED):
+            waiting = {self._profiles[p].name if p in self._profiles else str(p): why
+                       for p, why in self.blocked_profiles.items()}
+            if self._state_said is None or self._state_said[3] != waiting:
+                self._set_state(self.state, reasons if self.state is EngineState.PAUSED
+                                else "")
 
     async def _sleep(self, pause: float, stop: asyncio.Event | None,
                      deadline: float | None) -> None:
+        """Sleep ``pause`` seconds, or until woken: by this process (:meth:`wake`), by a
+        wake-up call from another process (a user's action there), or by ``stop``."""
         assert self._wake is not None
         if deadline is not None:
             pause = min(pause, max(deadline - time.monotonic(), 0.0))
         waits = [asyncio.ensure_future(self._wake.wait())]
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
+        end = time.monotonic() + pause
         try:
-            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                left = end - time.monotonic()
+                done, _ = await asyncio.wait(waits, timeout=min(left, WAKE_CHECK_SECONDS),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done or left <= WAKE_CHECK_SECONDS or await self._called():
+                    return
         finally:
             for w in waits:
                 w.cancel()
             self._wake.clear()
+
+    async def _called(self) -> bool:
+        """Whether a wake-up call came since the last look (see storage.wake)."""
+        count = await self.workers.read(self.wake_calls.count)
+        called = self._wake_count is not None and count != self._wake_count
+        self._wake_count = count
+        if called and self.on_wake_call is not None:
+            self.on_wake_call()
+        return called
 
     async def _stop_tasks(self) -> None:
         """Let running steps finish (briefly), then cancel them: safe, intents are recorded."""

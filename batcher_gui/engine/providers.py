@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.events import WaitKind
 from batcher_gui.domain.models import Profile
 from batcher_gui.domain.remote import Provider, RemoteBatch, RemoteFile
 from batcher_gui.engine.claim import ClaimLost
@@ -23,8 +24,12 @@ BuildProvider = Callable[[Profile], Provider | Awaitable[Provider]]
 class ProfileUnusable(BatcherError):
     """A profile's batches cannot go on until the user acts (no key, key refused, bad URL).
 
-    Only that profile's batches wait; the others go on.
+    Only that profile's batches wait; the others go on. ``kind`` says why, for the window.
     """
+
+    def __init__(self, message: str, kind: WaitKind = WaitKind.UNUSABLE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ProviderCache:

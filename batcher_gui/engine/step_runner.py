@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from batcher_gui.domain.errors import BatcherError, DatabaseBusy
-from batcher_gui.domain.events import BatchChanged, Event, NoticeLevel
+from batcher_gui.domain.events import BatchChanged, Event, NoticeLevel, ProfileWait, WaitKind
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.remote import PermanentError, ProviderError, RetryLater
 from batcher_gui.engine.backoff import Backoffs
@@ -31,7 +31,7 @@ class StepRunner(BatchSteps):
     _backoff: Backoffs
     _tasks: dict[int, asyncio.Task[None]]
     _gate: asyncio.Semaphore | None
-    blocked_profiles: dict[int, str]
+    blocked_profiles: dict[int, ProfileWait]
 
     def _emit(self, event: Event) -> None:
         raise NotImplementedError
@@ -97,7 +97,8 @@ class StepRunner(BatchSteps):
             isinstance(exc, PermanentError) and exc.status in (401, 403))
         if needs_user:
             log.info("batch %s waits for the user: %s", batch.id, exc)
-            self.blocked_profiles[batch.profile_id] = str(exc)
+            kind = exc.kind if isinstance(exc, ProfileUnusable) else WaitKind.KEY_REFUSED
+            self.blocked_profiles[batch.profile_id] = ProfileWait(kind, str(exc))
             self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch, needs_user=True)
             await self._retry_later(batch, f"waiting for you: {exc}",
                                     wait=self.settings.profile_retry, needs_user=True)

@@ -24,6 +24,7 @@ from batcher_gui.domain.remote import (
     RetryLater,
 )
 from batcher_gui.domain.states import BatchState
+from batcher_gui.domain.wording import plural
 from batcher_gui.engine.batch_file import batch_file_name, remove_batch_file, write_batch_file
 from batcher_gui.engine.reconcile import (
     SEND_KEY,
@@ -97,6 +98,20 @@ class BatchSteps:
         return await self.workers.read(self.book.get, batch.id)
 
     # -- per state ---------------------------------------------------------------------------
+    def _has_work(self, batch: Batch, now: float) -> bool:
+        """Whether :meth:`_drive` would do anything for ``batch`` now.
+
+        A pass starts steps only for these: every step's end wakes the engine (its next step
+        may be due), so a step that only returned would wake it again at once — a pass every
+        few milliseconds while a batch waits at the provider.
+        """
+        if batch.state is B.READY_FOR_UPLOAD:
+            return ((batch.not_before is None or batch.not_before <= now)
+                    and self._room_check_at.get(batch.id, 0.0) <= now)
+        if batch.state in REMOTE_STATES:
+            return cancel_to_send(batch) or self._poll_due(batch, now)
+        return batch.state in (B.UPLOADING, B.DOWNLOADING)
+
     async def _drive(self, batch: Batch) -> None:
         if batch.state is B.READY_FOR_UPLOAD:
             now = time.time()
@@ -135,9 +150,9 @@ class BatchSteps:
             intent = "create" if batch.input_file_id else "upload"
             await self.workers.write(
                 self.book.move, batch.id, B.READY_FOR_UPLOAD, B.UPLOADING,
-                f"sending {count} prompt(s)", intent=intent, intent_at=time.time(),
+                f"sending {plural(count, 'prompt')}", intent=intent, intent_at=time.time(),
                 not_before=None, wait_reason=None, est_input_tokens=verdict.needed)
-        self._changed(batch, B.UPLOADING, f"{count} prompt(s)")
+        self._changed(batch, B.UPLOADING, plural(count, "prompt"))
         await self._resume_upload(await self._reload(batch))
 
     async def _resume_upload(self, batch: Batch) -> None:

@@ -1,0 +1,89 @@
+"""A user's action in another process reaches the engine that drives the workspace at once:
+the window's engine acts on a `batcher cancel` within a second or two, not at its next pass,
+and reads settings changed by `batcher config set`."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+from batcher_gui.domain.models import ImportOptions
+from batcher_gui.sandbox import SandboxConfig
+from tests.app.conftest import FAST, OpenService, run, write_chat
+from tests.cli.conftest import BATCHER, ENV
+
+#: The engine's own rhythm: a pass and a poll a minute (a user waits for neither).
+SLOW = {**FAST, "tick": 60.0, "poll_interval": 60.0, "sandbox_poll_interval": 60.0}
+
+
+async def _cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    def call() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BATCHER, "--data-dir", str(ws), *args], capture_output=True,
+                              text=True, env=ENV, timeout=120)
+
+    done = await asyncio.get_running_loop().run_in_executor(None, call)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done
+
+
+async def _until(check: object, timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if await check():  # type: ignore[operator]
+            return time.monotonic() - start
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_a_cancel_from_another_process_is_acted_on_at_once(
+        open_service: OpenService, tmp_path: Path) -> None:
+    async def go() -> None:
+        service = await open_service(engine_overrides=SLOW,
+                                     sandbox_config=SandboxConfig(steps_per_poll=1))
+        try:
+            await service.start_engine()
+            summary = await service.import_file(write_chat(tmp_path / "q.jsonl", 4),
+                                                ImportOptions(), profile="sandbox")
+            await service.submit(summary.run.id)
+
+            async def at_provider() -> bool:
+                (batch,) = await service.batches()
+                return batch.provider_batch_id is not None
+
+            await _until(at_provider, 30)
+            await asyncio.sleep(1.5)  # the engine is asleep now, for a minute
+            await _cli(service.paths.root, "cancel", "--run", f"#{summary.run.id}")
+
+            async def cancel_sent() -> bool:
+                (batch,) = await service.batches()
+                return batch.provider_status in ("cancelling", "cancelled")
+
+            # Without the wake-up call, the next pass would be a minute away.
+            took = await _until(cancel_sent, 15)
+            assert took < 15
+        finally:
+            await service.close()
+
+    run(go())
+
+
+def test_settings_changed_by_another_process_are_read_again(
+        open_service: OpenService) -> None:
+    async def go() -> None:
+        service = await open_service(engine_overrides=SLOW)
+        try:
+            await service.start_engine()
+            await asyncio.sleep(1.0)
+            assert service.settings.max_prompt_attempts != 7
+            await _cli(service.paths.root, "config", "set", "max_prompt_attempts", "7")
+
+            async def read_again() -> bool:
+                return bool(service.settings.max_prompt_attempts == 7)
+
+            await _until(read_again, 15)
+        finally:
+            await service.close()
+
+    run(go())

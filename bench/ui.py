@@ -69,7 +69,7 @@ async def in_window(ws: Path, work: Path, n_import: int, n_apply: int) -> None:
     from batcher_gui.domain.states import PromptState
     from batcher_gui.paths import WorkspacePaths
     from batcher_gui.sandbox import SandboxConfig
-    from batcher_gui.ui.main_window import MainWindow
+    from batcher_gui.ui.window.main_window import MainWindow
 
     settings = QSettings(str(work / "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, {
@@ -171,7 +171,7 @@ def main() -> int:
               f"(best {min(times):.2f} s; target < 2)")
         from PySide6.QtWidgets import QApplication
 
-        from batcher_gui.ui.loop import AppEventLoop
+        from batcher_gui.ui.base.loop import AppEventLoop
 
         app = QApplication([])
         app.setOrganizationName("BatcherBench")

@@ -109,7 +109,7 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     from PySide6.QtWidgets import QWidget
 
     from batcher_gui.domain.states import BatchState, PromptState
-    from batcher_gui.ui.main_window import MainWindow
+    from batcher_gui.ui.window.main_window import MainWindow
 
     suffix = "" if scheme == "light" else "-dark"
     settings = QSettings(str(work / f"shots-{scheme}.ini"), QSettings.Format.IniFormat)
@@ -180,7 +180,8 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     window.prompts.search.setText("")
 
     # The import dialog on the shipped CSV sample, with a template picked from its header.
-    dialog = window.open_import_dialog([str(ROOT / "resources" / "sample" / "sample-reviews.csv")])
+    dialog = window.intake.open_import_dialog(
+        [str(ROOT / "resources" / "sample" / "sample-reviews.csv")])
     await settle(2)
     dialog.form.template.setPlainText("Classify the sentiment of this review of {product} as "
                                       "positive, negative or neutral: {review}")
@@ -189,7 +190,7 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     save_widget(dialog, "import-csv")
     dialog.reject()
 
-    settings = window.open_settings("profiles", profile="openai")
+    settings = window.intake.open_settings("profiles", profile="openai")
     assert settings is not None
     await settle(2)
     save_widget(settings, "settings-profiles")
@@ -220,8 +221,8 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from batcher_gui.ui.loop import AppEventLoop
-    from batcher_gui.ui.theme import apply_color_scheme
+    from batcher_gui.ui.base.loop import AppEventLoop
+    from batcher_gui.ui.base.theme import apply_color_scheme
 
     app = QApplication([])
     app.setOrganizationName("BatcherScreenshots")

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import QApplication
 import batcher_gui
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.paths import resolve_workspace, resource
-from batcher_gui.ui.crash import install_handlers, start_app_log
-from batcher_gui.ui.dialogs import inform
-from batcher_gui.ui.loop import AppEventLoop
-from batcher_gui.ui.main_window import MainWindow
-from batcher_gui.ui.theme import apply_color_scheme
+from batcher_gui.ui.base.crash import install_handlers, start_app_log
+from batcher_gui.ui.base.loop import AppEventLoop
+from batcher_gui.ui.base.messages import inform
+from batcher_gui.ui.base.theme import apply_color_scheme
+from batcher_gui.ui.window.main_window import MainWindow
 
 ORGANISATION, APPLICATION = "Batcher", "batcher-gui"
 
@@ -132,5 +132,7 @@ def _application() -> QApplication:
     app.setApplicationVersion(batcher_gui.__version__)
     app.setWindowIcon(QIcon(str(resource("icons", "batcher.svg"))))
     app.setDesktopFileName("batcher-gui")  # Wayland/X11 match the window to its .desktop entry
-    apply_color_scheme(app, os.environ.get("BATCHER_COLOR_SCHEME"))
+    chosen = str(QSettings().value("view/color_scheme", "system"))
+    apply_color_scheme(app, os.environ.get("BATCHER_COLOR_SCHEME")
+                       or (chosen if chosen in ("light", "dark") else None))
     return app

@@ -33,10 +33,12 @@ from PySide6.QtWidgets import QApplication
 import batcher_gui
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.wording import plural
 from batcher_gui.paths import WorkspacePaths, resource
 from batcher_gui.sandbox import SandboxConfig
-from batcher_gui.ui.loop import AppEventLoop
-from batcher_gui.ui.main_window import MainWindow
+from batcher_gui.ui.base.loop import AppEventLoop
+from batcher_gui.ui.models.runs import COL_ESTIMATE
+from batcher_gui.ui.window.main_window import MainWindow
 
 SAMPLE = ("sample", "sample-prompts.jsonl")
 SAMPLE_PROMPTS = 34
@@ -105,9 +107,9 @@ async def _scenario(window: MainWindow, work: Path, step: _Steps) -> None:
            f"imported {summary.prompts} prompts of the sample, expected {SAMPLE_PROMPTS}")
     step(f"imported {summary.prompts} prompts through the reader process as run {run.label}")
 
-    sealed = await service.submit(run.id)
-    _check(sealed, "submitting the run sealed no batch")
-    step(f"submitted: {len(sealed)} batch(es) for the built-in sandbox")
+    sealed = (await service.submit(run.id)).sealed
+    _check(bool(sealed), "submitting the run sealed no batch")
+    step(f"submitted: {plural(len(sealed), 'batch', 'batches')} for the built-in sandbox")
 
     counts: dict[PromptState, int] = {}
 
@@ -126,7 +128,7 @@ async def _scenario(window: MainWindow, work: Path, step: _Steps) -> None:
         await asyncio.sleep(0.2)
     step(f"all {SAMPLE_PROMPTS} prompts answered by the sandbox process")
 
-    await window.refresh()
+    await window.live.refresh()
     await _wait("the run in the window's runs list", lambda: window.runs_model.rowCount() == 1,
                 30)
     window.runs.selectRow(0)  # its prompts, as a click on the run shows them
@@ -136,7 +138,7 @@ async def _scenario(window: MainWindow, work: Path, step: _Steps) -> None:
     step("the window shows the run and its prompts")
 
     async def counted() -> bool:  # the tokenizer and its shipped vocabulary work here
-        await window.refresh()
+        await window.live.refresh()
         item = window.runs_model.item(0)
         return item is not None and item.counted == SAMPLE_PROMPTS
 
@@ -145,7 +147,7 @@ async def _scenario(window: MainWindow, work: Path, step: _Steps) -> None:
         if time.monotonic() > deadline:
             raise SmokeFailure("the sample's tokens were not counted in time (see the log)")
         await asyncio.sleep(0.2)
-    estimate = window.runs_model.data(window.runs_model.index(0, 12))
+    estimate = window.runs_model.data(window.runs_model.index(0, COL_ESTIMATE))
     _check(str(estimate).startswith("$"), f"the run has no cost estimate: {estimate!r}")
     step(f"tokens counted offline; estimated cost {estimate}")
 

@@ -17,9 +17,9 @@ from batcher_gui.config.secrets import SecretStore
 from batcher_gui.paths import WorkspacePaths
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
-from batcher_gui.ui.loop import AppEventLoop
-from batcher_gui.ui.main_window import MainWindow
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.base.loop import AppEventLoop
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.window.main_window import MainWindow
 from tests.app.conftest import FAST
 from tests.fakes import MemoryKeyring
 

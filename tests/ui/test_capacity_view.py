@@ -12,7 +12,7 @@ from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.tokens.counting import TokenCounter
-from batcher_gui.ui.main_window import MainWindow
+from batcher_gui.ui.window.main_window import MainWindow
 from tests.app.conftest import write_chat
 from tests.ui.conftest import WAIT, await_task, message_box
 
@@ -71,10 +71,13 @@ def test_submitting_over_budget_asks_first(make_window: Callable[..., MainWindow
                                           profile="sandbox"))
     qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
     window.runs.selectRow(0)
-    window.commands["submit"].trigger()
+    window.menu["submit"].trigger()
     qtbot.waitUntil(lambda: _confirm_box() is not None, timeout=WAIT)
     box = _confirm_box()
-    assert box is not None and "over budget" in box.text() and "Send it anyway?" in box.text()
+    assert box is not None and box.windowTitle() == "Over budget"
+    # The figures: what the run may cost against the profile's cap.
+    assert "may cost up to $0.0" in box.text() and "$0.000001 per run" in box.text()
+    assert "“sandbox”" in box.text() and "Send it anyway?" in box.text()
     box.reject()  # Cancel: nothing is sent
     qtbot.waitUntil(lambda: "not sent (over budget)" in window.statusBar().currentMessage(),
                     timeout=WAIT)
@@ -82,7 +85,7 @@ def test_submitting_over_budget_asks_first(make_window: Callable[..., MainWindow
     (held,) = await_task(qtbot, service.batches())
     assert held.state in (BatchState.DRAFT, BatchState.READY_FOR_UPLOAD)
     assert held.provider_batch_id is None
-    window.commands["submit"].trigger()  # again, and this time yes
+    window.menu["submit"].trigger()  # again, and this time yes
     qtbot.waitUntil(lambda: _confirm_box() is not None, timeout=WAIT)
     box = _confirm_box()
     assert box is not None

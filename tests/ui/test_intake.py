@@ -16,9 +16,9 @@ from pytestqt.qtbot import QtBot
 
 from batcher_gui.domain.states import PromptState
 from batcher_gui.sandbox import SandboxConfig
-from batcher_gui.ui.delivery_dialog import DeliveryDialog
-from batcher_gui.ui.import_dialog import ImportDialog
-from batcher_gui.ui.main_window import MainWindow
+from batcher_gui.ui.dialogs.delivery_dialog import DeliveryDialog
+from batcher_gui.ui.dialogs.import_dialog import ImportDialog
+from batcher_gui.ui.window.main_window import MainWindow
 from tests.ui.conftest import WAIT, await_task
 
 
@@ -68,8 +68,8 @@ def test_a_drag_without_files_is_not_accepted(
 
 
 def _dialog(window: MainWindow, qtbot: QtBot) -> ImportDialog:
-    qtbot.waitUntil(lambda: window._import_dialog is not None, timeout=WAIT)
-    dialog = window._import_dialog
+    qtbot.waitUntil(lambda: window.intake._import_dialog is not None, timeout=WAIT)
+    dialog = window.intake._import_dialog
     assert dialog is not None
     return dialog
 
@@ -118,7 +118,7 @@ def test_a_drop_of_two_files_opens_the_dialog_and_imports_both(
     assert "chat.jsonl" in dialog.windowTitle() and "2 of 2" in dialog.windowTitle()
     assert not dialog.form.template.isVisible()  # a JSONL line is a whole request
     dialog.import_button.click()
-    qtbot.waitUntil(lambda: window._import_dialog is None, timeout=WAIT)  # closed itself
+    qtbot.waitUntil(lambda: window.intake._import_dialog is None, timeout=WAIT)  # closed itself
     qtbot.waitUntil(lambda: window.runs_model.rowCount() == 2, timeout=WAIT)
     names = sorted(item.run.name for item in window.runs_model.items())
     assert names == ["chat", "reviews"]
@@ -132,7 +132,7 @@ def test_a_bad_file_shows_its_errors_with_line_numbers_and_imports_nothing(
     bad = _jsonl(tmp_path / "bad.jsonl", [
         _chat("a"), "{not json", _chat("b"), {"custom_id": "c", "url": "/v1/chat/completions",
                                              "method": "POST", "body": {"model": "m"}}])
-    window.import_paths([str(bad)])
+    window.intake.import_paths([str(bad)])
     dialog = _dialog(window, qtbot)
     _checked(dialog, qtbot)
     assert dialog.report is not None
@@ -143,11 +143,11 @@ def test_a_bad_file_shows_its_errors_with_line_numbers_and_imports_nothing(
     assert not dialog.import_button.isEnabled()  # all or nothing, unless the user says so
     assert dialog.valid_only.isVisible()
     dialog.reject()
-    qtbot.waitUntil(lambda: window._import_dialog is None, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.intake._import_dialog is None, timeout=WAIT)
     assert window.runs_model.rowCount() == 0 and _run_prompts(window) == 0
 
     # Asked to, it imports the two good lines and says the others were left out.
-    window.import_paths([str(bad)])
+    window.intake.import_paths([str(bad)])
     dialog = _dialog(window, qtbot)
     _checked(dialog, qtbot)
     dialog.valid_only.setChecked(True)
@@ -162,8 +162,8 @@ def test_folders_missing_and_unreadable_files_are_explained_not_raised(
     window = make_window()
     folder = tmp_path / "a folder"
     folder.mkdir()
-    window.import_paths([str(folder), str(tmp_path / "gone.csv")])
-    assert window._import_dialog is None
+    window.intake.import_paths([str(folder), str(tmp_path / "gone.csv")])
+    assert window.intake._import_dialog is None
     assert "is a folder" in window.banner.label.text()
     assert "does not exist" in window.banner.label.text()
     binary = tmp_path / "photo.jpg"
@@ -184,7 +184,7 @@ def test_cancel_during_a_large_import_leaves_nothing_and_the_window_keeps_workin
     with big.open("w") as f:
         for i in range(600_000):
             f.write(f"prompt number {i} about something worth asking\n")
-    window.import_paths([str(big)])
+    window.intake.import_paths([str(big)])
     dialog = _dialog(window, qtbot)
     qtbot.waitUntil(lambda: dialog.import_button.isEnabled(), timeout=120_000)
     dialog.import_button.click()
@@ -213,7 +213,7 @@ def test_first_run_welcome_try_the_sample_and_read_an_answer(
                     and r.count(PromptState.PROCESSED) == 34, timeout=90_000)
     qtbot.waitUntil(lambda: "finished" in window.banner.label.text(), timeout=WAIT)
     assert "34 answered" in window.banner.label.text()
-    assert [news.title for news in window.notifier.shown] == ["Run #1 'sample' finished"]
+    assert [news.title for news in window.intake.notifier.shown] == ["Run #1 'sample' finished"]
     window.runs.selectRow(0)
     qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 34, timeout=WAIT)
     window.prompts.table.selectRow(0)
@@ -225,7 +225,7 @@ def test_first_run_welcome_try_the_sample_and_read_an_answer(
 def test_a_runs_delivery_is_set_refused_when_wrong_and_redelivered(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    window.import_paths([str(_jsonl(tmp_path / "d.jsonl", [_chat("a"), _chat("b")]))])
+    window.intake.import_paths([str(_jsonl(tmp_path / "d.jsonl", [_chat("a"), _chat("b")]))])
     dialog = _dialog(window, qtbot)
     assert not dialog.import_button.isEnabled()  # not before the file has been checked
     _checked(dialog, qtbot)
@@ -235,13 +235,16 @@ def test_a_runs_delivery_is_set_refused_when_wrong_and_redelivered(
     overview = window.runs_model.item(0)
     assert overview is not None and window.service is not None
     # Delivery is offered where the run is: its right-click menu (and the Run menu).
-    assert window.commands["delivery"] in window.runs.actions()
+    assert window.menu["delivery"] in window.runs.actions()
     delivery = DeliveryDialog(window.service, overview, window)
+    delivery.show()
     delivery.webhook.setChecked(True)
     delivery.webhook_url.setText("ftp://nope")
     delivery.save_button.click()
     qtbot.waitUntil(lambda: "http" in delivery.message.text(), timeout=WAIT)
-    assert delivery.isVisible() or delivery.result() == 0
+    assert delivery.isVisible()  # refused: it stays open with the reason, nothing saved
+    run = await_task(qtbot, window.service.find_run(overview.run.id))
+    assert (run.delivery_kind, run.delivery_target) == (None, None)
     out = tmp_path / "answers"
     delivery.folder.setChecked(True)
     delivery.folder_path.setText(str(out))
@@ -256,7 +259,7 @@ def test_a_runs_delivery_is_set_refused_when_wrong_and_redelivered(
     window.runs.selectRow(0)
     again = DeliveryDialog(window.service, window.runs_model.item(0), window)  # type: ignore
     again.redeliver_all.click()
-    qtbot.waitUntil(lambda: "2 answer(s) will be delivered again" in again.message.text(),
+    qtbot.waitUntil(lambda: "2 answers will be delivered again" in again.message.text(),
                     timeout=WAIT)
     again.reject()
     delivery.deleteLater()
@@ -267,7 +270,7 @@ def test_about_says_version_workspace_log_folder_and_licences(
     import batcher_gui
 
     window = make_window()
-    window.commands["about"].trigger()
+    window.menu["about"].trigger()
     boxes = [w for w in QApplication.topLevelWidgets()
              if w.objectName() == "message-box" and w.isVisible()]
     assert len(boxes) == 1

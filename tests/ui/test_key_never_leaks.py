@@ -36,10 +36,10 @@ CHILD = textwrap.dedent(
     from batcher_gui.paths import WorkspacePaths
     from batcher_gui.sandbox import SandboxConfig
     from batcher_gui.sandbox.host import SandboxThread
-    from batcher_gui.ui.crash import start_app_log
-    from batcher_gui.ui.loop import AppEventLoop
-    from batcher_gui.ui.main_window import MainWindow
-    from batcher_gui.ui.settings_dialog import SettingsDialog
+    from batcher_gui.ui.base.crash import start_app_log
+    from batcher_gui.ui.base.loop import AppEventLoop
+    from batcher_gui.ui.window.main_window import MainWindow
+    from batcher_gui.ui.dialogs.settings_dialog import SettingsDialog
 
     # Not from tests.app.conftest: it imports tests.fakes, whose in-memory keyring would then
     # win keyring's choice of backend (every KeyringBackend subclass is a candidate).

@@ -11,13 +11,13 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from batcher_gui.app.reader import ViewReader
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptQuery, PromptSort
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import open_store
-from batcher_gui.ui.prompts_model import LOADING, PAGE, PromptsModel, RowRole
-from batcher_gui.ui.view_reader import ViewReader
+from batcher_gui.ui.models.prompts import LOADING, PAGE, PromptsModel, RowRole
 
 
 def _workspace(folder: Path, n: int) -> Path:

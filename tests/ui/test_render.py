@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtGui import QColor, QFontDatabase, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication
 
-from batcher_gui.ui import render
-from batcher_gui.ui.json_view import HIGHLIGHT_LIMIT, JsonView
-from batcher_gui.ui.render import Colors, conversation_html, pretty_json, usage_text
+from batcher_gui.app import render
+from batcher_gui.app.render import Colors, conversation_html, pretty_json, usage_text
+from batcher_gui.ui.views.json_view import HIGHLIGHT_LIMIT, JsonView
 
 CHAT = "/v1/chat/completions"
 LIGHT = Colors.from_palette(False)
@@ -255,7 +255,7 @@ def test_colours_are_readable_in_light_and_dark(dark: bool, window: str) -> None
 
 
 def test_render_module_needs_no_qt() -> None:
-    code = "import sys, batcher_gui.ui.render; assert 'PySide6' not in sys.modules"
+    code = "import sys, batcher_gui.app.render; assert 'PySide6' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

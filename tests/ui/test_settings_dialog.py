@@ -30,8 +30,8 @@ from batcher_gui.domain.models import ProfileKind
 from batcher_gui.paths import WorkspacePaths
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
-from batcher_gui.ui.settings_dialog import SettingsDialog
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.dialogs.settings_dialog import SettingsDialog
 from tests.app.conftest import FAST
 from tests.fakes import MemoryKeyring
 

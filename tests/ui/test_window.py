@@ -27,8 +27,9 @@ from batcher_gui.engine.run_import import import_file
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.storage import open_store
-from batcher_gui.ui.main_window import MainWindow
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.models.runs import COL_ESTIMATE
+from batcher_gui.ui.window.main_window import MainWindow
 from tests.app.conftest import FAST, write_chat
 from tests.fakes import MemoryKeyring
 from tests.ui.conftest import WAIT, message_box, ws_paths
@@ -59,16 +60,16 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     assert window.runs.model().rowCount() == 0  # the empty state...
     assert "Import" in window.runs.empty_message  # ...says what to do
     _import_and_select(window, qtbot, write_chat(tmp_path / "questions.jsonl", 12))
-    assert window.commands["submit"].isEnabled()
-    window.commands["submit"].trigger()
+    assert window.menu["submit"].isEnabled()
+    window.menu["submit"].trigger()
     qtbot.waitUntil(lambda: _run_done(window), timeout=WAIT)
     # Its tokens were counted in the background and priced: the Estimate column.
     qtbot.waitUntil(lambda: (r := window.runs_model.item(0)) is not None and r.counted == 12,
                     timeout=WAIT)
-    estimate = window.runs_model.data(window.runs_model.index(0, 12))
+    estimate = window.runs_model.data(window.runs_model.index(0, COL_ESTIMATE))
     assert estimate.startswith("$") and " – $" in estimate, estimate
     assert "12 of 12 prompts counted" in window.runs_model.data(
-        window.runs_model.index(0, 12), Qt.ItemDataRole.ToolTipRole)
+        window.runs_model.index(0, COL_ESTIMATE), Qt.ItemDataRole.ToolTipRole)
     qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 12, timeout=WAIT)
     window.prompts.table.selectRow(3)
     qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.prompt
@@ -81,7 +82,7 @@ def test_import_submit_from_the_runs_view_and_read_the_answer(
     assert "processed" in pane.history.toPlainText()
     window.tabs.setCurrentWidget(window.batches)
     # Spend: the run's estimate against what the provider reported, and today's bar.
-    window.commands["show_spend"].trigger()
+    window.menu["show_spend"].trigger()
     qtbot.waitUntil(lambda: window.spend.runs.rowCount() == 1
                     and window.spend.runs.item(0, 2) is not None
                     and window.spend.runs.item(0, 2).text().startswith("$"), timeout=WAIT)
@@ -133,7 +134,7 @@ def test_another_driver_is_shown_and_followed_then_taken_over(
         other.db.close()
         qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
         window.runs.selectRow(0)
-        window.commands["submit"].trigger()  # waits for a driver: nothing is sent meanwhile
+        window.menu["submit"].trigger()  # waits for a driver: nothing is sent meanwhile
         holder.send_signal(signal.SIGKILL)
         holder.wait()
         qtbot.waitUntil(lambda: window.engine_status.state is EngineState.DRIVING,
@@ -152,12 +153,12 @@ def test_ctrl_q_with_batches_in_flight_loses_nothing(
     slow = SandboxConfig(steps_per_poll=1, progress_steps=200)
     window = make_window(slow, poll_interval=0.05, sandbox_poll_interval=0.05)
     _import_and_select(window, qtbot, write_chat(tmp_path / "q.jsonl", 30))
-    window.commands["submit"].trigger()
+    window.menu["submit"].trigger()
     qtbot.waitUntil(lambda: any(b.state is BatchState.IN_PROGRESS
                                 for b in window.batches_model.items()), timeout=WAIT)
     sandbox_dir = window.paths.sandbox_dir if window.paths else None
     started = time.monotonic()
-    quit_action = window.commands["quit"]
+    quit_action = window.menu["quit"]
     assert quit_action.shortcut().matches(QKeySequence("Ctrl+Q")) is (
         QKeySequence.SequenceMatch.ExactMatch)
     quit_action.trigger()  # what Ctrl+Q does (offscreen windows get no real key events)
@@ -185,7 +186,7 @@ def test_ctrl_q_with_batches_in_flight_loses_nothing(
 def test_an_unexpected_error_is_logged_and_shown_with_the_log_path(
         qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from batcher_gui.ui import crash
+    from batcher_gui.ui.base import crash
 
     monkeypatch.setattr(crash, "log_folder", lambda: tmp_path / "logs")
     path = crash.start_app_log()
@@ -208,7 +209,7 @@ def test_an_unexpected_error_is_logged_and_shown_with_the_log_path(
             if getattr(handler, "baseFilename", "") == str(path):
                 logging.getLogger().removeHandler(handler)
                 handler.close()
-        for name in ("batcher_gui.ui.tasks",):
+        for name in ("batcher_gui.ui.base.tasks",):
             logging.getLogger(name).handlers.clear()
         sys.excepthook = sys.__excepthook__
 
@@ -235,7 +236,7 @@ def test_repainting_and_filtering_never_lose_references_to_none(
         window.batches.viewport().repaint()
         window.prompts.build_query()
         window.prompts.current()
-        window.selected_run()
+        window.live.selected_run()
     after = sys.getrefcount(None)
     # The bug loses one per empty cell per repaint (tens of thousands here); the engine's own
     # threads, working meanwhile, move the count by a few hundred either way.

@@ -16,12 +16,17 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from batcher_gui.domain.events import NoticeLevel
-from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.progress import RunEnding
 from batcher_gui.domain.views import RunOverview
 from batcher_gui.paths import resource
 
-FAILED_STATES = (PromptState.FAILED, PromptState.EXPIRED)
-DONE_STATES = (PromptState.PROCESSED, PromptState.DELIVERED)
+#: How an ending is told: (title after "Run X", level).
+_ENDINGS = {
+    RunEnding.COMPLETED: ("finished", NoticeLevel.INFO),
+    RunEnding.COMPLETED_WITH_FAILURES: ("finished with failures", NoticeLevel.WARNING),
+    RunEnding.FAILED: ("failed", NoticeLevel.ERROR),
+    RunEnding.CANCELLED: ("was cancelled", NoticeLevel.INFO),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +50,18 @@ def finished_runs(before: dict[int, bool], runs: Iterable[RunOverview]) -> list[
         done = run.finished_at is not None and run.started_at is not None
         was_done = before.get(run.run.id)
         before[run.run.id] = done
-        if not done or was_done is None or was_done:
+        ending = run.ending
+        if not done or was_done is None or was_done or ending is None:
             continue
-        answered, failed = run.count(*DONE_STATES), run.count(*FAILED_STATES)
-        cancelled = run.count(PromptState.CANCELLED)
-        parts = [f"{answered:,} answered"]
-        if failed:
-            parts.append(f"{failed:,} failed")
-        if cancelled:
-            parts.append(f"{cancelled:,} cancelled")
-        if answered == 0 and failed:
-            title, level = f"Run {run.run.label} failed", NoticeLevel.ERROR
-        elif failed:
-            title, level = f"Run {run.run.label} finished with failures", NoticeLevel.WARNING
-        else:
-            title, level = f"Run {run.run.label} finished", NoticeLevel.INFO
-        news.append(RunFinished(run.run.id, title, ", ".join(parts) + ".", level))
+        groups = run.groups
+        parts = [f"{groups.done:,} answered"]
+        if groups.failed:
+            parts.append(f"{groups.failed:,} failed")
+        if groups.cancelled:
+            parts.append(f"{groups.cancelled:,} cancelled")
+        said, level = _ENDINGS[ending]
+        news.append(RunFinished(run.run.id, f"Run {run.run.label} {said}",
+                                ", ".join(parts) + ".", level))
     return news
 
 

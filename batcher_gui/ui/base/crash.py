@@ -90,7 +90,7 @@ def install_handlers(loop: Any) -> None:
         QTimer.singleShot(0, lambda: show_crash(f"{message}: {exc}" if exc else message))
 
     loop.set_exception_handler(on_loop_error)
-    for name in ("batcher_gui.ui.tasks",):  # failed background tasks: also a dialog
+    for name in ("batcher_gui.ui.base.tasks",):  # failed background tasks: also a dialog
         logging.getLogger(name).addHandler(_DialogHandler())
 
 

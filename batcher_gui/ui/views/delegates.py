@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QMenu,
     QStyle,
     QStyledItemDelegate,
@@ -14,9 +15,9 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from batcher_gui.ui.qtfix import item_data
-from batcher_gui.ui.runs_model import ProgressRole
-from batcher_gui.ui.theme import PROGRESS_ORDER, is_dark, state_colour
+from batcher_gui.ui.base.qtfix import item_data
+from batcher_gui.ui.base.theme import PROGRESS_ORDER, is_dark, state_colour
+from batcher_gui.ui.models.runs import ProgressRole
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -69,11 +70,19 @@ class ProgressDelegate(QStyledItemDelegate):
 
 
 class EmptyMessageTable(QTableView):
-    """A table that says what to do when it has no rows (instead of a blank grid)."""
+    """A table that says what to do when it has no rows (instead of a blank grid).
+
+    Keys move between rows, not cells: Tab leaves the table (to the next control) instead of
+    walking its cells and silently choosing another row; Home and End go to the first and
+    last row. A frame in the highlight colour shows when the table has the keyboard focus.
+    """
 
     def __init__(self, message: str, parent: Any = None) -> None:
         super().__init__(parent)
         self.empty_message = message
+        self.setTabKeyNavigation(False)
+        self.setStyleSheet("EmptyMessageTable { border: 1px solid palette(mid); } "
+                           "EmptyMessageTable:focus { border: 1px solid palette(highlight); }")
         header = self.horizontalHeader()
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._choose_columns)
@@ -92,6 +101,18 @@ class EmptyMessageTable(QTableView):
             action.setEnabled(not (column in shown and len(shown) == 1))  # never hide them all
             action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
         menu.popup(header.mapToGlobal(pos))
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        model = self.model()
+        ends = (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd)
+        if action in ends and model is not None and model.rowCount() > 0:
+            current = self.currentIndex()
+            column = current.column() if current.isValid() else 0
+            row = 0 if action is QAbstractItemView.CursorAction.MoveHome \
+                else model.rowCount() - 1
+            return model.index(row, column)
+        return super().moveCursor(action, modifiers)
 
     def paintEvent(self, event: Any) -> None:
         super().paintEvent(event)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 Slot = Callable[[], Any]
@@ -59,6 +59,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
         ("show_spend", "&Spend", "Ctrl+3", "Estimated and reported cost per day, run and model",
          False),
         ("show_runs", "R&uns", "Ctrl+0", "Go to the runs list", False),
+        ("-", "", None, "", False),
+        ("*appearance", "&Appearance", None, "", False),
     ],
     "&Run": [
         ("submit", "&Submit Now", "Ctrl+Return",
@@ -100,6 +102,9 @@ def build_actions(window: QMainWindow, slots: dict[str, Slot]) -> WindowActions:
             if name == "-":
                 menu.addSeparator()
                 continue
+            if name == "*appearance":
+                _appearance(window, menu.addMenu(text), slots, actions)
+                continue
             action = QAction(text, window)
             if key is not None:
                 action.setShortcut(QKeySequence(key))
@@ -117,3 +122,24 @@ def build_actions(window: QMainWindow, slots: dict[str, Slot]) -> WindowActions:
                 recent = menu.addMenu("Open &Recent")
     assert recent is not None
     return WindowActions(actions, recent)
+
+
+#: View → Appearance: light or dark, or as the system says (remembered by the window).
+_SCHEMES = (("scheme_system", "As the &System"), ("scheme_light", "&Light"),
+            ("scheme_dark", "&Dark"))
+
+
+def _appearance(window: QMainWindow, menu: QMenu, slots: dict[str, Slot],
+                actions: dict[str, QAction]) -> None:
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    for name, text in _SCHEMES:
+        action = QAction(text, window)
+        action.setCheckable(True)
+        action.setStatusTip("Colours of the window")
+        slot = slots.get(name)
+        if slot is not None:
+            action.triggered.connect(lambda _checked=False, s=slot: s())
+        group.addAction(action)
+        menu.addAction(action)
+        actions[name] = action

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
+from batcher_gui.domain.intake import FilePreview
 from batcher_gui.domain.models import ImportOptions, InputFormat, Profile
-from batcher_gui.importing.preview import FilePreview
 
 ROW_NUMBER = "(row number)"
 FORMAT_NAMES = {InputFormat.JSONL: "JSON Lines", InputFormat.CSV: "CSV", InputFormat.TSV: "TSV",

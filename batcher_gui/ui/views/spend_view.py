@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from batcher_gui.domain.money import usd
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.views import RunOverview
-from batcher_gui.ui.theme import state_colour
+from batcher_gui.ui.base.theme import state_colour
 
 DAYS = 30
 
@@ -138,10 +138,9 @@ class SpendView(QWidget):
         run_rows, estimated_total, reported_total = [], [0.0, 0.0], 0.0
         models: dict[str, list[float]] = {}
         for run in runs:
-            reported = prices.usage_cost(run.usage, run.cache) or 0.0
+            reported = run.cost or 0.0
             reported_total += reported
-            estimate = prices.estimate({m: (i, b) for m, _, i, b in run.estimate}) \
-                if run.estimate else None
+            estimate = run.cost_estimate
             if estimate is not None:
                 estimated_total[0] += estimate.low
                 estimated_total[1] += estimate.high

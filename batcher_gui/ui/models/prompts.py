@@ -6,7 +6,9 @@ snapshot). Rows are read in pages of 200 by id from the snapshot (before it exis
 LIMIT/OFFSET), into a bounded cache; ``data()`` only reads that cache and shows "loading…"
 for rows not there yet, asking for their page. When the workspace changes, the cached pages are
 read again (rows change in place: ``dataChanged``); rows that newly match are not slipped under
-the user's cursor: :attr:`newRows` says how many, and :meth:`refresh` shows them.
+the user's cursor: :attr:`newRows` says how many, and :meth:`refresh` shows them. Rows that no
+longer exist (their run was deleted) or no longer match are not left on screen: the query is
+read again, keeping the chosen prompt chosen if it is still there (:attr:`restoreRow`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from batcher_gui.app.reader import Superseded, ViewReader
 from batcher_gui.domain.views import PromptQuery, PromptRow, PromptSort
-from batcher_gui.storage.views import ViewQueries
-from batcher_gui.ui.tasks import spawn
-from batcher_gui.ui.theme import state_colour, state_label
-from batcher_gui.ui.view_reader import Superseded, ViewReader
+from batcher_gui.ui.base.tasks import cancel_owned, spawn
+from batcher_gui.ui.base.theme import state_colour, state_label
 
 PAGE = 200
 #: Pages kept in memory (60 x 200 rows): enough for a screen and fast scrolling back.
@@ -59,6 +60,8 @@ class PromptsModel(QAbstractTableModel):
     newRows = Signal(int)
     #: A query is being counted / the first page read (True), or is shown (False).
     busy = Signal(bool)
+    #: After a reload, the row the kept prompt (see :meth:`refresh`) is on now.
+    restoreRow = Signal(int)
 
     def __init__(self, reader: ViewReader | None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -75,15 +78,18 @@ class PromptsModel(QAbstractTableModel):
         self._shown: asyncio.Event | None = None
 
     # -- queries -------------------------------------------------------------------------------
-    def set_reader(self, reader: ViewReader) -> None:
-        """Read another workspace (the table empties until the next query)."""
+    def set_reader(self, reader: ViewReader | None) -> None:
+        """Read another workspace, or none (the table empties until the next query); the
+        previous workspace's reads stop."""
         self._reader = reader
         self._generation += 1
+        spawn(cancel_owned(self), name="prompts-stop")
         self.beginResetModel()
         self._count, self._ids = 0, None
         self._pages.clear()
         self._wanted.clear()
         self.endResetModel()
+        self.countChanged.emit(0)
 
     @property
     def query(self) -> PromptQuery:
@@ -94,26 +100,29 @@ class PromptsModel(QAbstractTableModel):
         self._query = query
         self.refresh()
 
-    def refresh(self) -> None:
-        """Read the query again from the start (count, first page, snapshot)."""
+    def refresh(self, keep: int | None = None) -> None:
+        """Read the query again from the start (count, first page, snapshot); with ``keep``
+        (a prompt id), say where that prompt is once found (:attr:`restoreRow`)."""
         if self._reader is None:  # no workspace open yet
             return
         self._generation += 1
-        spawn(self._load(self._generation), name="prompts-load", owner=self)
+        spawn(self._load(self._generation, keep), name="prompts-load", owner=self)
 
-    async def _load(self, generation: int) -> None:
-        query = self._query
+    async def _load(self, generation: int, keep: int | None = None) -> None:
+        query, reader = self._query, self._reader
+        if reader is None:
+            return
         self.busy_since = time.monotonic()
         self.busy.emit(True)
         try:
             if query.text:
                 # A search is a scan: show its first page as soon as it is found, count after
                 # (a short first page is the whole answer: no count needed).
-                first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
+                first = await reader.first_page(query, PAGE)
                 count = len(first) if len(first) < PAGE else None
             else:
-                count = await self._reader.latest("prompts", ViewQueries.count, query)
-                first = await self._reader.latest("prompts", ViewQueries.page, query, 0, PAGE)
+                count = await reader.count(query)
+                first = await reader.first_page(query, PAGE)
         except Superseded:
             return
         if generation != self._generation:
@@ -130,14 +139,23 @@ class PromptsModel(QAbstractTableModel):
         self.busy.emit(False)
         if self._shown is not None:
             self._shown.set()
+        if keep is not None:
+            row = next((i for i, r in enumerate(first) if r.id == keep), -1)
+            if row >= 0:
+                self.restoreRow.emit(row)
+                keep = None
         try:
-            ids = await self._reader.latest("prompts", ViewQueries.ids, query)
+            ids = await reader.ids(query)
         except Superseded:
             return
         if generation == self._generation:
             self._ids = ids
             if count is None or len(ids) != self._count:  # counted by the snapshot
                 self._resize(len(ids), force=True)
+            if keep is not None:
+                row = _position(ids, keep)
+                if row >= 0:
+                    self.restoreRow.emit(row)
 
     async def first_rows_shown(self, timeout: float) -> None:
         """Wait (at most ``timeout`` s) until the current query's first rows are shown."""
@@ -202,14 +220,15 @@ class PromptsModel(QAbstractTableModel):
 
     async def _read_page(self, page: int) -> list[PromptRow]:
         start = page * PAGE
+        reader = self._reader
+        if reader is None:
+            return []
         try:
             if self._ids is not None:
-                return await self._reader.page(ViewQueries.rows, self._ids[start:start + PAGE])
-            return await self._reader.page(ViewQueries.page, self._query, start, PAGE)
-        except Exception as exc:  # an interrupted read: ask again on the next repaint
-            if "interrupted" in str(exc):
-                return []
-            raise
+                return await reader.rows(self._ids[start:start + PAGE])
+            return await reader.page(self._query, start, PAGE)
+        except Superseded:  # an interrupted read: ask again on the next repaint
+            return []
 
     def _store(self, page: int, rows: list[PromptRow]) -> None:
         if not rows:
@@ -222,29 +241,43 @@ class PromptsModel(QAbstractTableModel):
         if last >= first:
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
-    async def reload_shown(self, first_row: int = 0, last_row: int = PAGE - 1) -> None:
+    async def reload_shown(self, first_row: int = 0, last_row: int = PAGE - 1,
+                           keep: int | None = None) -> None:
         """The workspace changed: read the pages on screen again (the others are forgotten and
-        read when scrolled to), and say how many rows are new."""
-        generation = self._generation
+        read when scrolled to), and say how many rows are new.
+
+        If a row on screen is gone (its run was deleted) or fewer prompts match than are
+        shown, the whole query is read again (keeping ``keep``, the chosen prompt's id, where
+        it is still there): a table never shows what is no longer true.
+        """
+        generation, reader = self._generation, self._reader
+        if reader is None:
+            return
         shown = range(max(first_row, 0) // PAGE, max(last_row, 0) // PAGE + 1)
         for page in [p for p in self._pages if p not in shown]:
             del self._pages[page]
         for page, old in list(self._pages.items()):
-            ids = [r.id for r in old]
             try:
-                rows = await self._reader.page(ViewQueries.rows, ids)
-            except Exception:  # interrupted by a newer query: that one shows fresh rows
+                rows = await reader.rows([r.id for r in old])
+            except Superseded:  # a newer query came: that one shows fresh rows
                 return
             if generation != self._generation:
+                return
+            if len(rows) < len(old):
+                self.refresh(keep)
                 return
             if rows != old:
                 self._store(page, rows)
         try:
-            count = await self._reader.latest("prompts-count", ViewQueries.count, self._query)
+            count = await reader.recount(self._query)
         except Superseded:
             return
-        if generation == self._generation:
-            self.newRows.emit(max(0, count - self._count))
+        if generation != self._generation:
+            return
+        if count < self._count:
+            self.refresh(keep)
+        else:
+            self.newRows.emit(count - self._count)
 
     # -- Qt model API --------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -292,3 +325,11 @@ class PromptsModel(QAbstractTableModel):
 
     def row_at(self, row: int) -> PromptRow | None:
         return self._row(row) if 0 <= row < self._count else None
+
+
+def _position(ids: Sequence[int], wanted: int) -> int:
+    """Where ``wanted`` is in a snapshot (-1: not there)."""
+    try:
+        return ids.index(wanted)
+    except ValueError:
+        return -1

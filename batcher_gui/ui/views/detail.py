@@ -21,13 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.app.render import Colors, conversation_html, usage_text
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
+from batcher_gui.domain.progress import count_words
 from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
-from batcher_gui.ui.json_view import JsonView
-from batcher_gui.ui.render import Colors, conversation_html, usage_text
-from batcher_gui.ui.theme import is_dark, money, state_colour, state_label, when
+from batcher_gui.domain.wording import plural, size_text
+from batcher_gui.ui.base.theme import is_dark, money, state_colour, state_label, when
+from batcher_gui.ui.views.json_view import JsonView
 
 
 def _timeline(moves: list[Transition] | tuple[Transition, ...]) -> str:
@@ -99,6 +101,8 @@ class PromptPane(QWidget):
             _copy(self.detail.row.custom_id)
 
     def show_detail(self, detail: PromptDetail) -> None:
+        if detail == self.detail:
+            return  # unchanged: keep the scroll position and the selection in the texts
         self.detail = detail
         row = detail.row
         self.title.setText(f"<b>{row.custom_id}</b> · prompt #{row.id} · run #{row.run_id}"
@@ -110,7 +114,7 @@ class PromptPane(QWidget):
                                 cached_input=cached, cache_write=written)
         self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)
                            + (f" · {cached:,} cached" if cached else "")
-                           + f" · {row.attempts} attempt(s)")
+                           + f" · {plural(row.attempts, 'attempt')}")
         errors = "; ".join(e for e in (detail.error, detail.delivery_error and
                                        f"delivery failed: {detail.delivery_error}") if e)
         self.conversation.setHtml(conversation_html(
@@ -127,6 +131,7 @@ class BatchPane(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.batch: Batch | None = None
+        self._shown: tuple[Batch, list[Transition], str] | None = None
         self.results_dir: Path | None = None
         layout = QVBoxLayout(self)
         self.title = QLabel()
@@ -148,6 +153,9 @@ class BatchPane(QWidget):
         layout.addLayout(files)
 
     def show_batch(self, batch: Batch, moves: list[Transition], profile: str) -> None:
+        if (batch, moves, profile) == self._shown:
+            return
+        self._shown = (batch, moves, profile)
         self.batch = batch
         self.title.setText(f"<b>Batch #{batch.id}</b> · run #{batch.run_id} · {profile} · "
                            f"{batch.model} · {batch.endpoint}")
@@ -156,7 +164,7 @@ class BatchPane(QWidget):
             self.form.removeRow(0)
         done = (batch.counts_completed or 0) + (batch.counts_failed or 0)
         fields = [
-            ("Requests", f"{batch.request_count:,} ({batch.bytes / 1e6:,.1f} MB)"),
+            ("Requests", f"{batch.request_count:,} ({size_text(batch.bytes)})"),
             ("Provider batch", batch.provider_batch_id or "not sent yet"),
             ("Provider status", batch.provider_status or ""),
             ("Progress", f"{done:,} / {batch.counts_total:,} ({batch.counts_failed or 0:,} "
@@ -196,44 +204,83 @@ class BatchPane(QWidget):
 
 
 class RunPane(QWidget):
-    """A run's summary (shown when a run, not a prompt or batch, is selected)."""
+    """A run's summary (shown when a run, not a prompt or batch, is selected).
+
+    Signals:
+        send_now: the user pressed "Send now" (the run's waiting drafts go at once).
+    """
+
+    send_now = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self.run: RunOverview | None = None
         layout = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
         self.form = QFormLayout()
         layout.addLayout(self.form)
+        self.send = QPushButton("Send now")
+        self.send.setToolTip("Send this run's waiting drafts now (Run → Submit Now, "
+                             "Ctrl+Return)")
+        self.send.clicked.connect(self.send_now)
+        row = QHBoxLayout()
+        row.addWidget(self.send)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(1)
 
-    def show_run(self, run: RunOverview, cost: float | None) -> None:
+    def show_run(self, run: RunOverview) -> None:
+        if run == self.run:
+            return
+        self.run = run
         self.title.setText(f"<b>Run {run.run.label}</b>")
         while self.form.rowCount():
             self.form.removeRow(0)
-        counts = ", ".join(f"{s.value} {n:,}" for s, n in sorted(
-            run.counts.items(), key=lambda kv: kv[0].value))
+        groups = run.groups
         delivery = (f"{run.run.delivery_kind}: {run.run.delivery_target}"
                     if run.run.delivery_kind else "none (results stay here)")
+        batches = plural(run.batches, "batch", "batches")
+        if run.batches_in_flight:
+            batches += f" ({run.batches_in_flight:,} in flight)"
+        cost = money(run.cost) or ("no price known" if run.unpriced else "—")
         for name, value in (("Source", run.run.source_path or ""),
                             ("Profile", run.profile), ("Models", ", ".join(run.models)),
-                            ("Prompts", f"{run.total:,}: {counts}"),
-                            ("Batches", f"{run.batches} ({run.batches_in_flight} in flight)"),
-                            ("Cost so far", money(cost) or "—"), ("Delivery", delivery),
+                            ("Prompts", f"{run.total:,}: {count_words(groups)}"),
+                            ("Batches", batches), ("Cost so far", cost),
+                            ("Delivery", delivery),
                             ("Imported", when(run.run.created_at)),
+                            ("Waiting", self._waiting(run)),
                             ("Started", when(run.started_at) or "not yet"),
-                            ("Finished", when(run.finished_at) or "not yet")):
+                            ("Finished", self._finished(run))):
+            if not value:
+                continue
             label = QLabel(value)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.form.addRow(name, label)
+        self.send.setVisible(run.drafts_waiting_since is not None)
+
+    @staticmethod
+    def _waiting(run: RunOverview) -> str:
+        if run.drafts_waiting_since is None:
+            return ""
+        if run.drafts_due_at is None or run.drafts_due_at <= time.time():
+            return "its drafts go out at the engine's next pass"
+        return (f"its drafts go out at {when(run.drafts_due_at)} unless more prompts arrive "
+                "(Send now sends them at once)")
+
+    @staticmethod
+    def _finished(run: RunOverview) -> str:
+        if run.finished_at is None:
+            return "not yet"
+        ending = run.ending
+        return f"{when(run.finished_at)} ({ending.value})" if ending else when(run.finished_at)
 
 
 class DetailStack(QStackedWidget):
     """Empty hint, prompt, batch or run."""
-
-    closed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -245,3 +292,22 @@ class DetailStack(QStackedWidget):
         self.run = RunPane()
         for widget in (self.hint, self.prompt, self.batch, self.run):
             self.addWidget(widget)
+
+    def clear(self) -> None:
+        """Show the hint and forget what was shown (nothing of it is current any more)."""
+        self.prompt.detail = None
+        self.batch.batch = None
+        self.batch._shown = None
+        self.run.run = None
+        self.setCurrentWidget(self.hint)
+
+    def shown(self) -> tuple[str, int] | None:
+        """("prompt" | "batch" | "run", its id) of what is on show; None: the hint."""
+        current = self.currentWidget()
+        if current is self.prompt and self.prompt.detail is not None:
+            return ("prompt", self.prompt.detail.row.id)
+        if current is self.batch and self.batch.batch is not None:
+            return ("batch", self.batch.batch.id)
+        if current is self.run and self.run.run is not None:
+            return ("run", self.run.run.run.id)
+        return None

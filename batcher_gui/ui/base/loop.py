@@ -6,6 +6,12 @@ the engine at once) that path is taken thousands of times a second. Here it is r
 way asyncio's own loops do it: the callback goes into a thread-safe queue and a byte into a
 socket pair the GUI thread watches, so no Python object crosses threads through Qt. Blocking
 calls without an executor of their own run on plain Python threads, not QThreads.
+
+And Python's cyclic garbage is collected on the GUI thread only (:class:`GuiThreadCollector`):
+left to itself, a collection runs in whichever thread happens to allocate, and a Qt object
+caught in a reference cycle (a closed dialog, a model, a timer) would then be destroyed in a
+worker thread — which Qt does not allow ("Timers cannot be stopped from another thread") and
+which can crash the process.
 """
 
 from __future__ import annotations
@@ -13,14 +19,43 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import gc
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import qasync
-from PySide6.QtCore import QSocketNotifier
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
+
+
+class GuiThreadCollector:
+    """Runs Python's cyclic garbage collection from a GUI-thread timer, with the interpreter's
+    own thresholds, instead of wherever an allocation happens to trigger it (see the module
+    docstring). Automatic collection is off while it runs; :meth:`stop` turns it back on."""
+
+    def __init__(self, interval_ms: int = 250) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer = QTimer(interval=interval_ms)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start()
+
+    @staticmethod
+    def collect_due() -> int:
+        """Collect the oldest generation past its threshold (if any); returns what was
+        found unreachable."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                return gc.collect(generation)
+        return 0
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._was_enabled:
+            gc.enable()
 
 
 class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
@@ -35,6 +70,7 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._notifier = QSocketNotifier(self._wake_read.fileno(), QSocketNotifier.Type.Read)
         self._notifier.activated.connect(self._take_handoff)
         self.set_default_executor(ThreadPoolExecutor(8, thread_name_prefix="batcher-worker"))
+        self.collector = GuiThreadCollector()
 
     def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any,
                              context: contextvars.Context | None = None) -> asyncio.Handle:
@@ -60,6 +96,7 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
                 self.call_soon(handle._run)
 
     def close(self) -> None:
+        self.collector.stop()
         self._notifier.setEnabled(False)
         super().close()
         self._wake_read.close()

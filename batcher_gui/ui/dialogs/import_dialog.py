@@ -10,7 +10,6 @@ worker threads, and a newer question cancels the older one's answer.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,14 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.domain import intake as previews
 from batcher_gui.domain.errors import BatcherError, Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.events import Event, ImportProgress
+from batcher_gui.domain.intake import FileEstimate
 from batcher_gui.domain.models import ImportOptions, ImportSummary, InputFormat, ProfileLimits
 from batcher_gui.domain.money import usd
-from batcher_gui.engine.estimate import FileEstimate
-from batcher_gui.importing import preview as previews
-from batcher_gui.ui.import_form import FORMAT_NAMES, ImportForm
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.dialogs.import_form import FORMAT_NAMES, ImportForm
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -217,9 +216,8 @@ class ImportDialog(QDialog):
         options = ImportOptions(format=self.format.currentData(),
                                 sheet=self.sheet.currentData())
         self.file_label.setText(f"<b>{Path(self.path).name}</b> · reading…")
-        loop = asyncio.get_running_loop()
         try:
-            preview = await loop.run_in_executor(None, previews.peek, self.path, options)
+            preview = await self.service.preview_file(self.path, options)
         except BatcherError as exc:
             if generation == self._generation:
                 self._cannot_import(str(exc))
@@ -298,7 +296,7 @@ class ImportDialog(QDialog):
         generation = self._generation
         self._check_stop.set()
         stop = self._check_stop = threading.Event()
-        options, limits, path = self.options(), self.limits(), self.path
+        options, profile, path = self.options(), self.form.profile_name() or None, self.path
         loop = asyncio.get_running_loop()
         self.report, self.problem, self.estimate = None, None, None
         self.cost.setText("")
@@ -308,8 +306,7 @@ class ImportDialog(QDialog):
         self.check_bar.setValue(0)
         self._update_buttons()
         try:
-            examples = await loop.run_in_executor(
-                None, previews.render_examples, path, options, limits)
+            examples = await self.service.example_requests(path, options, profile)
         except BatcherError as exc:
             if generation == self._generation:
                 self.examples.setPlainText("")
@@ -323,9 +320,8 @@ class ImportDialog(QDialog):
             loop.call_soon_threadsafe(self._check_progress, generation, done, total)
 
         try:
-            report = await loop.run_in_executor(None, functools.partial(
-                previews.validate, path, options, limits, should_stop=stop.is_set,
-                progress=progress))
+            report = await self.service.check_file(path, options, profile, cancel=stop,
+                                                   progress=progress)
         except Cancelled:
             return
         except BatcherError as exc:

@@ -1,5 +1,5 @@
 """Preferences → Provider profiles: the profiles list and one profile's fields (its API key
-is in :class:`batcher_gui.ui.settings_dialog.KeyBox`), and what both pages share."""
+is in :class:`batcher_gui.ui.dialogs.settings_dialog.KeyBox`), and what both pages share."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,8 +30,8 @@ from batcher_gui.config.secrets import OPENAI_KEY_ENV
 from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
-from batcher_gui.ui.tasks import spawn
-from batcher_gui.ui.theme import state_colour
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.base.theme import state_colour
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -83,14 +83,17 @@ class Message(QLabel):
 
 
 class Tasks:
-    """The dialog's running service calls. Not cancelled when it closes: a write stopped
-    half-way would leave the service's settings behind the database's."""
+    """The dialog's running service calls, owned by the dialog: closing it ends them (a
+    connection test left waiting must not touch a closed dialog). Writes to the workspace are
+    shielded where they are awaited (``asyncio.shield``), so they complete even then: a write
+    stopped half-way would leave the service's settings behind the database's."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: QObject) -> None:
+        self.owner = owner
         self.running: set[asyncio.Task[Any]] = set()
 
     def start(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = spawn(coro, name=f"settings-{name}")
+        task = spawn(coro, name=f"settings-{name}", owner=self.owner)
         self.running.add(task)
         task.add_done_callback(self.running.discard)
 
@@ -304,17 +307,19 @@ class ProfilesPage(QWidget):
         try:
             fields = self._read_form()
             if self.current is None:
-                profile = await self.service.add_profile(
-                    fields, make_default=self.is_default.isChecked())
+                profile = await asyncio.shield(self.service.add_profile(
+                    fields, make_default=self.is_default.isChecked()))
                 said = f"Added the profile “{profile.name}”."
             else:
                 changes = {f.name: getattr(fields, f.name) for f in dataclasses.fields(fields)}
                 if self.current.is_builtin_sandbox:
                     del changes["kind"], changes["base_url"]
-                profile = await self.service.edit_profile(self.current.name, **changes)
+                profile = await asyncio.shield(
+                    self.service.edit_profile(self.current.name, **changes))
                 if (self.is_default.isChecked()
                         and self.service.settings.default_profile != profile.name):
-                    await self.service.set_setting("default_profile", profile.name)
+                    await asyncio.shield(
+                        self.service.set_setting("default_profile", profile.name))
                 said = f"Saved the profile “{profile.name}”."
         except BatcherError as exc:
             self.message.error(str(exc))
@@ -344,7 +349,7 @@ class ProfilesPage(QWidget):
 
     async def delete(self, name: str) -> None:
         try:
-            await self.service.remove_profile(name)
+            await asyncio.shield(self.service.remove_profile(name))
         except BatcherError as exc:
             self.message.error(str(exc))
             return

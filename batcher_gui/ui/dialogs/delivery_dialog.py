@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.views import RunOverview
-from batcher_gui.ui.dialogs import pick_files
-from batcher_gui.ui.tasks import spawn
+from batcher_gui.domain.wording import plural
+from batcher_gui.ui.base.messages import pick_files
+from batcher_gui.ui.base.said import delivery_set
+from batcher_gui.ui.base.tasks import spawn
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -116,12 +118,12 @@ class DeliveryDialog(QDialog):
             self.message.setText("Type the webhook's URL (http:// or https://).")
             return
         try:
-            said = await self.service.set_delivery(self.run.run.id, folder=folder,
+            outcome = await self.service.set_delivery(self.run.run.id, folder=folder,
                                                    webhook=webhook)
         except BatcherError as exc:
             self.message.setText(f"<span style='color:#c62828'>{exc}</span>")
             return
-        self.message.setText(said)
+        self.message.setText(delivery_set(outcome))
         self.accept()
 
     async def _redeliver(self, *, failed_only: bool) -> None:
@@ -130,4 +132,4 @@ class DeliveryDialog(QDialog):
         except BatcherError as exc:
             self.message.setText(f"<span style='color:#c62828'>{exc}</span>")
             return
-        self.message.setText(f"{count:,} answer(s) will be delivered again.")
+        self.message.setText(f"{plural(count, 'answer')} will be delivered again.")

@@ -14,7 +14,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from batcher_gui.ui.render import pretty_json
+from batcher_gui.app.render import pretty_json
 
 #: Above this many characters of pretty text the view stays plain: a highlighter runs over the
 #: whole document on the GUI thread, and a 2 MB response would freeze the window for seconds.

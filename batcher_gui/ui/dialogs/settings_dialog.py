@@ -10,6 +10,7 @@ page is built from the typed settings model, so a new setting appears here by it
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,7 +37,7 @@ from batcher_gui.config.secrets import OPENAI_KEY_ENV, SecretStoreUnavailable
 from batcher_gui.config.settings import SPECS, SettingSpec
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import Profile, ProfileKind
-from batcher_gui.ui.settings_profiles import Message, ProfilesPage, Tasks, plain_button
+from batcher_gui.ui.dialogs.settings_profiles import Message, ProfilesPage, Tasks, plain_button
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -177,7 +178,8 @@ class KeyBox(QGroupBox):
         if profile is None:
             return
         self.save_button.setEnabled(False)
-        stored, _ = await self._keyring(self.service.set_key(profile.name, self.edit.text()))
+        stored, _ = await self._keyring(asyncio.shield(
+            self.service.set_key(profile.name, self.edit.text())))
         self.save_button.setEnabled(bool(self.edit.text().strip()))
         if not stored:
             return
@@ -199,7 +201,7 @@ class KeyBox(QGroupBox):
     async def remove(self) -> None:
         if self.profile is None:
             return
-        done, gone = await self._keyring(self.service.delete_key(self.profile.name))
+        done, gone = await self._keyring(asyncio.shield(self.service.delete_key(self.profile.name)))
         if not done:
             return
         self.verdict.say("Removed the stored key." if gone else "There was no stored key.")
@@ -357,7 +359,7 @@ class WorkspacePage(QWidget):
         key = row.spec.key
         old = getattr(self.service.settings, key)
         try:
-            await self.service.set_setting(key, value)
+            await asyncio.shield(self.service.set_setting(key, value))
         except BatcherError as exc:
             row.message.error(f"{exc}. Not changed: still {row.spec.shown(old)}.")
             if not isinstance(row.editor, QLineEdit):
@@ -373,7 +375,7 @@ class WorkspacePage(QWidget):
 
     async def _reset(self, row: SettingRow) -> None:
         try:
-            await self.service.unset_setting(row.spec.key)
+            await asyncio.shield(self.service.unset_setting(row.spec.key))
         except BatcherError as exc:
             row.message.error(str(exc))
             return
@@ -395,7 +397,7 @@ class SettingsDialog(QDialog):
         self.service = service
         self.setWindowTitle("Preferences")
         self.setObjectName("settings-dialog")
-        self.tasks = Tasks()
+        self.tasks = Tasks(self)
         self.profiles = ProfilesPage(service, self.tasks)
         self.workspace = WorkspacePage(service, self.tasks)
         self.keys = KeyBox(service, self.tasks)

@@ -1,4 +1,8 @@
-"""The prompts tab: search, filters, the big table, and counts that add up."""
+"""The prompts tab: search, filters, the big table, and counts that add up.
+
+The footer counts the prompts of the shown run(s) by state group (the same groups as the
+runs list and ``batcher status``), and says how many the filters show of them.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.app.reader import Superseded, ViewReader
+from batcher_gui.domain.progress import GroupCounts, count_words
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptQuery, PromptRow
-from batcher_gui.storage.views import ViewQueries
-from batcher_gui.ui.delegates import EmptyMessageTable
-from batcher_gui.ui.prompts_model import PromptsModel, RowRole
-from batcher_gui.ui.qtfix import item_data
-from batcher_gui.ui.tasks import spawn
-from batcher_gui.ui.view_reader import ViewReader
+from batcher_gui.domain.wording import plural
+from batcher_gui.ui.base.qtfix import item_data
+from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.models.prompts import COLUMNS, PromptsModel, RowRole
+from batcher_gui.ui.views.delegates import EmptyMessageTable
 
 P = PromptState
 EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
@@ -72,6 +77,7 @@ class PromptsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self._sorted_by = (1, Qt.SortOrder.AscendingOrder)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(
@@ -86,7 +92,7 @@ class PromptsPanel(QWidget):
         self.counts.setAccessibleName("Prompt counts")
         self.new_rows = QPushButton("")
         self.new_rows.setVisible(False)
-        self.new_rows.clicked.connect(self.model.refresh)
+        self.new_rows.clicked.connect(lambda: self.model.refresh(self._current_id()))
         footer.addWidget(self.counts, 1)
         footer.addWidget(self.new_rows)
         layout.addLayout(footer)
@@ -99,15 +105,21 @@ class PromptsPanel(QWidget):
         self.errors.toggled.connect(lambda _c: self.apply_filters())
         self.model.countChanged.connect(lambda _n: self._counts_later())
         self.model.newRows.connect(self._show_new_rows)
+        self.model.restoreRow.connect(self._restore_row)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_chosen)
         self.table.selectionModel().selectionChanged.connect(self._selection)
         # A row chosen while it was still a placeholder ("loading…"): shown once it arrives.
         self._waiting_for_row = False
+        #: The chosen prompt's id (kept while its row reloads).
+        self._chosen_id: int | None = None
         self.model.dataChanged.connect(lambda *_: self._row_arrived())
 
     # -- filters -----------------------------------------------------------------------------
-    def set_reader(self, reader: ViewReader) -> None:
+    def set_reader(self, reader: ViewReader | None) -> None:
         self.reader = reader
         self.model.set_reader(reader)
+        self.counts.setText("")
+        self.new_rows.setVisible(False)
 
     def set_run(self, run_id: int | None) -> None:
         self.run_id = run_id
@@ -115,8 +127,21 @@ class PromptsPanel(QWidget):
             spawn(self._load_models(run_id), name="prompt-models", owner=self)
         self.apply_filters()
 
+    def _sort_chosen(self, column: int, order: Qt.SortOrder) -> None:
+        """Columns that cannot be sorted (prompt, answer, error: long texts) keep the arrow
+        where the rows are sorted, instead of pointing at a column they are not sorted by."""
+        if 0 <= column < len(COLUMNS) and COLUMNS[column][1] is None:
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)
+            header.setSortIndicator(*self._sorted_by)
+            header.blockSignals(False)
+            return
+        self._sorted_by = (column, order)
+
     async def _load_models(self, run_id: int | None) -> None:
-        models = await self.reader.run(ViewQueries.models, run_id)
+        if self.reader is None:
+            return
+        models = await self.reader.models(run_id)
         current = self.model_filter.currentData()
         self.model_filter.blockSignals(True)
         self.model_filter.clear()
@@ -146,21 +171,26 @@ class PromptsPanel(QWidget):
         spawn(self.refresh_counts(), name="prompt-counts", owner=self)
 
     async def refresh_counts(self) -> None:
-        if self.reader is None:
+        """The footer and the state menu's counts (of the shown runs, without the state
+        filter; the footer says how many the filters show)."""
+        reader = self.reader
+        if reader is None:
             return
         query = self.build_query()
-        counts = await self.reader.run(ViewQueries.counts_by_state, query)
-        total = sum(counts.values())
-        flying = counts.get(P.PROCESSING, 0) + counts.get(P.DELIVERING, 0)
-        done = counts.get(P.PROCESSED, 0) + counts.get(P.DELIVERED, 0)
-        failed = counts.get(P.FAILED, 0) + counts.get(P.EXPIRED, 0)
-        parts = [f"{total:,} prompts", f"{counts.get(P.PENDING, 0):,} pending",
-                 f"{flying:,} in flight", f"{done:,} done", f"{failed:,} failed"]
-        if counts.get(P.CANCELLED):
-            parts.append(f"{counts[P.CANCELLED]:,} cancelled")
+        try:
+            counts = await reader.counts_by_state(query)
+        except Superseded:
+            return
+        groups = GroupCounts.of(counts)
         shown = self.model.rowCount()
-        prefix = f"showing {shown:,} · " if shown != total else ""
-        self.counts.setText(prefix + " · ".join(parts))
+        where = "this run" if query.run_id is not None else "all runs"
+        filtered = query.states or query.model or query.has_error or query.text
+        summary = f"{plural(groups.total, 'prompt')} in {where}: {count_words(groups)}"
+        if filtered:
+            self.counts.setText(f"{plural(shown, 'prompt')} match the filters · {summary}"
+                                if not query.text or groups.total else summary)
+        else:
+            self.counts.setText(summary if groups.total else "")
         for i in range(1, self.state.count()):
             state = P(self.state.itemData(i))
             self.state.setItemText(i, f"{state.value} ({counts.get(state, 0):,})")
@@ -170,18 +200,32 @@ class PromptsPanel(QWidget):
         self.new_rows.setVisible(n > 0)
 
     async def workspace_changed(self) -> None:
+        """Read the rows on screen and the counts again (see PromptsModel.reload_shown)."""
         top = self.table.rowAt(0)
         bottom = self.table.rowAt(self.table.viewport().height() - 1)
         top = max(top, 0)
         bottom = bottom if bottom >= 0 else top + self.table.viewport().height() // max(
             self.table.verticalHeader().defaultSectionSize(), 1)
-        await self.model.reload_shown(top, bottom)
+        await self.model.reload_shown(top, bottom, keep=self._current_id())
         await self.refresh_counts()
+
+    def _current_id(self) -> int | None:
+        current = self.current()
+        return current.id if current is not None else self._chosen_id
+
+    def _restore_row(self, row: int) -> None:
+        """After a reload, the prompt that was chosen is chosen again (where it is now)."""
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
 
     # -- selection ---------------------------------------------------------------------------
     def _selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         current = self.current()
         self._waiting_for_row = current is None and self.table.selectionModel().hasSelection()
+        if current is not None:
+            self._chosen_id = current.id
+        elif not self.table.selectionModel().hasSelection():
+            self._chosen_id = None
         self.selected.emit(current)
 
     def _row_arrived(self) -> None:

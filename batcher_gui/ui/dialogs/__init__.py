@@ -1,0 +1,1 @@
+"""Dialogs: importing a file, Preferences (profiles, keys, workspace settings), Delivery."""

@@ -82,6 +82,11 @@ def register(add: AddCommand) -> None:
                    help="jsonl or csv (default: from --out's extension)")
     p.set_defaults(interrupted="no file was written")
 
+    p = add("delete", "delete a run with its prompts and results (asks first)", cmd_delete)
+    p.add_argument("run", help=RUN_HELP)
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask (needed when no one can answer, e.g. in a script)")
+
     p = add("batches", "list batches with their state, progress and any wait or problem",
             cmd_batches)
     p.add_argument("--run", help=f"only this run's batches ({RUN_HELP})")
@@ -172,6 +177,24 @@ async def cmd_export(args: argparse.Namespace, service: Service) -> int:
         finally:
             unsubscribe()
     say(f"Exported {plural(n, 'prompt')} of run {run.label} to {args.out}")
+    return EXIT_OK
+
+
+# -- delete ------------------------------------------------------------------------------------
+async def cmd_delete(args: argparse.Namespace, service: Service) -> int:
+    run = await service.find_run(args.run)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            say(f"error: deleting run {run.label} cannot be undone; add --yes to confirm",
+                err=True)
+            return EXIT_INVALID
+        answer = input(f"Delete run {run.label} with its {plural(run.prompt_count, 'prompt')} "
+                       "and their results? This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            say("Nothing was deleted.")
+            return EXIT_OK
+    outcome = await service.delete_run(run.id)
+    say(f"Deleted run {outcome.run_label} ({plural(outcome.prompts, 'prompt')}).")
     return EXIT_OK
 
 

@@ -179,7 +179,9 @@ def test_ctrl_q_with_batches_in_flight_loses_nothing(
     task = spawn(finish())
     qtbot.waitUntil(task.done, timeout=60_000)
     assert task.result() == {PromptState.PROCESSED: 30}
+    # Picked up where it was: the one batch at the provider, never created twice.
     assert sandbox_dir is not None
+    assert len(list((sandbox_dir / "batches").glob("*.json"))) == 1
 
 
 @pytest.mark.expect_log

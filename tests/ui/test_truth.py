@@ -202,6 +202,15 @@ def test_every_view_agrees_with_status_through_a_day_of_changes(
     await_task(qtbot, window.open_workspace(ws_paths(window_root(cli)).create()))
     report = agree(window, qtbot, cli)
     assert [r["id"] for r in report["runs"]] == [run_b]
+
+    # 8. The selected run deleted by another process: gone from every pane.
+    assert window.live.select_run(run_b)
+    qtbot.waitUntil(lambda: window.detail.shown() == ("run", run_b), timeout=WAIT)
+    cli.ok("delete", f"#{run_b}", "--yes")
+    report = agree(window, qtbot, cli)
+    assert report["runs"] == [] and window.runs_model.rowCount() == 0
+    assert window.detail.shown() is None and window.prompts.run_id is None
+    qtbot.waitUntil(lambda: window.middle.currentWidget() is window.welcome, timeout=AGREE)
     assert message_box("crash-dialog") is None
     assert not [b for b in (message_box("message-box"),) if isinstance(b, QMessageBox)]
 

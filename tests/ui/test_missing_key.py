@@ -1,0 +1,68 @@
+"""A profile without a key: said once, in the window's words, with the button that fixes it;
+the status line stays one line and says the others go on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from batcher_gui.domain.events import EngineState, EngineStateChanged
+from batcher_gui.domain.models import ImportOptions
+from batcher_gui.domain.states import PromptState
+from batcher_gui.ui.window.main_window import MainWindow
+from tests.app.conftest import write_chat
+from tests.ui.conftest import WAIT, await_task
+
+
+def test_a_missing_key_is_said_once_with_add_key_and_the_others_go_on(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    # The engine retries the keyless profile every 50 ms here (a real one: every minute).
+    window = make_window()
+    service = window.service
+    assert service is not None
+    keyless = await_task(qtbot, service.import_file(
+        write_chat(tmp_path / "k.jsonl", 3), ImportOptions(), profile="openai", name="keyless"))
+    await_task(qtbot, service.submit(keyless.run.id))
+    banner = window.banner
+    qtbot.waitUntil(lambda: banner.isVisible() and banner.button.text() == "Add Key…",
+                    timeout=WAIT)
+    text = banner.label.text()
+    assert text == ("Profile “openai” has no API key, so its batches wait; the others go on.")
+    for internal in ("batcher ", "--key-env", "Error", "keyring"):
+        assert internal not in text
+    # Only the keyless batch is left: nothing can go on, so the engine waits for the user.
+    qtbot.waitUntil(lambda: window.engine_status.state is EngineState.PAUSED, timeout=WAIT)
+    states: list[EngineState] = []
+    unsubscribe = service.subscribe(
+        lambda e: states.append(e.state) if isinstance(e, EngineStateChanged) else None)
+    # The sandbox's batches are sent meanwhile: driving again, saying both, on one line.
+    sandbox = await_task(qtbot, service.import_file(
+        write_chat(tmp_path / "s.jsonl", 4), ImportOptions(), profile="sandbox", name="s"))
+    await_task(qtbot, service.submit(sandbox.run.id))
+    qtbot.waitUntil(lambda: (r := window.runs_model.find(sandbox.run.id)) is not None
+                    and r.count(PromptState.PROCESSED) == 4, timeout=WAIT)
+    unsubscribe()
+    assert EngineState.DRIVING in states  # not "paused" while the sandbox's batches went
+    status = window.engine_status
+    assert "“openai” has no API key" in status.text.text()
+    assert "\n" not in status.text.text()
+    height = window.statusBar().height()
+    # Dismissed, it stays away while the engine keeps finding the key missing.
+    banner.close_button.click()
+    assert not banner.isVisible()
+    qtbot.wait(1500)  # some thirty retries of the keyless batch
+    assert not banner.isVisible()
+    assert window.statusBar().height() == height
+    # The button opens the key field of that profile.
+    banner.show_message("x")  # (shown again only to press its button here)
+    banner._about = "openai"
+    banner.button.setText("Add Key…")
+    banner.button.setVisible(True)
+    banner.button.click()
+    session = window.session
+    assert session is not None
+    (dialog,) = session.dialogs()
+    qtbot.waitUntil(lambda: dialog.keys.profile is not None
+                    and dialog.keys.profile.name == "openai", timeout=WAIT)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -15,11 +15,15 @@ from PySide6.QtWidgets import QMainWindow, QProgressDialog, QPushButton
 
 from batcher_gui.domain.errors import BatcherError, OverBudget
 from batcher_gui.domain.events import ExportProgress, ImportProgress
+from batcher_gui.domain.views import RunOverview
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base import said
 from batcher_gui.ui.base.messages import confirm, inform, pick_files
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.session import WorkspaceSession
+
+if TYPE_CHECKING:
+    from batcher_gui.app import Service
 
 Said = str | None
 
@@ -57,15 +61,17 @@ class Commands(QObject):
         self.window.statusBar().showMessage(text, ms)
 
     # -- running commands ----------------------------------------------------------------------
-    def run(self, name: str, command: Callable[[], Awaitable[Said]]) -> None:
-        """Run ``command`` as a task of the workspace's session; say what it returns."""
+    def run(self, name: str, command: Callable[[Service], Awaitable[Said]]) -> None:
+        """Run ``command`` on the open workspace's service as a task of its session; say what
+        it returns (a refusal, in a message box)."""
         session = self._session()
         if session is None or session.service is None:
             return
+        service = session.service
 
         async def go() -> None:
             try:
-                text = await command()
+                text = await command(service)
             except BatcherError as exc:
                 inform(self.window, str(exc))
                 return
@@ -77,91 +83,76 @@ class Commands(QObject):
 
     def submit(self) -> None:
         run = self.live.selected_run()
-        session = self._session()
-        if run is None or session is None or session.service is None:
-            return
-        service = session.service
+        if run is not None:
+            self.run("submit", lambda service: self._submit(service, run))
 
-        async def go() -> Said:
-            try:
-                outcome = await service.submit(run.run.id)
-            except OverBudget as exc:
-                if not await confirm(self.window, said.budget_question(exc.refusal),
-                                     yes="Send Anyway", title="Over budget"):
-                    return f"Run {run.run.label} was not sent (over budget)."
-                outcome = await service.submit(run.run.id, allow_over_budget=True)
-            return said.submitted(outcome, run.run.label)
-
-        self.run("submit", go)
+    async def _submit(self, service: Service, run: RunOverview) -> Said:
+        try:
+            outcome = await service.submit(run.run.id)
+        except OverBudget as exc:
+            if not await confirm(self.window, said.budget_question(exc.refusal),
+                                 yes="Send Anyway", title="Over budget"):
+                return f"Run {run.run.label} was not sent (over budget)."
+            outcome = await service.submit(run.run.id, allow_over_budget=True)
+        return said.submitted(outcome, run.run.label)
 
     def cancel_run(self) -> None:
         run = self.live.selected_run()
-        session = self._session()
-        if run is None or session is None or session.service is None:
+        if run is None:
             return
-        service = session.service
         unanswered = run.groups.pending + run.groups.in_flight
         if not unanswered:
             self._say(f"Nothing to cancel: every prompt of run {run.run.label} has ended.")
             return
 
-        async def go() -> Said:
+        async def cancel(service: Service) -> Said:
             if not await confirm(self.window, said.cancel_question(run.run.label, unanswered),
                                  yes="Cancel Run", title="Cancel run"):
                 return None
             return said.cancelled(await service.cancel_run(run.run.id))
 
-        self.run("cancel-run", go)
+        self.run("cancel-run", cancel)
 
     def retry(self) -> None:
         run = self.live.selected_run()
-        session = self._session()
-        if run is None or session is None or session.service is None:
-            return
-        service = session.service
+        if run is not None:
+            self.run("retry", lambda service: self._retry(service, run.run.id))
 
-        async def go() -> Said:
-            return said.retried(await service.retry(run.run.id, prompts_too=True))
-
-        self.run("retry", go)
+    @staticmethod
+    async def _retry(service: Service, run_id: int) -> Said:
+        return said.retried(await service.retry(run_id, prompts_too=True))
 
     def cancel_batch(self) -> None:
         batch = self.live.selected_batch()
-        session = self._session()
-        if batch is None or session is None or session.service is None:
+        if batch is None:
             return
-        service = session.service
 
-        async def go() -> Said:
+        async def cancel(service: Service) -> Said:
             if not await confirm(self.window, f"Cancel batch #{batch.id} "
                                  f"({plural(batch.request_count, 'request')})? What finished "
                                  "before is kept.", yes="Cancel Batch", title="Cancel batch"):
                 return None
             return said.cancelled(await service.cancel_batch(batch.id))
 
-        self.run("cancel-batch", go)
+        self.run("cancel-batch", cancel)
 
     def restart_batch(self) -> None:
         batch = self.live.selected_batch()
-        session = self._session()
-        if batch is None or session is None or session.service is None:
+        if batch is None:
             return
-        service = session.service
 
-        async def go() -> Said:
+        async def restart(service: Service) -> Said:
             count = await service.restart_batch(batch.id)
             return f"Batch #{batch.id} will be sent again with {plural(count, 'prompt')}."
 
-        self.run("restart-batch", go)
+        self.run("restart-batch", restart)
 
     def delete_run(self) -> None:
         run = self.live.selected_run()
-        session = self._session()
-        if run is None or session is None or session.service is None:
+        if run is None:
             return
-        service = session.service
 
-        async def go() -> Said:
+        async def delete(service: Service) -> Said:
             if not await confirm(self.window, f"Delete run {run.run.label} with its "
                                  f"{plural(run.total, 'prompt')} and their answers? This cannot "
                                  "be undone.", yes="Delete Run", title="Delete run"):
@@ -169,7 +160,7 @@ class Commands(QObject):
             outcome = await service.delete_run(run.run.id)
             return f"Deleted run {outcome.run_label}."
 
-        self.run("delete-run", go)
+        self.run("delete-run", delete)
 
     # -- export --------------------------------------------------------------------------------
     def export(self) -> None:

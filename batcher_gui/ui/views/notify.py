@@ -7,6 +7,7 @@ appears), so runs driven by another Batcher process are noticed too.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,8 @@ class Notifier(QObject):
         super().__init__(parent)
         self.tray: QSystemTrayIcon | None = None
         self._last_run: int | None = None
-        self.shown: list[RunFinished] = []  # what was announced (the tests read it)
+        #: The latest announcements (the tests read it); bounded: a window lives for weeks.
+        self.shown: collections.deque[RunFinished] = collections.deque(maxlen=50)
 
     def desktop_available(self) -> bool:
         return QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()

@@ -240,6 +240,8 @@ class Intake(QObject):
         session = self._session()
         service = session.service if session is not None else None
         enabled = service is not None and bool(service.settings.notifications)
+        alive = {run.run.id for run in runs}  # deleted runs are forgotten
+        self._finished_before = {k: v for k, v in self._finished_before.items() if k in alive}
         for news in finished_runs(self._finished_before, runs):
             self.banner.show_message(f"{news.title}: {news.message}", news.level)
             self.notifier.announce(news, desktop=enabled and not self.window.isActiveWindow())

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Batcher — {paths.root}")
         p.detail.batch.results_dir = paths.results_dir
         session = WorkspaceSession(paths, self.service_options, self)
-        session.event.connect(self.on_event)
+        session.service_event.connect(self.on_event)
         self.session = session
         if await session.open_reader_early():
             self._show_reader(session)

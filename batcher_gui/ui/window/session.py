@@ -7,7 +7,7 @@ outlives it: no dialog writes into a workspace that is no longer open, no task t
 and its objects can be collected.
 
 Signals:
-    event: a service event (:mod:`batcher_gui.domain.events`), on the GUI thread.
+    service_event: a service event (:mod:`batcher_gui.domain.events`), on the GUI thread.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class WorkspaceSession(QObject):
     """See the module docstring. :meth:`open` it, then :meth:`close` it."""
 
-    event = Signal(object)
+    service_event = Signal(object)
 
     def __init__(self, paths: WorkspacePaths, service_options: dict[str, Any],
                  parent: QObject | None = None) -> None:
@@ -71,7 +71,7 @@ class WorkspaceSession(QObject):
         if self.reader is None:
             self.reader = await ViewReader.open(self.paths.database)
         self.reader.prices = price_table(service.settings.prices)
-        self._unsubscribe = service.subscribe(self.event.emit)
+        self._unsubscribe = service.subscribe(self.service_event.emit)
         return service
 
     # -- what belongs to it --------------------------------------------------------------------

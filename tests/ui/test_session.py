@@ -16,6 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from batcher_gui.domain.events import ExportProgress
 from batcher_gui.domain.models import ImportOptions
+from batcher_gui.engine.run_import import import_file
+from batcher_gui.storage import open_store
 from batcher_gui.storage.db import upgrade_to
 from batcher_gui.ui.base.tasks import owned_tasks
 from batcher_gui.ui.window.main_window import MainWindow
@@ -172,3 +174,18 @@ def test_a_run_chosen_by_id_keeps_its_prompt_chosen_after_a_reload(
     window.full_refresh()  # F5: the table is read again from its start
     qtbot.waitUntil(lambda: (c := window.prompts.current()) is not None and c.id == chosen.id,
                     timeout=WAIT)
+
+
+def test_an_existing_workspace_opens_on_its_prompts(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    paths = ws_paths(tmp_path / "ws").create()
+    store = open_store(paths.database)
+    import_file(store, write_chat(tmp_path / "q.jsonl", 500), ImportOptions(),
+                profile_name="sandbox")
+    store.db.close()
+    window = make_window()
+    # No click: every prompt of the workspace, read as soon as the window opens.
+    qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 500
+                    and window.prompts.model.row_at(0) is not None, timeout=WAIT)
+    assert window.prompts.model.row_at(0).custom_id == "c0"  # type: ignore[union-attr]
+    assert not window.prompts.new_rows.isVisible()

@@ -114,6 +114,15 @@ def owned_tasks(owner: QObject) -> list[asyncio.Task[Any]]:
     return [t for t in owned.tasks if not t.done()] if owned is not None else []
 
 
+def stop_owned(owner: QObject) -> None:
+    """Cancel ``owner``'s running tasks now (not the caller's own), without waiting: what it
+    starts after this call is not touched."""
+    me = asyncio.current_task()
+    for task in owned_tasks(owner):
+        if task is not me:
+            task.cancel()
+
+
 async def cancel_owned(owner: QObject, timeout: float = 2.0) -> None:
     """Cancel ``owner``'s running tasks (not the caller's own) and wait for them to end."""
     me = asyncio.current_task()

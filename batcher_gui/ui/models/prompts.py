@@ -24,7 +24,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from batcher_gui.app.reader import Superseded, ViewReader
 from batcher_gui.domain.views import PromptQuery, PromptRow, PromptSort
-from batcher_gui.ui.base.tasks import cancel_owned, spawn
+from batcher_gui.ui.base.tasks import spawn, stop_owned
 from batcher_gui.ui.base.theme import state_colour, state_label
 
 PAGE = 200
@@ -83,7 +83,7 @@ class PromptsModel(QAbstractTableModel):
         previous workspace's reads stop."""
         self._reader = reader
         self._generation += 1
-        spawn(cancel_owned(self), name="prompts-stop")
+        stop_owned(self)  # now: the next query (started right after) must not be cancelled
         self.beginResetModel()
         self._count, self._ids = 0, None
         self._pages.clear()

@@ -247,11 +247,16 @@ class ViewQueries:
         return counts
 
     def page(self, q: PromptQuery, offset: int, limit: int) -> list[PromptRow]:
-        """Rows ``offset`` .. ``offset + limit`` in the query's order (for the first pages)."""
+        """Rows ``offset`` .. ``offset + limit`` in the query's order (for the first pages).
+
+        Ids first, then their rows: a sort then carries ids and sort keys through SQLite's
+        sorter, not every matching row's request and response (seconds on a million rows).
+        """
         where, params = _where(q, self._visible(), listing=True, first_id=self._first_id(q))
-        rows = self._conn.execute(f"{_ROW_SQL} WHERE {where} ORDER BY {_order(q)} "
-                                  "LIMIT ? OFFSET ?", [*params, limit, offset])
-        return [_row(r) for r in rows]
+        ids = [i for (i,) in self._conn.execute(
+            f"SELECT id FROM prompts WHERE {where} ORDER BY {_order(q)} LIMIT ? OFFSET ?",
+            [*params, limit, offset])]
+        return self.rows(ids)
 
     def ids(self, q: PromptQuery) -> Sequence[int]:
         """Every matching prompt id, in order (the snapshot pages are read by).

@@ -17,6 +17,7 @@ from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptQuery, PromptSort
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import open_store
+from batcher_gui.storage.user_actions import UserActions
 from batcher_gui.ui.models.prompts import LOADING, PAGE, PromptsModel, RowRole
 
 
@@ -110,3 +111,39 @@ def test_a_hundred_thousand_rows_scroll_filter_search_and_sort(
     assert model.data(model.index(0, 2)) == "row-099999"
     _load(model, qtbot, 49_999)
     assert model.data(model.index(49_999, 2)) == "row-000001"
+
+
+def _import_more(db: Path, folder: Path, n: int, prefix: str) -> None:
+    data = folder / f"{prefix}.jsonl"
+    with data.open("wb") as fh:
+        for i in range(n):
+            fh.write(orjson.dumps({
+                "custom_id": f"{prefix}{i}", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]},
+            }) + b"\n")
+    store = open_store(db)
+    import_file(store, data, ImportOptions(), profile_name="sandbox")
+    store.db.close()
+
+
+def test_rows_that_are_gone_are_not_shown_and_the_chosen_prompt_stays_chosen(
+        tmp_path: Path, qtbot: QtBot, reader_for: list[ViewReader]) -> None:
+    db = _workspace(tmp_path, 1000)  # run #1: 1,000 prompts
+    _import_more(db, tmp_path, 500, "b")  # run #2: 500 more
+    model = _model(db, reader_for, qtbot)
+    qtbot.waitUntil(lambda: model.rowCount() == 1500, timeout=20_000)
+    _load(model, qtbot, 1200)  # a row of run #2, far down
+    chosen = model.data(model.index(1200, 0), RowRole)
+    model.chosen = chosen.id
+    restored: list[int] = []
+    model.restoreRow.connect(restored.append)
+    store = open_store(db)  # run #1 deleted by another process
+    UserActions(store.db).delete_run(1)
+    store.db.close()
+    # Scrolling to a page of the old snapshot finds its prompts gone: read again.
+    model.data(model.index(300, 2))
+    qtbot.waitUntil(lambda: model.rowCount() == 500, timeout=20_000)
+    qtbot.waitUntil(lambda: bool(restored), timeout=20_000)
+    assert restored[-1] == 200  # the same prompt, where it is now
+    _load(model, qtbot, restored[-1])
+    assert model.data(model.index(restored[-1], 0), RowRole).id == chosen.id

@@ -73,6 +73,8 @@ class PromptsModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[PromptRow]] = OrderedDict()
         self._wanted: set[int] = set()
         self._fetching = False
+        #: The prompt the user chose (kept chosen across reloads; set by the view).
+        self.chosen: int | None = None
         #: When the current query started loading (None: its first rows are shown).
         self.busy_since: float | None = None
         self._shown: asyncio.Event | None = None
@@ -101,8 +103,9 @@ class PromptsModel(QAbstractTableModel):
         self.refresh()
 
     def refresh(self, keep: int | None = None) -> None:
-        """Read the query again from the start (count, first page, snapshot); with ``keep``
-        (a prompt id), say where that prompt is once found (:attr:`restoreRow`)."""
+        """Read the query again from the start (count, first page, snapshot), and say where
+        ``keep`` (a prompt id; default: the chosen one) is once found (:attr:`restoreRow`)."""
+        keep = self.chosen if keep is None else keep
         if self._reader is None:  # no workspace open yet
             return
         self._generation += 1
@@ -211,6 +214,13 @@ class PromptsModel(QAbstractTableModel):
                 rows = await self._read_page(page)
                 if generation != self._generation:
                     return
+                if rows is None:  # interrupted: asked again at the next repaint
+                    continue
+                if self._ids is not None and len(rows) < len(self._ids[page * PAGE:
+                                                                       (page + 1) * PAGE]):
+                    # Some of its prompts are gone (their run was deleted): read it all again.
+                    self.refresh(self.chosen)
+                    return
                 self._store(page, rows)
         finally:
             self._fetching = False
@@ -218,17 +228,18 @@ class PromptsModel(QAbstractTableModel):
                 self._fetching = True
                 spawn(self._fetch_wanted(self._generation), name="prompts-pages", owner=self)
 
-    async def _read_page(self, page: int) -> list[PromptRow]:
+    async def _read_page(self, page: int) -> list[PromptRow] | None:
+        """The page's rows (None: the read was interrupted)."""
         start = page * PAGE
         reader = self._reader
         if reader is None:
-            return []
+            return None
         try:
             if self._ids is not None:
                 return await reader.rows(self._ids[start:start + PAGE])
             return await reader.page(self._query, start, PAGE)
-        except Superseded:  # an interrupted read: ask again on the next repaint
-            return []
+        except Superseded:
+            return None
 
     def _store(self, page: int, rows: list[PromptRow]) -> None:
         if not rows:

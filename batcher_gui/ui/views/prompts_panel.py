@@ -92,7 +92,7 @@ class PromptsPanel(QWidget):
         self.counts.setAccessibleName("Prompt counts")
         self.new_rows = QPushButton("")
         self.new_rows.setVisible(False)
-        self.new_rows.clicked.connect(lambda: self.model.refresh(self._current_id()))
+        self.new_rows.clicked.connect(lambda: self.model.refresh())
         footer.addWidget(self.counts, 1)
         footer.addWidget(self.new_rows)
         layout.addLayout(footer)
@@ -110,8 +110,6 @@ class PromptsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection)
         # A row chosen while it was still a placeholder ("loading…"): shown once it arrives.
         self._waiting_for_row = False
-        #: The chosen prompt's id (kept while its row reloads).
-        self._chosen_id: int | None = None
         self.model.dataChanged.connect(lambda *_: self._row_arrived())
 
     # -- filters -----------------------------------------------------------------------------
@@ -206,12 +204,8 @@ class PromptsPanel(QWidget):
         top = max(top, 0)
         bottom = bottom if bottom >= 0 else top + self.table.viewport().height() // max(
             self.table.verticalHeader().defaultSectionSize(), 1)
-        await self.model.reload_shown(top, bottom, keep=self._current_id())
+        await self.model.reload_shown(top, bottom, keep=self.model.chosen)
         await self.refresh_counts()
-
-    def _current_id(self) -> int | None:
-        current = self.current()
-        return current.id if current is not None else self._chosen_id
 
     def _restore_row(self, row: int) -> None:
         """After a reload, the prompt that was chosen is chosen again (where it is now)."""
@@ -223,9 +217,9 @@ class PromptsPanel(QWidget):
         current = self.current()
         self._waiting_for_row = current is None and self.table.selectionModel().hasSelection()
         if current is not None:
-            self._chosen_id = current.id
+            self.model.chosen = current.id
         elif not self.table.selectionModel().hasSelection():
-            self._chosen_id = None
+            self.model.chosen = None
         self.selected.emit(current)
 
     def _row_arrived(self) -> None:

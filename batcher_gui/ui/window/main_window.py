@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         """F5: read everything again (the prompts table from its start)."""
         if self.session is None:
             return
-        self.parts.prompts.model.refresh(self.parts.prompts._current_id())
+        self.parts.prompts.model.refresh()
         self.session.spawn(self.live.refresh(), name="refresh")
 
     def set_color_scheme(self, scheme: str | None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.config import settings as settings_model
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.profiles import ProfileFields, check_profile
@@ -268,7 +269,7 @@ class Actions:
         ``cancel`` stops it (raises Cancelled); cancelling the caller stops it too."""
         chosen = await self.profile(profile_name or self.settings.default_profile)
         cancel = cancel or threading.Event()
-        return await _in_worker(functools.partial(
+        return await run_stoppable(functools.partial(
             preview.validate, path, options, chosen.limits, should_stop=cancel.is_set,
             progress=progress), cancel)
 
@@ -281,7 +282,7 @@ class Actions:
         Runs in a worker thread; ``cancel`` (or cancelling the caller) stops it."""
         chosen = await self.profile(profile or self.settings.default_profile)
         cancel = cancel or threading.Event()
-        return await _in_worker(functools.partial(
+        return await run_stoppable(functools.partial(
             estimate_file, path, options, chosen.limits, price_table(self.settings.prices),
             should_stop=cancel.is_set, progress=progress), cancel)
 
@@ -374,18 +375,6 @@ class Actions:
         await self.write(self.store.delete_setting, key)
         self._apply_settings(self.settings.with_value(key, spec.default))
         await self._acted()
-
-
-async def _in_worker(fn: Callable[[], T], cancel: threading.Event) -> T:
-    """``fn()`` in a worker thread; if the caller is cancelled, ``cancel`` is set (``fn``
-    polls it) and the thread is waited for before the cancellation goes on."""
-    future = asyncio.get_running_loop().run_in_executor(None, fn)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        cancel.set()
-        await asyncio.wait([future])
-        raise
 
 
 def _results_folder(folder: str) -> Path:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
+from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.app.process import load_for_driving
 from batcher_gui.config.prices import price_table
@@ -42,8 +43,16 @@ from batcher_gui.domain.events import (
 )
 from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
 from batcher_gui.domain.remote import Provider
+from batcher_gui.domain.views import PromptQuery
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.export import ExportFormat, check_destination, export_run, format_for
+from batcher_gui.engine.export import (
+    ExportFormat,
+    check_destination,
+    count_matching,
+    export_filter,
+    export_run,
+    format_for,
+)
 from batcher_gui.engine.providers import ProfileUnusable, ProviderCache
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
@@ -185,16 +194,7 @@ class Service(Actions):
 
     async def _job(self, fn: Callable[[], T], cancel: threading.Event) -> T:
         """Run a long job in a job thread; if the caller is cancelled, stop it and wait."""
-        future = asyncio.get_running_loop().run_in_executor(self._jobs, fn)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            cancel.set()
-            try:
-                await future
-            except BaseException:  # noqa: S110 - it was stopped on purpose; nothing to report
-                pass
-            raise
+        return await run_stoppable(fn, cancel, self._jobs)
 
     def _throttled(self, emit: Callable[[int, int, int], None]) -> Callable[[int, int, int], None]:
         last = [0.0]
@@ -412,10 +412,13 @@ class Service(Actions):
 
     async def export_run(self, run_ref: int | str, out: str | os.PathLike[str],
                          fmt: ExportFormat | str | None = None, *,
+                         only: PromptQuery | None = None,
                          cancel: threading.Event | None = None,
                          job_id: int | None = None) -> int:
         """Write a run's prompts and results to a file (JSONL or CSV); returns how many.
 
+        ``only``: just the prompts a view's filters show (its states, model, errors, search
+        text; its run and order are not used); None: all of the run.
         Progress arrives as :class:`ExportProgress` events with ``job_id`` (from
         :meth:`new_job_id`; a new one if not given)."""
         run = await self.find_run(run_ref)
@@ -428,7 +431,15 @@ class Service(Actions):
         return await self._job(functools.partial(
             export_run, self.store, run, out, chosen,
             progress=lambda done, total: progress(done, total, done),
-            should_stop=cancel.is_set), cancel)
+            should_stop=cancel.is_set, only=only), cancel)
+
+    async def count_for_export(self, run_ref: int | str, only: PromptQuery | None) -> int:
+        """How many prompts :meth:`export_run` would write with ``only``."""
+        run = await self.find_run(run_ref)
+        chosen = export_filter(only)
+        if chosen is None:
+            return run.prompt_count
+        return await self.read(count_matching, self.store.db, run.id, chosen)
 
     # -- errors that reach the user ------------------------------------------------------------
     def notice(self, message: str, level: NoticeLevel = NoticeLevel.INFO) -> None:

@@ -45,48 +45,55 @@ def check_url(kind: ProfileKind, url: str | None) -> str | None:
     url = (url or "").strip() or None
     if url is None:
         if kind is ProfileKind.OPENAI_COMPATIBLE:
-            raise InvalidInput("an openai-compatible profile needs --base-url, the server's API "
+            raise InvalidInput("an OpenAI-compatible profile needs a base URL: the server's API "
                                "root including /v1, e.g. http://localhost:8000/v1")
         if kind is ProfileKind.AZURE:
-            raise InvalidInput("an azure profile needs --base-url, the resource endpoint, e.g. "
-                               "https://my-resource.openai.azure.com")
+            raise InvalidInput("an Azure OpenAI profile needs a base URL: the resource endpoint, "
+                               "e.g. https://my-resource.openai.azure.com")
         return None
     if url == BUILTIN_SANDBOX_URL:
         return url
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
-        raise InvalidInput(f"base URL {url!r} is not an http(s) URL; write it in full, e.g. "
-                           "https://api.example.com/v1")
+        raise InvalidInput(f"the base URL {url!r} is not a full web address: write it with "
+                           "http:// or https://, e.g. https://api.example.com/v1")
     return url.rstrip("/")
 
 
 def check_key_env(key_env: str | None) -> str | None:
     key_env = (key_env or "").strip() or None
     if key_env is not None and not _ENV.fullmatch(key_env):
-        raise InvalidInput(f"--key-env {key_env!r} is not an environment variable name "
-                           "(letters, digits and _, not starting with a digit), e.g. GROQ_API_KEY")
+        raise InvalidInput(f"the key's variable {key_env!r} is not an environment variable "
+                           "name (letters, digits and _, not starting with a digit), e.g. "
+                           "GROQ_API_KEY")
     return key_env
 
 
-def _in_range(what: str, value: float, low: float, high: float) -> None:
+def _number(value: float) -> str:
+    """1000000 as "1,000,000" and 0.1 as "0.1" (``:,g`` would write 1e+06)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
+def _in_range(what: str, value: float, low: float, high: float, unit: str = "") -> None:
     if not low <= value <= high:
-        raise InvalidInput(f"{what} must be from {low:,g} to {high:,g}, got {value:,g}")
+        raise InvalidInput(f"{what} must be from {_number(low)} to {_number(high)}{unit}, "
+                           f"not {_number(value)}")
 
 
 def check_profile(fields: ProfileFields) -> ProfileFields:
     """The fields, normalised; raises InvalidInput saying what to fix."""
-    _in_range("max requests per batch", fields.limits.max_requests, *MAX_REQUESTS_RANGE)
-    _in_range("max bytes per batch", fields.limits.max_batch_bytes, *MAX_BATCH_BYTES_RANGE)
+    _in_range("the requests per batch", fields.limits.max_requests, *MAX_REQUESTS_RANGE)
+    _in_range("the bytes per batch", fields.limits.max_batch_bytes, *MAX_BATCH_BYTES_RANGE,
+              " bytes")
     poll = fields.options.get("poll_interval_seconds")
     if poll is not None:
-        _in_range("the poll interval (seconds)", float(poll), *POLL_RANGE)
-    for key, what in ((RUN_CAP, "the budget per run (USD)"),
-                      (MONTH_CAP, "the budget per month (USD)")):
+        _in_range("the poll interval", float(poll), *POLL_RANGE, " seconds")
+    for key, what in ((RUN_CAP, "the budget per run"), (MONTH_CAP, "the budget per month")):
         cap = fields.options.get(key)
         if cap is not None:
             if isinstance(cap, bool) or not isinstance(cap, (int, float)):
-                raise InvalidInput(f"{what} must be a number, got {cap!r}")
-            _in_range(what, float(cap), 0, 1e9)
+                raise InvalidInput(f"{what} must be an amount in USD, e.g. 25")
+            _in_range(what, float(cap), 0, 1e9, " USD")
     return ProfileFields(check_name(fields.name), fields.kind,
                          check_url(fields.kind, fields.base_url), check_key_env(fields.key_env),
                          fields.limits, dict(fields.options))

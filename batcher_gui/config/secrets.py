@@ -52,12 +52,25 @@ class InvalidApiKey(BatcherError):
     """A key given by the user is empty or malformed."""
 
 
-def _unavailable(action: str, exc: BaseException) -> SecretStoreUnavailable:
-    # keyring's messages name the backend problem and never contain the secret.
+def keyring_problem(exc: BaseException) -> str:
+    """Why the OS keyring cannot be used, in words people read (never an exception's class
+    name: that goes to the debug log). Each says "no OS keyring"."""
+    import keyring.errors
+
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return "no OS keyring is available on this system"
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return "no OS keyring can be used: it is locked"
+    if isinstance(exc, keyring.errors.InitError):
+        return "no OS keyring can be used: it could not be opened"
+    return "no OS keyring can be used: it did not answer"
+
+
+def _unavailable(store: SecretStore, action: str, exc: BaseException) -> SecretStoreUnavailable:
+    store.unavailable_reason = keyring_problem(exc)
+    log.debug("keyring unavailable to %s a key: %s", action, type(exc).__name__)
     return SecretStoreUnavailable(
-        f"Cannot {action} the API key: no OS keyring is available ({type(exc).__name__}: "
-        f"{exc}). {_ENV_HINT}"
-    )
+        f"Cannot {action} the API key: {store.unavailable_reason}. {_ENV_HINT}")
 
 
 def validate_key(key: str) -> str:
@@ -83,7 +96,7 @@ class SecretStore:
 
     def __init__(self, backend: KeyringBackend | None = None) -> None:
         self._backend = backend
-        #: why the last read failed, for error messages ("no keyring here").
+        #: why the keyring last failed, in words for error messages (see keyring_problem).
         self.unavailable_reason: str | None = None
 
     def _keyring(self) -> KeyringBackend:
@@ -104,7 +117,7 @@ class SecretStore:
             key = self._keyring().get_password(SERVICE, profile_name)
         except Exception as exc:  # see _KEYRING_FAILURES
             # Expected on headless machines: the caller falls back to environment variables.
-            self.unavailable_reason = f"{type(exc).__name__}: {exc}"
+            self.unavailable_reason = keyring_problem(exc)
             log.debug("keyring unavailable for reading: %s", type(exc).__name__)
             return None
         self.unavailable_reason = None
@@ -118,7 +131,7 @@ class SecretStore:
         try:
             self._keyring().set_password(SERVICE, profile_name, key)
         except Exception as exc:  # see _KEYRING_FAILURES
-            raise _unavailable("store", exc) from None  # keep frames holding the key out
+            raise _unavailable(self, "store", exc) from None  # keep frames holding the key out
         log.debug("stored API key for profile %r", profile_name)
 
     def delete(self, profile_name: str) -> bool:
@@ -131,7 +144,7 @@ class SecretStore:
             # Backends raise this for "no such entry" (a locked keyring raises KeyringLocked).
             return False
         except Exception as exc:  # see _KEYRING_FAILURES
-            raise _unavailable("delete", exc) from exc
+            raise _unavailable(self, "delete", exc) from exc
         log.debug("deleted API key for profile %r", profile_name)
         return True
 
@@ -179,9 +192,9 @@ def _missing_message(profile: Profile, secrets: SecretStore) -> str:
     text = f"No API key for profile '{name}'. Provide one:\n" + "\n".join(
         f"  - {way}" for way in ways
     )
-    if secrets.unavailable_reason:
-        text += (f"\n(No OS keyring is available here: {secrets.unavailable_reason}; "
-                 "use an environment variable.)")
+    reason = secrets.unavailable_reason
+    if reason:
+        text += f"\n({reason[:1].upper()}{reason[1:]}; use an environment variable.)"
     return text
 
 

@@ -22,9 +22,9 @@ _BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                "false": False, "no": False, "off": False, "0": False}
 
 
-def _meta(help_text: str, *, low: float | None = None, high: float | None = None,
+def _meta(label: str, help_text: str, *, low: float | None = None, high: float | None = None,
           unit: str = "") -> dict[str, Any]:
-    return {"help": help_text, "low": low, "high": high, "unit": unit}
+    return {"label": label, "help": help_text, "low": low, "high": high, "unit": unit}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,40 +32,53 @@ class WorkspaceSettings:
     """Every workspace setting with its default (see :data:`SPECS` for help and limits)."""
 
     poll_interval_seconds: float = field(default=30.0, metadata=_meta(
+        "Poll interval, real providers",
         "seconds between two status checks of a batch at a real provider",
         low=0.1, high=86_400, unit="s"))
     sandbox_poll_interval_seconds: float = field(default=1.0, metadata=_meta(
+        "Poll interval, sandbox",
         "seconds between two status checks of a batch on the built-in sandbox",
         low=0.1, high=3_600, unit="s"))
     auto_seal_quiet_seconds: float = field(default=600.0, metadata=_meta(
+        "Send a draft batch after",
         "a draft batch that has not grown for this long is sealed and sent",
         low=0, high=7 * 86_400, unit="s"))
     max_prompt_attempts: int = field(default=3, metadata=_meta(
-        "how often one prompt is sent before a transient failure (5xx, expiry) is final",
+        "Attempts per prompt",
+        "how often one prompt is sent before a temporary failure (a server error, an expired "
+        "batch) is final",
         low=1, high=20))
     cleanup_provider_files: bool = field(default=True, metadata=_meta(
+        "Clean up provider files",
         "delete a batch's input, output and error files at the provider once it has ended"))
     token_limit_backoff_seconds: tuple[float, ...] = field(
         default=(300.0, 600.0, 1200.0, 2400.0, 4800.0), metadata=_meta(
-            "waits after each token_limit_exceeded, then the batch fails (a list)",
+            "Waits after a token limit",
+            "how long to wait each time the provider refuses a batch because its queue of "
+            "tokens is full: one wait per refusal, and after the last one the batch fails",
             low=0, high=7 * 86_400, unit="s"))
     max_concurrent_batches: int = field(default=8, metadata=_meta(
-        "batches the engine works on at the same time (uploads, downloads, polls)",
+        "Batches worked on at once",
+        "batches worked on at the same time (uploads, downloads, status checks)",
         low=1, high=64))
     delivery_attempts: int = field(default=5, metadata=_meta(
+        "Webhook attempts",
         "webhook attempts per result before its delivery is marked failed", low=1, high=50))
     delivery_retry_seconds: float = field(default=10.0, metadata=_meta(
+        "First webhook retry after",
         "first wait after a failed webhook attempt (doubles after each)", low=0.1,
         high=86_400, unit="s"))
     default_profile: str = field(default="openai", metadata=_meta(
-        "the provider profile imports use when none is named"))
+        "Default profile", "the provider profile imports use when none is named"))
     prices: Mapping[str, Any] = field(default_factory=dict, metadata=_meta(
+        "Prices",
         "prices per model prefix, over the built-in table: {\"model\": [input, output]} USD "
         "per 1M tokens at the batch rate, or {\"model\": {\"input\": .., \"output\": .., "
         "\"cached_input\": ..}} at the live rate"))
     notifications: bool = field(default=True, metadata=_meta(
-        "desktop notification when a run finishes or fails (the window)"))
+        "Notifications", "desktop notification when a run finishes or fails (the window)"))
     token_limits: Mapping[str, Any] = field(default_factory=dict, metadata=_meta(
+        "Token limits",
         "enqueued-token limits over the built-in tier table: {\"gpt-4o\": 1350000} per model "
         "prefix, or {\"PROFILE/gpt-4o\": ..} for one profile; a batch is sent only when its "
         "input tokens fit beside the model's batches already at the provider"))
@@ -81,8 +94,8 @@ class WorkspaceSettings:
                 continue  # an old or newer Batcher's setting: kept, not used
             try:
                 values[key] = check(key, value)
-            except InvalidInput as exc:
-                problems.append(f"{exc}; using the default {SPECS[key].shown(SPECS[key].default)}")
+            except InvalidInput:
+                problems.append(SPECS[key].ignored(value))
         return cls(**values), problems
 
     def with_value(self, key: str, value: Any) -> WorkspaceSettings:
@@ -104,7 +117,8 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One setting: its key, Python type (as a name), default, limits and help."""
+    """One setting: its key, Python type (as a name), default, limits, help and label (its
+    name in the window, and in messages both the window and the command line show)."""
 
     key: str
     kind: str
@@ -113,6 +127,7 @@ class SettingSpec:
     low: float | None
     high: float | None
     unit: str
+    label: str = ""
 
     def shown(self, value: Any) -> str:
         if isinstance(value, bool):
@@ -126,19 +141,40 @@ class SettingSpec:
         return str(value)
 
     def expected(self) -> str:
+        """What a typed value must be ("a number of seconds from 0.1 to 86400"). Numbers are
+        written as they can be typed: no thousands separators."""
         span = ""
         if self.low is not None and self.high is not None:
             span = f" from {_num(self.low)} to {_num(self.high)}"
-        unit = f" ({'seconds' if self.unit == 's' else self.unit})" if self.unit else ""
+        unit = f" of {'seconds' if self.unit == 's' else self.unit}" if self.unit else ""
         return {
-            "float": f"a number{span}{unit}",
+            "float": f"a number{unit}{span}",
             "int": f"a whole number{span}",
             "bool": "true or false",
-            "tuple": f"a list of numbers{span}{unit}, e.g. 300,600,1200",
+            "tuple": f"a list of numbers{unit}, each{span}, e.g. 300,600,1200",
             "mapping": ('a JSON object like {"gpt-4o": 1350000}' if self.key == "token_limits"
                         else 'a JSON object like {"gpt-4o-mini": [0.075, 0.30]}'),
             "str": "a name",
         }[self.kind]
+
+    def described(self) -> str:
+        """What the value must be, in words without JSON (for messages anyone may read)."""
+        if self.key == "prices":
+            return ("prices by model, each an input and an output price of 0 or more (USD per "
+                    "1M tokens)")
+        if self.key == "token_limits":
+            return "token limits by model, each a whole number of tokens above 0"
+        return self.expected()
+
+    def ignored(self, stored: Any) -> str:
+        """Why a stored value is not used, naming the setting by its label."""
+        text = stored if isinstance(stored, str) else orjson.dumps(stored, default=str).decode()
+        if len(text) > 60:
+            text = text[:59] + "…"
+        default = ("none" if isinstance(self.default, Mapping) and not self.default
+                   else self.shown(self.default))
+        return (f"“{self.label}” held {text!r}, not {self.described()}; using the default, "
+                f"{default}")
 
 
 def _num(value: float) -> str:
@@ -159,7 +195,8 @@ def _specs() -> dict[str, SettingSpec]:
     for f in fields(WorkspaceSettings):
         default = getattr(defaults, f.name)
         out[f.name] = SettingSpec(f.name, _kind(default), default, f.metadata["help"],
-                                  f.metadata["low"], f.metadata["high"], f.metadata["unit"])
+                                  f.metadata["low"], f.metadata["high"], f.metadata["unit"],
+                                  f.metadata["label"])
     return out
 
 
@@ -275,4 +312,9 @@ def parse(key: str, text: str) -> Any:
             value = orjson.loads(text)
         except orjson.JSONDecodeError:
             raise _bad(spec, text) from None
-    return check(key, value)
+    try:
+        return check(key, value)
+    except InvalidInput:
+        if spec.kind in ("float", "int", "tuple"):
+            raise _bad(spec, text) from None  # what was typed ("0"), not how it was read (0.0)
+        raise

@@ -1,4 +1,9 @@
-"""Exporting a run: one line per prompt with the user's custom_id, state, request and outcome."""
+"""Exporting a run: one line per prompt with the user's custom_id, state, request and outcome.
+
+An export may be limited to the prompts a view shows (its state, model, error and search
+filters, a :class:`~batcher_gui.domain.views.PromptQuery`): the same SQL condition the view
+uses selects them, so the file holds exactly the prompts the filters show, in import order.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.usage import cache_tokens_in
+from batcher_gui.domain.views import PromptQuery
+from batcher_gui.storage.export_rows import count_matching, matching_prompts
 from batcher_gui.storage.store import Store
 
 
@@ -125,6 +132,18 @@ def check_destination(out: str | os.PathLike[str]) -> Path:
     return target
 
 
+def export_filter(query: PromptQuery | None) -> PromptQuery | None:
+    """What of a view's query an export applies: its filters (state, model, errors, search,
+    batch), not its run or order. None: no filter, the whole run."""
+    if query is None:
+        return None
+    only = PromptQuery(batch_id=query.batch_id, states=tuple(query.states), model=query.model,
+                       has_error=query.has_error, text=query.text.strip())
+    filtered = (only.states or only.model or only.has_error is not None or only.text
+                or only.batch_id is not None)
+    return only if filtered else None
+
+
 def export_run(
     store: Store,
     run: Run,
@@ -132,12 +151,16 @@ def export_run(
     fmt: ExportFormat = ExportFormat.JSONL,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    only: PromptQuery | None = None,
 ) -> int:
     """Write a run's prompts to ``out``; returns how many. The file appears only when complete.
 
     Runs in a worker thread (a million prompts take seconds); ``should_stop`` is polled after
-    each chunk and abandons the export (no file is left behind).
+    each chunk and abandons the export (no file is left behind). ``only``: just the prompts
+    these filters keep (see :func:`export_filter`); the lines are the same as in a whole
+    export.
     """
+    only = export_filter(only)
     prices = price_table(store.get_setting("prices", {}))
     target = check_destination(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,11 +176,14 @@ def export_run(
                 write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
             else:
                 write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
-            for rows in store.iter_run_prompts(run.id):
+            total = run.prompt_count if only is None else count_matching(store.db, run.id, only)
+            chunks = (store.iter_run_prompts(run.id) if only is None
+                      else matching_prompts(store.db, run.id, only))
+            for rows in chunks:
                 write(rows)
                 written += len(rows)
                 if progress is not None:
-                    progress(written, run.prompt_count)
+                    progress(written, max(total, written))
                 if should_stop is not None and should_stop():
                     raise Cancelled("export stopped; no file was written")
             if fmt is ExportFormat.CSV:

@@ -85,7 +85,7 @@ def _row(r: Sequence[Any]) -> PromptRow:
                      tokens_in, tokens_out, attempts, updated_at)
 
 
-def _where(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
+def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
            first_id: int | None = None, listing: bool = False) -> tuple[str, list[Any]]:
     """SQL condition and parameters for a query over the ``visible`` runs.
 
@@ -227,7 +227,7 @@ class ViewQueries:
 
     # -- prompts -------------------------------------------------------------------------
     def count(self, q: PromptQuery) -> int:
-        where, params = _where(q, self._visible())
+        where, params = prompt_condition(q, self._visible())
         return int(self._conn.execute(f"SELECT count(*) FROM prompts WHERE {where}",
                                       params).fetchone()[0])
 
@@ -239,7 +239,7 @@ class ViewQueries:
         counts: dict[PromptState, int] = {}
         for run_id in [q.run_id] if q.run_id is not None else self._visible():
             one = dataclasses.replace(q, run_id=run_id)
-            where, params = _where(one, [], with_states=False)
+            where, params = prompt_condition(one, [], with_states=False)
             for state, n in self._conn.execute(
                     f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state",
                     params):
@@ -252,7 +252,8 @@ class ViewQueries:
         Ids first, then their rows: a sort then carries ids and sort keys through SQLite's
         sorter, not every matching row's request and response (seconds on a million rows).
         """
-        where, params = _where(q, self._visible(), listing=True, first_id=self._first_id(q))
+        where, params = prompt_condition(q, self._visible(), listing=True,
+                                         first_id=self._first_id(q))
         ids = [i for (i,) in self._conn.execute(
             f"SELECT id FROM prompts WHERE {where} ORDER BY {_order(q)} LIMIT ? OFFSET ?",
             [*params, limit, offset])]
@@ -269,7 +270,8 @@ class ViewQueries:
             ranges = self._ranges([q.run_id] if q.run_id is not None else self._visible())
             if ranges is not None:
                 return IdRanges(ranges)
-        where, params = _where(q, self._visible(), listing=True, first_id=self._first_id(q))
+        where, params = prompt_condition(q, self._visible(), listing=True,
+                                         first_id=self._first_id(q))
         out: array[int] = array("q")
         cursor = self._conn.execute(f"SELECT id FROM prompts WHERE {where} ORDER BY "
                                     f"{_order(q)}", params)

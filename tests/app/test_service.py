@@ -204,11 +204,11 @@ def test_settings_are_typed_checked_and_applied(open_service: OpenService) -> No
             assert service.settings.poll_interval_seconds == 45.0
             refused = [
                 ("poll_interval_seconds", "soon", InvalidInput,
-                 "poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got "
+                 "poll_interval_seconds must be a number of seconds from 0.1 to 86400, got "
                  "'soon'"),
-                ("poll_interval_seconds", "-1", InvalidInput,
-                 "poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got "
-                 "'-1.0'"),
+                ("poll_interval_seconds", "-1", InvalidInput,  # what was typed, not -1.0
+                 "poll_interval_seconds must be a number of seconds from 0.1 to 86400, got "
+                 "'-1'"),
                 ("max_prompt_attempts", "2.5", InvalidInput,
                  "max_prompt_attempts must be a whole number from 1 to 20, got '2.5'"),
                 ("prices", '{"gpt-4o-mini": "cheap"}', InvalidInput,
@@ -243,8 +243,9 @@ def test_a_bad_stored_setting_falls_back_to_its_default(
     with conn:  # what an older Batcher let `config set` store
         conn.execute("UPDATE settings SET value = '\"soon\"' WHERE key = 'poll_interval_seconds'")
     conn.close()
-    problem = ("poll_interval_seconds must be a number from 0.1 to 86400 (seconds), got 'soon'; "
-               "using the default 30")
+    # Said by its label (the window shows it too), never by its key.
+    problem = ("“Poll interval, real providers” held 'soon', not a number of seconds from 0.1 "
+               "to 86400; using the default, 30")
 
     async def second() -> None:
         service = await open_service()

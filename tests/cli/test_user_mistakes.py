@@ -58,12 +58,12 @@ def test_paths_that_are_folders_or_files_get_messages(cli: Cli, tmp_path: Path) 
 
 @pytest.mark.parametrize(("args", "says"), [
     (["bad name!", "--kind", "openai"], "profile name 'bad name!' is not allowed"),
-    (["x", "--base-url", "not a url"], "is not an http(s) URL"),
-    (["x", "--base-url", "api.example.com/v1"], "is not an http(s) URL"),
-    (["x", "--kind", "openai-compatible"], "needs --base-url"),
-    (["x", "--kind", "azure"], "needs --base-url"),
+    (["x", "--base-url", "not a url"], "is not a full web address"),
+    (["x", "--base-url", "api.example.com/v1"], "is not a full web address"),
+    (["x", "--kind", "openai-compatible"], "needs a base URL"),
+    (["x", "--kind", "azure"], "needs a base URL"),
     (["x", "--key-env", "MY KEY"], "is not an environment variable name"),
-    (["x", "--max-requests", "0"], "max requests per batch must be from 1"),
+    (["x", "--max-requests", "0"], "the requests per batch must be from 1 to 1,000,000"),
 ])
 def test_profiles_are_checked(cli: Cli, args: list[str], says: str) -> None:
     """10: bad profiles are refused (exit 2), nothing is added."""

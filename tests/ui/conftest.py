@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -35,6 +35,10 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     yield loop
     for task in asyncio.all_tasks(loop):
         task.cancel()
+    qapp.processEvents()
+    # Windows and dialogs deleted with deleteLater(): now, on this thread, so no Qt object of
+    # this test is left for a later collection in another thread.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qapp.processEvents()
     asyncio.events._set_running_loop(None)
     loop._QEventLoop__is_running = False  # type: ignore[attr-defined]  # so close() accepts

@@ -138,7 +138,7 @@ def test_a_bad_file_shows_its_errors_with_line_numbers_and_imports_nothing(
     assert dialog.report is not None
     assert (dialog.report.valid, dialog.report.invalid) == (2, 2)
     problems = [dialog.errors.item(i).text() for i in range(dialog.errors.count())]
-    assert problems[0].startswith("line 2") and problems[1].startswith("line 4")
+    assert problems[0].startswith("Line 2: ") and problems[1].startswith("Line 4")
     assert "messages" in problems[1]
     assert not dialog.import_button.isEnabled()  # all or nothing, unless the user says so
     assert dialog.valid_only.isVisible()
@@ -242,6 +242,7 @@ def test_a_runs_delivery_is_set_refused_when_wrong_and_redelivered(
     delivery.webhook_url.setText("ftp://nope")
     delivery.save_button.click()
     qtbot.waitUntil(lambda: "http" in delivery.message.text(), timeout=WAIT)
+    assert "must start with http:// or https://" in delivery.message.text()
     assert delivery.isVisible()  # refused: it stays open with the reason, nothing saved
     run = await_task(qtbot, window.service.find_run(overview.run.id))
     assert (run.delivery_kind, run.delivery_target) == (None, None)
@@ -255,7 +256,11 @@ def test_a_runs_delivery_is_set_refused_when_wrong_and_redelivered(
     await_task(qtbot, window.service.submit(run.id))
     qtbot.waitUntil(lambda: (r := window.runs_model.item(0)) is not None
                     and r.count(PromptState.DELIVERED) == 2, timeout=WAIT)
-    assert any(out.iterdir())
+    # What the dialog said is what was written: two files for the run, a line per answer.
+    assert sorted(p.name for p in out.iterdir()) == ["d.csv", "d.jsonl"]
+    assert "“d.jsonl” and “d.csv”" in delivery.folder_note.text()
+    assert "per batch" not in delivery.folder_note.text() + delivery.folder.text()
+    assert len((out / "d.jsonl").read_text().splitlines()) == 2
     window.runs.selectRow(0)
     again = DeliveryDialog(window.service, window.runs_model.item(0), window)  # type: ignore
     again.redeliver_all.click()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
+    QTableWidget,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -32,6 +33,7 @@ from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.dialogs.settings_dialog import SettingsDialog
+from batcher_gui.ui.dialogs.settings_tables import PricesTable, TokenLimitsTable
 from tests.app.conftest import FAST
 from tests.fakes import MemoryKeyring
 
@@ -155,15 +157,19 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     assert (acme.key_env, acme.limits.max_batch_bytes) == ("ACME_API_KEY", 5_000_000)
 
     # Refusals are shown in plain words, next to the form, and change nothing.
-    for field, text, said in ((page.base_url, "localhost 8000", "is not an http(s) URL"),
-                              (page.poll, "0", "poll interval (seconds) must be from 0.1"),
-                              (page.poll, "soon", "must be a number of seconds"),
-                              (page.key_env, "9LIVES", "Key env var '9LIVES' is not")):
+    for field, text, said in (
+            (page.base_url, "localhost 8000", "is not a full web address: write it with "
+                                              "http:// or https://"),
+            (page.poll, "0", "The poll interval must be from 0.1 to 86,400 seconds, not 0"),
+            (page.poll, "soon", "must be a number of seconds, e.g. 60"),
+            (page.key_env, "9LIVES", "'9LIVES' is not an environment variable name")):
         before = field.text()
         type_into(qtbot, field, text)
         click(qtbot, dialog, page.save_button)
         message = shown(page.message)
         assert message.startswith("✖") and said in message, message
+        for internal in ("--", "got ", "(s)", "Error", "poll_interval"):
+            assert internal not in message, message
         assert "Traceback" not in every_text(dialog)
         assert result(qtbot, service.profile("acme")) == acme
         type_into(qtbot, field, before)
@@ -267,12 +273,16 @@ def test_without_a_keyring_the_page_explains_environment_variables(
         dialog = make_dialog(qtbot, service)
         select(qtbot, dialog, "openai")
         note = shown(dialog.keys.keyring_note)
-        for words in ("No OS keyring is available", "Key env var", "--key-env", "OPENAI_API_KEY"):
+        for words in ("No OS keyring is available on this system", "Key env var",
+                      "Save profile", "OPENAI_API_KEY"):
             assert words in note
+        for internal in ("--key-env", "NoKeyringError", "Error", "batcher ", "backend"):
+            assert internal not in note
         type_into(qtbot, dialog.keys.edit, KEY)
         click(qtbot, dialog, dialog.keys.save_button)
-        assert ("No OS keyring is available here (NoKeyringError: No recommended backend was "
-                "available), so Batcher cannot store a key") in shown(dialog.keys.keyring_note)
+        assert ("No OS keyring is available on this system, so Batcher cannot store a key "
+                "here") in shown(dialog.keys.keyring_note)
+        assert "Error" not in shown(dialog.keys.keyring_note)
         assert not shown(dialog.keys.verdict)  # nothing was stored...
         assert dialog.keys.edit.text() == KEY  # ...so the typed key stays, for another try
         assert KEY not in every_text(dialog).replace(KEY, "", 1)  # (that was edit.text())
@@ -351,10 +361,11 @@ def test_workspace_settings_are_checked_stored_and_reset(service: Service, qtbot
         settle(qtbot, dialog)
 
     stored = result(qtbot, service.read(service.store.raw_settings))
-    for bad, said in (("soon", "must be a number from 0.1 to 86400"), ("0.01", "got '0.01'")):
+    said = ("✖ “Poll interval, real providers” must be a number of seconds from 0.1 to 86400. "
+            "Not changed: still 30 seconds.")
+    for bad in ("soon", "0.01"):
         typed(bad)
-        message = shown(row.message)
-        assert message.startswith("✖") and said in message and "still 30" in message, message
+        assert shown(row.message) == said
         assert service.settings.poll_interval_seconds == 30.0
         assert result(qtbot, service.read(service.store.raw_settings)) == stored
     typed("45")
@@ -380,13 +391,6 @@ def test_workspace_settings_are_checked_stored_and_reset(service: Service, qtbot
     settle(qtbot, dialog)
     assert service.settings.token_limit_backoff_seconds == (60.0, 120.0)
     assert backoff.editor.text() == "60, 120"
-    prices = page.rows["prices"]
-    type_into(qtbot, prices.editor, '{"gpt-4o-mini": [0.075]}')
-    qtbot.keyClick(prices.editor, Qt.Key.Key_Return)
-    settle(qtbot, dialog)
-    assert "must map to [input, output]" in shown(prices.message)
-    assert prices.editor.text() == '{"gpt-4o-mini": [0.075]}'  # kept, to be fixed
-    assert service.settings.prices == {}
     # Every setting of the model is on the page, with its help.
     labels = {row.label.text() for row in page.rows.values()}
     assert len(labels) == len(page.rows) == len(service.settings.__slots__)
@@ -434,3 +438,118 @@ def test_a_welcome_screen_can_open_the_key_field_of_a_profile(service: Service,
     with pytest.raises(ValueError, match="profiles, workspace"):
         dialog.open_page("keys")
     assert {box.title() for box in dialog.findChildren(QGroupBox)} >= {"Profile", "API key"}
+
+
+# -- the tables: prices and token limits ---------------------------------------------------------
+def _cell(qtbot: QtBot, dialog: SettingsDialog, table: QTableWidget, row: int, column: int,
+          text: str) -> None:
+    """Type into a cell as the user does: the edit is committed, then checked (and sent)."""
+    table.item(row, column).setText(text)
+    settle(qtbot, dialog)
+
+
+def test_prices_are_a_table_checked_row_by_row_and_stored_as_the_command_line_stores_them(
+        service: Service, qtbot: QtBot) -> None:
+    dialog = make_dialog(qtbot, service)
+    dialog.open_page("workspace")
+    row = dialog.workspace.rows["prices"]
+    editor = row.editor
+    assert isinstance(editor, PricesTable)
+    grid = editor.table
+    assert grid.rowCount() == 0 and not row.reset.isEnabled()
+    assert "Default: none (the built-in table only)." in row.help.text()
+    assert "{" not in row.help.text()  # no JSON to write here
+
+    click(qtbot, dialog, editor.add_button)
+    assert grid.rowCount() == 1 and service.settings.prices == {}
+    _cell(qtbot, dialog, grid, 0, 0, "My-Model")
+    assert shown(row.message) == ("✖ Row 1: type the input and output prices of My-Model. "
+                                  "Not saved yet.")
+    _cell(qtbot, dialog, grid, 0, 1, "0.1")
+    assert shown(row.message) == ("✖ Row 1: the output price must be a number of 0 or more "
+                                  "(USD per 1M tokens), e.g. 0.15. Not saved yet.")
+    assert service.settings.prices == {}  # nothing half-typed is stored
+    _cell(qtbot, dialog, grid, 0, 2, "$0.40")
+    assert shown(row.message) == "✔ Saved."
+    assert service.settings.prices == {"my-model": (0.1, 0.4)}
+    raw = result(qtbot, service.read(service.store.raw_settings))
+    assert raw["prices"] == {"my-model": [0.1, 0.4]}  # as `batcher config set prices` stores
+    assert [grid.item(0, c).text() for c in range(3)] == ["my-model", "0.1", "0.4"]
+    assert row.reset.isEnabled()
+
+    # A wrong value is refused with what to type, and the stored prices stay.
+    for bad in ("-1", "cheap", "nan"):
+        _cell(qtbot, dialog, grid, 0, 1, bad)
+        assert shown(row.message) == ("✖ Row 1: the input price must be a number of 0 or "
+                                      "more (USD per 1M tokens), e.g. 0.15. Not saved yet.")
+        assert service.settings.prices == {"my-model": (0.1, 0.4)}
+    _cell(qtbot, dialog, grid, 0, 1, "0.2")
+    assert service.settings.prices == {"my-model": (0.2, 0.4)}
+
+    # The list price: stored in the long form, as the command line takes it.
+    choice = grid.cellWidget(0, 3)
+    assert isinstance(choice, QComboBox) and choice.currentData() == "batch"
+    choice.setCurrentIndex(choice.findData("live"))
+    settle(qtbot, dialog)
+    assert service.settings.prices == {"my-model": {"input": 0.2, "output": 0.4}}
+
+    # One row per model.
+    click(qtbot, dialog, editor.add_button)
+    for column, text in enumerate(("MY-MODEL", "1", "2")):
+        _cell(qtbot, dialog, grid, 1, column, text)
+    assert shown(row.message) == ("✖ Row 2: my-model is in row 1 too; one row per model. "
+                                  "Not saved yet.")
+    grid.selectRow(1)
+    click(qtbot, dialog, editor.remove_button)
+    assert not shown(row.message) and grid.rowCount() == 1
+    assert service.settings.prices == {"my-model": {"input": 0.2, "output": 0.4}}
+
+    grid.selectRow(0)
+    click(qtbot, dialog, editor.remove_button)
+    assert service.settings.prices == {} and shown(row.message) == "✔ Saved."
+
+
+def test_a_live_price_keeps_what_the_table_does_not_show(service: Service,
+                                                         qtbot: QtBot) -> None:
+    result(qtbot, service.set_setting("prices", '{"big": {"input": 2, "output": 8, '
+                                                '"cached_input": 0.5}}'))
+    dialog = make_dialog(qtbot, service)
+    dialog.open_page("workspace")
+    editor = dialog.workspace.rows["prices"].editor
+    assert isinstance(editor, PricesTable)
+    choice = editor.table.cellWidget(0, 3)
+    assert isinstance(choice, QComboBox) and choice.currentData() == "live"
+    assert "cached input 0.5" in choice.toolTip()
+    _cell(qtbot, dialog, editor.table, 0, 2, "10")
+    assert service.settings.prices == {"big": {"input": 2.0, "output": 10.0,
+                                               "cached_input": 0.5}}
+
+
+def test_token_limits_are_a_table_of_whole_numbers(service: Service, qtbot: QtBot) -> None:
+    dialog = make_dialog(qtbot, service)
+    dialog.open_page("workspace")
+    row = dialog.workspace.rows["token_limits"]
+    editor = row.editor
+    assert isinstance(editor, TokenLimitsTable)
+    grid = editor.table
+    click(qtbot, dialog, editor.add_button)
+    _cell(qtbot, dialog, grid, 0, 0, "gpt-4o")
+    refused = ("✖ Row 1: the limit must be a whole number of tokens above 0, e.g. 2,000,000. "
+               "Not saved yet.")
+    assert shown(row.message) == refused
+    for bad in ("0", "1.5", "lots", "-3"):
+        _cell(qtbot, dialog, grid, 0, 1, bad)
+        assert shown(row.message) == refused
+        assert service.settings.token_limits == {}
+    _cell(qtbot, dialog, grid, 0, 1, "1,350,000")
+    assert service.settings.token_limits == {"gpt-4o": 1_350_000}
+    assert grid.item(0, 1).text() == "1,350,000" and shown(row.message) == "✔ Saved."
+    click(qtbot, dialog, editor.add_button)
+    _cell(qtbot, dialog, grid, 1, 0, "sandbox/gpt-4o-mini")
+    _cell(qtbot, dialog, grid, 1, 1, "2000000")
+    assert service.settings.token_limits == {"gpt-4o": 1_350_000,
+                                             "sandbox/gpt-4o-mini": 2_000_000}
+    raw = result(qtbot, service.read(service.store.raw_settings))
+    assert raw["token_limits"] == {"gpt-4o": 1350000, "sandbox/gpt-4o-mini": 2000000}
+    click(qtbot, dialog, row.reset)
+    assert service.settings.token_limits == {} and grid.rowCount() == 0

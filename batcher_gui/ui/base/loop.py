@@ -53,7 +53,9 @@ class GuiThreadCollector:
         return 0
 
     def stop(self) -> None:
+        """Collect what is left here, on the GUI thread, then leave collection to Python."""
         self._timer.stop()
+        gc.collect()
         if self._was_enabled:
             gc.enable()
 

@@ -1,11 +1,19 @@
 """Where a run's results go as they arrive: nowhere (read them here or export), a folder, or a
-webhook; and sending them again."""
+webhook; and sending them again.
+
+What each target really gets (engine/delivery.py): a folder holds two files for the run,
+``<run name>.jsonl`` and ``<run name>.csv``, each growing by one line per answer as answers
+arrive; a webhook gets one POST per answer, retried with backoff until it answers 2xx.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -24,6 +32,16 @@ from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.messages import pick_files
 from batcher_gui.ui.base.said import delivery_set
 from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.dialogs.words import plain
+
+#: Characters a results file's name cannot hold (engine/delivery.py's folder_files names the
+#: files the same way).
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
+
+
+def file_stem(run: RunOverview) -> str:
+    """The name the run's results files get in a folder (before .jsonl and .csv)."""
+    return _UNSAFE.sub("_", run.run.name).strip() or f"run-{run.run.id}"
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -37,9 +55,23 @@ class DeliveryDialog(QDialog):
         self.setObjectName("delivery-dialog")
         self.setWindowTitle(f"Delivery of run {run.run.label}")
         self.service, self.run = service, run
+        stem = file_stem(run)
         self.none = QRadioButton("No delivery — read the answers here, or export the run")
-        self.folder = QRadioButton("Write each answer to a folder (one JSONL file per batch)")
-        self.webhook = QRadioButton("POST each batch's answers to a webhook")
+        self.folder = QRadioButton("Write the answers to a folder")
+        self.folder.setToolTip(f"Two files for this run, “{stem}.jsonl” and “{stem}.csv” "
+                               "(with the run's number added if another run's files already "
+                               "have those names), one line per answer")
+        self.folder_note = QLabel(
+            f"Batcher keeps two files there for this run, “{stem}.jsonl” and “{stem}.csv”, "
+            "and adds a line to each as every answer arrives.")
+        self.webhook = QRadioButton("Send each answer to a webhook")
+        self.webhook_note = QLabel(
+            "One POST per answer (a JSON object with the run, the custom_id, the model, the "
+            "usage and the response); one the server refuses is sent again, up to the "
+            "“Webhook attempts” set in Preferences → Workspace.")
+        for note in (self.folder_note, self.webhook_note):
+            note.setWordWrap(True)
+            note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.group = QButtonGroup(self)
         for button in (self.none, self.folder, self.webhook):
             self.group.addButton(button)
@@ -73,8 +105,10 @@ class DeliveryDialog(QDialog):
         grid.addWidget(self.folder, 1, 0, 1, 3)
         grid.addWidget(self.folder_path, 2, 1)
         grid.addWidget(browse, 2, 2)
-        grid.addWidget(self.webhook, 3, 0, 1, 3)
-        grid.addWidget(self.webhook_url, 4, 1, 1, 2)
+        grid.addWidget(self.folder_note, 3, 1, 1, 2)
+        grid.addWidget(self.webhook, 4, 0, 1, 3)
+        grid.addWidget(self.webhook_url, 5, 1, 1, 2)
+        grid.addWidget(self.webhook_note, 6, 1, 1, 2)
         grid.setColumnMinimumWidth(0, 18)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Close)
@@ -91,7 +125,7 @@ class DeliveryDialog(QDialog):
         layout.addWidget(buttons)
         self._update()
         self.group.buttonToggled.connect(lambda *_: self._update())
-        self.resize(560, 300)
+        self.resize(600, 340)
 
     def _update(self) -> None:
         self.folder_path.setEnabled(self.folder.isChecked())
@@ -117,11 +151,15 @@ class DeliveryDialog(QDialog):
         if self.webhook.isChecked() and not webhook:
             self.message.setText("Type the webhook's URL (http:// or https://).")
             return
+        if webhook and not webhook.startswith(("http://", "https://")):
+            self._error("The webhook's URL must start with http:// or https://, e.g. "
+                        "https://example.com/hooks/batcher.")
+            return
         try:
             outcome = await self.service.set_delivery(self.run.run.id, folder=folder,
                                                    webhook=webhook)
         except BatcherError as exc:
-            self.message.setText(f"<span style='color:#c62828'>{exc}</span>")
+            self._error(plain(str(exc)))
             return
         self.message.setText(delivery_set(outcome))
         self.accept()
@@ -130,6 +168,9 @@ class DeliveryDialog(QDialog):
         try:
             count = await self.service.redeliver(self.run.run.id, failed_only=failed_only)
         except BatcherError as exc:
-            self.message.setText(f"<span style='color:#c62828'>{exc}</span>")
+            self._error(plain(str(exc)))
             return
         self.message.setText(f"{plural(count, 'answer')} will be delivered again.")
+
+    def _error(self, text: str) -> None:
+        self.message.setText(f"<span style='color:#c62828'>{html.escape(text)}</span>")

@@ -10,6 +10,7 @@ worker threads, and a newer question cancels the older one's answer.
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,13 +37,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.config.prices import price_table
 from batcher_gui.domain import intake as previews
 from batcher_gui.domain.errors import BatcherError, Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.events import Event, ImportProgress
 from batcher_gui.domain.intake import FileEstimate
 from batcher_gui.domain.models import ImportOptions, ImportSummary, InputFormat, ProfileLimits
-from batcher_gui.domain.money import usd
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.wording import plural, size_text
 from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.dialogs import words
 from batcher_gui.ui.dialogs.import_form import FORMAT_NAMES, ImportForm
 
 if TYPE_CHECKING:
@@ -51,14 +55,14 @@ if TYPE_CHECKING:
 #: Options settle this long after the last keystroke before the file is read again.
 SETTLE_MS = 300
 JSONL_COLUMNS = ["custom_id", "url", "model", "first user text"]
+def _html(text: str) -> str:
+    """Text for a rich-text label (quotes stay quotes)."""
+    return html.escape(text, quote=False)
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return str(n)
+#: The problems listed under the summary, at most.
+SHOWN_PROBLEMS = 50
+RED = "#c62828"
 
 
 class ImportDialog(QDialog):
@@ -88,6 +92,8 @@ class ImportDialog(QDialog):
         self._settle.timeout.connect(
             lambda: spawn(self._recheck(), name="import-check", owner=self))
         self.form.changed.connect(self._settle.start)
+        self.form.same_prompt.toggled.connect(lambda _on: self._update_buttons())
+        self.form.template.textChanged.connect(self._update_buttons)
         self._update_buttons()  # nothing can be imported before the file has been checked
         spawn(self._start(), name="import-open", owner=self)
 
@@ -191,6 +197,7 @@ class ImportDialog(QDialog):
     async def _start(self) -> None:
         profiles = await self.service.profiles()
         self._run_names = {run.name for run in await self.service.runs()}
+        self.form.set_prices(price_table(self.service.settings.prices))
         self.form.set_profiles(profiles, self.service.settings.default_profile)
         await self._load()
 
@@ -220,13 +227,14 @@ class ImportDialog(QDialog):
             preview = await self.service.preview_file(self.path, options)
         except BatcherError as exc:
             if generation == self._generation:
-                self._cannot_import(str(exc))
+                self._cannot_import(_problems(exc)[0])
             return
         if generation != self._generation:
             return
         self.preview = preview
-        self.file_label.setText(f"<b>{Path(self.path).name}</b> · {_size(preview.total_bytes)}"
-                                f" · {FORMAT_NAMES[preview.format]}")
+        self.file_label.setText(f"<b>{_html(Path(self.path).name)}</b> · "
+                                f"{size_text(preview.total_bytes)} · "
+                                f"{FORMAT_NAMES[preview.format]}")
         self.file_label.setToolTip(self.path)
         self._show_sheets(preview)
         self._show_table(preview)
@@ -243,7 +251,7 @@ class ImportDialog(QDialog):
         self.examples.clear()
         self.check_bar.setRange(0, 1)
         self.check_bar.setValue(0)
-        self.summary.setText(f"<b>This file cannot be imported.</b> {message}")
+        self.summary.setText(f"<b>This file cannot be imported.</b> {_html(message)}")
         self.cost.setText("")
         self.errors.clear()
         self._update_buttons()
@@ -346,13 +354,7 @@ class ImportDialog(QDialog):
         cost = estimate.cost
         if cost is None:
             return
-        about = "" if estimate.exact else "about "
-        text = (f"{about}{estimate.input_tokens:,} input tokens, at most "
-                f"{estimate.output_bound:,} output · <b>{usd(cost.low)} to {usd(cost.high)}</b>"
-                f" at batch prices (live calls: up to {usd(cost.live_high)})")
-        if not cost.priced:
-            text += " · <span style='color:#c62828'>some models have no known price</span>"
-        self.cost.setText(text)
+        self.cost.setText(cost_text(estimate, self.form.prices))
         self.estimate = estimate
 
     def _check_progress(self, generation: int, done: int, total: int) -> None:
@@ -360,32 +362,47 @@ class ImportDialog(QDialog):
             self.check_bar.setValue(int(1000 * done / total))
 
     def _show_problem(self, exc: BatcherError) -> None:
-        self.problem = str(exc).splitlines()[0]
+        """Why nothing can be imported: one problem in the summary, several listed below it
+        (each said once)."""
+        problems = _problems(exc)
+        total = max(len(problems), getattr(exc, "total", 0))
+        self.problem = problems[0]
         self.check_bar.setValue(0)
-        self.summary.setText(f"<b>Cannot import with these settings.</b> {self.problem}")
         self.errors.clear()
-        for error in getattr(exc, "errors", [])[:50]:
-            self.errors.addItem(_line_error(error))
+        if total == 1:
+            said = _html(problems[0])
+        else:
+            said = f"{plural(total, 'problem')}, listed below."
+            for problem in problems[:SHOWN_PROBLEMS]:
+                self.errors.addItem(problem)
+            more = total - min(len(problems), SHOWN_PROBLEMS)
+            if more > 0:
+                self.errors.addItem(f"… and {plural(more, 'more problem')}")
+        self.summary.setText(f"<b>Cannot import with these settings:</b> {said}")
         self._update_buttons()
 
     def _show_report(self, report: previews.ValidationReport) -> None:
         self.report = report
         self.check_bar.setValue(1000)
-        models = ", ".join(f"{model} ×{n:,}" for model, n in sorted(
+        models = ", ".join(f"{_html(model)} ×{n:,}" for model, n in sorted(
             report.models.items(), key=lambda kv: -kv[1])[:4])
-        text = (f"<b>{report.valid:,}</b> prompt(s) ready in <b>{report.batches:,}</b> "
-                f"batch(es)" + (f" · {models}" if models else ""))
+        text = (f"<b>{plural(report.valid, 'prompt')}</b> ready in "
+                f"<b>{plural(report.batches, 'batch', 'batches')}</b>"
+                + (f" · {models}" if models else ""))
         if report.invalid:
-            text += (f" · <span style='color:#c62828'><b>{report.invalid:,}</b> line(s) with "
-                     "problems</span>")
+            text += (f" · <span style='color:{RED}'><b>{plural(report.invalid, 'line')}</b> "
+                     "with problems</span>")
         for warning in report.warnings:
-            text += f"<br>{warning}"
+            text += f"<br>{_html(words.import_message(warning))}"
         self.summary.setText(text)
         self.errors.clear()
         for error in report.errors:
-            self.errors.addItem(_line_error(error))
+            self.errors.addItem(words.import_problem(error))
         if report.invalid > len(report.errors):
-            self.errors.addItem(f"… and {report.invalid - len(report.errors):,} more")
+            more = report.invalid - len(report.errors)
+            self.errors.addItem(f"… and {plural(more, 'more line')} with problems")
+        if self.preview is not None and self.preview.format is InputFormat.JSONL:
+            self.form.show_model_hint(report.models)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -394,7 +411,11 @@ class ImportDialog(QDialog):
         self.valid_only.setVisible(report is not None and report.invalid > 0)
         ready = (self.problem is None and report is not None and report.valid > 0
                  and (report.invalid == 0 or self.valid_only.isChecked()))
-        self.import_button.setEnabled(ready and not importing)
+        waits = ready and self.form.needs_confirmation()
+        self.import_button.setEnabled(ready and not waits and not importing)
+        self.import_button.setToolTip(
+            "The template has no {column}: tick “Send this same prompt for every row” to "
+            "import it as it is, or insert a column" if waits else "")
         self.skip_button.setEnabled(not importing)
         self.form.setEnabled(not importing and self.preview is not None)
         self.format.setEnabled(not importing)
@@ -422,7 +443,7 @@ class ImportDialog(QDialog):
             if (isinstance(event, ImportProgress) and event.path == path and event.total
                     and shiboken6.isValid(self)):
                 self.import_bar.setValue(int(1000 * event.done / event.total))
-                self.summary.setText(f"Importing… {event.prompts:,} prompt(s) so far")
+                self.summary.setText(f"Importing… {plural(event.prompts, 'prompt')} so far")
 
         unsubscribe = self.service.subscribe(on_event)
         outcome: ImportSummary | BatcherError
@@ -444,7 +465,8 @@ class ImportDialog(QDialog):
         elif isinstance(outcome, ImportValidationError):
             self._show_problem(outcome)
         elif isinstance(outcome, BatcherError):
-            self.summary.setText(f"<b>The import failed; nothing was imported.</b> {outcome}")
+            self.summary.setText("<b>The import failed; nothing was imported.</b> "
+                                 f"{_html(words.plain(str(outcome)))}")
         else:
             if options.model and self.preview is not None and \
                     self.preview.format is not InputFormat.JSONL:
@@ -483,10 +505,32 @@ class ImportDialog(QDialog):
         super().done(result)
 
 
-def _line_error(error: LineError) -> str:
-    where = f"line {error.line}" if error.line is not None else "file"
-    field = f", {error.field}" if error.field else ""
-    return f"{where}{field}: {error.message}"
+def _problems(exc: BatcherError) -> list[str]:
+    """An error's problems in the dialog's words (at least one)."""
+    errors: list[LineError] = getattr(exc, "errors", None) or []
+    return ([words.import_problem(e) for e in errors] if errors
+            else [words.plain(str(exc).splitlines()[0] if str(exc) else "unknown problem")])
+
+
+def cost_text(estimate: FileEstimate, prices: PriceTable) -> str:
+    """Tokens and what they cost (rich text); models without a known price are named, never
+    priced at $0."""
+    cost = estimate.cost
+    assert cost is not None
+    about = "" if estimate.exact else "about "
+    text = (f"{about}{estimate.input_tokens:,} input tokens, at most "
+            f"{estimate.output_bound:,} output")
+    unpriced = sorted(m for m in estimate.models if prices.price(m) is None)
+    if unpriced:
+        names = " or ".join(f"“{_html(m)}”" for m in unpriced[:3])
+        names += f" and {plural(len(unpriced) - 3, 'more model')}" if len(unpriced) > 3 else ""
+        missing = f"<span style='color:{RED}'>no price known for {names}</span>"
+    if unpriced and len(unpriced) == len(estimate.models):
+        return f"{text} · {missing}, so no cost can be shown"
+    others = " for the other models" if unpriced else ""
+    text += (f" · <b>{words.money_range(cost.low, cost.high)}</b> at batch prices{others} "
+             f"(live calls: up to {words.money(cost.live_high)})")
+    return f"{text} · {missing}" if unpriced else text
 
 
 def _examples_text(examples: list[tuple[str, bytes] | LineError]) -> str:
@@ -495,7 +539,7 @@ def _examples_text(examples: list[tuple[str, bytes] | LineError]) -> str:
     parts = []
     for example in examples:
         if isinstance(example, LineError):
-            parts.append(f"✖ {_line_error(example)}")
+            parts.append(f"✖ {words.import_problem(example)}")
         else:
             custom_id, body = example
             pretty = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()

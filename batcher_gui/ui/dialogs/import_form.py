@@ -7,16 +7,21 @@ placeholders); a text file (one prompt per line) needs an endpoint and a model.
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -24,11 +29,25 @@ from batcher_gui.config.prices import price_table
 from batcher_gui.domain.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
 from batcher_gui.domain.intake import FilePreview
 from batcher_gui.domain.models import ImportOptions, InputFormat, Profile
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.ui.base.theme import state_colour
 
 ROW_NUMBER = "(row number)"
 FORMAT_NAMES = {InputFormat.JSONL: "JSON Lines", InputFormat.CSV: "CSV", InputFormat.TSV: "TSV",
                 InputFormat.TEXT: "Text (one prompt per line)", InputFormat.XLSX: "Excel workbook"}
 TABULAR = (InputFormat.CSV, InputFormat.TSV, InputFormat.XLSX)
+#: A {column} placeholder (after the escaped braces {{ and }} are taken out).
+_PLACEHOLDER = re.compile(r"\{[^{}]*\S[^{}]*\}")
+
+
+def has_placeholder(template: str) -> bool:
+    """Whether the template takes anything from a row (else every prompt is the same)."""
+    return _PLACEHOLDER.search(template.replace("{{", "").replace("}}", "")) is not None
+
+
+def _links(models: list[str]) -> str:
+    return " or ".join(f"<a href='{html.escape(m, quote=True)}'>{html.escape(m)}</a>"
+                       for m in models)
 
 
 def guess_prompt_column(preview: FilePreview) -> str | None:
@@ -64,7 +83,17 @@ class ImportForm(QWidget):
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setAccessibleName("Model")
-        self.model.addItems(sorted(price_table().known_models()))
+        self.prices: PriceTable = price_table()
+        self.model.addItems(sorted(self.prices.known_models()))
+        self.file_models: list[str] = []  # a JSONL file's own models (as far as known)
+        self.model_hint = QLabel()
+        self.model_hint.setAccessibleName("Model note")
+        self.model_hint.setWordWrap(True)
+        self.model_hint.setTextFormat(Qt.TextFormat.RichText)
+        self.model_hint.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.model_hint.linkActivated.connect(self._use_model)
         self.template = QPlainTextEdit()
         self.template.setAccessibleName("Prompt template")
         self.template.setPlaceholderText("e.g. Classify this review: {review}")
@@ -75,6 +104,17 @@ class ImportForm(QWidget):
         self.insert_column.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.insert_column.setMinimumContentsLength(len("Insert column…"))
+        self.template_warning = QLabel()
+        self.template_warning.setAccessibleName("Template warning")
+        self.template_warning.setWordWrap(True)
+        self.same_prompt = QCheckBox("Send this same prompt for every row")
+        self.same_prompt.setToolTip("Only if it is meant: every row becomes one identical "
+                                    "request")
+        self._template_note = QWidget()
+        note_layout = QVBoxLayout(self._template_note)
+        note_layout.setContentsMargins(0, 0, 0, 0)
+        note_layout.addWidget(self.template_warning)
+        note_layout.addWidget(self.same_prompt)
         self.system = QLineEdit()
         self.system.setAccessibleName("System prompt")
         self.system.setPlaceholderText("optional, e.g. Answer with one word")
@@ -89,12 +129,14 @@ class ImportForm(QWidget):
         self.layout_.addRow("&Profile", self.profile)
         self.layout_.addRow("&Endpoint", self.endpoint)
         self.layout_.addRow("&Model", self.model)
+        self.layout_.addRow("", self.model_hint)
         self._template_row = QHBoxLayout()
         self._template_row.addWidget(self.template, 1)
         self._template_row.addWidget(self.insert_column)
         template_label = QLabel("Prompt &template")  # a row of a layout gets no buddy by itself
         template_label.setBuddy(self.template)
         self.layout_.addRow(template_label, self._template_row)
+        self.layout_.addRow("", self._template_note)
         self.layout_.addRow("&System prompt", self.system)
         self.layout_.addRow("&custom_id from", self.id_column)
         self.layout_.addRow("", self.note)
@@ -102,8 +144,17 @@ class ImportForm(QWidget):
                        self.model.currentTextChanged, self.template.textChanged,
                        self.system.textChanged, self.id_column.currentIndexChanged):
             signal.connect(lambda *_: self.changed.emit())
+        self.model.currentTextChanged.connect(lambda _text: self.show_model_hint())
+        self.template.textChanged.connect(self._template_changed)
+        self.layout_.setRowVisible(self.model_hint, False)
+        self.layout_.setRowVisible(self._template_note, False)
 
     # -- filling in ----------------------------------------------------------------------------
+    def set_prices(self, prices: PriceTable) -> None:
+        """The prices the workspace knows (the built-in table with its own over it)."""
+        self.prices = prices
+        self.show_model_hint()
+
     def set_profiles(self, profiles: list[Profile], default: str) -> None:
         self.profiles = profiles
         self.profile.blockSignals(True)
@@ -148,7 +199,10 @@ class ImportForm(QWidget):
         prompt_column = guess_prompt_column(preview) if preview.needs_template else None
         self.template.setPlainText(f"{{{prompt_column}}}" if prompt_column else "")
         self.note.setText(self._note(preview))
+        self.file_models = list(preview.models) if jsonl else []
         self.blockSignals(False)
+        self._template_changed()
+        self.show_model_hint()
         self.changed.emit()
 
     def _note(self, preview: FilePreview) -> str:
@@ -167,6 +221,61 @@ class ImportForm(QWidget):
         # The template's row is a layout (the text box and the column picker).
         self.layout_.setRowVisible(self._template_row if field is self.template else field,
                                    visible)
+
+    # -- notes next to the fields ---------------------------------------------------------------
+    def show_model_hint(self, file_models: Iterable[str] | None = None) -> None:
+        """Say so next to the model when it has no known price, with the names it may be a
+        typo of ("gpt4o-mini": did you mean gpt-4o-mini?); for a JSONL file whose lines name
+        their models, about those (``file_models``: all of them, once the file is checked)."""
+        if file_models is not None:
+            self.file_models = list(file_models)
+        typed = self.model.currentText().strip()
+        notes = []
+        for model in [typed] if typed else self.file_models:
+            if self.prices.price(model) is not None:
+                continue
+            close = [m for m in self.prices.closest(model, n=2) if m != model.lower()]
+            name = html.escape(model)
+            if typed:
+                notes.append(f"No price is known for “{name}”. Did you mean {_links(close)}?"
+                             if close else
+                             f"No price is known for “{name}”, so no cost can be shown. "
+                             "Check the name (prices can be added in Preferences → Workspace).")
+            elif close:
+                notes.append(f"The file's model “{name}” has no known price. Did you mean "
+                             f"{_links(close)}? (Choosing one uses it for every line.)")
+            else:
+                notes.append(f"The file's model “{name}” has no known price, so no cost can "
+                             "be shown for it.")
+        colour = state_colour("expired").name()
+        self.model_hint.setText("<br>".join(f"<span style='color:{colour}'>⚠</span> {n}"
+                                            for n in notes[:3]))
+        self.layout_.setRowVisible(self.model_hint, bool(notes))
+
+    def _use_model(self, model: str) -> None:
+        self.model.setEditText(model)
+        self.model.setFocus()
+
+    def template_lacks_placeholder(self) -> bool:
+        """A template is in use and takes nothing from the rows: every prompt is the same."""
+        preview = self.preview
+        text = self.template.toPlainText().strip()
+        return (preview is not None and preview.format in TABULAR and bool(text)
+                and not has_placeholder(text))
+
+    def needs_confirmation(self) -> bool:
+        """The import waits for the user to say an identical prompt per row is meant."""
+        return self.template_lacks_placeholder() and not self.same_prompt.isChecked()
+
+    def _template_changed(self) -> None:
+        lacking = self.template_lacks_placeholder()
+        self.same_prompt.setChecked(False)  # said again for each new text
+        colour = state_colour("expired").name()
+        self.template_warning.setText(
+            f"<span style='color:{colour}'>⚠</span> This template has no {{column}} "
+            "placeholder, so every row gets the same prompt. Insert a column (the list on the "
+            "right), or tick the box to send it as it is." if lacking else "")
+        self.layout_.setRowVisible(self._template_note, lacking)
 
     def _insert_column(self, index: int) -> None:
         if index <= 0:

@@ -4,8 +4,9 @@ A key goes from the password field straight to the OS keyring through the servic
 field is emptied: nothing here reads a stored key back, so none can ever be shown.
 
 Every change goes through the service at once (there is no OK button to forget): a value the
-service refuses is shown next to its field, in its words, and nothing changes. The workspace
-page is built from the typed settings model, so a new setting appears here by itself.
+service refuses is shown next to its field, in the window's words (the setting's label, never
+its key), and nothing changes. The workspace page is built from the typed settings model, so a
+new setting appears here by itself; prices and token limits are tables (settings_tables.py).
 """
 
 from __future__ import annotations
@@ -33,52 +34,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batcher_gui.config.prices import prices_date
 from batcher_gui.config.secrets import OPENAI_KEY_ENV, SecretStoreUnavailable
 from batcher_gui.config.settings import SPECS, SettingSpec
-from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind
+from batcher_gui.ui.dialogs import words
 from batcher_gui.ui.dialogs.settings_profiles import Message, ProfilesPage, Tasks, plain_button
+from batcher_gui.ui.dialogs.settings_tables import MappingTable, PricesTable, TokenLimitsTable
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
 
 T = TypeVar("T")
 
-#: Labels for the settings' keys (a key missing here is shown as its words).
-LABELS = {
-    "poll_interval_seconds": "Poll interval, real providers",
-    "sandbox_poll_interval_seconds": "Poll interval, sandbox",
-    "auto_seal_quiet_seconds": "Send a draft batch after",
-    "max_prompt_attempts": "Attempts per prompt",
-    "cleanup_provider_files": "Clean up provider files",
-    "token_limit_backoff_seconds": "Waits after a token limit",
-    "max_concurrent_batches": "Batches worked on at once",
-    "delivery_attempts": "Webhook attempts",
-    "delivery_retry_seconds": "First webhook retry after",
-    "default_profile": "Default profile",
-    "prices": "Prices (USD per 1M tokens)",
-    "notifications": "Notifications",
-}
 UNITS = {"s": "seconds"}
 #: verdict kind → (state colour, mark): the mark tells them apart without colour.
 VERDICTS = {"works": ("completed", "✔"), "key refused": ("failed", "✖"),
             "unreachable": ("expired", "⚠"), "no key": ("expired", "⚠")}
-NO_KEYRING = (
-    "No OS keyring is available here ({reason}), so Batcher cannot store a key. Keep it in an "
-    "environment variable instead: set it before starting Batcher (e.g. export MY_API_KEY=…) "
-    "and type the variable's name in “Key env var” above (the command line's --key-env does "
-    f"the same). OpenAI profiles also read {OPENAI_KEY_ENV}.")
-
-
-def no_keyring(reason: str | SecretStoreUnavailable) -> str:
-    if isinstance(reason, SecretStoreUnavailable):
-        # Its text: "Cannot store the API key: no OS keyring is available (Why). Keep the..."
-        reason = str(reason).partition("(")[2].rpartition("). ")[0] or "none was found"
-    return NO_KEYRING.format(reason=reason.partition(". ")[0])  # the why, not keyring's advice
-
-
-def _label(key: str) -> str:
-    return LABELS.get(key, key.replace("_", " ").capitalize())
+#: The settings edited as tables: their help says how to fill the table in (the model's help
+#: describes the JSON the command line takes).
+TABLES: dict[str, tuple[type[MappingTable], str]] = {
+    "prices": (PricesTable, (
+        "your own prices, over the built-in table (prices of {date}). A model name also "
+        "covers longer names that start with it: gpt-4o covers gpt-4o-2024-08-06. The batch "
+        "price is what the Batch API charges; the live price is the list price, halved for "
+        "batches")),
+    "token_limits": (TokenLimitsTable, (
+        "how many input tokens of one model may wait at the provider at once (your account's "
+        "batch queue limit), over the built-in table. A batch is sent only when it fits "
+        "beside the model's batches already there. Write profile/model (e.g. azure-eu/gpt-4o) "
+        "for a limit of one profile only")),
+}
 
 
 class KeyBox(QGroupBox):
@@ -162,10 +149,12 @@ class KeyBox(QGroupBox):
                                 "stored in the OS keyring would come first).")
         elif has:
             self.status.setText("✔ Key stored in the OS keyring. Paste a new one to replace it.")
+        elif reason:
+            self.status.setText("No key yet, and none can be stored here (see below).")
         else:
             self.status.setText("No key stored yet: paste it below and press Save key.")
         if reason:
-            self.keyring_note.error(no_keyring(reason))
+            self.keyring_note.error(words.no_keyring(reason))
         if self._focus:
             self.focus_field()
 
@@ -192,8 +181,8 @@ class KeyBox(QGroupBox):
         """(done, its answer) of a keyring change; a refusal is shown where it belongs."""
         try:
             return True, await call
-        except SecretStoreUnavailable as exc:
-            self.keyring_note.error(no_keyring(exc))
+        except SecretStoreUnavailable:
+            self.keyring_note.error(words.no_keyring(self.service.secrets.unavailable_reason))
         except BatcherError as exc:
             self.verdict.error(str(exc))
         return False, None
@@ -225,7 +214,9 @@ class KeyBox(QGroupBox):
             self.test_button.setEnabled(True)
         if verdict is not None and shown == self._shown:  # else: about a profile left behind
             state, mark = VERDICTS.get(verdict.kind, ("failed", "✖"))
-            self.verdict.say(f"{verdict.kind.capitalize()}: {verdict.message}", state, mark)
+            keyring = self.service.secrets.unavailable_reason is None
+            self.verdict.say(words.verdict(verdict.kind, verdict.message, profile,
+                                           keyring=keyring), state, mark)
 
 
 class SettingRow:
@@ -233,10 +224,11 @@ class SettingRow:
 
     def __init__(self, page: WorkspacePage, spec: SettingSpec) -> None:
         self.page, self.spec = page, spec
-        name = _label(spec.key)
+        name = spec.label
         self.label = QLabel(name)
-        self.wide = spec.kind in ("tuple", "mapping")  # lists and prices take the room there is
-        self.editor: QCheckBox | QComboBox | QLineEdit
+        self.wide = spec.kind in ("tuple", "mapping")  # lists and tables take the room there is
+        self.editor: QCheckBox | QComboBox | QLineEdit | MappingTable
+        help_text = spec.help
         if spec.kind == "bool":
             self.editor = QCheckBox("on")
             self.editor.toggled.connect(lambda on: self.page.apply(self, on))
@@ -244,21 +236,28 @@ class SettingRow:
             self.editor = QComboBox()
             self.editor.activated.connect(  # activated: the user's choice, not a refill
                 lambda i: self.page.apply(self, self.editor.itemData(i)))
-        else:  # numbers, lists and prices are typed: the model parses and checks the text
+        elif spec.key in TABLES:  # prices, token limits: a row per model
+            table, help_text = TABLES[spec.key]
+            help_text = help_text.format(date=prices_date())
+            self.editor = table(name)
+            self.editor.edited.connect(lambda mapping: self.page.apply(self, mapping))
+            self.editor.problem.connect(self._table_problem)
+        else:  # numbers and lists are typed: the model parses and checks the text
             self.editor = QLineEdit()
-            self.editor.setPlaceholderText(spec.expected())
+            self.editor.setPlaceholderText(words.expected(spec))
             self.editor.editingFinished.connect(self._typed)
             if not self.wide:
                 self.editor.setMaximumWidth(160)
         self.editor.setAccessibleName(name)
-        self.editor.setToolTip(spec.help)
+        if not isinstance(self.editor, MappingTable):
+            self.editor.setToolTip(f"{help_text[:1].upper()}{help_text[1:]}")
         self.label.setBuddy(self.editor)
         self.unit = QLabel(UNITS.get(spec.unit, spec.unit))
+        default = words.shown(spec, spec.default)
         self.reset = plain_button("Reset", f"Reset {name}")
-        self.reset.setToolTip(f"Back to the default: {spec.shown(spec.default)}")
+        self.reset.setToolTip(f"Back to the default: {default}")
         self.reset.clicked.connect(lambda: self.page.reset(self))
-        self.help = QLabel(f"{spec.help[:1].upper()}{spec.help[1:]}. "
-                           f"Default: {spec.shown(spec.default)}.")
+        self.help = QLabel(f"{help_text[:1].upper()}{help_text[1:]}. Default: {default}.")
         self.help.setWordWrap(True)
         self.help.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quieter than labels
         self.message = Message(f"{name} message")
@@ -273,11 +272,19 @@ class SettingRow:
             if self.editor.findData(value) < 0:
                 self.editor.addItem(value, value)
             self.editor.setCurrentIndex(self.editor.findData(value))
+        elif isinstance(self.editor, MappingTable):
+            self.editor.set_mapping(value)
         else:
             self.editor.setText(self.spec.shown(value))
         self.editor.blockSignals(False)
         self._tried = None
         self.reset.setEnabled(value != self.spec.default)
+
+    def _table_problem(self, text: str) -> None:
+        if text:
+            self.message.error(f"{text} Not saved yet.")
+        else:
+            self.message.clear_message()
 
     def _typed(self) -> None:
         assert isinstance(self.editor, QLineEdit)
@@ -316,14 +323,16 @@ class WorkspacePage(QWidget):
         for spec in SPECS.values():
             setting = self.rows[spec.key] = SettingRow(self, spec)
             r = grid.rowCount()
-            grid.addWidget(setting.label, r, 0)
+            top = (Qt.AlignmentFlag.AlignTop if isinstance(setting.editor, MappingTable)
+                   else Qt.AlignmentFlag(0))
+            grid.addWidget(setting.label, r, 0, top)
             editor = QHBoxLayout()
             editor.addWidget(setting.editor, 1 if setting.wide else 0)
             editor.addWidget(setting.unit)
             if not setting.wide:
                 editor.addStretch(1)
             grid.addLayout(editor, r, 1)
-            grid.addWidget(setting.reset, r, 2)
+            grid.addWidget(setting.reset, r, 2, top)
             grid.addWidget(setting.help, r + 1, 1, 1, 2)
             grid.addWidget(setting.message, r + 2, 1, 1, 2)
             grid.setRowMinimumHeight(r + 3, 10)  # air between two settings
@@ -361,9 +370,11 @@ class WorkspacePage(QWidget):
         try:
             await asyncio.shield(self.service.set_setting(key, value))
         except BatcherError as exc:
-            row.message.error(f"{exc}. Not changed: still {row.spec.shown(old)}.")
-            if not isinstance(row.editor, QLineEdit):
-                row.set_value(old)  # a typed text stays, to be fixed; a choice goes back
+            said = (words.refused(row.spec) if isinstance(exc, InvalidInput)
+                    and row.spec.kind != "str" else words.plain(str(exc)).rstrip(".") + ".")
+            row.message.error(f"{said} Not changed: still {words.shown(row.spec, old)}.")
+            if not isinstance(row.editor, (QLineEdit, MappingTable)):
+                row.set_value(old)  # typed text and rows stay, to be fixed; a choice goes back
             return
         row.set_value(getattr(self.service.settings, key))
         row.message.say("Saved.")
@@ -377,7 +388,7 @@ class WorkspacePage(QWidget):
         try:
             await asyncio.shield(self.service.unset_setting(row.spec.key))
         except BatcherError as exc:
-            row.message.error(str(exc))
+            row.message.error(words.plain(str(exc)))
             return
         row.set_value(getattr(self.service.settings, row.spec.key))
         row.message.say("Back to the default.")

@@ -30,8 +30,10 @@ from batcher_gui.config.secrets import OPENAI_KEY_ENV
 from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
+from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.base.theme import state_colour
+from batcher_gui.ui.dialogs.words import plain
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -51,13 +53,6 @@ def plain_button(text: str, name: str | None = None) -> QPushButton:
     return button
 
 
-def plain_words(message: str) -> str:
-    """Profile checks name command-line flags (``needs --base-url``); here they are fields."""
-    message = message.replace("needs --base-url", "needs a base URL")
-    flag = "--key-env "
-    return "Key env var " + message[len(flag):] if message.startswith(flag) else message
-
-
 class Message(QLabel):
     """An outcome in one paragraph: red with ✖ for a problem, green with ✔ for success."""
 
@@ -75,7 +70,9 @@ class Message(QLabel):
         self.show()
 
     def error(self, text: str) -> None:
-        self.say(plain_words(text), "failed", "✖")
+        text = plain(text)
+        ends = text.endswith((".", "?", "!")) or "/" in text.rsplit(" ", 1)[-1]  # (a URL)
+        self.say(text if ends else f"{text}.", "failed", "✖")
 
     def clear_message(self) -> None:
         self.setText("")
@@ -152,7 +149,7 @@ class ProfilesPage(QWidget):
         self.base_url = QLineEdit()
         self.key_env = QLineEdit()
         self.key_env.setToolTip("Read the key from this environment variable (where there is no "
-                                "keyring); the command line's --key-env")
+                                "OS keyring to store it in)")
         self.max_requests = _spin(*MAX_REQUESTS_RANGE, "Requests per batch")
         self.max_bytes = _spin(*MAX_BATCH_BYTES_RANGE, "Bytes per batch", " bytes")
         self.max_line = _spin(1_000, MAX_BATCH_BYTES_RANGE[1], "Bytes per request line", " bytes")
@@ -172,7 +169,7 @@ class ProfilesPage(QWidget):
                              ("Requests per batch", self.max_requests),
                              ("Bytes per batch", self.max_bytes),
                              ("Bytes per request line", self.max_line),
-                             ("Poll interval (s)", self.poll),
+                             ("Poll interval (seconds)", self.poll),
                              ("Budget per run (USD)", self.budget_run),
                              ("Budget per month (USD)", self.budget_month),
                              ("Default profile", self.is_default)):
@@ -283,9 +280,8 @@ class ProfilesPage(QWidget):
             try:
                 options["poll_interval_seconds"] = float(poll)
             except ValueError:
-                raise InvalidInput(f"the poll interval must be a number of seconds, e.g. 60 "
-                                   f"(or empty for the workspace's setting), got {poll!r}"
-                                   ) from None
+                raise InvalidInput("the poll interval must be a number of seconds, e.g. 60 "
+                                   "(or empty for the workspace's setting)") from None
         for box, key, what in ((self.budget_run, RUN_CAP, "budget per run"),
                                (self.budget_month, MONTH_CAP, "budget per month")):
             options.pop(key, None)
@@ -295,7 +291,7 @@ class ProfilesPage(QWidget):
                     options[key] = float(text)
                 except ValueError:
                     raise InvalidInput(f"the {what} must be an amount in USD, e.g. 25 (or "
-                                       f"empty for no cap), got {text!r}") from None
+                                       "empty for no cap)") from None
         limits = ProfileLimits(self.max_requests.value(), self.max_bytes.value(),
                                self.max_line.value())
         return ProfileFields(self.name.text(), ProfileKind(self.kind.currentData()),
@@ -331,6 +327,9 @@ class ProfilesPage(QWidget):
         self.changed.emit()
 
     def _ask_delete(self) -> None:
+        self.tasks.start(self._ask_delete_async(), "ask-delete-profile")
+
+    async def _ask_delete_async(self) -> None:
         profile = self.current
         if profile is None:
             return
@@ -338,11 +337,19 @@ class ProfilesPage(QWidget):
             self.message.error(f"“{profile.name}” is the default profile, so it stays: make "
                                "another profile the default first (tick “Default profile” on it).")
             return
+        using = sum(run.profile_id == profile.id for run in await self.service.runs())
+        if using:
+            them = "it" if using == 1 else "them"
+            self.message.error(f"{plural(using, 'run')} {'uses' if using == 1 else 'use'} "
+                               f"“{profile.name}”, so it stays: delete {them} first (until "
+                               f"then {'its' if using == 1 else 'their'} results stay in the "
+                               "workspace).")
+            return
         self.confirm = QMessageBox(
             QMessageBox.Icon.Question, "Delete profile", f"Delete the profile “{profile.name}”?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        self.confirm.setInformativeText("Runs that use it must be deleted first. A key stored "
-                                        "for it stays in the OS keyring.")
+        self.confirm.setInformativeText("A key stored for it stays in the OS keyring (press "
+                                        "Remove key first to delete that too).")
         self.confirm.accepted.connect(lambda: self.tasks.start(self.delete(profile.name),
                                                                "delete-profile"))
         self.confirm.open()  # not exec(): a nested event loop would re-enter qasync

@@ -164,22 +164,70 @@ class Commands(QObject):
 
     # -- export --------------------------------------------------------------------------------
     def export(self) -> None:
+        """Export the selected run: all of it, or (when the prompts table is filtered) only
+        the prompts the filters show, as the user chooses."""
+        import asyncio
+
+        from PySide6.QtWidgets import QMessageBox
+
+        from batcher_gui.domain.views import PromptQuery
+
         run = self.live.selected_run()
         session = self._session()
-        if run is None or session is None:
+        if run is None or session is None or session.service is None:
             return
+        service = session.service
         folder = str(self.settings.value("export/folder", str(Path.home())))
+        query = self.live.prompts.build_query()
+        filtered = query.run_id == run.run.id and bool(
+            query.states or query.model or query.has_error or query.text.strip())
+
+        async def choose_part() -> PromptQuery | None | bool:
+            """The filter to export with (None: the whole run); False: the user cancelled."""
+            shown = await service.count_for_export(run.run.id, query)
+            box = QMessageBox(QMessageBox.Icon.Question, "Export run",
+                              f"The prompts table is filtered: it shows "
+                              f"{plural(shown, 'prompt')} of run {run.run.label}. Export only "
+                              f"those, or all {plural(run.total, 'prompt')} of the run?",
+                              QMessageBox.StandardButton.NoButton, self.window)
+            box.setObjectName("export-choice")
+            only = box.addButton(f"Only the {plural(shown, 'Shown Prompt')}",
+                                 QMessageBox.ButtonRole.AcceptRole)
+            whole = box.addButton("The Whole Run", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.setDefaultButton(only)
+            done = asyncio.get_running_loop().create_future()
+            box.finished.connect(lambda r: done.done() or done.set_result(r))
+            box.open()  # not exec(): a nested event loop would re-enter qasync
+            await done
+            clicked = box.clickedButton()
+            box.deleteLater()
+            if clicked is only:
+                return query
+            return None if clicked is whole else False
 
         async def ask() -> None:
+            part: PromptQuery | None | bool = None
+            if filtered:
+                try:
+                    part = await choose_part()
+                except BatcherError as exc:  # the run went away meanwhile
+                    inform(self.window, str(exc))
+                    return
+                if part is False:
+                    return
+            only = part if isinstance(part, PromptQuery) else None
+            name = run.run.name + (" (filtered)" if only is not None else "")
             chosen = await pick_files(self.window, f"Export run {run.run.label}", folder,
                                       "CSV (*.csv);;JSON Lines (*.jsonl)", save=True,
-                                      suggested=f"{run.run.name}.csv")
+                                      suggested=f"{name}.csv")
             if chosen:
                 path = chosen[0]
                 self.settings.setValue("export/folder", str(Path(path).parent))
-                self.start_job(f"Exporting run {run.run.label}…", path,
+                what = "the shown prompts of run" if only is not None else "run"
+                self.start_job(f"Exporting {what} {run.run.label}…", path,
                                lambda service, job, cancel: service.export_run(
-                                   run.run.id, path, cancel=cancel, job_id=job))
+                                   run.run.id, path, only=only, cancel=cancel, job_id=job))
 
         session.spawn(ask(), name="ask-export")
 

@@ -22,11 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
+from batcher_gui.app.connections import Connections, ConnectionVerdict
 from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.app.process import load_for_driving
 from batcher_gui.config.prices import price_table
-from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
+from batcher_gui.config.secrets import SecretStore
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
@@ -39,10 +40,8 @@ from batcher_gui.domain.events import (
     Notice,
     NoticeLevel,
     RunsChanged,
-    WaitKind,
 )
-from batcher_gui.domain.models import ImportOptions, ImportSummary, Profile
-from batcher_gui.domain.remote import Provider
+from batcher_gui.domain.models import ImportOptions, ImportSummary
 from batcher_gui.domain.views import PromptQuery
 from batcher_gui.engine.engine import Engine
 from batcher_gui.engine.export import (
@@ -53,7 +52,7 @@ from batcher_gui.engine.export import (
     export_run,
     format_for,
 )
-from batcher_gui.engine.providers import ProfileUnusable, ProviderCache
+from batcher_gui.engine.providers import ProviderCache
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.workers import DbWorkers
@@ -64,21 +63,8 @@ from batcher_gui.storage.import_session import discard_abandoned
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: The built-in sandbox moves one status step per poll and one every 2 s of wall time, so a
-#: batch also advances while Batcher is closed (like a real provider).
-BUILTIN_SANDBOX_STEP_SECONDS = 2.0
 #: Progress events of one job per second, at most (a 1,000,000-line import has 200 chunks).
 _PROGRESS_EVERY = 0.1
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConnectionVerdict:
-    """What testing a profile's connection found (``kind``: works, key refused, unreachable,
-    no key, error)."""
-
-    ok: bool
-    kind: str
-    message: str
 
 
 class Service(Actions):
@@ -106,12 +92,9 @@ class Service(Actions):
         self._jobs = ThreadPoolExecutor(2, thread_name_prefix="batcher-job")
         self._job_ids = itertools.count(1)
         self._engine_overrides = engine_overrides or {}
-        self._sandbox_config = sandbox_config
-        self._sandbox_host = sandbox_host
-        self._sandbox: Any = None  # a SandboxProcess once a sandbox profile is used
-        self._sandbox_lock = threading.Lock()
+        self.connections = Connections(paths, self.secrets, sandbox_config, sandbox_host)
         self.settings, problems = WorkspaceSettings.from_raw(store.raw_settings())
-        self.providers = ProviderCache(self._build_provider)
+        self.providers = ProviderCache(self.connections.build)
         self.engine = Engine(store, self.providers, paths.batches_dir, paths.results_dir,
                              self._engine_settings(), self._emit, workers=self.workers)
         self._engine_task: asyncio.Task[None] | None = None
@@ -120,7 +103,7 @@ class Service(Actions):
         self.startup_problems: tuple[str, ...] = tuple(problems)
         self._warm = False
         self._closed = False
-        self.engine.on_wake_call = self._woken_from_elsewhere
+        self.engine.pause.on_call = self._woken_from_elsewhere
 
     # -- opening and closing -------------------------------------------------------------------
     @classmethod
@@ -153,8 +136,7 @@ class Service(Actions):
         await self.engine.close()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._jobs.shutdown)
-        if self._sandbox is not None:
-            await loop.run_in_executor(None, self._sandbox.stop)
+        await loop.run_in_executor(None, self.connections.stop_sandbox)
         await loop.run_in_executor(None, self.workers.close)
         self.store.db.close()
         stop_logging_to(self.paths.log_dir)
@@ -217,71 +199,10 @@ class Service(Actions):
         self.engine.deliverer.settings = self.engine.settings
         self.engine.wake()
 
-    async def _build_provider(self, profile: Profile) -> Provider:
-        # In a thread: the keyring may block (D-Bus, an unlock prompt), and making an SDK
-        # client loads the TLS certificate store (a tenth of a second): never on the loop.
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, self._make_provider, profile)
-        except MissingApiKey as exc:
-            raise ProfileUnusable(str(exc), WaitKind.NO_KEY) from None
-
-    def _make_provider(self, profile: Profile) -> Provider:
-        from batcher_gui.providers import make_provider
-
-        if profile.is_builtin_sandbox:
-            return make_provider(profile, "sandbox", base_url=self._sandbox_url(),
-                                 options=profile.options)
-        return make_provider(profile, resolve_api_key(profile, self.secrets),
-                             options=profile.options)
-
-    def _sandbox_url(self) -> str:
-        """The built-in sandbox, started on first use (its own thread and loop)."""
-        with self._sandbox_lock:
-            if self._sandbox is None:
-                from batcher_gui.sandbox import SandboxConfig
-                from batcher_gui.sandbox.host import SandboxProcess
-
-                config = self._sandbox_config or SandboxConfig(
-                    steps_per_poll=1, step_seconds=BUILTIN_SANDBOX_STEP_SECONDS)
-                host = self._sandbox_host or SandboxProcess
-                self._sandbox = host(self.paths.sandbox_dir, config)
-            url: str = self._sandbox.start()
-            return url
-
     async def test_connection(self, name: str, key: str | None = None) -> ConnectionVerdict:
-        """One cheap authenticated call (list one batch) with the profile's key, or ``key``.
-
-        Never raises for the provider's answer: the verdict says whether it works, the key was
-        refused, or the server could not be reached, in words for the user.
-        """
-        from batcher_gui.domain.remote import PermanentError, RetryLater
-        from batcher_gui.providers import make_provider
-
-        profile = await self.read(self.store.get_profile, name)
-        loop = asyncio.get_running_loop()
-        try:
-            if key is None or profile.is_builtin_sandbox:
-                provider = await loop.run_in_executor(None, self._make_provider, profile)
-            else:
-                provider = await loop.run_in_executor(None, functools.partial(
-                    make_provider, profile, key, max_retries=0, timeout=15,
-                    options=profile.options))
-        except MissingApiKey as exc:
-            return ConnectionVerdict(False, "no key", str(exc))
-        except BatcherError as exc:
-            return ConnectionVerdict(False, "error", str(exc))
-        try:
-            async for _ in provider.list_batches(page_size=1):
-                break
-        except PermanentError as exc:
-            kind = "key refused" if exc.status in (401, 403) else "error"
-            return ConnectionVerdict(False, kind, str(exc))
-        except RetryLater as exc:
-            return ConnectionVerdict(False, "unreachable", str(exc))
-        finally:
-            await provider.close()
-        return ConnectionVerdict(True, "works", f"{profile.name}: the provider accepted the key")
+        """One cheap authenticated call with the profile's key, or ``key`` (see
+        :meth:`Connections.test`)."""
+        return await self.connections.test(await self.read(self.store.get_profile, name), key)
 
     # -- the engine ----------------------------------------------------------------------------
     async def warm_up(self) -> None:

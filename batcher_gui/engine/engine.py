@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from batcher_gui.domain.errors import BatcherError
@@ -36,6 +35,7 @@ from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.backoff import Backoffs
 from batcher_gui.engine.claim import DriverClaim
 from batcher_gui.engine.delivery import Deliverer
+from batcher_gui.engine.pause import Pause
 from batcher_gui.engine.polling import statuses_by_listing
 from batcher_gui.engine.providers import (
     BuildProvider,
@@ -59,8 +59,6 @@ B = BatchState
 ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 #: How often the engine asks SQLite to start its WAL over.
 CHECKPOINT_SECONDS = 30.0
-#: How often a sleeping engine looks for wake-up calls from other processes.
-WAKE_CHECK_SECONDS = 0.5
 
 
 class Engine(StepRunner):
@@ -107,7 +105,6 @@ class Engine(StepRunner):
         self._delivery_waiting = False
         self._cleanup_pending = False
         self._gate: asyncio.Semaphore | None = None
-        self._wake: asyncio.Event | None = None
         self._must_hold_claim = False
         self._dirty_runs: set[int] = set()
         self._flush: asyncio.Task[None] | None = None
@@ -115,11 +112,10 @@ class Engine(StepRunner):
         self._checkpointed = time.monotonic()
         self._listed = {}
         self._warned_status = set()
-        self.wake_calls = WakeCalls(store.db)
-        self._wake_count: int | None = None
-        #: Called when another process's wake-up call woke this engine (the service reloads
-        #: the workspace's settings then: they may have changed there).
-        self.on_wake_call: Callable[[], None] | None = None
+        wake_calls = WakeCalls(store.db)
+        #: Its ``on_call`` runs when another process's wake-up call woke this engine (the
+        #: service reads the workspace's settings again then: they may have changed there).
+        self.pause = Pause(lambda: self.workers.read(wake_calls.count))
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -152,8 +148,7 @@ class Engine(StepRunner):
 
     def wake(self) -> None:
         """Act now (a user action in this process): end the current pause."""
-        if self._wake is not None:
-            self._wake.set()
+        self.pause.wake()
 
     def profile_changed(self, profile_id: int | None = None) -> None:
         """A profile or its key changed: rebuild its provider and try its batches at once."""
@@ -288,7 +283,7 @@ class Engine(StepRunner):
         still in flight waits for the user (see :attr:`blocked_profiles`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._wake = asyncio.Event()
+        self.pause.start()
         # A new run tries every profile again: the user may have fixed what blocked it.
         self.blocked_profiles.clear()
         self._backoff.forget(needs_user_only=True)
@@ -324,7 +319,7 @@ class Engine(StepRunner):
                 if deadline is not None and time.monotonic() >= deadline:
                     reason = "time limit reached"
                     return False
-                await self._sleep(self._next_pause(), stop, deadline)
+                await self.pause.sleep(self._next_pause(), stop, deadline)
                 if stop is not None and stop.is_set():
                     return False
         except asyncio.CancelledError:
@@ -370,38 +365,6 @@ class Engine(StepRunner):
             if self._state_said is None or self._state_said[3] != waiting:
                 self._set_state(self.state, reasons if self.state is EngineState.PAUSED
                                 else "")
-
-    async def _sleep(self, pause: float, stop: asyncio.Event | None,
-                     deadline: float | None) -> None:
-        """Sleep ``pause`` seconds, or until woken: by this process (:meth:`wake`), by a
-        wake-up call from another process (a user's action there), or by ``stop``."""
-        assert self._wake is not None
-        if deadline is not None:
-            pause = min(pause, max(deadline - time.monotonic(), 0.0))
-        waits = [asyncio.ensure_future(self._wake.wait())]
-        if stop is not None:
-            waits.append(asyncio.ensure_future(stop.wait()))
-        end = time.monotonic() + pause
-        try:
-            while True:
-                left = end - time.monotonic()
-                done, _ = await asyncio.wait(waits, timeout=min(left, WAKE_CHECK_SECONDS),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if done or left <= WAKE_CHECK_SECONDS or await self._called():
-                    return
-        finally:
-            for w in waits:
-                w.cancel()
-            self._wake.clear()
-
-    async def _called(self) -> bool:
-        """Whether a wake-up call came since the last look (see storage.wake)."""
-        count = await self.workers.read(self.wake_calls.count)
-        called = self._wake_count is not None and count != self._wake_count
-        self._wake_count = count
-        if called and self.on_wake_call is not None:
-            self.on_wake_call()
-        return called
 
     async def _stop_tasks(self) -> None:
         """Let running steps finish (briefly), then cancel them: safe, intents are recorded."""

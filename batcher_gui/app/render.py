@@ -2,6 +2,8 @@
 
 Pure functions (no widgets, no QApplication). They accept any bytes: a viewer that raised on an
 odd body would hide the very prompt the user is inspecting, so unknown shapes show as JSON text.
+A body's parts are read into pieces of text by :mod:`batcher_gui.app.render_pieces`; the JSON
+and usage text of the other tabs is :mod:`batcher_gui.app.render_text` (also importable here).
 """
 
 from __future__ import annotations
@@ -12,19 +14,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from batcher_gui.domain.money import usd
+from batcher_gui.app.render_pieces import (
+    Piece,
+    content_pieces,
+    embedding_pieces,
+    image_summary,
+    item_pieces,
+    message_pieces,
+    moderation_pieces,
+    part_pieces,
+    tool_names,
+)
+from batcher_gui.app.render_text import (
+    NOT_JSON,
+    base64_size,
+    parse_json,
+    pretty_json,
+    shorten,
+    usage_text,
+)
 
 log = logging.getLogger(__name__)
 
 #: Characters of message text rendered in total; QTextBrowser lays out everything it is given
 #: on the GUI thread, so a 2 MB answer would freeze the window for seconds.
 TEXT_CAP = 200_000
-_CALL_CAP = 200  # a tool call summary is a one-line hint; the JSON tab has the full arguments
 _ERROR_CAP = 20_000
-_NAMES_CAP = 20
-_NUMBERS_SHOWN = 5
 # Endpoints whose "conversation" is an input and a computed result rather than a chat.
 _RESULT_ENDPOINTS = frozenset({"/v1/embeddings", "/v1/moderations"})
 _ROLES = {
@@ -33,10 +48,6 @@ _ROLES = {
     "tool": ("tool", "Tool"), "function": ("tool", "Tool"),
 }
 _QUIET_FINISH = frozenset({None, "stop", "tool_calls", "function_call"})
-_BAD = object()  # sentinel: the bytes are not JSON
-
-Piece = tuple[str, str]
-"""One line of a block: (kind, text) where kind is "text", "note" (muted) or "code"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,152 +103,9 @@ class _Budget:
         return shown
 
 
-def _loads(data: Any) -> Any:
-    try:
-        return orjson.loads(data)
-    except (orjson.JSONDecodeError, TypeError):
-        return _BAD
-
-
-def _compact(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except (orjson.JSONEncodeError, TypeError):
-        return str(value)
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    return f"{round(n / 1024)} KB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MB"
-
-
-def _b64_size(data: Any) -> str:
-    return _size(len(data) * 3 // 4) if isinstance(data, str) else "size unknown"
-
-
-def pretty_json(data: bytes, limit: int = 2_000_000) -> tuple[str, bool]:
-    """JSON bytes pretty-printed (2-space indent; decoded as-is if not JSON), cut at ``limit``
-    characters, and whether they were cut."""
-    try:
-        text = orjson.dumps(orjson.loads(data), option=orjson.OPT_INDENT_2).decode()
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
-        raw = isinstance(data, bytes | bytearray | memoryview)
-        text = bytes(data).decode(errors="replace") if raw else str(data)
-    return text[:limit], len(text) > limit
-
-
-def usage_text(input_tokens: int | None, output_tokens: int | None, cost_usd: float | None) -> str:
-    """One line of token usage and cost, e.g. "41 in / 1 out tokens · $0.000006"."""
-    cost = usd(cost_usd)
-    if input_tokens is None and output_tokens is None:
-        return "no usage yet" if cost_usd is None else cost
-    tokens_in = "?" if input_tokens is None else f"{input_tokens:,}"
-    tokens_out = "?" if output_tokens is None else f"{output_tokens:,}"
-    return f"{tokens_in} in / {tokens_out} out tokens · {cost}"
-
-
-def _image_summary(url: Any, file_id: Any = None) -> str:
-    if isinstance(url, str) and url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        mime = header[5:].split(";", 1)[0]
-        kind = (mime.split("/")[-1] or "image").upper()
-        size = len(payload) * 3 // 4 if ";base64" in header else len(payload)
-        return f"[image: {kind}, {_size(size)}]"
-    if isinstance(url, str) and url:
-        return f"[image: {_shorten(url, 120)}]"
-    return f"[image: file {file_id}]" if file_id else "[image]"
-
-
-def _part_pieces(part: Any) -> list[Piece]:
-    """One content part of a chat message / responses input (text, image, audio, file)."""
-    if isinstance(part, str):
-        return [("text", part)]
-    if isinstance(part, list) and part and all(isinstance(x, int) for x in part):
-        return [("note", f"[{len(part)} tokens]")]
-    if not isinstance(part, dict):
-        return [("code", _compact(part))]
-    kind = part.get("type")
-    if isinstance(part.get("text"), str):
-        return [("text", part["text"])]
-    if isinstance(part.get("refusal"), str):
-        return [("note", f"refused: {part['refusal']}")]
-    if kind in ("image_url", "input_image") or "image_url" in part:
-        image = part.get("image_url")
-        url = image.get("url") if isinstance(image, dict) else image
-        return [("note", _image_summary(url, part.get("file_id")))]
-    if kind == "input_audio" or isinstance(part.get("input_audio"), dict):
-        audio = part["input_audio"] if isinstance(part.get("input_audio"), dict) else part
-        fmt = str(audio.get("format") or "audio").upper()
-        return [("note", f"[audio: {fmt}, {_b64_size(audio.get('data'))}]")]
-    if kind in ("file", "input_file"):
-        file = part["file"] if isinstance(part.get("file"), dict) else part
-        name = file.get("filename") or file.get("file_id") or file.get("file_url") or "attached"
-        return [("note", f"[file: {name}]")]
-    return [("note", f"[{kind or 'part'}]")]
-
-
-def _content_pieces(content: Any) -> list[Piece]:
-    if content is None:
-        return []
-    if isinstance(content, list) and not all(isinstance(x, int) for x in content):
-        return [piece for part in content for piece in _part_pieces(part)]
-    return _part_pieces(content)
-
-
-def _call_summary(call: Any) -> str:
-    if not isinstance(call, dict):
-        return _shorten(f"calls {_compact(call)}", _CALL_CAP)
-    fn = call.get("function") or call.get("custom")
-    fn = fn if isinstance(fn, dict) else call
-    args = fn.get("arguments", fn.get("input", ""))
-    args = args if isinstance(args, str) else _compact(args)
-    # Cut before collapsing whitespace: arguments can be megabytes.
-    args = " ".join(args[: _CALL_CAP * 2].split())
-    return _shorten(f"calls {fn.get('name') or '?'}({args})", _CALL_CAP)
-
-
-def _message_pieces(message: dict[str, Any]) -> list[Piece]:
-    """A chat message's content, refusal and tool calls."""
-    pieces = _content_pieces(message.get("content"))
-    if isinstance(message.get("refusal"), str):
-        pieces.append(("note", f"refused: {message['refusal']}"))
-    if isinstance(message.get("audio"), dict):
-        pieces.append(("note", f"[audio] {message['audio'].get('transcript') or ''}"))
-    calls = message.get("tool_calls")
-    if isinstance(calls, list):
-        pieces.extend(("code", _call_summary(call)) for call in calls)
-    if isinstance(message.get("function_call"), dict):
-        pieces.append(("code", _call_summary(message["function_call"])))
-    return pieces
-
-
 def _role_block(role: Any, pieces: list[Piece]) -> _Block:
     key, title = _ROLES.get(str(role).lower(), ("system", str(role).title() or "Message"))
     return _Block(key, title, pieces or [("note", "(empty)")])
-
-
-def _item_pieces(item: Any) -> list[Piece]:
-    """One item of a responses API input or output list."""
-    if not isinstance(item, dict):
-        return _part_pieces(item)
-    kind = item.get("type")
-    if kind in ("function_call", "custom_tool_call"):
-        return [("code", _call_summary(item))]
-    if kind in ("function_call_output", "custom_tool_call_output"):
-        return _content_pieces(item.get("output"))
-    if kind == "reasoning":
-        summary = item.get("summary")
-        texts = [s["text"] for s in summary if isinstance(s, dict) and isinstance(
-            s.get("text"), str)] if isinstance(summary, list) else []
-        return [("note", "reasoning: " + "\n".join(texts) if texts else "[reasoning]")]
-    if kind == "message" or "role" in item:
-        return _content_pieces(item.get("content"))
-    return [("note", f"[{kind or 'item'}]")]
 
 
 def _input_blocks(value: Any, user_title: str) -> list[_Block]:
@@ -247,80 +115,38 @@ def _input_blocks(value: Any, user_title: str) -> list[_Block]:
             ("message", "function_call", "custom_tool_call", "reasoning", "item_reference")))
         for v in value)
     if not is_items:
-        return [_Block("user", user_title, _content_pieces(value) or [("note", "(empty)")])]
+        return [_Block("user", user_title, content_pieces(value) or [("note", "(empty)")])]
     # Items without a role are the model's own (calls, reasoning) except the tool outputs.
     return [_role_block("tool" if str(item.get("type")).endswith("call_output")
-                        else item.get("role", "assistant"), _item_pieces(item)) for item in value]
-
-
-def _tool_names(tools: list[Any]) -> str:
-    names = []
-    for tool in tools:  # chat nests {"function": {"name"}}, responses has {"name"} or a type
-        fn = tool.get("function") if isinstance(tool, dict) else None
-        fn = fn if isinstance(fn, dict) else tool
-        names.append(str((fn.get("name") or fn.get("type")) if isinstance(fn, dict) else "?"))
-    more = f" +{len(names) - _NAMES_CAP} more" if len(names) > _NAMES_CAP else ""
-    return ", ".join(names[:_NAMES_CAP]) + more
+                        else item.get("role", "assistant"), item_pieces(item)) for item in value]
 
 
 def _raw_block(title: str, data: Any) -> _Block:
-    label = title if _loads(data) is not _BAD else f"{title} (not JSON)"
+    label = title if parse_json(data) is not NOT_JSON else f"{title} (not JSON)"
     text, _ = pretty_json(data)
     return _Block("system", label, [("code", text)] if text else [("note", "(empty)")])
 
 
 def _request_blocks(endpoint: str, data: Any, meta: list[str]) -> list[_Block]:
-    body = _loads(data)
+    body = parse_json(data)
     if not isinstance(body, dict):
         return [_raw_block("Request", data)]
     if isinstance(body.get("model"), str):
         meta.append(f"model: {body['model']}")
     if isinstance(body.get("tools"), list) and body["tools"]:
-        meta.append(f"tools: {_tool_names(body['tools'])}")
+        meta.append(f"tools: {tool_names(body['tools'])}")
     blocks = []
     if isinstance(body.get("instructions"), str):
         blocks.append(_Block("system", "System", [("text", body["instructions"])]))
     user_title = "Input" if endpoint in _RESULT_ENDPOINTS else "User"
     if isinstance(body.get("messages"), list):
-        blocks += [_role_block(m.get("role"), _message_pieces(m)) if isinstance(m, dict)
-                   else _Block("system", "Message", _part_pieces(m)) for m in body["messages"]]
+        blocks += [_role_block(m.get("role"), message_pieces(m)) if isinstance(m, dict)
+                   else _Block("system", "Message", part_pieces(m)) for m in body["messages"]]
     elif "input" in body:
         blocks += _input_blocks(body["input"], user_title)
     elif "prompt" in body:
-        blocks.append(_Block("user", user_title, _content_pieces(body["prompt"])))
+        blocks.append(_Block("user", user_title, content_pieces(body["prompt"])))
     return blocks or [_raw_block("Request", data)]
-
-
-def _embedding_pieces(data: list[dict[str, Any]]) -> list[Piece]:
-    first, many = data[0].get("embedding"), len(data) > 1
-    if isinstance(first, str):  # encoding_format="base64"
-        return [("text", f"{len(data)} embeddings" if many else "embedding"),
-                ("note", f"base64, {_b64_size(first)}")]
-    if not isinstance(first, list):
-        return [("code", _compact(first))]
-    head = (f"{len(data)} embeddings, {len(first)} dimensions each" if many
-            else f"embedding, {len(first)} dimensions")
-    numbers = ", ".join(f"{x:.6g}" if isinstance(x, int | float) else "?"
-                        for x in first[:_NUMBERS_SHOWN])
-    tail = ", …" if len(first) > _NUMBERS_SHOWN else ""
-    return [("text", head), ("code", f"[{numbers}{tail}]")]
-
-
-def _moderation_pieces(results: list[Any]) -> list[Piece]:
-    pieces: list[Piece] = []
-    for result in results:
-        if not isinstance(result, dict):
-            continue
-        pieces.append(("text", "flagged" if result.get("flagged") else "not flagged"))
-        cats, scores = result.get("categories"), result.get("category_scores")
-        hits = [k for k, v in cats.items() if v is True] if isinstance(cats, dict) else []
-        top = sorted(((v, k) for k, v in scores.items() if isinstance(v, int | float)),
-                     reverse=True)[:3] if isinstance(scores, dict) else []
-        if hits:
-            pieces.append(("text", "categories: " + ", ".join(hits)))
-        if top:
-            pieces.append(("note", "top scores: " + ", ".join(f"{k} {v:.3f}" for v, k in top)))
-    return pieces
 
 
 def _answer_pieces(body: dict[str, Any]) -> list[Piece] | None:
@@ -332,14 +158,14 @@ def _answer_pieces(body: dict[str, Any]) -> list[Piece] | None:
             if len(choices) > 1:
                 pieces.append(("note", f"choice {i + 1}"))
             if isinstance(choice.get("message"), dict):
-                pieces += _message_pieces(choice["message"])
+                pieces += message_pieces(choice["message"])
             elif isinstance(choice.get("text"), str):  # legacy completions
                 pieces.append(("text", choice["text"]))
             if choice.get("finish_reason") not in _QUIET_FINISH:
                 pieces.append(("note", f"finish reason: {choice['finish_reason']}"))
         return pieces
     if isinstance(output, list):
-        pieces = [piece for item in output for piece in _item_pieces(item)]
+        pieces = [piece for item in output for piece in item_pieces(item)]
         details = body.get("incomplete_details")
         if body.get("status") == "incomplete":
             reason = details.get("reason") if isinstance(details, dict) else None
@@ -347,17 +173,17 @@ def _answer_pieces(body: dict[str, Any]) -> list[Piece] | None:
         return pieces
     if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
         if all("embedding" in d for d in data):
-            return _embedding_pieces(data)
+            return embedding_pieces(data)
         if all("b64_json" in d or "url" in d for d in data):  # images
-            return [("note", _image_summary(d.get("url")) if d.get("url") else
-                     f"[image: {_b64_size(d.get('b64_json'))}]") for d in data]
+            return [("note", image_summary(d.get("url")) if d.get("url") else
+                     f"[image: {base64_size(d.get('b64_json'))}]") for d in data]
     if isinstance(body.get("results"), list):
-        return _moderation_pieces(body["results"])
+        return moderation_pieces(body["results"])
     return None
 
 
 def _response_blocks(endpoint: str, data: Any) -> list[_Block]:
-    body = _loads(data)
+    body = parse_json(data)
     pieces = _answer_pieces(body) if isinstance(body, dict) else None
     if pieces is None:
         return [_raw_block("Response", data)]
@@ -425,6 +251,10 @@ def conversation_html(
                      f"… ({budget.skipped:,} more characters; see the JSON tab)</p>")
     if error:
         body = (f'<div style="white-space:pre-wrap; color:{palette.error}">'
-                f"{html.escape(_shorten(error, _ERROR_CAP), quote=False)}</div>")
+                f"{html.escape(shorten(error, _ERROR_CAP), quote=False)}</div>")
         parts.append(_table(palette.error_bg, palette.error, "Error", body))
     return "".join(parts)
+
+
+# pretty_json and usage_text are made in render_text; the views import them from here.
+__all__ = ["TEXT_CAP", "Colors", "conversation_html", "pretty_json", "usage_text"]

@@ -1,5 +1,5 @@
 """Preferences → Provider profiles: the profiles list and one profile's fields (its API key
-is in :class:`batcher_gui.ui.dialogs.settings_dialog.KeyBox`), and what both pages share."""
+is in :class:`batcher_gui.ui.dialogs.settings_keys.KeyBox`), and what both pages share."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from batcher_gui.domain.errors import BatcherError, Cancelled, ImportValidationE
 from batcher_gui.domain.events import Event, ImportProgress
 from batcher_gui.domain.intake import FileEstimate
 from batcher_gui.domain.models import ImportOptions, ImportSummary, InputFormat, ProfileLimits
+from batcher_gui.domain.progress import unique_name
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.dialogs import words
@@ -194,7 +195,8 @@ class ImportDialog(QDialog):
         self.preview = preview
         self.file_view.show_file(self.path, preview)
         self.form.setEnabled(True)
-        self.form.show_file(preview, self._unique_name(Path(self.path).stem), self.last_model)
+        self.form.show_file(preview, unique_name(Path(self.path).stem, self._run_names),
+                            self.last_model)
 
     def _cannot_import(self, message: str) -> None:
         self.problem = message
@@ -203,12 +205,6 @@ class ImportDialog(QDialog):
         self.examples.clear()
         self.check_view.show_cannot_import(message)
         self._update_buttons()
-
-    def _unique_name(self, stem: str) -> str:
-        name, n = stem, 2
-        while name in self._run_names:
-            name, n = f"{stem} ({n})", n + 1
-        return name
 
     # -- checking ------------------------------------------------------------------------------
     def options(self) -> ImportOptions:

@@ -39,6 +39,22 @@ EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (F
 NO_MATCH = "No prompt matches the search and filters."
 
 
+def footer(query: PromptQuery, groups: GroupCounts, shown: int) -> str:
+    """What the footer says: the prompts of the shown run(s) (or those the search and filters
+    match) by group, and how many a state filter leaves of them."""
+    where = "this run" if query.run_id is not None else "all runs"
+    narrowed = bool(query.model or query.has_error is not None or query.text)
+    if not groups.total:
+        return "No prompt matches the search and filters." if narrowed else ""
+    said = (f"{plural(groups.total, 'prompt')} "
+            + (f"in {where} match the search and filters" if narrowed else f"in {where}")
+            + f": {count_words(groups)}")
+    if query.states:
+        states = ", ".join(s.value for s in query.states)
+        return f"showing {plural(shown, 'prompt')} ({states}) · {said}"
+    return said
+
+
 class PromptsPanel(QWidget):
     """See the module docstring. ``selected`` carries the chosen PromptRow (or None)."""
 
@@ -179,16 +195,7 @@ class PromptsPanel(QWidget):
             counts = await reader.counts_by_state(query)
         except Superseded:
             return
-        groups = GroupCounts.of(counts)
-        shown = self.model.rowCount()
-        where = "this run" if query.run_id is not None else "all runs"
-        filtered = query.states or query.model or query.has_error or query.text
-        summary = f"{plural(groups.total, 'prompt')} in {where}: {count_words(groups)}"
-        if filtered:
-            self.counts.setText(f"{plural(shown, 'prompt')} match the filters · {summary}"
-                                if not query.text or groups.total else summary)
-        else:
-            self.counts.setText(summary if groups.total else "")
+        self.counts.setText(footer(query, GroupCounts.of(counts), self.model.rowCount()))
         for i in range(1, self.state.count()):
             state = P(self.state.itemData(i))
             self.state.setItemText(i, f"{state.value} ({counts.get(state, 0):,})")

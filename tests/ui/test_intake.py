@@ -214,6 +214,12 @@ def test_first_run_welcome_try_the_sample_and_read_an_answer(
     qtbot.waitUntil(lambda: "finished" in window.banner.label.text(), timeout=WAIT)
     assert "34 answered" in window.banner.label.text()
     assert [news.title for news in window.intake.notifier.shown] == ["Run #1 'sample' finished"]
+    # The run's detail followed it there by itself (it was selected when the sample started).
+    qtbot.waitUntil(lambda: window.detail.shown() == ("run", 1), timeout=WAIT)
+    shown = window.detail.run.run
+    assert shown is not None and shown.groups.done == 34 and shown.ended
+    texts = [label.text() for label in window.detail.run.findChildren(QLabel)]
+    assert "34: 34 done" in texts and "not yet" not in texts
     window.runs.selectRow(0)
     qtbot.waitUntil(lambda: window.prompts.model.rowCount() == 34, timeout=WAIT)
     window.prompts.table.selectRow(0)

@@ -232,6 +232,7 @@ class PromptsPanel(QWidget):
     def _row_arrived(self) -> None:
         if self._waiting_for_row and (current := self.current()) is not None:
             self._waiting_for_row = False
+            self.model.chosen = current.id
             self.selected.emit(current)
 
     def current(self) -> PromptRow | None:

@@ -246,8 +246,11 @@ class LiveView(QObject):
                 self.detail.clear()
             return
         if switch:
+            # While the rows are read again the selected row may briefly be a placeholder
+            # (current() is None); the prompt the user chose is still the one to show.
             current = self.prompts.current()
-            if current is None or current.id != prompt_id:
+            chosen = current.id if current is not None else self.prompts.model.chosen
+            if chosen != prompt_id:
                 return  # another prompt was chosen meanwhile
         elif self.detail.shown() != ("prompt", prompt_id):
             return

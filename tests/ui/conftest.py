@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from batcher_gui.app import Service
 from batcher_gui.config.secrets import SecretStore
 from batcher_gui.paths import WorkspacePaths
 from batcher_gui.sandbox import SandboxConfig
@@ -87,6 +89,41 @@ def await_task(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: int = WAIT) 
     task = spawn(coro)
     qtbot.waitUntil(task.done, timeout=timeout)
     return task.result()
+
+
+def open_service(qtbot: QtBot, root: Path, keyring: Any = None) -> Service:
+    """A service on a new workspace at ``root`` (an in-memory keyring unless one is given)."""
+    return await_task(qtbot, Service.open(
+        WorkspacePaths(root, root / "batcher.sqlite3").create(),
+        secrets=SecretStore(backend=keyring if keyring is not None else MemoryKeyring()),
+        engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
+        sandbox_host=SandboxThread))
+
+
+@pytest.fixture
+def service(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> Iterator[Service]:
+    """A service on its own workspace (no window)."""
+    service = open_service(qtbot, tmp_path / "ws")
+    yield service
+    await_task(qtbot, service.close())
+
+
+@pytest.fixture
+def provider(tmp_path: Path) -> Iterator[str]:
+    """An OpenAI-compatible server (the sandbox) that accepts one key only: sk-good-4242."""
+    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-good-4242",)))
+    yield server.start()
+    server.stop()
+
+
+def reviews_csv(path: Path, n: int = 5) -> Path:
+    """A small CSV of product reviews (columns id, product, review)."""
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "product", "review"])
+        for i in range(n):
+            writer.writerow([f"r{i}", "kettle", f"review text number {i}, long enough to win"])
+    return path
 
 
 def message_box(name: str) -> QMessageBox | None:

@@ -3,7 +3,6 @@ and notifications — on the real engine, a real SQLite workspace and the sandbo
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from collections.abc import Callable
@@ -19,16 +18,7 @@ from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.ui.dialogs.delivery_dialog import DeliveryDialog
 from batcher_gui.ui.dialogs.import_dialog import ImportDialog
 from batcher_gui.ui.window.main_window import MainWindow
-from tests.ui.conftest import WAIT, await_task
-
-
-def _reviews(path: Path, n: int = 6) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "product", "review"])
-        for i in range(n):
-            writer.writerow([f"r{i}", "kettle", f"review text number {i}, long enough to win"])
-    return path
+from tests.ui.conftest import WAIT, await_task, reviews_csv
 
 
 def _jsonl(path: Path, lines: list[object]) -> Path:
@@ -88,7 +78,7 @@ def _run_prompts(window: MainWindow) -> int:
 def test_a_drop_of_two_files_opens_the_dialog_and_imports_both(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    csv_file = _reviews(tmp_path / "reviews.csv")
+    csv_file = reviews_csv(tmp_path / "reviews.csv", 6)
     jsonl_file = _jsonl(tmp_path / "chat.jsonl", [_chat(f"c{i}") for i in range(4)])
     _drop(window, [csv_file, jsonl_file])
     dialog = _dialog(window, qtbot)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 import qasync
@@ -26,51 +25,17 @@ from pytestqt.qtbot import QtBot
 
 from batcher_gui.app import Service
 from batcher_gui.config.profiles import MAX_REQUESTS_RANGE, ProfileFields
-from batcher_gui.config.secrets import SERVICE, SecretStore
+from batcher_gui.config.secrets import SERVICE
 from batcher_gui.domain.models import ProfileKind
-from batcher_gui.paths import WorkspacePaths
-from batcher_gui.sandbox import SandboxConfig
-from batcher_gui.sandbox.host import SandboxThread
-from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.dialogs.settings_dialog import SettingsDialog
 from batcher_gui.ui.dialogs.settings_tables import PricesTable, TokenLimitsTable
-from tests.app.conftest import FAST
 from tests.fakes import MemoryKeyring
+from tests.ui.conftest import await_task, open_service
 
 WAIT = 30_000
 T = TypeVar("T")
 KEY = "sk-proj-Zq8xW3vB7nL2mK9pR4tY6uI1oE5aS0dF"
 UNREACHABLE = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
-
-
-def result(qtbot: QtBot, coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on the window's loop (qasync) and wait for what it returns."""
-    task = spawn(coro, name="test")
-    qtbot.waitUntil(task.done, timeout=WAIT)
-    return task.result()
-
-
-def open_service(qtbot: QtBot, root: Path, keyring: Any = None) -> Service:
-    return result(qtbot, Service.open(
-        WorkspacePaths(root, root / "batcher.sqlite3").create(),
-        secrets=SecretStore(backend=keyring if keyring is not None else MemoryKeyring()),
-        engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
-        sandbox_host=SandboxThread))
-
-
-@pytest.fixture
-def service(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> Iterator[Service]:
-    service = open_service(qtbot, tmp_path / "ws")
-    yield service
-    result(qtbot, service.close())
-
-
-@pytest.fixture
-def provider(tmp_path: Path) -> Iterator[str]:
-    """An OpenAI-compatible server (the sandbox) that accepts one key only: sk-good-…"""
-    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-good-4242",)))
-    yield server.start()
-    server.stop()
 
 
 def make_dialog(qtbot: QtBot, service: Service) -> SettingsDialog:
@@ -143,7 +108,7 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     type_into(qtbot, page.poll, "60")
     click(qtbot, dialog, page.save_button)
     assert "Added the profile “acme”" in shown(page.message)
-    acme = result(qtbot, service.profile("acme"))
+    acme = await_task(qtbot, service.profile("acme"))
     assert (acme.kind, acme.base_url) == (ProfileKind.OPENAI_COMPATIBLE, "http://localhost:8000/v1")
     assert acme.limits.max_requests == 1_000 and acme.options == {"poll_interval_seconds": 60.0}
     assert page.current is not None and page.current.name == "acme"
@@ -153,7 +118,7 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     page.max_bytes.setValue(5_000_000)
     click(qtbot, dialog, page.save_button)
     assert "Saved the profile “acme”" in shown(page.message)
-    acme = result(qtbot, service.profile("acme"))
+    acme = await_task(qtbot, service.profile("acme"))
     assert (acme.key_env, acme.limits.max_batch_bytes) == ("ACME_API_KEY", 5_000_000)
 
     # Refusals are shown in plain words, next to the form, and change nothing.
@@ -171,12 +136,12 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
         for internal in ("--", "got ", "(s)", "Error", "poll_interval"):
             assert internal not in message, message
         assert "Traceback" not in every_text(dialog)
-        assert result(qtbot, service.profile("acme")) == acme
+        assert await_task(qtbot, service.profile("acme")) == acme
         type_into(qtbot, field, before)
     type_into(qtbot, page.name, "sandbox")  # taken
     click(qtbot, dialog, page.save_button)
     assert "already exists" in shown(page.message)
-    assert sorted(p.name for p in result(qtbot, service.profiles())) == ["acme", "openai",
+    assert sorted(p.name for p in await_task(qtbot, service.profiles())) == ["acme", "openai",
                                                                          "sandbox"]
     # A limit the service would refuse cannot even be typed: the boxes hold its own range.
     page.max_requests.setValue(MAX_REQUESTS_RANGE[1] + 1)
@@ -187,17 +152,17 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     click(qtbot, dialog, page.delete_button)
     assert "default profile" in shown(page.message)
     assert page.confirm is None or not page.confirm.isVisible()
-    assert "openai" in [p.name for p in result(qtbot, service.profiles())]
+    assert "openai" in [p.name for p in await_task(qtbot, service.profiles())]
 
     select(qtbot, dialog, "acme")
     click(qtbot, dialog, page.delete_button)
     assert page.confirm is not None and page.confirm.isVisible()
     click(qtbot, dialog, page.confirm.button(QMessageBox.StandardButton.Cancel))
-    assert "acme" in [p.name for p in result(qtbot, service.profiles())]
+    assert "acme" in [p.name for p in await_task(qtbot, service.profiles())]
     click(qtbot, dialog, page.delete_button)
     click(qtbot, dialog, page.confirm.button(QMessageBox.StandardButton.Yes))
     assert "Deleted the profile “acme”" in shown(page.message)
-    assert [p.name for p in result(qtbot, service.profiles())] == ["openai", "sandbox"]
+    assert [p.name for p in await_task(qtbot, service.profiles())] == ["openai", "sandbox"]
     assert [p.name for p in page.profiles] == ["openai", "sandbox"]
 
 
@@ -215,7 +180,7 @@ def test_the_default_profile_moves_between_profiles_and_pages(service: Service,
     page.max_requests.setValue(500)
     click(qtbot, dialog, page.save_button)
     assert service.settings.default_profile == "sandbox"
-    sandbox = result(qtbot, service.profile("sandbox"))
+    sandbox = await_task(qtbot, service.profile("sandbox"))
     assert sandbox.limits.max_requests == 500 and sandbox.is_builtin_sandbox
     assert "(default, built-in)" in page.list.item(1).text()
     assert combo.currentText() == "sandbox"  # the workspace page follows
@@ -263,7 +228,7 @@ def test_a_key_is_stored_in_the_keyring_and_never_shown(qloop: qasync.QEventLoop
         click(qtbot, dialog, keys.save_button)
         assert "whitespace" in shown(keys.verdict) and keyring.entries == {}
     finally:
-        result(qtbot, service.close())
+        await_task(qtbot, service.close())
 
 
 def test_without_a_keyring_the_page_explains_environment_variables(
@@ -290,7 +255,7 @@ def test_without_a_keyring_the_page_explains_environment_variables(
         assert "No key needed" in dialog.keys.status.text()
         assert not dialog.keys.edit.isEnabled()
     finally:
-        result(qtbot, service.close())
+        await_task(qtbot, service.close())
 
 
 class ButtonWatch(QObject):
@@ -308,9 +273,9 @@ class ButtonWatch(QObject):
 
 
 def test_connection_verdicts(service: Service, provider: str, qtbot: QtBot) -> None:
-    result(qtbot, service.add_profile(ProfileFields("acme", ProfileKind.OPENAI_COMPATIBLE,
+    await_task(qtbot, service.add_profile(ProfileFields("acme", ProfileKind.OPENAI_COMPATIBLE,
                                                     provider)))
-    result(qtbot, service.add_profile(ProfileFields("gone", ProfileKind.OPENAI_COMPATIBLE,
+    await_task(qtbot, service.add_profile(ProfileFields("gone", ProfileKind.OPENAI_COMPATIBLE,
                                                     UNREACHABLE)))
     dialog = make_dialog(qtbot, service)
     keys = dialog.keys
@@ -360,22 +325,24 @@ def test_workspace_settings_are_checked_stored_and_reset(service: Service, qtbot
         qtbot.keyClick(row.editor, Qt.Key.Key_Return)
         settle(qtbot, dialog)
 
-    stored = result(qtbot, service.read(service.store.raw_settings))
+    stored = await_task(qtbot, service.read(service.store.raw_settings))
     said = ("✖ “Poll interval, real providers” must be a number of seconds from 0.1 to 86400. "
             "Not changed: still 30 seconds.")
     for bad in ("soon", "0.01"):
         typed(bad)
         assert shown(row.message) == said
         assert service.settings.poll_interval_seconds == 30.0
-        assert result(qtbot, service.read(service.store.raw_settings)) == stored
+        assert await_task(qtbot, service.read(service.store.raw_settings)) == stored
     typed("45")
     assert service.settings.poll_interval_seconds == 45.0
-    assert result(qtbot, service.read(service.store.raw_settings))["poll_interval_seconds"] == 45
+    raw = await_task(qtbot, service.read(service.store.raw_settings))
+    assert raw["poll_interval_seconds"] == 45
     assert shown(row.message) == "✔ Saved." and row.editor.text() == "45"
     assert row.reset.isEnabled()
     click(qtbot, dialog, row.reset)
     assert service.settings.poll_interval_seconds == 30.0 and row.editor.text() == "30"
-    assert "poll_interval_seconds" not in result(qtbot, service.read(service.store.raw_settings))
+    raw = await_task(qtbot, service.read(service.store.raw_settings))
+    assert "poll_interval_seconds" not in raw
     assert not row.reset.isEnabled()
 
     notifications = page.rows["notifications"]
@@ -472,7 +439,7 @@ def test_prices_are_a_table_checked_row_by_row_and_stored_as_the_command_line_st
     _cell(qtbot, dialog, grid, 0, 2, "$0.40")
     assert shown(row.message) == "✔ Saved."
     assert service.settings.prices == {"my-model": (0.1, 0.4)}
-    raw = result(qtbot, service.read(service.store.raw_settings))
+    raw = await_task(qtbot, service.read(service.store.raw_settings))
     assert raw["prices"] == {"my-model": [0.1, 0.4]}  # as `batcher config set prices` stores
     assert [grid.item(0, c).text() for c in range(3)] == ["my-model", "0.1", "0.4"]
     assert row.reset.isEnabled()
@@ -511,7 +478,7 @@ def test_prices_are_a_table_checked_row_by_row_and_stored_as_the_command_line_st
 
 def test_a_live_price_keeps_what_the_table_does_not_show(service: Service,
                                                          qtbot: QtBot) -> None:
-    result(qtbot, service.set_setting("prices", '{"big": {"input": 2, "output": 8, '
+    await_task(qtbot, service.set_setting("prices", '{"big": {"input": 2, "output": 8, '
                                                 '"cached_input": 0.5}}'))
     dialog = make_dialog(qtbot, service)
     dialog.open_page("workspace")
@@ -549,7 +516,7 @@ def test_token_limits_are_a_table_of_whole_numbers(service: Service, qtbot: QtBo
     _cell(qtbot, dialog, grid, 1, 1, "2000000")
     assert service.settings.token_limits == {"gpt-4o": 1_350_000,
                                              "sandbox/gpt-4o-mini": 2_000_000}
-    raw = result(qtbot, service.read(service.store.raw_settings))
+    raw = await_task(qtbot, service.read(service.store.raw_settings))
     assert raw["token_limits"] == {"gpt-4o": 1350000, "sandbox/gpt-4o-mini": 2000000}
     click(qtbot, dialog, row.reset)
     assert service.settings.token_limits == {} and grid.rowCount() == 0

@@ -5,7 +5,6 @@ workspace, real sandbox servers, offscreen)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,14 @@ from batcher_gui.app import Service
 from batcher_gui.config.profiles import ProfileFields
 from batcher_gui.config.settings import SPECS
 from batcher_gui.domain.models import ImportOptions, ProfileKind
-from batcher_gui.sandbox import SandboxConfig
-from batcher_gui.sandbox.host import SandboxThread
 from batcher_gui.ui.dialogs import words
 from tests.app.conftest import write_chat
+from tests.ui.conftest import await_task, open_service
 from tests.ui.test_settings_dialog import (
     UNREACHABLE,
     click,
     every_text,
     make_dialog,
-    open_service,
-    result,
     select,
     settle,
     shown,
@@ -48,27 +44,12 @@ def plain(text: str) -> None:
             assert key not in text, text
 
 
-@pytest.fixture
-def service(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> Iterator[Service]:
-    service = open_service(qtbot, tmp_path / "ws")
-    yield service
-    result(qtbot, service.close())
-
-
-@pytest.fixture
-def provider(tmp_path: Path) -> Iterator[str]:
-    """An OpenAI-compatible server (the sandbox) that accepts one key only: sk-good-4242."""
-    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-good-4242",)))
-    yield server.start()
-    server.stop()
-
-
 # -- workspace settings ----------------------------------------------------------------------
 def test_each_typed_setting_is_refused_by_its_label_with_what_to_type(
         service: Service, qtbot: QtBot) -> None:
     dialog = make_dialog(qtbot, service)
     dialog.open_page("workspace")
-    before = result(qtbot, service.read(service.store.raw_settings))
+    before = await_task(qtbot, service.read(service.store.raw_settings))
     checked = 0
     for key, row in dialog.workspace.rows.items():
         if not isinstance(row.editor, QLineEdit):
@@ -89,7 +70,7 @@ def test_each_typed_setting_is_refused_by_its_label_with_what_to_type(
             checked += 1
         row.set_value(getattr(service.settings, key))
     assert checked >= 20
-    assert result(qtbot, service.read(service.store.raw_settings)) == before
+    assert await_task(qtbot, service.read(service.store.raw_settings)) == before
     # The field that started it: "sandbox_poll_interval_seconds must be…, got '0.0'".
     row = dialog.workspace.rows["sandbox_poll_interval_seconds"]
     type_into(qtbot, row.editor, "0")  # type: ignore[arg-type]
@@ -150,7 +131,7 @@ def test_profile_refusals_say_which_field_and_how_in_plain_words(
 
     # A profile in use by a run stays, and the dialog says so before asking anything.
     data = write_chat(tmp_path / "p.jsonl", 2)
-    result(qtbot, service.import_file(data, ImportOptions(), profile="acme"))
+    await_task(qtbot, service.import_file(data, ImportOptions(), profile="acme"))
     select(qtbot, dialog, "acme")
     click(qtbot, dialog, page.delete_button)
     assert shown(page.message) == ("✖ 1 run uses “acme”, so it stays: delete it first (until "
@@ -164,7 +145,7 @@ def test_connection_verdicts_say_what_happened_and_what_to_do(
         service: Service, provider: str, qtbot: QtBot) -> None:
     for name, url in (("acme", provider), ("nowhere", "https://api.example.invalid/v1"),
                       ("closed", UNREACHABLE), ("notapi", provider.rsplit("/v1", 1)[0] + "/x")):
-        result(qtbot, service.add_profile(ProfileFields(name, ProfileKind.OPENAI_COMPATIBLE,
+        await_task(qtbot, service.add_profile(ProfileFields(name, ProfileKind.OPENAI_COMPATIBLE,
                                                         url)))
     dialog = make_dialog(qtbot, service)
     keys = dialog.keys
@@ -226,7 +207,7 @@ def test_without_a_keyring_nothing_technical_is_shown(qloop: qasync.QEventLoop, 
         plain(text)
         assert "NoKeyringError" not in text and "backend" not in text
     finally:
-        result(qtbot, service.close())
+        await_task(qtbot, service.close())
 
 
 def test_locked_keyring_says_to_unlock_it() -> None:

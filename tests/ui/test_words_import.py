@@ -5,7 +5,6 @@ and costs that never print a row of zeros (real window, engine and sandbox, offs
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Callable
@@ -17,19 +16,10 @@ from pytestqt.qtbot import QtBot
 from batcher_gui.domain.models import InputFormat
 from batcher_gui.ui.dialogs.import_dialog import ImportDialog
 from batcher_gui.ui.window.main_window import MainWindow
-from tests.ui.conftest import WAIT
+from tests.ui.conftest import WAIT, reviews_csv
 
 INTERNAL = re.compile(r"[A-Z][a-z]+(Error|Exception)\b|--[a-z]|, field '|template: template|"
                       r"\(s\)|\(es\)|0\.00000|id_column|`")
-
-
-def _reviews(path: Path, n: int = 5) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "product", "review"])
-        for i in range(n):
-            writer.writerow([f"r{i}", "kettle", f"review text number {i}, long enough to win"])
-    return path
 
 
 def _chat(custom_id: str, model: str | None = "gpt-4o-mini") -> dict[str, object]:
@@ -99,7 +89,7 @@ def _problems(dialog: ImportDialog) -> list[str]:
 def test_template_and_model_problems_name_the_field_once(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    dialog = _open(window, qtbot, _reviews(tmp_path / "reviews.csv"))
+    dialog = _open(window, qtbot, reviews_csv(tmp_path / "reviews.csv"))
     form = dialog.form
     qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=WAIT)
 
@@ -125,7 +115,7 @@ def test_template_and_model_problems_name_the_field_once(
 def test_a_typo_in_the_model_is_answered_beside_the_field_and_never_priced_at_zero(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    dialog = _open(window, qtbot, _reviews(tmp_path / "reviews.csv"))
+    dialog = _open(window, qtbot, reviews_csv(tmp_path / "reviews.csv"))
     form = dialog.form
     qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=WAIT)
     assert not form.model_hint.isVisible()  # gpt-4o-mini: priced
@@ -169,7 +159,7 @@ def test_a_jsonl_files_own_models_get_the_same_suggestion(
 def test_a_template_without_a_column_must_be_confirmed(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
-    dialog = _open(window, qtbot, _reviews(tmp_path / "reviews.csv"))
+    dialog = _open(window, qtbot, reviews_csv(tmp_path / "reviews.csv"))
     form = dialog.form
     qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=WAIT)
     assert dialog.import_button.isEnabled() and not form.template_warning.isVisible()

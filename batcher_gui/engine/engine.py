@@ -212,16 +212,23 @@ class Engine(StepRunner):
                 self._changed(await self.workers.read(self.book.get, batch_id),
                               B.READY_FOR_UPLOAD)
         now = time.time()
+        # A step that ends while the batches are read may have changed its batch after the
+        # read: its (stale) row must not start another step in this pass — the next one,
+        # woken when that step ends, reads it again.
+        busy = set(self._tasks)
         active = await self.workers.read(self.book.in_states, ACTIVE)
-        free = [b for b in active if b.id not in self._tasks and self._due(b.id, now)
+        busy |= set(self._tasks)
+        free = [b for b in active if b.id not in busy and self._due(b.id, now)
                 and self._has_work(b, now)]
         self._listed = await statuses_by_listing(
             (b for b in free if self._poll_due(b, now)), self._provider)
         started = [self._start(b, self._drive) for b in free]
+        busy = set(self._tasks)  # (as above: no step on a row read while its step ended)
         cleanup = await self.workers.read(self.book.cleanup_candidates)
+        busy |= set(self._tasks)
         self._cleanup_pending = False
         for batch in cleanup:
-            if batch.id in self._tasks or not self._due(batch.id, now):
+            if batch.id in busy or not self._due(batch.id, now):
                 # Provider files left behind are a leak: not idle while one waits to retry.
                 self._cleanup_pending = self._cleanup_pending or (
                     batch.profile_id not in self.blocked_profiles)

@@ -14,7 +14,12 @@ from sqlalchemy import func, select, update
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.states import BATCH_TERMINAL, BatchState, PromptState
 from batcher_gui.storage.db import Database
-from batcher_gui.storage.moves import move_batch, move_prompts, move_prompts_in_chunks
+from batcher_gui.storage.moves import (
+    move_batch,
+    move_prompts,
+    move_prompts_in_chunks,
+    require_batch_state,
+)
 from batcher_gui.storage.rows import batch_from_row
 from batcher_gui.storage.tables import batch_transitions, batches, runs
 
@@ -75,6 +80,7 @@ class BatchBook:
         batch is still ``uploading``, is found again at the provider, and this runs again for
         the prompts not moved yet. Returns how many prompts were sent.
         """
+        require_batch_state(self.db, batch_id, src)
         sent = move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id}, P.PROCESSING,
             f"sent in provider batch {remote_id}", from_states=[P.PENDING],
@@ -92,6 +98,7 @@ class BatchBook:
         first, the batch last: a crash in between leaves the batch as it was, to be seen failed
         again at the provider.
         """
+        require_batch_state(self.db, batch_id, src)
         move_prompts_in_chunks(self.db, "batch_id = :b", {"b": batch_id}, P.PENDING,
                                "token limit: will resend", from_states=[P.PROCESSING],
                                set_sql="attempts = MAX(attempts - 1, 0)")
@@ -102,6 +109,7 @@ class BatchBook:
 
     def fail(self, batch_id: int, src: BatchState, error: str) -> None:
         """The batch failed for good: its unfinished prompts fail with the same error."""
+        require_batch_state(self.db, batch_id, src)
         move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id, "e": f"batch failed: {error}"},
             P.FAILED, f"batch failed: {error}", from_states=[P.PENDING, P.PROCESSING],

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.states import (
@@ -51,6 +51,21 @@ def move_batch(conn: Connection, batch_id: int, from_state: BatchState, to_state
     conn.execute(insert(batch_transitions).values(
         batch_id=batch_id, from_state=from_state.value, to_state=to_state.value, at=now,
         reason=reason))
+
+
+def require_batch_state(db: Database, batch_id: int, state: BatchState) -> None:
+    """Refuse (as :func:`move_batch` would) before a bulk prompt move that only makes sense
+    while the batch is in ``state``: a step working from an old reading must not touch its
+    prompts.
+
+    Raises:
+        BatcherError: the batch is no longer in ``state``.
+    """
+    with db.read() as conn:
+        now_in = conn.execute(select(batches.c.state).where(batches.c.id == batch_id)
+                              ).scalar_one_or_none()
+    if now_in != state.value:
+        raise BatcherError(f"batch {batch_id} is no longer {state.value}")
 
 
 def move_prompts(

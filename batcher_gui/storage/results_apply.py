@@ -26,6 +26,7 @@ from batcher_gui.storage.moves import (
     move_batch,
     move_prompt_rows,
     move_prompts_in_chunks,
+    require_batch_state,
     run_here,
 )
 
@@ -172,6 +173,7 @@ def apply_and_finish(
     caller's writer thread); the batch moves in the last transaction, so a crash half-way
     leaves it ``downloading``, and applying again completes it.
     """
+    require_batch_state(db, batch_id, BatchState.DOWNLOADING)
     applier = _Applier(db, batch_id, max_attempts, write)
     for path in files:
         with path.open("rb") as fh:
@@ -192,6 +194,7 @@ def finish_without_files(db: Database, batch_id: int, src: BatchState, final: Ba
                          max_attempts: int, reason: str, *, write: WriteRunner = run_here,
                          **batch_fields: Any) -> dict[str, int]:
     """An expired/cancelled batch with no output at all: settle its prompts and end it."""
+    require_batch_state(db, batch_id, src)
     leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
     _end_batch(db, batch_id, src, final, reason, write, batch_fields)
     return leftover

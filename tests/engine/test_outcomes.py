@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 import pytest
 
+from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.remote import RemoteBatch
 from batcher_gui.domain.states import BatchState
+from batcher_gui.engine.engine import ACTIVE
 from tests.engine.conftest import Workspace, assert_all_settled, chat
 
 
@@ -218,3 +222,60 @@ def test_completed_without_any_file_resends_the_prompts(ws: Workspace) -> None:
     assert ws.prompt_states() == {"processed": 3}
     assert all(r["attempts"] == 2 for r in ws.prompts())
     assert_all_settled(ws)
+
+
+def test_a_step_that_ends_while_the_batches_are_read_gets_no_second_step(
+        ws: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+    """The pass reads the active batches while a step is still working on one of them: the
+    row it read is old once that step ends (here: sent back to wait for token room), so no
+    step may start from it. A second step on the old row once failed the batch's prompts
+    while the batch itself had moved on ("no pending prompts to send")."""
+    ws.sandbox.config.token_limit_failures = 100
+    ws.import_lines([chat(i) for i in range(3)])
+    engine = ws.engine()
+    caplog.set_level(logging.INFO, "batcher_gui.engine")
+
+    async def go() -> None:
+        try:
+            while ws.batch_states() != {"validating": 1}:
+                await engine.tick()
+            (batch,) = ws.store.list_batches()
+            read = engine.workers.read
+            before_the_step = await read(engine.book.in_states, ACTIVE)
+            # A poll that will find "failed: token_limit_exceeded" and send the batch back.
+            await engine.tick(wait=False)
+            (step,) = [t for t in asyncio.all_tasks() if t.get_name() == f"batch-{batch.id}"]
+
+            async def read_while_the_step_ends(fn: Any, *args: Any, **kwargs: Any) -> Any:
+                if fn == engine.book.in_states:  # read before the step wrote, back after
+                    await asyncio.wait({step})
+                    return before_the_step
+                return await read(fn, *args, **kwargs)
+
+            engine.workers.read = read_while_the_step_ends  # type: ignore[method-assign]
+            await engine.tick()
+            engine.workers.read = read  # type: ignore[method-assign]
+        finally:
+            await engine.close()
+
+    asyncio.run(go())
+    assert "changed meanwhile" not in caplog.text
+    (batch,) = ws.store.list_batches()
+    assert batch.state is BatchState.READY_FOR_UPLOAD and batch.token_limit_attempts == 1
+    assert ws.prompt_states() == {"pending": 3}
+
+
+def test_a_step_working_from_an_old_reading_leaves_the_prompts_alone(ws: Workspace) -> None:
+    ws.import_lines([chat(i) for i in range(3)])
+    engine = ws.engine()
+    ws.tick_until(engine, lambda: ws.batch_states() == {"validating": 1})
+    (batch,) = ws.store.list_batches()
+    book = engine.book
+    old = BatchState.IN_PROGRESS  # what a step read before another moved the batch on
+    with pytest.raises(BatcherError, match="no longer in_progress"):
+        book.fail(batch.id, old, "boom")
+    with pytest.raises(BatcherError, match="no longer in_progress"):
+        book.wait_for_token_room(batch.id, old, "full", 0.0, 1)
+    assert ws.prompt_states() == {"processing": 3}
+    book.fail(batch.id, BatchState.VALIDATING, "boom")  # from where it is: it fails
+    assert ws.prompt_states() == {"failed": 3}

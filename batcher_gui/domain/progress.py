@@ -134,6 +134,12 @@ def run_ending(counts: Mapping[PromptState, int]) -> RunEnding:
 RESTARTABLE: frozenset[BatchState] = frozenset({B.FAILED})
 
 
+def drafts_due(last_grew: float | None, quiet_seconds: float) -> float | None:
+    """When the engine seals a draft batch that last grew at ``last_grew`` and sends it
+    unasked (None: it has no such time and waits for Submit Now)."""
+    return last_grew + quiet_seconds if last_grew else None
+
+
 def may_restart(state: BatchState) -> bool:
     """Whether a batch in ``state`` can be restarted by the user."""
     return state in RESTARTABLE

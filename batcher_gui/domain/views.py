@@ -102,7 +102,7 @@ class RunOverview:
             :meth:`priced`, like ``unpriced`` (models used without a known price) and
             ``cost_estimate`` (the range counted offline; None: nothing counted yet).
         drafts_waiting_since: when its oldest waiting draft last grew (None: no draft
-            waits); ``drafts_due_at``: when the engine will seal and send it unasked.
+            waits; :func:`batcher_gui.domain.progress.drafts_due` says when it goes).
     """
 
     run: Run
@@ -118,7 +118,6 @@ class RunOverview:
     #: model -> (input tokens read from the prompt cache, written to it), as results said.
     cache: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     drafts_waiting_since: float | None = None
-    drafts_due_at: float | None = None
     cost: float | None = None
     unpriced: tuple[str, ...] = ()
     cost_estimate: CostRange | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from batcher_gui.domain.progress import GroupCounts, StateGroup, count_words
@@ -144,6 +144,8 @@ def test_every_view_agrees_with_status_through_a_day_of_changes(
     agree(window, qtbot)
     assert "goes out at" in window.batches_model.note(window.batches_model.item(0))
     assert window.detail.run.send.isVisibleTo(window.detail.run)
+    assert window.detail.run.findChild(QLabel, "run-waiting").text().startswith(
+        "its drafts go out at ")  # (not "at the engine's next pass": 10 quiet minutes)
 
     # 3. Sent from the window; answered, a few prompts failing.
     window.menu["submit"].trigger()

@@ -14,12 +14,12 @@ from types import TracebackType
 from typing import Any
 
 import platformdirs
-from PySide6.QtCore import QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import batcher_gui
 from batcher_gui.paths import APP_NAME, WorkspacePaths
+from batcher_gui.ui.base.messages import open_path
 
 log = logging.getLogger(__name__)
 LOG_FILE = "batcher-gui.log"
@@ -66,7 +66,7 @@ def show_crash(summary: str) -> None:
         global _dialog_open
         _dialog_open = False
         if box.clickedButton() is open_button:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_folder())))
+            open_path(None, log_folder(), "the log folder")
         box.deleteLater()
 
     box.finished.connect(done)

@@ -9,9 +9,12 @@ the dialog with ``open()`` and, where an answer is needed, await it.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QAbstractButton, QFileDialog, QMessageBox, QWidget
 
 
 def inform(parent: QWidget | None, text: str, *, title: str = "Batcher",
@@ -26,6 +29,22 @@ def inform(parent: QWidget | None, text: str, *, title: str = "Batcher",
     return box
 
 
+def open_path(parent: QWidget | None, path: str | Path, what: str) -> None:
+    """Show a file or folder in the desktop's file manager; where there is none, say where it
+    is (a path to copy) instead of failing silently."""
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        inform(parent, f"There is no file manager to open {what} with. It is here:\n\n{path}",
+               title="Batcher")
+
+
+async def clicked(box: QMessageBox) -> QAbstractButton | None:
+    """Open ``box`` and return the button the user pressed (None: closed otherwise)."""
+    await _finished(box)
+    button = box.clickedButton()
+    box.deleteLater()
+    return button
+
+
 async def confirm(parent: QWidget | None, text: str, *, yes: str, title: str = "Batcher"
                   ) -> bool:
     """Ask a yes/cancel question; True when the user chose ``yes``."""
@@ -35,10 +54,7 @@ async def confirm(parent: QWidget | None, text: str, *, yes: str, title: str = "
     yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    await _finished(box)
-    chose = box.clickedButton() is yes_button
-    box.deleteLater()
-    return chose
+    return await clicked(box) is yes_button
 
 
 async def pick_files(parent: QWidget | None, caption: str, folder: str, filters: str, *,

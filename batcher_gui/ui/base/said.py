@@ -38,6 +38,16 @@ def cancel_question(label: str, unanswered: int) -> str:
             "cancelled prompts again later (Retry Failed).")
 
 
+def cancel_batch_question(batch_id: int, requests: int) -> str:
+    return (f"Cancel batch #{batch_id} ({plural(requests, 'request')})? What finished before "
+            "is kept.")
+
+
+def delete_question(label: str, prompts: int) -> str:
+    return (f"Delete run {label} with its {plural(prompts, 'prompt')} and their answers? This "
+            "cannot be undone.")
+
+
 def cancelled(outcome: CancelOutcome) -> str:
     if not outcome.batches:
         return "Nothing to cancel: every batch has ended."

@@ -91,7 +91,3 @@ class SettingsDialog(QDialog):
         if self.memory is not None:
             self.memory.setValue("preferences/geometry", self.saveGeometry())
         super().done(result)
-
-
-# The pages were once defined here: they stay importable from here.
-__all__ = ["KeyBox", "SettingsDialog", "WorkspacePage"]

@@ -31,7 +31,7 @@ from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
 from batcher_gui.domain.wording import plural
-from batcher_gui.ui.base.tasks import spawn
+from batcher_gui.ui.base.tasks import owned_tasks, spawn
 from batcher_gui.ui.base.theme import state_colour
 from batcher_gui.ui.dialogs.words import plain
 
@@ -87,16 +87,13 @@ class Tasks:
 
     def __init__(self, owner: QObject) -> None:
         self.owner = owner
-        self.running: set[asyncio.Task[Any]] = set()
 
     def start(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = spawn(coro, name=f"settings-{name}", owner=self.owner)
-        self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        spawn(coro, name=f"settings-{name}", owner=self.owner)
 
     @property
     def idle(self) -> bool:
-        return not self.running
+        return not owned_tasks(self.owner)
 
 
 def _spin(low: int, high: int, name: str, suffix: str = "") -> QSpinBox:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from batcher_gui.config.prices import prices_date
 from batcher_gui.config.settings import SPECS, SettingSpec
 from batcher_gui.domain.errors import BatcherError, InvalidInput
+from batcher_gui.ui.base.messages import open_path
 from batcher_gui.ui.dialogs import words
 from batcher_gui.ui.dialogs.settings_profiles import Message, Tasks, plain_button
 from batcher_gui.ui.dialogs.settings_tables import MappingTable, PricesTable, TokenLimitsTable
@@ -194,7 +195,7 @@ class WorkspacePage(QWidget):
             setting.set_value(getattr(self.service.settings, key))
 
     def open_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.service.paths.root)))
+        open_path(self, self.service.paths.root, "the workspace folder")
 
     def apply(self, row: SettingRow, value: Any) -> None:
         self.tasks.start(self._apply(row, value), f"set-{row.spec.key}")

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from batcher_gui.domain.models import Batch
+from batcher_gui.domain.progress import drafts_due
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.ui.base.theme import age, state_colour, state_label, when
 from batcher_gui.ui.models.table import ItemTableModel, ProgressRole
@@ -20,7 +21,7 @@ COL_ID, COL_STATE, COL_RUN, COL_MODEL, COL_ENDPOINT, COL_REQUESTS, COL_PROVIDER,
 
 def draft_note(batch: Batch, quiet_seconds: float) -> str:
     """What a draft waits for, and when it goes without a Submit Now."""
-    due = batch.updated_at + quiet_seconds if batch.updated_at else None
+    due = drafts_due(batch.updated_at, quiet_seconds)
     if due is None:
         return "waits for Submit Now (Ctrl+Return)"
     if due <= time.time():

@@ -102,14 +102,13 @@ class PromptsModel(QAbstractTableModel):
         self._query = query
         self.refresh()
 
-    def refresh(self, keep: int | None = None) -> None:
+    def refresh(self) -> None:
         """Read the query again from the start (count, first page, snapshot), and say where
-        ``keep`` (a prompt id; default: the chosen one) is once found (:attr:`restoreRow`)."""
-        keep = self.chosen if keep is None else keep
+        the chosen prompt is once found (:attr:`restoreRow`)."""
         if self._reader is None:  # no workspace open yet
             return
         self._generation += 1
-        spawn(self._load(self._generation, keep), name="prompts-load", owner=self)
+        spawn(self._load(self._generation, self.chosen), name="prompts-load", owner=self)
 
     async def _load(self, generation: int, keep: int | None = None) -> None:
         query, reader = self._query, self._reader
@@ -219,7 +218,7 @@ class PromptsModel(QAbstractTableModel):
                 if self._ids is not None and len(rows) < len(self._ids[page * PAGE:
                                                                        (page + 1) * PAGE]):
                     # Some of its prompts are gone (their run was deleted): read it all again.
-                    self.refresh(self.chosen)
+                    self.refresh()
                     return
                 self._store(page, rows)
         finally:
@@ -252,14 +251,13 @@ class PromptsModel(QAbstractTableModel):
         if last >= first:
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
-    async def reload_shown(self, first_row: int = 0, last_row: int = PAGE - 1,
-                           keep: int | None = None) -> None:
+    async def reload_shown(self, first_row: int = 0, last_row: int = PAGE - 1) -> None:
         """The workspace changed: read the pages on screen again (the others are forgotten and
         read when scrolled to), and say how many rows are new.
 
         If a row on screen is gone (its run was deleted) or fewer prompts match than are
-        shown, the whole query is read again (keeping ``keep``, the chosen prompt's id, where
-        it is still there): a table never shows what is no longer true.
+        shown, the whole query is read again (keeping the chosen prompt chosen where it is
+        still there): a table never shows what is no longer true.
         """
         generation, reader = self._generation, self._reader
         if reader is None:
@@ -275,7 +273,7 @@ class PromptsModel(QAbstractTableModel):
             if generation != self._generation:
                 return
             if len(rows) < len(old):
-                self.refresh(keep)
+                self.refresh()
                 return
             if rows != old:
                 self._store(page, rows)
@@ -286,7 +284,7 @@ class PromptsModel(QAbstractTableModel):
         if generation != self._generation:
             return
         if count < self._count:
-            self.refresh(keep)
+            self.refresh()
         else:
             self.newRows.emit(count - self._count)
 

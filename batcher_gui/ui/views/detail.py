@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 from batcher_gui.app.render import Colors, conversation_html, usage_text
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.progress import count_words
+from batcher_gui.domain.progress import count_words, drafts_due
 from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
 from batcher_gui.domain.wording import plural, size_text
+from batcher_gui.ui.base.messages import open_path
 from batcher_gui.ui.base.theme import is_dark, money, state_colour, state_label, when
 from batcher_gui.ui.views.json_view import JsonView
 
@@ -200,7 +201,7 @@ class BatchPane(QWidget):
     def _open_results(self) -> None:
         folder = self._folder()
         if folder is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+            open_path(self, folder, "the batch's results folder")
 
 
 class RunPane(QWidget):
@@ -215,6 +216,8 @@ class RunPane(QWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.run: RunOverview | None = None
+        #: The workspace's "send a draft batch after" setting (when drafts go unasked).
+        self.quiet_seconds = 600.0
         layout = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -257,18 +260,19 @@ class RunPane(QWidget):
             if not value:
                 continue
             label = QLabel(value)
+            label.setObjectName(f"run-{name.lower().replace(' ', '-')}")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.form.addRow(name, label)
         self.send.setVisible(run.drafts_waiting_since is not None)
 
-    @staticmethod
-    def _waiting(run: RunOverview) -> str:
+    def _waiting(self, run: RunOverview) -> str:
         if run.drafts_waiting_since is None:
             return ""
-        if run.drafts_due_at is None or run.drafts_due_at <= time.time():
+        due = drafts_due(run.drafts_waiting_since, self.quiet_seconds)
+        if due is None or due <= time.time():
             return "its drafts go out at the engine's next pass"
-        return (f"its drafts go out at {when(run.drafts_due_at)} unless more prompts arrive "
+        return (f"its drafts go out at {when(due)} unless more prompts arrive "
                 "(Send now sends them at once)")
 
     @staticmethod

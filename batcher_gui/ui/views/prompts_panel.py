@@ -211,7 +211,7 @@ class PromptsPanel(QWidget):
         top = max(top, 0)
         bottom = bottom if bottom >= 0 else top + self.table.viewport().height() // max(
             self.table.verticalHeader().defaultSectionSize(), 1)
-        await self.model.reload_shown(top, bottom, keep=self.model.chosen)
+        await self.model.reload_shown(top, bottom)
         await self.refresh_counts()
 
     def _restore_row(self, row: int) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QProgressDialog, QPushButton
 
 from batcher_gui.domain.errors import BatcherError, OverBudget
@@ -18,7 +18,7 @@ from batcher_gui.domain.events import ExportProgress, ImportProgress
 from batcher_gui.domain.views import RunOverview
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base import said
-from batcher_gui.ui.base.messages import confirm, inform, pick_files
+from batcher_gui.ui.base.messages import clicked, confirm, inform, open_path, pick_files
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.session import WorkspaceSession
 
@@ -26,14 +26,6 @@ if TYPE_CHECKING:
     from batcher_gui.app import Service
 
 Said = str | None
-
-
-def open_path(parent: QMainWindow, path: str | Path, what: str) -> None:
-    """Show a file or folder in the desktop's file manager; where there is none, say where it
-    is (a path to copy) instead of failing silently."""
-    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-        inform(parent, f"There is no file manager to open {what} with. It is here:\n\n{path}",
-               title="Batcher")
 
 
 class Commands(QObject):
@@ -81,6 +73,17 @@ class Commands(QObject):
 
         session.spawn(go(), name=name)
 
+    def run_confirmed(self, name: str, question: str, yes: str, title: str,
+                      command: Callable[[Service], Awaitable[Said]]) -> None:
+        """:meth:`run`, once the user said ``yes`` to ``question``."""
+
+        async def go(service: Service) -> Said:
+            if not await confirm(self.window, question, yes=yes, title=title):
+                return None
+            return await command(service)
+
+        self.run(name, go)
+
     def submit(self) -> None:
         run = self.live.selected_run()
         if run is not None:
@@ -106,12 +109,10 @@ class Commands(QObject):
             return
 
         async def cancel(service: Service) -> Said:
-            if not await confirm(self.window, said.cancel_question(run.run.label, unanswered),
-                                 yes="Cancel Run", title="Cancel run"):
-                return None
             return said.cancelled(await service.cancel_run(run.run.id))
 
-        self.run("cancel-run", cancel)
+        self.run_confirmed("cancel-run", said.cancel_question(run.run.label, unanswered),
+                           "Cancel Run", "Cancel run", cancel)
 
     def retry(self) -> None:
         run = self.live.selected_run()
@@ -128,13 +129,11 @@ class Commands(QObject):
             return
 
         async def cancel(service: Service) -> Said:
-            if not await confirm(self.window, f"Cancel batch #{batch.id} "
-                                 f"({plural(batch.request_count, 'request')})? What finished "
-                                 "before is kept.", yes="Cancel Batch", title="Cancel batch"):
-                return None
             return said.cancelled(await service.cancel_batch(batch.id))
 
-        self.run("cancel-batch", cancel)
+        self.run_confirmed("cancel-batch", said.cancel_batch_question(batch.id,
+                                                                      batch.request_count),
+                           "Cancel Batch", "Cancel batch", cancel)
 
     def restart_batch(self) -> None:
         batch = self.live.selected_batch()
@@ -153,21 +152,15 @@ class Commands(QObject):
             return
 
         async def delete(service: Service) -> Said:
-            if not await confirm(self.window, f"Delete run {run.run.label} with its "
-                                 f"{plural(run.total, 'prompt')} and their answers? This cannot "
-                                 "be undone.", yes="Delete Run", title="Delete run"):
-                return None
-            outcome = await service.delete_run(run.run.id)
-            return f"Deleted run {outcome.run_label}."
+            return f"Deleted run {(await service.delete_run(run.run.id)).run_label}."
 
-        self.run("delete-run", delete)
+        self.run_confirmed("delete-run", said.delete_question(run.run.label, run.total),
+                           "Delete Run", "Delete run", delete)
 
     # -- export --------------------------------------------------------------------------------
     def export(self) -> None:
         """Export the selected run: all of it, or (when the prompts table is filtered) only
         the prompts the filters show, as the user chooses."""
-        import asyncio
-
         from PySide6.QtWidgets import QMessageBox
 
         from batcher_gui.domain.views import PromptQuery
@@ -196,15 +189,10 @@ class Commands(QObject):
             whole = box.addButton("The Whole Run", QMessageBox.ButtonRole.AcceptRole)
             box.addButton(QMessageBox.StandardButton.Cancel)
             box.setDefaultButton(only)
-            done = asyncio.get_running_loop().create_future()
-            box.finished.connect(lambda r: done.done() or done.set_result(r))
-            box.open()  # not exec(): a nested event loop would re-enter qasync
-            await done
-            clicked = box.clickedButton()
-            box.deleteLater()
-            if clicked is only:
+            chosen = await clicked(box)
+            if chosen is only:
                 return query
-            return None if clicked is whole else False
+            return None if chosen is whole else False
 
         async def ask() -> None:
             part: PromptQuery | None | bool = None

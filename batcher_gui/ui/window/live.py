@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal
 from PySide6.QtWidgets import QStackedWidget, QTableView, QTabWidget
@@ -142,6 +141,7 @@ class LiveView(QObject):
         self.middle.setCurrentWidget(self.welcome if not runs else self.tabs)
         self.batches_model.profiles = await reader.profile_names()
         self.batches_model.quiet_seconds = service.settings.auto_seal_quiet_seconds
+        self.detail.run.quiet_seconds = service.settings.auto_seal_quiet_seconds
         self.batches_model.set_items(await reader.batches(self.prompts.run_id))
         await self.prompts.workspace_changed()
         await self.refresh_detail()
@@ -218,11 +218,15 @@ class LiveView(QObject):
         session = self._session()
         if session is None or session.reader is None:
             return
-        batch = await session.reader.batch(batch_id)
+        # On a refresh the batches table has just read it (a batch of another run: read here).
+        batch = None if switch else self.batches_model.find(batch_id)
+        batch = batch or await session.reader.batch(batch_id)
         if batch is None:
             if self.detail.shown() == ("batch", batch_id):
                 self.detail.clear()
             return
+        if not switch and batch == self.detail.batch.batch:
+            return  # unchanged: so is its history (each move changes the batch)
         moves = await session.reader.batch_transitions(batch_id)
         if not switch and self.detail.shown() != ("batch", batch_id):
             return  # the user moved on meanwhile
@@ -256,7 +260,3 @@ class LiveView(QObject):
             return
         self.detail.prompt.show_detail(detail)
         self.detail.setCurrentWidget(self.detail.prompt)
-
-
-def noop(*_: Any) -> None:
-    """A slot that does nothing (placeholders in tests)."""

@@ -38,11 +38,11 @@ from batcher_gui.domain.progress import may_restart
 from batcher_gui.domain.states import BATCH_TERMINAL
 from batcher_gui.domain.wording import plural
 from batcher_gui.paths import WorkspacePaths, resolve_workspace, resource
-from batcher_gui.ui.base.messages import inform, pick_files
+from batcher_gui.ui.base.messages import inform, open_path, pick_files
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.base.theme import apply_color_scheme
 from batcher_gui.ui.window.actions import build_actions
-from batcher_gui.ui.window.commands import Commands, open_path
+from batcher_gui.ui.window.commands import Commands
 from batcher_gui.ui.window.intake import Intake
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts

@@ -81,7 +81,12 @@ class Actions:
         one driving the workspace from another process (a wake-up call it notices within a
         second; it reads the settings and profiles again then)."""
         self.engine.wake()
-        await self.write(WakeCalls(self.store.db).call)
+        self.engine.pause.own_call()
+        try:
+            await self.write(WakeCalls(self.store.db).call)
+        except BaseException:
+            self.engine.pause.own_call(made=False)
+            raise
 
     @property
     def _actions(self) -> UserActions:

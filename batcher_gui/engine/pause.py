@@ -30,6 +30,7 @@ class Pause:
         self.on_call = on_call
         self._event: asyncio.Event | None = None
         self._count: int | None = None
+        self._own = 0  # calls this process made that the count may not show yet
 
     def start(self) -> None:
         """On the loop the engine runs on (the event belongs to it)."""
@@ -63,11 +64,21 @@ class Pause:
                 w.cancel()
             self._event.clear()
 
+    def own_call(self, made: bool = True) -> None:
+        """This process is making a wake-up call (``made=False``: it failed): when the count
+        shows it, it is not taken for another process's (:attr:`on_call` would read the
+        settings and profiles again for nothing)."""
+        self._own += 1 if made else -1
+
     async def _called(self) -> bool:
         """Whether a wake-up call came from elsewhere since the last look."""
         count = await self._read_calls()
-        called = self._count is not None and count != self._count
-        self._count = count
+        if self._count is None:  # the first look: what came before it is the baseline
+            self._count, self._own = count, 0
+            return False
+        seen, self._count = count - self._count, count
+        called = seen > self._own
+        self._own = max(self._own - seen, 0)
         if called and self.on_call is not None:
             self.on_call()
         return called

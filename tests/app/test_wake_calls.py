@@ -61,8 +61,7 @@ def test_a_cancel_from_another_process_is_acted_on_at_once(
                 return batch.provider_status in ("cancelling", "cancelled")
 
             # Without the wake-up call, the next pass would be a minute away.
-            took = await _until(cancel_sent, 15)
-            assert took < 15
+            await _until(cancel_sent, 15)
         finally:
             await service.close()
 
@@ -83,6 +82,43 @@ def test_settings_changed_by_another_process_are_read_again(
                 return bool(service.settings.max_prompt_attempts == 7)
 
             await _until(read_again, 15)
+        finally:
+            await service.close()
+
+    run(go())
+
+
+def test_a_change_made_here_is_not_taken_for_another_process_call(
+        open_service: OpenService) -> None:
+    """This process's own wake-up calls wake its engine, but are not read as calls from
+    elsewhere (which would rebuild the providers and read everything again); another
+    process's call still is, even right after one of ours."""
+    async def go() -> None:
+        service = await open_service(engine_overrides=SLOW)
+        pause = service.engine.pause
+        woken_from_elsewhere = pause.on_call
+        foreign: list[float] = []
+
+        def on_call() -> None:
+            foreign.append(time.monotonic())
+            assert woken_from_elsewhere is not None
+            woken_from_elsewhere()
+
+        pause.on_call = on_call
+        try:
+            await service.start_engine()
+            for value in ("4", "5", "6"):
+                await service.set_setting("max_prompt_attempts", value)
+            await asyncio.sleep(1.5)  # three looks at the count, at least
+            assert foreign == []
+            await service.set_setting("max_prompt_attempts", "3")
+            await _cli(service.paths.root, "config", "set", "max_prompt_attempts", "7")
+
+            async def read_again() -> bool:
+                return bool(foreign) and service.settings.max_prompt_attempts == 7
+
+            await _until(read_again, 15)
+            assert len(foreign) == 1
         finally:
             await service.close()
 

@@ -18,7 +18,6 @@ from batcher_gui.storage.moves import (
     move_batch,
     move_prompts,
     move_prompts_in_chunks,
-    require_batch_state,
 )
 from batcher_gui.storage.rows import batch_from_row
 from batcher_gui.storage.tables import batch_transitions, batches, runs
@@ -80,11 +79,10 @@ class BatchBook:
         batch is still ``uploading``, is found again at the provider, and this runs again for
         the prompts not moved yet. Returns how many prompts were sent.
         """
-        require_batch_state(self.db, batch_id, src)
         sent = move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id}, P.PROCESSING,
             f"sent in provider batch {remote_id}", from_states=[P.PENDING],
-            set_sql="attempts = attempts + 1")
+            set_sql="attempts = attempts + 1", while_batch=(batch_id, src))
         with self.db.write() as conn:
             move_batch(conn, batch_id, src, dst, reason, provider_batch_id=remote_id,
                        intent=None, intent_at=None, problem=None, **fields)
@@ -98,10 +96,10 @@ class BatchBook:
         first, the batch last: a crash in between leaves the batch as it was, to be seen failed
         again at the provider.
         """
-        require_batch_state(self.db, batch_id, src)
         move_prompts_in_chunks(self.db, "batch_id = :b", {"b": batch_id}, P.PENDING,
                                "token limit: will resend", from_states=[P.PROCESSING],
-                               set_sql="attempts = MAX(attempts - 1, 0)")
+                               set_sql="attempts = MAX(attempts - 1, 0)",
+                               while_batch=(batch_id, src))
         with self.db.write() as conn:
             move_batch(conn, batch_id, src, B.READY_FOR_UPLOAD, reason, not_before=until,
                        wait_reason=reason, provider_batch_id=None, intent=None,
@@ -109,11 +107,10 @@ class BatchBook:
 
     def fail(self, batch_id: int, src: BatchState, error: str) -> None:
         """The batch failed for good: its unfinished prompts fail with the same error."""
-        require_batch_state(self.db, batch_id, src)
         move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id, "e": f"batch failed: {error}"},
             P.FAILED, f"batch failed: {error}", from_states=[P.PENDING, P.PROCESSING],
-            set_sql="error = :e")
+            set_sql="error = :e", while_batch=(batch_id, src))
         with self.db.write() as conn:
             move_batch(conn, batch_id, src, B.FAILED, error, error=error, intent="cleanup",
                        not_before=None, problem=None)

@@ -62,8 +62,12 @@ def require_batch_state(db: Database, batch_id: int, state: BatchState) -> None:
         BatcherError: the batch is no longer in ``state``.
     """
     with db.read() as conn:
-        now_in = conn.execute(select(batches.c.state).where(batches.c.id == batch_id)
-                              ).scalar_one_or_none()
+        _check_batch(conn, batch_id, state)
+
+
+def _check_batch(conn: Connection, batch_id: int, state: BatchState) -> None:
+    now_in = conn.execute(select(batches.c.state).where(batches.c.id == batch_id)
+                          ).scalar_one_or_none()
     if now_in != state.value:
         raise BatcherError(f"batch {batch_id} is no longer {state.value}")
 
@@ -141,12 +145,16 @@ def move_prompts_in_chunks(
     set_sql: str = "",
     chunk: int = 5000,
     write: WriteRunner = run_here,
+    while_batch: tuple[int, BatchState] | None = None,
 ) -> int:
     """:func:`move_prompts` over id ranges, one short transaction per range.
 
     For bulk moves that need not be atomic (each prompt's move is, and the caller's next step
     is safe to repeat after a crash): 50,000 prompts in one transaction hold the workspace's
     write lock for a third of a second; in ranges of ``chunk`` ids, a few tens of ms each.
+    ``while_batch`` (batch id, state): each range moves only while that batch is still in
+    that state — a step working from an old reading must not touch its prompts
+    (:class:`BatcherError` as from :func:`move_batch`, before any range or between two).
     """
     sources = prompt_sources(to_state, from_states)
     marks = ", ".join(f":_src{i}" for i in range(len(sources)))
@@ -156,10 +164,14 @@ def move_prompts_in_chunks(
             f"SELECT min(id), max(id) FROM prompts WHERE ({where}) AND state IN ({marks})",
             bound).one()
     if low is None:
+        if while_batch is not None:
+            require_batch_state(db, *while_batch)
         return 0
 
     def one_range(start: int) -> int:
         with db.write() as conn:
+            if while_batch is not None:
+                _check_batch(conn, *while_batch)
             return move_prompts(conn, f"({where}) AND id BETWEEN :_lo AND :_hi",
                                 {**params, "_lo": start, "_hi": start + chunk - 1}, to_state,
                                 reason, from_states=from_states, set_sql=set_sql)

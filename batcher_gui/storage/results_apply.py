@@ -130,25 +130,28 @@ class _Applier:
             self.retry.clear()
 
 
-def _settle_leftovers(db: Database, batch_id: int, final: BatchState, max_attempts: int,
-                      write: WriteRunner) -> dict[str, int]:
-    """Prompts the files said nothing about (or that were not run)."""
+def _settle_leftovers(db: Database, batch_id: int, src: BatchState, final: BatchState,
+                      max_attempts: int, write: WriteRunner) -> dict[str, int]:
+    """Prompts the files said nothing about (or that were not run), while the batch is still
+    in ``src``."""
     where = "batch_id = :b"
     params: dict[str, Any] = {"b": batch_id, "max": max_attempts}
+    guard = (batch_id, src)
     if final is BatchState.CANCELLED:
         n = move_prompts_in_chunks(db, where, params, P.CANCELLED,
                                    "batch cancelled before it ran", from_states=[P.PROCESSING],
-                                   write=write)
+                                   write=write, while_batch=guard)
         return {"cancelled": n} if n else {}
     label = "batch expired" if final is BatchState.EXPIRED else "no result returned"
     requeued = move_prompts_in_chunks(
         db, f"{where} AND attempts - attempt_base < :max", params, P.PENDING,
         f"{label}: will retry in a new batch", from_states=[P.PROCESSING],
-        set_sql="batch_id = NULL", write=write)
+        set_sql="batch_id = NULL", write=write, while_batch=guard)
     give_up = P.EXPIRED if final is BatchState.EXPIRED else P.FAILED
     params["e"] = f"{label} (gave up after {max_attempts} attempts)"
     ended = move_prompts_in_chunks(db, where, params, give_up, params["e"],
-                                   from_states=[P.PROCESSING], set_sql="error = :e", write=write)
+                                   from_states=[P.PROCESSING], set_sql="error = :e", write=write,
+                                   while_batch=guard)
     out = {}
     if requeued:
         out["requeued"] = requeued
@@ -181,7 +184,8 @@ def apply_and_finish(
                 applier.feed(raw)
     write(applier.commit)
     summary = applier.summary
-    summary.leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
+    summary.leftover = _settle_leftovers(db, batch_id, BatchState.DOWNLOADING, final,
+                                         max_attempts, write)
     _end_batch(db, batch_id, BatchState.DOWNLOADING, final,
                f"results applied: {summary.processed} ok, {summary.failed} failed, "
                f"{summary.retried} to retry", write,
@@ -194,8 +198,7 @@ def finish_without_files(db: Database, batch_id: int, src: BatchState, final: Ba
                          max_attempts: int, reason: str, *, write: WriteRunner = run_here,
                          **batch_fields: Any) -> dict[str, int]:
     """An expired/cancelled batch with no output at all: settle its prompts and end it."""
-    require_batch_state(db, batch_id, src)
-    leftover = _settle_leftovers(db, batch_id, final, max_attempts, write)
+    leftover = _settle_leftovers(db, batch_id, src, final, max_attempts, write)
     _end_batch(db, batch_id, src, final, reason, write, batch_fields)
     return leftover
 

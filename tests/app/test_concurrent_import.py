@@ -3,6 +3,7 @@ terminal, or two terminals): the driver keeps going, and "database is locked" ki
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -58,7 +59,14 @@ def test_a_million_line_import_while_sync_runs(tmp_path: Path) -> None:
         assert polls_during_import, f"no progress during the {import_seconds:.0f} s import"
         status = _cli(ws, "status").stdout
         assert "20 prompts   20 done" in status
-        assert "1,000,000 prompts   1,000,000 cancelled" in status
+        # Full batches of the big run were sealed as the import wrote them, and the driver
+        # (woken by the import) may have sent one before the cancel: what it answered is kept,
+        # the rest is cancelled, nothing is left pending or in flight.
+        (big_run,) = [r for r in json.loads(_cli(ws, "status", "--json").stdout)["runs"]
+                      if r["name"] == "big"]
+        groups = big_run["groups"]
+        assert big_run["prompts"] == 1_000_000 and groups["cancelled"] > 0
+        assert groups["done"] + groups["cancelled"] == 1_000_000, groups
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

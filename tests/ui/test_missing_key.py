@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from batcher_gui.domain.events import EngineState, EngineStateChanged
+from batcher_gui.domain.events import EngineState, EngineStateChanged, Notice
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
 from batcher_gui.ui.window.main_window import MainWindow
@@ -32,6 +32,15 @@ def test_a_missing_key_is_said_once_with_add_key_and_the_others_go_on(
     assert text == ("Profile “openai” has no API key, so its batches wait; the others go on.")
     for internal in ("batcher ", "--key-env", "Error", "keyring"):
         assert internal not in text
+    # Its button opens the key field of that profile.
+    banner.button.click()
+    session = window.session
+    assert session is not None
+    (dialog,) = session.dialogs()
+    qtbot.waitUntil(lambda: dialog.keys.profile is not None
+                    and dialog.keys.profile.name == "openai", timeout=WAIT)
+    dialog.reject()
+    qtbot.waitUntil(lambda: not session.dialogs(), timeout=WAIT)
     # Only the keyless batch is left: nothing can go on, so the engine waits for the user.
     qtbot.waitUntil(lambda: window.engine_status.state is EngineState.PAUSED, timeout=WAIT)
     # Dismissed, it stays away while the engine keeps finding the key missing — and while
@@ -39,9 +48,13 @@ def test_a_missing_key_is_said_once_with_add_key_and_the_others_go_on(
     said: list[str] = []
     show_message = banner.show_message
     banner.show_message = lambda text, *a, **k: (said.append(text), show_message(text, *a, **k))
+    retries: list[Notice] = []
+    stop_counting = service.subscribe(
+        lambda e: retries.append(e) if isinstance(e, Notice) and e.needs_user else None)
     banner.close_button.click()
     assert not banner.isVisible()
-    qtbot.wait(1500)  # some thirty retries of the keyless batch
+    qtbot.waitUntil(lambda: len(retries) >= 5, timeout=WAIT)  # the key found missing again
+    stop_counting()
     assert not banner.isVisible()
     states: list[EngineState] = []
     unsubscribe = service.subscribe(
@@ -61,14 +74,3 @@ def test_a_missing_key_is_said_once_with_add_key_and_the_others_go_on(
     qtbot.wait(1500)
     assert not any("no API key" in text for text in said), said
     del banner.show_message
-    # The button opens the key field of that profile.
-    banner.show_message("x")  # (shown again only to press its button here)
-    banner._about = "openai"
-    banner.button.setText("Add Key…")
-    banner.button.setVisible(True)
-    banner.button.click()
-    session = window.session
-    assert session is not None
-    (dialog,) = session.dialogs()
-    qtbot.waitUntil(lambda: dialog.keys.profile is not None
-                    and dialog.keys.profile.name == "openai", timeout=WAIT)

@@ -3,6 +3,7 @@ with it; an older workspace opens cleanly; jobs keep their own progress."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import threading
@@ -67,13 +68,18 @@ def test_a_workspace_switch_closes_its_dialogs_and_ends_its_tasks(
     assert settings is not None and old is not None
     dialogs = old.dialogs()
     assert len(dialogs) == 2 and all(d.isVisible() for d in dialogs)
+    # A task of the old workspace still running at the switch (a probe that never ends alone),
+    # beside whatever its session and dialogs are doing then.
+    probe = old.spawn(asyncio.sleep(3600), name="probe")
+    running = [probe, *owned_tasks(old), *(t for d in dialogs for t in owned_tasks(d))]
     second = ws_paths(tmp_path / "second").create()
     await_task(qtbot, window.open_workspace(second))
     QApplication.processEvents()
     qtbot.waitUntil(lambda: not any(shiboken6.isValid(d) and d.isVisible() for d in dialogs),
                     timeout=WAIT)
     assert old.service is None and old.reader is None  # closed, not left running
-    assert not shiboken6.isValid(old) or not owned_tasks(old)
+    qtbot.waitUntil(lambda: all(t.done() for t in running), timeout=WAIT)
+    assert probe.cancelled()
     # The second workspace's settings are the ones Preferences shows now.
     fresh = window.intake.open_settings("workspace")
     assert fresh is not None and fresh.service is window.service is not None
@@ -125,9 +131,11 @@ def test_closing_preferences_while_a_connection_is_tested_is_calm(
                     and dialog.keys.test_button.isEnabled(), timeout=WAIT)
     dialog.keys.test_button.click()
     qtbot.waitUntil(lambda: dialog.keys.test_button.text() == "Testing…", timeout=WAIT)
+    testing = owned_tasks(dialog)
+    assert testing  # the connection test, waiting for the silent server
     dialog.reject()  # closed while the test waits for the silent server
+    qtbot.waitUntil(lambda: all(t.done() for t in testing), timeout=WAIT)
     QApplication.processEvents()
-    qtbot.wait(300)
     assert message_box("crash-dialog") is None  # and nothing was logged (the log check)
 
 

@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
@@ -212,20 +214,13 @@ class Engine(StepRunner):
                 self._changed(await self.workers.read(self.book.get, batch_id),
                               B.READY_FOR_UPLOAD)
         now = time.time()
-        # A step that ends while the batches are read may have changed its batch after the
-        # read: its (stale) row must not start another step in this pass — the next one,
-        # woken when that step ends, reads it again.
-        busy = set(self._tasks)
-        active = await self.workers.read(self.book.in_states, ACTIVE)
-        busy |= set(self._tasks)
+        active, busy = await self._read_beside_steps(self.book.in_states, ACTIVE)
         free = [b for b in active if b.id not in busy and self._due(b.id, now)
                 and self._has_work(b, now)]
         self._listed = await statuses_by_listing(
             (b for b in free if self._poll_due(b, now)), self._provider)
         started = [self._start(b, self._drive) for b in free]
-        busy = set(self._tasks)  # (as above: no step on a row read while its step ended)
-        cleanup = await self.workers.read(self.book.cleanup_candidates)
-        busy |= set(self._tasks)
+        cleanup, busy = await self._read_beside_steps(self.book.cleanup_candidates)
         self._cleanup_pending = False
         for batch in cleanup:
             if batch.id in busy or not self._due(batch.id, now):
@@ -248,6 +243,16 @@ class Engine(StepRunner):
         self._next_poll = self._next_poll_at(active)
         self._emit(EngineActivity(len(active), self._next_poll))
         return bool(drivable or self._tasks or self._cleanup_pending or self._delivery_waiting)
+
+    async def _read_beside_steps(self, query: Callable[..., list[Batch]], *args: Any
+                                 ) -> tuple[list[Batch], set[int]]:
+        """Batches read while steps run, and the batches no step may start from: those with
+        a step running before or after the read. A step that ends during the read may have
+        changed its batch after the read: its (stale) row must not start another step in
+        this pass — the next one, woken when that step ends, reads it again."""
+        busy = set(self._tasks)
+        rows = await self.workers.read(query, *args)
+        return rows, busy | set(self._tasks)
 
     async def _deliver(self) -> bool:
         try:

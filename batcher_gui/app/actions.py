@@ -138,7 +138,7 @@ class Actions:
                 "input_tokens": sum(x[1] for x in rows),
                 "output_tokens": sum(x[2] for x in rows),
                 "cost_usd": None if cost is None else round(cost, 6),
-                "unpriced_models": sorted({m for m, _, _ in rows if prices.price(m) is None}),
+                "unpriced_models": prices.unpriced(m for m, _, _ in rows),
             })
         return {"workspace": str(self.store.db.path.parent), "runs": runs,
                 "batches": status.batches_by_state}

@@ -322,13 +322,11 @@ class Service(Actions):
         """Models without a known price: often a typo (never refused: providers add models)."""
         prices = price_table(self.settings.prices)
         warnings = []
-        for model in await self.read(self.store.run_models, run_id):
-            if prices.price(model) is None:
-                close = prices.closest(model)
-                hint = f"; did you mean {' or '.join(close)}?" if close else ""
-                warnings.append(f"model {model!r} is not in the price table, so no cost will be "
-                                f"shown{hint} (imported anyway: check the name before "
-                                "submitting)")
+        for model in prices.unpriced(await self.read(self.store.run_models, run_id)):
+            close = prices.closest(model)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            warnings.append(f"model {model!r} is not in the price table, so no cost will be "
+                            f"shown{hint} (imported anyway: check the name before submitting)")
         return warnings
 
     async def export_run(self, run_ref: int | str, out: str | os.PathLike[str],

@@ -91,6 +91,10 @@ class PriceTable:
         found = self.model_price(model)
         return None if found is None else found.batch
 
+    def unpriced(self, models: Iterable[str]) -> list[str]:
+        """The models (sorted, once each) this table has no price for."""
+        return sorted({model for model in models if self.price(model) is None})
+
     def cost(self, model: str, input_tokens: int | None, output_tokens: int | None, *,
              cached_input: int = 0, cache_write: int = 0, batch: bool = True) -> float | None:
         """USD for this usage, or None when the model's price or the usage is unknown.

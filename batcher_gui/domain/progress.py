@@ -45,11 +45,6 @@ GROUP_STATES: Mapping[StateGroup, tuple[PromptState, ...]] = {
     StateGroup.CANCELLED: (P.CANCELLED,),
 }
 
-#: The group of each prompt state.
-GROUP_OF: Mapping[PromptState, StateGroup] = {
-    state: group for group, states in GROUP_STATES.items() for state in states
-}
-
 #: Prompt states that still have work ahead (sending, answering or delivering).
 UNFINISHED: frozenset[PromptState] = frozenset({P.PENDING, P.PROCESSING, P.DELIVERING})
 

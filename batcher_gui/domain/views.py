@@ -129,7 +129,7 @@ class RunOverview:
                     if self.estimate else None)
         return dataclasses.replace(
             self, cost=prices.usage_cost(self.usage, self.cache),
-            unpriced=tuple(m for m, _, _ in self.usage if prices.price(m) is None),
+            unpriced=tuple(prices.unpriced(m for m, _, _ in self.usage)),
             cost_estimate=estimate)
 
     @property

@@ -36,7 +36,7 @@ def cost_text(estimate: FileEstimate, prices: PriceTable) -> str:
     about = "" if estimate.exact else "about "
     text = (f"{about}{estimate.input_tokens:,} input tokens, at most "
             f"{estimate.output_bound:,} output")
-    unpriced = sorted(m for m in estimate.models if prices.price(m) is None)
+    unpriced = prices.unpriced(estimate.models)
     if unpriced:
         names = " or ".join(f"“{escaped(m)}”" for m in unpriced[:3])
         names += f" and {plural(len(unpriced) - 3, 'more model')}" if len(unpriced) > 3 else ""

@@ -25,12 +25,17 @@ FAST = {"poll_interval": 0.1, "sandbox_poll_interval": 0.0, "quiet_seconds": 0,
         "lease_ttl": 5}
 
 
-def write_chat(path: Path, n: int, model: str = "gpt-4o-mini", start: int = 0) -> Path:
+def write_chat(path: Path, n: int, model: str | Callable[[int], str] = "gpt-4o-mini",
+               start: int = 0, *, prefix: str = "c",
+               text: Callable[[int], str] = lambda i: f"q {i}") -> Path:
+    """``n`` chat prompts, custom_ids ``{prefix}{start}``…; ``model`` and ``text`` may vary
+    with the line's number."""
     with path.open("wb") as fh:
         for i in range(start, start + n):
             fh.write(orjson.dumps({
-                "custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
-                "body": {"model": model, "messages": [{"role": "user", "content": f"q {i}"}]},
+                "custom_id": f"{prefix}{i}", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": model(i) if callable(model) else model,
+                         "messages": [{"role": "user", "content": text(i)}]},
             }) + b"\n")
     return path
 

@@ -16,20 +16,13 @@ from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptQuery, PromptSort
 from batcher_gui.sandbox import SandboxConfig
-from tests.app.conftest import OpenService, run
+from tests.app.conftest import OpenService, run, write_chat
 
 
 def _mixed(path: Path, n: int) -> Path:
     """Prompts of two models; every fifth one mentions a needle (in varying case)."""
-    with path.open("wb") as fh:
-        for i in range(n):
-            text = f"question {i}" + (" about the NeedLe" if i % 5 == 0 else "")
-            fh.write(orjson.dumps({
-                "custom_id": f"q-{i}", "method": "POST", "url": "/v1/chat/completions",
-                "body": {"model": "gpt-4o" if i % 3 == 0 else "gpt-4o-mini",
-                         "messages": [{"role": "user", "content": text}]},
-            }) + b"\n")
-    return path
+    return write_chat(path, n, lambda i: "gpt-4o" if i % 3 == 0 else "gpt-4o-mini", prefix="q-",
+                      text=lambda i: f"question {i}" + (" about the NeedLe" if i % 5 == 0 else ""))
 
 
 Keep = Callable[[dict[str, Any]], bool]

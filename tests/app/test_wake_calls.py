@@ -12,20 +12,16 @@ from pathlib import Path
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.sandbox import SandboxConfig
 from tests.app.conftest import FAST, OpenService, run, write_chat
-from tests.cli.conftest import BATCHER, ENV
+from tests.cli.conftest import Cli
 
 #: The engine's own rhythm: a pass and a poll a minute (a user waits for neither).
 SLOW = {**FAST, "tick": 60.0, "poll_interval": 60.0, "sandbox_poll_interval": 60.0}
 
 
 async def _cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    def call() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([BATCHER, "--data-dir", str(ws), *args], capture_output=True,
-                              text=True, env=ENV, timeout=120)
-
-    done = await asyncio.get_running_loop().run_in_executor(None, call)
-    assert done.returncode == 0, (done.stdout, done.stderr)
-    return done
+    """``batcher`` in another process, off the loop (the engine runs on while it works)."""
+    return await asyncio.get_running_loop().run_in_executor(
+        None, lambda: Cli(ws).ok(*args, timeout=120))
 
 
 async def _until(check: object, timeout: float) -> float:

@@ -19,6 +19,7 @@ from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import open_store
 from batcher_gui.storage.user_actions import UserActions
 from batcher_gui.ui.models.prompts import LOADING, PAGE, PromptsModel, RowRole
+from tests.app.conftest import write_chat
 
 
 def _workspace(folder: Path, n: int) -> Path:
@@ -114,13 +115,7 @@ def test_a_hundred_thousand_rows_scroll_filter_search_and_sort(
 
 
 def _import_more(db: Path, folder: Path, n: int, prefix: str) -> None:
-    data = folder / f"{prefix}.jsonl"
-    with data.open("wb") as fh:
-        for i in range(n):
-            fh.write(orjson.dumps({
-                "custom_id": f"{prefix}{i}", "method": "POST", "url": "/v1/chat/completions",
-                "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]},
-            }) + b"\n")
+    data = write_chat(folder / f"{prefix}.jsonl", n, prefix=prefix)
     store = open_store(db)
     import_file(store, data, ImportOptions(), profile_name="sandbox")
     store.db.close()

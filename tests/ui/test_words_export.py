@@ -14,18 +14,13 @@ from pytestqt.qtbot import QtBot
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
 from batcher_gui.ui.window.main_window import MainWindow
+from tests.app.conftest import write_chat
 from tests.ui.conftest import WAIT, await_task, message_box
 
 
 def _questions(path: Path, n: int) -> Path:
-    with path.open("wb") as fh:
-        for i in range(n):
-            text = f"question {i}" + (" about kettles" if i % 4 == 1 else "")
-            fh.write(orjson.dumps({
-                "custom_id": f"k{i}", "method": "POST", "url": "/v1/chat/completions",
-                "body": {"model": "gpt-4o-mini",
-                         "messages": [{"role": "user", "content": text}]}}) + b"\n")
-    return path
+    return write_chat(path, n, prefix="k",
+                      text=lambda i: f"question {i}" + (" about kettles" if i % 4 == 1 else ""))
 
 
 def _save_as(qtbot: QtBot, path: Path) -> None:

@@ -14,6 +14,7 @@ from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import WaitKind
 from batcher_gui.domain.models import Profile
 from batcher_gui.domain.remote import Provider
+from batcher_gui.domain.secrecy import KNOWN_SECRETS, mask
 from batcher_gui.engine.providers import ProfileUnusable
 from batcher_gui.paths import WorkspacePaths
 
@@ -98,6 +99,7 @@ class Connections:
         from batcher_gui.domain.remote import PermanentError, RetryLater
         from batcher_gui.providers import make_provider
 
+        KNOWN_SECRETS.remember(key)  # a key typed in but not stored yet: masked all the same
         loop = asyncio.get_running_loop()
         try:
             if key is None or profile.is_builtin_sandbox:
@@ -107,17 +109,17 @@ class Connections:
                     make_provider, profile, key, max_retries=0, timeout=15,
                     options=profile.options))
         except MissingApiKey as exc:
-            return ConnectionVerdict(False, "no key", str(exc))
+            return ConnectionVerdict(False, "no key", mask(str(exc)))
         except BatcherError as exc:
-            return ConnectionVerdict(False, "error", str(exc))
+            return ConnectionVerdict(False, "error", mask(str(exc)))
         try:
             async for _ in provider.list_batches(page_size=1):
                 break
         except PermanentError as exc:
             kind = "key refused" if exc.status in (401, 403) else "error"
-            return ConnectionVerdict(False, kind, str(exc))
+            return ConnectionVerdict(False, kind, mask(str(exc)))
         except RetryLater as exc:
-            return ConnectionVerdict(False, "unreachable", str(exc))
+            return ConnectionVerdict(False, "unreachable", mask(str(exc)))
         finally:
             await provider.close()
         return ConnectionVerdict(True, "works", f"{profile.name}: the provider accepted the key")

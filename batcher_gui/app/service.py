@@ -27,10 +27,11 @@ from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.app.process import load_for_driving
 from batcher_gui.config.prices import price_table
-from batcher_gui.config.secrets import SecretStore
+from batcher_gui.config.secrets import SecretStore, remember_environment_keys
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
+    BatchChanged,
     EngineState,
     EngineStateChanged,
     Event,
@@ -42,6 +43,7 @@ from batcher_gui.domain.events import (
     RunsChanged,
 )
 from batcher_gui.domain.models import ImportOptions, ImportSummary
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.views import PromptQuery
 from batcher_gui.engine.engine import Engine
 from batcher_gui.engine.export import (
@@ -116,6 +118,8 @@ class Service(Actions):
             removed = discard_abandoned(store.db)
             if removed:
                 log.info("removed %d import(s) a crash had left unfinished", removed)
+            # Echoes of these keys are masked from now on, before any profile is used.
+            remember_environment_keys(store.list_profiles())
             return store
 
         store = await asyncio.get_running_loop().run_in_executor(None, opening)
@@ -161,6 +165,7 @@ class Service(Actions):
             self._deliver(event)
 
     def _deliver(self, event: Event) -> None:
+        event = _masked(event)
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -366,3 +371,17 @@ class Service(Actions):
 
 
 __all__ = ["BatcherError", "Service"]
+
+
+def _masked(event: Event) -> Event:
+    """The event with its words masked for API keys: they may quote a provider or an
+    exception, and listeners show them (the window, ``batcher sync``)."""
+    if isinstance(event, Notice):
+        return dataclasses.replace(event, message=mask(event.message))
+    if isinstance(event, BatchChanged) and event.detail:
+        return dataclasses.replace(event, detail=mask(event.detail))
+    if isinstance(event, EngineStateChanged) and (event.reason or event.waiting_profiles):
+        waiting = {name: dataclasses.replace(wait, detail=mask(wait.detail))
+                   for name, wait in event.waiting_profiles.items()}
+        return dataclasses.replace(event, reason=mask(event.reason), waiting_profiles=waiting)
+    return event

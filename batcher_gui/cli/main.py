@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from batcher_gui.app.logs import guard
 from batcher_gui.cli import data_cmds, engine_cmds, estimate_cmd, setup_cmds
 from batcher_gui.cli.common import (
     EXIT_INTERRUPTED,
@@ -21,6 +22,7 @@ from batcher_gui.cli.common import (
     Command,
 )
 from batcher_gui.domain.errors import BatcherError, ImportValidationError, InvalidInput
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.wording import plural
 
 
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     to_terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     if not args.verbose:  # tracebacks go to the log file; -v shows them here too
         to_terminal.addFilter(lambda record: not record.exc_info)
-    logging.getLogger().addHandler(to_terminal)
+    logging.getLogger().addHandler(guard(to_terminal))  # API keys masked in every record
     logging.getLogger().setLevel(logging.INFO)  # the workspace's log file gets INFO
     try:
         if getattr(args, "plain_fn", None) is not None:  # commands that need no workspace
@@ -96,15 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    except BatcherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BatcherError as exc:  # may quote a provider's answer: masked for API keys
+        print(f"error: {mask(str(exc))}", file=sys.stderr)
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         print(f"interrupted: {getattr(args, 'interrupted', 'stopped')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: say so plainly; the traceback goes to the log file
         logging.getLogger("batcher_gui.cli").error("unexpected error", exc_info=exc)
-        print(f"error: Batcher hit an unexpected problem ({type(exc).__name__}: {exc}). "
+        print(f"error: Batcher hit an unexpected problem ({type(exc).__name__}: "
+              f"{mask(str(exc))}). "
               "Nothing was lost; the details are in the workspace's logs/batcher.log. "
               "Please report it.", file=sys.stderr)
         return EXIT_PROBLEM

@@ -9,10 +9,11 @@ from __future__ import annotations
 import getpass
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.secrecy import KNOWN_SECRETS
 
 if TYPE_CHECKING:  # keyring takes a tenth of a second to import: only when a key is used
     from keyring.backend import KeyringBackend
@@ -121,6 +122,7 @@ class SecretStore:
             log.debug("keyring unavailable for reading: %s", type(exc).__name__)
             return None
         self.unavailable_reason = None
+        KNOWN_SECRETS.remember(key)  # masked wherever a provider or an exception echoes it
         return key or None
 
     def set(self, profile_name: str, key: str) -> None:
@@ -128,6 +130,7 @@ class SecretStore:
         if not profile_name:
             raise ValueError("profile name is empty")
         key = validate_key(key)
+        KNOWN_SECRETS.remember(key)
         try:
             self._keyring().set_password(SERVICE, profile_name, key)
         except Exception as exc:  # see _KEYRING_FAILURES
@@ -168,15 +171,32 @@ def resolve_api_key(
     key = secrets.get(profile.name)
     if key:
         return key
-    if profile.key_env:
-        value = env.get(profile.key_env, "").strip()
+    for var in _key_variables(profile):
+        value = env.get(var, "").strip()
         if value:
-            return value
-    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
-        value = env.get(OPENAI_KEY_ENV, "").strip()
-        if value:
+            KNOWN_SECRETS.remember(value)
             return value
     raise MissingApiKey(_missing_message(profile, secrets))
+
+
+def _key_variables(profile: Profile) -> list[str]:
+    """The environment variables that may hold the profile's key, in the order tried."""
+    names = [profile.key_env] if profile.key_env else []
+    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
+        names.append(OPENAI_KEY_ENV)
+    return names
+
+
+def remember_environment_keys(profiles: Iterable[Profile],
+                              env: Mapping[str, str] = os.environ) -> None:
+    """Know the keys the profiles' environment variables hold (and ``OPENAI_API_KEY``), so
+    that text echoing any of them is masked even before a profile is used. The keyring is
+    not read here (it may prompt or hang): its keys are known as they are read."""
+    names = {OPENAI_KEY_ENV}
+    for profile in profiles:
+        names.update(_key_variables(profile))
+    for name in names:
+        KNOWN_SECRETS.remember(env.get(name, "").strip())
 
 
 def _missing_message(profile: Profile, secrets: SecretStore) -> str:

@@ -17,6 +17,7 @@ import openai
 
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.remote import NotFoundRemote, PermanentError, ProviderError, RetryLater
+from batcher_gui.domain.secrecy import mask
 
 try:  # a classic httpx client can be plugged into the SDK; its errors must map the same way
     import httpx as _httpx
@@ -69,15 +70,18 @@ def retry_after_seconds(exc: openai.APIStatusError) -> float | None:
 
 
 def _provider_message(exc: openai.APIError) -> str:
-    """The provider's own message (``error.message``) rather than the SDK's "Error code: ..."."""
+    """The provider's own message (``error.message``) rather than the SDK's "Error code: ...",
+    masked: a provider may quote the key it was sent ("Incorrect API key provided: ...")."""
     body = exc.body
     if isinstance(body, Mapping):
         message = body.get("message")
         if isinstance(message, str) and message:
-            return message
+            return mask(message)
     elif isinstance(body, str) and body.strip():
-        return body.strip()[:500]  # a proxy's HTML error page can be long: keep the start
-    return exc.message
+        # A proxy's HTML error page can be long: keep the start (masked first, so a key is
+        # never cut into a piece the masking no longer recognises).
+        return mask(body.strip())[:500]
+    return mask(exc.message)
 
 
 def _status_error(exc: openai.APIStatusError, profile_name: str | None) -> ProviderError:
@@ -133,14 +137,14 @@ def map_error(exc: BaseException, *, profile_name: str | None = None) -> Provide
     # error is an APIError with a status that must not be mistaken for a status error.
     if isinstance(exc, openai.APIResponseValidationError):
         return PermanentError(
-            f"The provider sent a response Batcher cannot read: {exc.message}",
+            f"The provider sent a response Batcher cannot read: {mask(exc.message)}",
             status=exc.status_code, code="invalid_response",
         )
     if isinstance(exc, openai.APITimeoutError):
         return RetryLater("The provider did not answer in time.", code="timeout")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
-        why = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+        why = f": {type(cause).__name__}: {mask(str(cause))}" if cause is not None else ""
         return RetryLater(f"Could not reach the provider{why}", code="connection_error")
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc, profile_name)
@@ -148,8 +152,10 @@ def map_error(exc: BaseException, *, profile_name: str | None = None) -> Provide
         # Raised outside the SDK's request loop, e.g. while streaming a download.
         return RetryLater(f"The provider stopped answering: {type(exc).__name__}", code="timeout")
     if isinstance(exc, _TRANSPORT_ERRORS):
-        return RetryLater(f"The connection to the provider failed: {type(exc).__name__}: {exc}",
+        return RetryLater(f"The connection to the provider failed: {type(exc).__name__}: "
+                          f"{mask(str(exc))}",
                           code="connection_error")
     if isinstance(exc, openai.OpenAIError):
-        return PermanentError(f"The OpenAI client refused the call: {exc}")
-    return PermanentError(f"Unexpected error talking to the provider: {type(exc).__name__}: {exc}")
+        return PermanentError(f"The OpenAI client refused the call: {mask(str(exc))}")
+    return PermanentError(f"Unexpected error talking to the provider: {type(exc).__name__}: "
+                          f"{mask(str(exc))}")

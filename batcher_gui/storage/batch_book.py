@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from batcher_gui.domain.models import Batch
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.states import BATCH_TERMINAL, BatchState, PromptState
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.moves import (
+    masked_fields,
     move_batch,
     move_prompts,
     move_prompts_in_chunks,
@@ -56,7 +58,8 @@ class BatchBook:
 
     def set_fields(self, batch_id: int, **fields: Any) -> None:
         with self.db.write() as conn:
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(**fields))
+            conn.execute(update(batches).where(batches.c.id == batch_id)
+                         .values(**masked_fields(fields)))
 
     def move(self, batch_id: int, src: BatchState, dst: BatchState, reason: str,
              **fields: Any) -> None:
@@ -107,6 +110,7 @@ class BatchBook:
 
     def fail(self, batch_id: int, src: BatchState, error: str) -> None:
         """The batch failed for good: its unfinished prompts fail with the same error."""
+        error = mask(error)
         move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id, "e": f"batch failed: {error}"},
             P.FAILED, f"batch failed: {error}", from_states=[P.PENDING, P.PROCESSING],

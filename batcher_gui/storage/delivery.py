@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.states import PromptState
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.moves import move_prompt_rows, move_prompts, move_prompts_in_chunks
@@ -122,6 +123,7 @@ class DeliveryStore:
 
     def attempt_failed(self, prompt_id: int, error: str, retry_in: float | None) -> None:
         """A delivery attempt failed: try again after ``retry_in`` s, or give up (None)."""
+        error = mask(error)  # a receiver's reply may quote anything
         with self.db.write() as conn:
             if retry_in is None:
                 move_prompt_rows(conn, [(error, prompt_id)], P.DELIVERING, P.FAILED,

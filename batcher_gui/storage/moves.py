@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, insert, select, update
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.states import (
     BatchState,
     PromptState,
@@ -20,12 +21,21 @@ from batcher_gui.storage.db import Database
 from batcher_gui.storage.tables import batch_transitions, batches
 
 T = TypeVar("T")
+#: Columns holding text that may come from a provider or an exception: masked for API keys
+#: before they are written (see batcher_gui.domain.secrecy).
+TEXT_COLUMNS = frozenset({"error", "problem", "wait_reason", "delivery_error"})
 #: Runs one write transaction function: here (the default), or in the caller's writer thread.
 WriteRunner = Callable[..., Any]
 
 
 def run_here(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
+
+
+def masked_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with its problem/error texts masked for API keys."""
+    return {name: mask_optional(value) if name in TEXT_COLUMNS and isinstance(value, str)
+            else value for name, value in fields.items()}
 
 
 def move_batch(conn: Connection, batch_id: int, from_state: BatchState, to_state: BatchState,
@@ -40,6 +50,7 @@ def move_batch(conn: Connection, batch_id: int, from_state: BatchState, to_state
         BatcherError: the batch is no longer in ``from_state``.
     """
     check_batch_transition(batch_id, from_state, to_state)
+    reason, fields = mask(reason), masked_fields(fields)
     now = time.time()
     result = conn.execute(
         update(batches)
@@ -94,7 +105,7 @@ def move_prompts(
     sources = prompt_sources(to_state, from_states)
     marks = ", ".join(f":_src{i}" for i in range(len(sources)))
     bound = {**params, **{f"_src{i}": s for i, s in enumerate(sources)},
-             "_to": to_state.value, "_at": time.time(), "_reason": reason}
+             "_to": to_state.value, "_at": time.time(), "_reason": mask(reason)}
     condition = f"({where}) AND state IN ({marks})"
     conn.exec_driver_sql(
         "INSERT INTO prompt_transitions (prompt_id, from_state, to_state, at, reason) "
@@ -122,6 +133,7 @@ def move_prompt_rows(
     WHERE id=? AND state=?``: the caller supplies the ``set_sql`` values then the id.
     """
     prompt_sources(to_state, [from_state])  # refuses an edge the table does not have
+    reason = mask(reason)
     now = time.time()
     conn.exec_driver_sql(
         "INSERT INTO prompt_transitions (prompt_id, from_state, to_state, at, reason) "

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from batcher_gui.domain.models import prompt_id_from_custom_id
 from batcher_gui.domain.results import Outcome, classify_line
+from batcher_gui.domain.secrecy import mask_optional
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.domain.usage import cache_tokens
 from batcher_gui.storage.db import Database
@@ -98,13 +99,19 @@ class _Applier:
         body = bytes(memoryview(orjson.dumps(result.body))) if result.body is not None else None
         if outcome is _SUCCESS:
             self.success.append((body, result.input_tokens, result.output_tokens, pid))
-        elif outcome is _RETRY and self.attempts[pid] < self.max_attempts:
-            self.retry.append((result.error, pid))
+            self._flush_if_full()
+            return
+        error = mask_optional(result.error)  # the provider's words: masked for API keys
+        if outcome is _RETRY and self.attempts[pid] < self.max_attempts:
+            self.retry.append((error, pid))
         elif outcome is _RETRY:
-            self.failed.append((body, f"{result.error} (gave up after {self.attempts[pid]} "
+            self.failed.append((body, f"{error} (gave up after {self.attempts[pid]} "
                                       "attempts)", pid))
         else:
-            self.failed.append((body, result.error, pid))
+            self.failed.append((body, error, pid))
+        self._flush_if_full()
+
+    def _flush_if_full(self) -> None:
         if len(self.success) + len(self.failed) + len(self.retry) >= _CHUNK:
             self.write(self.commit)
 

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from batcher_gui.domain.models import Batch, Profile, ProfileKind, ProfileLimits, Run
+from batcher_gui.domain.secrecy import mask_optional
 from batcher_gui.domain.states import BatchState
 
 
@@ -54,13 +55,14 @@ def batch_from_row(row: Any) -> Batch:
         updated_at=row.updated_at,
         sealed_at=row.sealed_at,
         not_before=row.not_before,
-        wait_reason=row.wait_reason,
+        # Masked again on the way out: a workspace written before masking may hold a key.
+        wait_reason=mask_optional(row.wait_reason),
         provider_batch_id=row.provider_batch_id,
         input_file_id=row.input_file_id,
         output_file_id=row.output_file_id,
         error_file_id=row.error_file_id,
         provider_status=row.provider_status,
-        error=row.error,
+        error=mask_optional(row.error),
         intent=row.intent,
         intent_at=row.intent_at,
         polled_at=row.polled_at,
@@ -73,7 +75,7 @@ def batch_from_row(row: Any) -> Batch:
         output_tokens=row.output_tokens,
         token_limit_attempts=row.token_limit_attempts,
         run_id=row.run_id,
-        problem=row.problem,
+        problem=mask_optional(row.problem),
         est_input_tokens=row.est_input_tokens,
     )
 

@@ -23,6 +23,7 @@ import orjson
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.models import Batch, Run
 from batcher_gui.domain.progress import run_has_ended
+from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
     PromptDetail,
@@ -81,8 +82,13 @@ def _row(r: Sequence[Any]) -> PromptRow:
      tokens_in, tokens_out, attempts, updated_at) = r
     return PromptRow(pid, run_id, batch_id, PromptState(state), custom_id, model, endpoint,
                      _preview(prompt_text(_json(body))),
-                     _preview(answer_text(endpoint, _json(response))), _preview(error or ""),
+                     _preview(answer_text(endpoint, _json(response))),
+                     _preview(mask(error)) if error else "",
                      tokens_in, tokens_out, attempts, updated_at)
+
+
+def _transition(r: Sequence[Any]) -> Transition:
+    return Transition(r[0], r[1], r[2], mask_optional(r[3]))
 
 
 def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
@@ -313,8 +319,9 @@ class ViewQueries:
         moves = self._conn.execute("SELECT from_state, to_state, at, reason FROM "
                                    "prompt_transitions WHERE prompt_id = ? ORDER BY id",
                                    (prompt_id,))
-        return PromptDetail(_row(found), extra[0], extra[1], extra[2], extra[3], extra[4],
-                            tuple(Transition(*m) for m in moves))
+        # Texts masked again on the way out: a workspace written before masking may hold a key.
+        return PromptDetail(_row(found), extra[0], extra[1], extra[2], mask_optional(extra[3]),
+                            mask_optional(extra[4]), tuple(_transition(m) for m in moves))
 
     def models(self, run_id: int | None) -> list[str]:
         sql = "SELECT DISTINCT model FROM batches"
@@ -412,7 +419,7 @@ class ViewQueries:
         return dict(self._conn.execute("SELECT id, name FROM profiles").fetchall())
 
     def batch_transitions(self, batch_id: int) -> list[Transition]:
-        return [Transition(*r) for r in self._conn.execute(
+        return [_transition(r) for r in self._conn.execute(
             "SELECT from_state, to_state, at, reason FROM batch_transitions WHERE batch_id = ? "
             "ORDER BY id", (batch_id,))]
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 BATCHER = str(Path(sys.executable).with_name("batcher"))
 SECRET = "sk-live-TOPSECRET-0123456789abcdef"
@@ -73,3 +76,113 @@ def test_key_from_environment_is_used_but_never_stored(tmp_path: Path, sandbox_u
     # Also not in the SQLite pages (WAL included) under any encoding we write.
     with (ws / "batcher.sqlite3").open("rb") as fh:
         assert b"TOPSECRET" not in fh.read()
+
+
+# -- a provider that echoes the key it was given ------------------------------------------------
+#: Keys of three profiles: an OpenAI project key, a legacy one, and one of no known shape
+#: (only Batcher's registry of the keys it read can recognise it).
+ECHOED_KEYS = {
+    "s401": "sk-proj-ECHO401SECRET-AbCdEfGhIjKlMnOpQrStUv0123",
+    "s400": "sk-ECHO400SECRET-0123456789abcdefghijKLMN",
+    "s500": "zq9ECHO500SECRETxK7pLmN0rTuVw2yz",
+}
+SECRET_MARKERS = ("ECHO401SECRET", "ECHO400SECRET", "ECHO500SECRET")
+
+
+class EchoingProvider:
+    """A loopback server that answers every call with an error quoting the Authorization
+    header it received: 401 under ``/s401``, 400 under ``/s400``, 500 (plain text, raw key)
+    under ``/s500``."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.calls = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        auth = request.headers.get("Authorization", "")
+        kind = request.path.split("/")[1]
+        if kind == "s401":
+            return web.json_response({"error": {
+                "message": f"Incorrect API key provided: {auth}.", "type": "invalid_request_error",
+                "code": "invalid_api_key"}}, status=401)
+        if kind == "s400":
+            return web.json_response({"error": {
+                "message": f"Bad request; we got headers Authorization: {auth}, "
+                           f"api-key: {auth.removeprefix('Bearer ')}",
+                "type": "invalid_request_error", "code": None}}, status=400)
+        return web.Response(text=f"upstream proxy failed; credentials {auth.split()[-1]}",
+                            status=500)
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> EchoingProvider:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(30)
+        self._loop.close()
+
+
+def test_a_key_echoed_by_the_provider_is_never_stored_logged_or_shown(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BATCHER_HOME", "DATABASE_URL", "OPENAI_API_KEY")}
+    env.update({f"KEY_{name.upper()}": key for name, key in ECHOED_KEYS.items()},
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    outputs: list[subprocess.CompletedProcess[str]] = []
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([BATCHER, "-v", "--data-dir", str(ws), *args], env=env,
+                                capture_output=True, text=True, timeout=120)
+        outputs.append(result)
+        assert "Traceback" not in result.stderr or "-v" in args
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    with EchoingProvider() as provider:
+        run("config", "set", "poll_interval_seconds", "0.1")
+        run("config", "set", "auto_seal_quiet_seconds", "0")
+        for name in ECHOED_KEYS:
+            run("profile", "add", name, "--kind", "openai-compatible",
+                "--base-url", f"{provider.url}/{name}/v1", "--key-env", f"KEY_{name.upper()}")
+            prompts = tmp_path / f"{name}.jsonl"
+            prompts.write_text(json.dumps(
+                {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+                 "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}}) + "\n")
+            run("import", str(prompts), "--profile", name)
+        run("sync", "--wait", "--timeout", "8", ok=False)
+        run("batches")
+        batches = json.loads(run("batches", "--json").stdout)
+        run("status")
+        run("status", "--json")
+        assert provider.calls >= 3
+
+    # Each provider's answer reached the user, masked.
+    problems = " ".join(str(b["problem"] or "") + str(b["error"] or "") for b in batches)
+    assert "Incorrect API key provided" in problems and "sk-proj-…0123" in problems
+    assert "upstream proxy failed" in problems
+    for result in outputs:
+        for marker in SECRET_MARKERS:
+            assert marker not in result.stdout and marker not in result.stderr, result.args
+    for path in ws.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for marker in SECRET_MARKERS:
+                assert marker.encode() not in data, f"{marker} found in {path}"
+    assert (ws / "logs" / "batcher.log").read_text().count("Incorrect API key provided") >= 1

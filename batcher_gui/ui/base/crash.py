@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import batcher_gui
+from batcher_gui.app.logs import guard
 from batcher_gui.paths import APP_NAME, WorkspacePaths
 from batcher_gui.ui.base.messages import open_path
 
@@ -44,7 +45,7 @@ def start_app_log() -> Path:
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"))
     root = logging.getLogger()
-    root.addHandler(handler)
+    root.addHandler(guard(handler))  # API keys masked in every record
     root.setLevel(logging.INFO)
     return path
 

@@ -1,4 +1,11 @@
-"""Where a workspace lives: platformdirs default, or --data-dir / BATCHER_HOME / DATABASE_URL.
+"""Where a workspace lives. The first of these that is given wins:
+
+1. ``--data-dir DIR`` (the command line);
+2. ``BATCHER_HOME`` (a folder);
+3. ``BATCHER_DATABASE_URL`` (``sqlite:////abs/path/batcher.sqlite3``: the folder around it);
+4. ``DATABASE_URL``, the common name other programs use too: honoured, but a database that
+   holds another program's tables is refused (see :mod:`batcher_gui.storage.guard`);
+5. the per-user data folder (platformdirs).
 
 A workspace is one folder holding ``batcher.sqlite3`` (the database), ``batches/`` (the JSONL
 files sent to providers), ``results/`` (downloaded output and error files) and ``sandbox/`` (the
@@ -16,9 +23,12 @@ from urllib.parse import unquote, urlparse
 import platformdirs
 
 from batcher_gui.domain.errors import WorkspaceError
+from batcher_gui.domain.secrecy import mask
 
 APP_NAME = "batcher-gui"
 DB_FILENAME = "batcher.sqlite3"
+#: The environment variables naming a workspace database, the first set winning.
+DATABASE_URL_VARIABLES = ("BATCHER_DATABASE_URL", "DATABASE_URL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,9 @@ class WorkspacePaths:
 
     root: Path
     database: Path
+    #: What chose this workspace ("--data-dir", "BATCHER_HOME", "DATABASE_URL", "default"),
+    #: for messages.
+    chosen_by: str = "default"
 
     @property
     def batches_dir(self) -> Path:
@@ -65,17 +78,20 @@ def default_root() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def _from_database_url(url: str) -> WorkspacePaths:
+def _from_database_url(url: str, variable: str) -> WorkspacePaths:
     parsed = urlparse(url)
+    shown = mask(url)  # never a password: postgres://user:***@host/db
     if parsed.scheme not in ("sqlite", "sqlite3"):
         raise WorkspaceError(
-            f"DATABASE_URL must be a sqlite URL like sqlite:///path/to/db.sqlite3, got {url!r}"
+            f"{variable} must be a sqlite URL like sqlite:////path/to/batcher.sqlite3, got "
+            f"{shown!r}. Batcher keeps its workspace in SQLite; if {variable} is meant for "
+            "another program, give Batcher its own with BATCHER_HOME or --data-dir."
         )
     # sqlite:///relative.db -> path "/relative.db"; sqlite:////abs.db -> "//abs.db" (SQLAlchemy
     # convention: three slashes relative, four absolute).
     raw = unquote(parsed.path)
     if parsed.netloc:
-        raise WorkspaceError(f"DATABASE_URL has a host part, which sqlite does not use: {url!r}")
+        raise WorkspaceError(f"{variable} has a host part, which sqlite does not use: {shown!r}")
     if raw.startswith("//"):
         db = Path(raw[1:])
     elif raw.startswith("/"):
@@ -83,27 +99,29 @@ def _from_database_url(url: str) -> WorkspacePaths:
     else:
         db = Path(raw)
     if not raw or raw in ("/", "//") or db.name in ("", ":memory:"):
-        raise WorkspaceError(f"DATABASE_URL must name a database file, got {url!r}")
+        raise WorkspaceError(f"{variable} must name a database file, got {shown!r}")
     db = db.expanduser().resolve()
-    return WorkspacePaths(root=db.parent, database=db)
+    return WorkspacePaths(root=db.parent, database=db, chosen_by=variable)
 
 
 def resolve_workspace(
     data_dir: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> WorkspacePaths:
-    """Pick the workspace: ``--data-dir``, ``BATCHER_HOME``, ``DATABASE_URL``, else the default."""
+    """Pick the workspace: ``--data-dir``, ``BATCHER_HOME``, ``BATCHER_DATABASE_URL``,
+    ``DATABASE_URL``, else the default (see the module docstring)."""
     env = os.environ if env is None else env
     if data_dir:
-        root = Path(data_dir).expanduser().resolve()
+        root, chosen_by = Path(data_dir).expanduser().resolve(), "--data-dir"
     elif env.get("BATCHER_HOME"):
-        root = Path(env["BATCHER_HOME"]).expanduser().resolve()
-    elif env.get("DATABASE_URL"):
-        return _from_database_url(env["DATABASE_URL"])
+        root, chosen_by = Path(env["BATCHER_HOME"]).expanduser().resolve(), "BATCHER_HOME"
     else:
-        root = default_root()
+        for variable in DATABASE_URL_VARIABLES:
+            if env.get(variable):
+                return _from_database_url(env[variable], variable)
+        root, chosen_by = default_root(), "default"
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"the workspace location {root} is a file, not a folder")
-    return WorkspacePaths(root=root, database=root / DB_FILENAME)
+    return WorkspacePaths(root=root, database=root / DB_FILENAME, chosen_by=chosen_by)
 
 
 def resources_dir() -> Path:

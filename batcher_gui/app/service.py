@@ -60,6 +60,7 @@ from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.paths import WorkspacePaths
 from batcher_gui.storage import Store, open_store
+from batcher_gui.storage.guard import refuse_foreign_database
 from batcher_gui.storage.import_session import discard_abandoned
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class Service(Actions):
     async def open(cls, paths: WorkspacePaths, **kwargs: Any) -> Service:
         """Open (creating, migrating) the workspace at ``paths`` off the event loop."""
         def opening() -> Store:
+            # Another program's database (DATABASE_URL is a common name) is refused before
+            # any folder is made beside it or any table added to it.
+            refuse_foreign_database(paths.database, paths.chosen_by)
             paths.create()
             log_to_workspace(paths.log_dir)
             store = open_store(paths.database)

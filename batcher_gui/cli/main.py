@@ -32,7 +32,9 @@ def workspace_option(parser: argparse.ArgumentParser, *, sub: bool = True) -> No
         metavar="DIR",
         # On subcommands SUPPRESS keeps a value given before the subcommand.
         default=argparse.SUPPRESS if sub else None,
-        help="workspace folder (default: $BATCHER_HOME, DATABASE_URL, or the per-user data dir)",
+        help="workspace folder (else, the first set of: $BATCHER_HOME, $BATCHER_DATABASE_URL, "
+             "$DATABASE_URL (refused if it holds another program's tables), the per-user "
+             "data folder)",
     )
 
 

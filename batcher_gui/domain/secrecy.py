@@ -4,8 +4,9 @@ A provider may echo the key it was given ("Incorrect API key provided: Bearer sk
 exception may carry a request's headers. Such text is masked before it is stored, logged or
 shown: every key Batcher knows (:data:`KNOWN_SECRETS`, filled where keys are read) and
 whatever looks like a key (``sk-...``, ``Bearer <token>``, an ``Authorization``/``api-key``
-value). A key is shown as OpenAI's dashboard shows it: its prefix, an ellipsis and its last
-four characters (``sk-proj-…abcd``), enough to tell keys apart and useless to anyone else.
+value), and a password in a URL. A key is shown as OpenAI's dashboard shows it: its prefix,
+an ellipsis and its last four characters (``sk-proj-…abcd``), enough to tell keys apart and
+useless to anyone else.
 
 Pure functions plus one in-memory registry: no I/O.
 """
@@ -40,6 +41,16 @@ _FIELD = re.compile(r"(?i)(?<![A-Za-z0-9_\-])(authorization|x-api-key|api[-_]?ke
                     + r")")
 
 
+# The password in a URL's user part: ``postgres://user:password@host/db``.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@]*:)([^\s/]*)@")
+HIDDEN_PASSWORD = "***"
+
+
+def hide_url_password(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + HIDDEN_PASSWORD + "@", text)
+
+
 def show_key(key: str) -> str:
     """A key as it may be shown: ``sk-proj-…abcd`` (prefix, ellipsis, last four)."""
     prefix = next((p for p in _PREFIXES if key.startswith(p)), "")
@@ -48,7 +59,8 @@ def show_key(key: str) -> str:
 
 
 def mask_secrets(text: str, known: Iterable[str] = ()) -> str:
-    """``text`` with every known secret and every key-shaped string shown masked.
+    """``text`` with every known secret, every key-shaped string and every password in a
+    URL shown masked.
 
     Idempotent: masking a masked text changes nothing.
     """
@@ -58,6 +70,8 @@ def mask_secrets(text: str, known: Iterable[str] = ()) -> str:
             text = text.replace(secret, show_key(secret))
     if "sk-" in text:
         text = _SK_KEY.sub(lambda m: show_key(m.group(0)), text)
+    if "://" in text:
+        text = hide_url_password(text)
     text = _BEARER.sub(lambda m: m.group(1) + m.group(2) + show_key(m.group(3)), text)
     return _FIELD.sub(lambda m: m.group(1) + m.group(2) + show_key(m.group(3)), text)
 

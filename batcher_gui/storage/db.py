@@ -104,6 +104,9 @@ class Database:
             WorkspaceError: the file is not a Batcher database, is from a newer Batcher, or
                 cannot be opened.
         """
+        from batcher_gui.storage.guard import refuse_foreign_database
+
+        refuse_foreign_database(path)  # before anything is created or migrated
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = _make_engine(path)
         db = cls(path, engine)

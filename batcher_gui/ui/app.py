@@ -29,8 +29,9 @@ ORGANISATION, APPLICATION = "Batcher", "batcher-gui"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="batcher-gui", description="The Batcher window.")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="workspace folder (default: $BATCHER_HOME, DATABASE_URL, or the "
-                             "per-user data folder)")
+                        help="workspace folder (else, the first set of: $BATCHER_HOME, "
+                             "$BATCHER_DATABASE_URL, $DATABASE_URL (refused if it holds another "
+                             "program's tables), the per-user data folder)")
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="prompt files to import (the import dialog opens with them)")
     parser.add_argument("--version", action="version",

@@ -1,4 +1,5 @@
-"""Workspace location: --data-dir, BATCHER_HOME, DATABASE_URL, then the platform default."""
+"""Workspace location: --data-dir, BATCHER_HOME, BATCHER_DATABASE_URL, DATABASE_URL, then the
+platform default."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def test_batcher_home_then_database_url(tmp_path: Path) -> None:
     assert paths.root == tmp_path
     four = resolve_workspace(None, {"DATABASE_URL": f"sqlite:////{tmp_path}/w/db.sqlite3"})
     assert four.database == tmp_path / "w" / "db.sqlite3"
+
+
+def test_batcher_database_url_comes_before_database_url(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/other/app.db",
+           "BATCHER_DATABASE_URL": f"sqlite:///{tmp_path}/mine.sqlite3"}
+    paths = resolve_workspace(None, env)
+    assert paths.database == tmp_path / "mine.sqlite3"
+    assert paths.chosen_by == "BATCHER_DATABASE_URL"
+    assert resolve_workspace(None, {"BATCHER_HOME": str(tmp_path), **env}).root == tmp_path
 
 
 def test_default_is_the_platform_data_dir() -> None:

@@ -65,3 +65,13 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks() -> None:
     line = logging.Formatter("%(message)s").format(record)
     assert PROJECT_KEY not in line and PROJECT_KEY[:-4] not in line
     assert line.count("sk-proj-…wxyz") == 2 and "Traceback" in line
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("postgres://user:hunter2@db.example:5432/app", "postgres://user:***@db.example:5432/app"),
+    ("could not reach redis://:pw@cache/0 now", "could not reach redis://:***@cache/0 now"),
+    ("postgres://user@db/app", "postgres://user@db/app"),  # no password: nothing to hide
+    ("https://example.com/a:b@c", "https://example.com/a:b@c"),  # '@' in the path
+])
+def test_passwords_in_urls_are_hidden(text: str, masked: str) -> None:
+    assert mask_secrets(text) == masked

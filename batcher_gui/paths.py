@@ -7,14 +7,17 @@
    holds another program's tables is refused (see :mod:`batcher_gui.storage.guard`);
 5. the per-user data folder (platformdirs).
 
-A workspace is one folder holding ``batcher.sqlite3`` (the database), ``batches/`` (the JSONL
-files sent to providers), ``results/`` (downloaded output and error files) and ``sandbox/`` (the
-built-in sandbox provider's own files).
+A workspace is one folder, owner-only (folders 0700, files 0600: prompts, answers and logs
+are nobody else's business on a shared computer), holding ``batcher.sqlite3`` (the
+database), ``batches/`` (the JSONL files sent to providers), ``results/`` (downloaded output
+and error files), ``logs/`` and ``sandbox/`` (the built-in sandbox provider's own files).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,13 @@ import platformdirs
 from batcher_gui.domain.errors import WorkspaceError
 from batcher_gui.domain.secrecy import mask
 
+log = logging.getLogger(__name__)
+
 APP_NAME = "batcher-gui"
+#: Modes of the workspace's folders and files: the owner's alone.
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+#: Whether modes mean anything here (on Windows, files are guarded by ACLs instead).
+_POSIX = os.name == "posix"
 DB_FILENAME = "batcher.sqlite3"
 #: The environment variables naming a workspace database, the first set winning.
 DATABASE_URL_VARIABLES = ("BATCHER_DATABASE_URL", "DATABASE_URL")
@@ -57,12 +66,17 @@ class WorkspacePaths:
     def log_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def _own_folders(self) -> tuple[Path, ...]:
+        return (self.batches_dir, self.results_dir, self.log_dir, self.sandbox_dir)
+
     def create(self) -> WorkspacePaths:
-        """Make the folders (not the database). Raises WorkspaceError when that is impossible."""
+        """Make the folders (not the database), owner-only. Raises WorkspaceError when that is
+        impossible."""
         try:
-            for folder in (self.root, self.batches_dir, self.results_dir, self.log_dir):
-                folder.mkdir(parents=True, exist_ok=True)
-            self.database.parent.mkdir(parents=True, exist_ok=True)
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            for folder in (self.root, *self._own_folders):
+                private_dir(folder)
         except OSError as exc:
             raise WorkspaceError(
                 f"cannot create the workspace at {self.root}: {exc.strerror or exc}. "
@@ -71,6 +85,80 @@ class WorkspacePaths:
         if self.root.exists() and not os.access(self.root, os.W_OK):
             raise WorkspaceError(f"the workspace folder {self.root} is not writable")
         return self
+
+    def tighten(self) -> int:
+        """Make Batcher's folders and files in the workspace owner-only where they are not
+        (workspaces made before Batcher did so); returns how many of them other users could
+        reach (a loose file inside an owner-only folder was not exposed, so is not counted).
+
+        Only Batcher's own entries: the database and the files beside it (WAL, locks), and
+        its folders with all they hold. The workspace folder too, unless a database URL chose
+        it (then it is the folder the database happens to be in, perhaps shared). Links are
+        never followed; what cannot be changed is logged and left.
+        """
+        if not _POSIX or not self.root.is_dir():
+            return 0
+        root_open = _enterable_by_others(self.root)
+        exposed = 0
+        if self.chosen_by not in DATABASE_URL_VARIABLES:
+            exposed += _make_private(self.root)
+        own = {folder.name for folder in self._own_folders}
+        for entry in self.root.iterdir():
+            if entry.name.startswith(self.database.name) or entry.name in own:
+                exposed += _tighten_tree(entry, root_open)
+        return exposed
+
+
+def _enterable_by_others(folder: Path) -> bool:
+    return bool(stat.S_IMODE(folder.lstat().st_mode) & 0o011)
+
+
+def _tighten_tree(path: Path, parent_open: bool) -> int:
+    """Make ``path`` and all under it owner-only (links left alone); how many of them were
+    loose where others could reach them (every folder above open to them)."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:  # gone meanwhile (a lock file, a temp file)
+        return 0
+    if stat.S_ISLNK(mode):
+        return 0
+    exposed = int(_make_private(path) and parent_open)
+    if stat.S_ISDIR(mode):
+        inside_open = parent_open and bool(stat.S_IMODE(mode) & 0o011)
+        try:
+            with os.scandir(path) as entries:
+                children = [Path(entry.path) for entry in entries]
+        except OSError as exc:  # another user's folder: say so, open anyway
+            log.info("could not look into %s: %s", path, exc.strerror or exc)
+            children = []
+        exposed += sum(_tighten_tree(child, inside_open) for child in children)
+    return exposed
+
+
+def private_dir(folder: Path) -> None:
+    """Make ``folder`` (its parent exists) owner-only if it is new; an existing one is left as
+    it is (:meth:`WorkspacePaths.tighten` sees to those)."""
+    try:
+        folder.mkdir(mode=PRIVATE_DIR)
+    except FileExistsError:
+        return
+    if _POSIX:
+        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode passes through the umask
+
+
+def _make_private(path: Path) -> bool:
+    """Drop the group's and others' rights on ``path`` (not a link); True if it had any."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode) or not stat.S_IMODE(mode) & 0o077:
+            return False
+        os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:  # gone meanwhile (a lock file, a temp file)
+        return False
+    except OSError as exc:  # another user's file, a read-only disk: say so, open anyway
+        log.info("could not make %s owner-only: %s", path, exc.strerror or exc)
+        return False
+    return True
 
 
 def default_root() -> Path:

@@ -9,8 +9,10 @@ key it was sent); the key-leak tests read this file too.
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 from batcher_gui.domain.secrecy import mask
@@ -44,6 +46,17 @@ class MaskSecrets(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are owner-only (0600) whatever the umask: logs tell what
+    was sent where and why, which is nobody else's business on a shared computer."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)  # the umask applied to a new one; an old one may be 0644
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # rotating: always "a"
+
+
 def guard(handler: logging.Handler) -> logging.Handler:
     """``handler`` with API keys masked in every record it emits."""
     if not any(isinstance(f, MaskSecrets) for f in handler.filters):
@@ -57,8 +70,8 @@ def log_to_workspace(log_dir: Path) -> Path:
     if path in _attached:
         return path
     log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
-                                                   encoding="utf-8", delay=True)
+    handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
+                                         encoding="utf-8", delay=True)
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter(_FORMAT))
     guard(handler)

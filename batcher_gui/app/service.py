@@ -104,6 +104,8 @@ class Service(Actions):
         self._engine_stop: asyncio.Event | None = None
         #: Settings stored in the workspace that were ignored (bad values), in words.
         self.startup_problems: tuple[str, ...] = tuple(problems)
+        #: Things done while opening that the user should hear about once, in words.
+        self.startup_notices: tuple[str, ...] = ()
         self._warm = False
         self._closed = False
         self.engine.pause.on_call = self._woken_from_elsewhere
@@ -112,11 +114,12 @@ class Service(Actions):
     @classmethod
     async def open(cls, paths: WorkspacePaths, **kwargs: Any) -> Service:
         """Open (creating, migrating) the workspace at ``paths`` off the event loop."""
-        def opening() -> Store:
+        def opening() -> tuple[Store, int]:
             # Another program's database (DATABASE_URL is a common name) is refused before
             # any folder is made beside it or any table added to it.
             refuse_foreign_database(paths.database, paths.chosen_by)
             paths.create()
+            tightened = paths.tighten()  # a workspace from before Batcher made it owner-only
             log_to_workspace(paths.log_dir)
             store = open_store(paths.database)
             removed = discard_abandoned(store.db)
@@ -124,10 +127,16 @@ class Service(Actions):
                 log.info("removed %d import(s) a crash had left unfinished", removed)
             # Echoes of these keys are masked from now on, before any profile is used.
             remember_environment_keys(store.list_profiles())
-            return store
+            if tightened:
+                log.info("made %d files and folders of the workspace owner-only", tightened)
+            return store, tightened
 
-        store = await asyncio.get_running_loop().run_in_executor(None, opening)
+        store, tightened = await asyncio.get_running_loop().run_in_executor(None, opening)
         service = cls(paths, store, **kwargs)
+        if tightened:  # said once: the next open finds nothing to tighten
+            service.startup_notices += (
+                f"The workspace could be read by other users of this computer: made owner-only "
+                f"{tightened} of its files and folders ({paths.root}).",)
         service._bind_loop()
         for problem in service.startup_problems:
             log.info("a workspace setting was ignored: %s", problem)

@@ -72,6 +72,8 @@ async def _run(args: argparse.Namespace) -> int:
     for problem in service.startup_problems:
         print(f"warning: a workspace setting was ignored: {problem} (`batcher config list` "
               "shows the settings)", file=sys.stderr)
+    for notice in service.startup_notices:
+        print(f"note: {notice}", file=sys.stderr)
     try:
         return int(await args.command_fn(args, service))
     finally:

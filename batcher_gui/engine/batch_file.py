@@ -30,7 +30,11 @@ def write_batch_file(drafts: Drafts, batch: Batch, folder: Path) -> tuple[Path, 
     tmp = path.with_suffix(".jsonl.part")
     count = 0
     head = b'"method":"POST","url":' + orjson.dumps(batch.endpoint) + b',"body":'
-    with tmp.open("wb") as fh:
+    # Owner-only whatever the umask: the prompts are the user's alone, like the workspace.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if os.name == "posix":
+        os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as fh:
         after = 0
         while rows := drafts.pending_bodies(batch.id, after, _PAGE):
             fh.write(b"".join(

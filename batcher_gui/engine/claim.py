@@ -42,7 +42,8 @@ class DriverClaim:
         self.holder = new_holder_name()
         self._book = LeaseBook(db)
         # Not thread-local: taken in a worker thread, checked on the event loop.
-        self._lock = FileLock(str(db.path) + ".engine.lock", timeout=0, thread_local=False)
+        self._lock = FileLock(str(db.path) + ".engine.lock", timeout=0, thread_local=False,
+                              mode=0o600)  # owner-only, as the whole workspace
         self._renewed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ All database and file work runs in the engine's worker threads.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -312,7 +313,7 @@ class BatchSteps:
     async def _download(self, batch: Batch) -> None:
         provider = await self._provider(batch)
         folder = self.results_dir / f"batch-{batch.uuid}"
-        await self.workers.read(folder.mkdir, parents=True, exist_ok=True)
+        await self.workers.read(_private_folder, folder)
         files: list[Path] = []
         for kind, file_id in (("output", batch.output_file_id), ("errors", batch.error_file_id)):
             if not file_id:
@@ -359,3 +360,14 @@ class BatchSteps:
                 recorded=self.settings.cleanup_provider_files)
         await self.workers.read(remove_batch_file, batch, self.batches_dir)
         await self.workers.write(self.book.set_fields, batch.id, intent=None)
+
+
+def _private_folder(folder: Path) -> None:
+    """A batch's results folder, owner-only (0700) whatever the umask, like the workspace."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        return
+    if os.name == "posix":
+        os.chmod(folder, 0o700)

@@ -8,6 +8,7 @@ Transactions are explicit: :meth:`Database.write` takes the write lock up front
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,25 @@ def head_revision() -> str:
     return head
 
 
+#: Mode of the database and its lock files: the owner's alone. SQLite gives the WAL and
+#: shared-memory files the database file's mode.
+PRIVATE_FILE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create the (empty) database file owner-only, whatever the umask, if it is missing:
+    SQLite would create it with the umask's mode (0644 usually)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
 def _make_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
@@ -108,6 +128,7 @@ class Database:
 
         refuse_foreign_database(path)  # before anything is created or migrated
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         engine = _make_engine(path)
         db = cls(path, engine)
         try:
@@ -149,7 +170,7 @@ class Database:
                 "update Batcher to open it"
             )
         # Two processes opening an old workspace at once: one migrates, the other waits.
-        lock = FileLock(str(self.path) + ".migrate.lock", timeout=120)
+        lock = FileLock(str(self.path) + ".migrate.lock", timeout=120, mode=PRIVATE_FILE)
         try:
             with lock:
                 if self.current_revision() == head:
@@ -207,7 +228,8 @@ class Database:
         transactions, so nothing else may add prompts or batches meanwhile. The OS releases
         the lock when its process dies, so a crashed import never blocks the next one.
         """
-        lock = FileLock(str(self.path) + ".import.lock", timeout=-1 if wait else 0)
+        lock = FileLock(str(self.path) + ".import.lock", timeout=-1 if wait else 0,
+                        mode=PRIVATE_FILE)
         try:
             lock.acquire()
         except Timeout:

@@ -3,6 +3,8 @@ platform default."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,55 @@ def test_create_makes_the_folders_and_refuses_a_file(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(WorkspaceError, match="is a file"):
         resolve_workspace(tmp_path / "afile", {})
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_new_folders_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        paths = resolve_workspace(tmp_path / "new", {}).create()
+    finally:
+        os.umask(old)
+    for folder in (paths.root, paths.batches_dir, paths.results_dir, paths.log_dir,
+                   paths.sandbox_dir):
+        assert mode(folder) == 0o700, folder
+
+
+def test_tighten_counts_only_what_others_could_reach_and_follows_no_link(
+        tmp_path: Path) -> None:
+    paths = resolve_workspace(tmp_path / "ws", {}).create()
+    paths.root.chmod(0o755)  # as Batcher made them before
+    (paths.root / "batcher.sqlite3").write_bytes(b"")
+    (paths.root / "batcher.sqlite3").chmod(0o644)
+    hidden = paths.sandbox_dir / "state.json"  # loose, but inside an owner-only folder
+    hidden.write_text("{}")
+    hidden.chmod(0o644)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not Batcher's")
+    elsewhere.chmod(0o644)
+    (paths.results_dir / "link").symlink_to(elsewhere)
+    users_file = paths.root / "notes.txt"  # the user's own file beside the workspace's
+    users_file.write_text("mine")
+    users_file.chmod(0o644)
+
+    assert paths.tighten() == 2  # the folder and the database; not the sandbox's file
+    assert mode(paths.root) == 0o700
+    assert mode(paths.root / "batcher.sqlite3") == 0o600 and mode(hidden) == 0o600
+    assert mode(elsewhere) == 0o644 and mode(users_file) == 0o644
+    assert paths.tighten() == 0
+
+
+def test_a_folder_named_by_a_database_url_is_not_tightened(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    paths = resolve_workspace(None, {"DATABASE_URL": f"sqlite:///{shared}/b.sqlite3"})
+    paths.create()
+    (shared / "b.sqlite3").write_bytes(b"")
+    (shared / "b.sqlite3").chmod(0o644)
+    assert paths.tighten() == 1
+    assert mode(shared) == 0o755 and mode(shared / "b.sqlite3") == 0o600
+    assert mode(paths.batches_dir) == 0o700

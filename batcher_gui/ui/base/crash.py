@@ -7,7 +7,6 @@ traceback to the app's log (the platform's log folder) and shown once in a dialo
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import batcher_gui
-from batcher_gui.app.logs import guard
+from batcher_gui.app.logs import PrivateRotatingFileHandler, guard
 from batcher_gui.paths import APP_NAME, WorkspacePaths
 from batcher_gui.ui.base.messages import open_path
 
@@ -39,8 +38,8 @@ def start_app_log() -> Path:
     """The window's own log (also before and across workspaces), rotated at 5 MB."""
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
-                                                   encoding="utf-8")
+    handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
+                                         encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"))

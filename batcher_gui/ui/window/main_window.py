@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         for problem in service.startup_problems:
             p.banner.show_message(f"A workspace setting was ignored: {problem}. Fix it in "
                                   "Preferences → Workspace.")
+        for notice in service.startup_notices:
+            p.banner.show_message(notice)
         try:
             await self.live.refresh()
         except Superseded:

@@ -186,3 +186,54 @@ def test_a_key_echoed_by_the_provider_is_never_stored_logged_or_shown(tmp_path: 
             for marker in SECRET_MARKERS:
                 assert marker.encode() not in data, f"{marker} found in {path}"
     assert (ws / "logs" / "batcher.log").read_text().count("Incorrect API key provided") >= 1
+
+
+KEYRING_CHILD = """
+import json, os, subprocess
+args = json.loads(os.environ["ECHO_ARGS"])
+outputs = []
+for step in args["steps"]:
+    result = subprocess.run([args["batcher"], "--data-dir", args["ws"], *step["argv"]],
+                            input=step.get("stdin"), capture_output=True, text=True,
+                            timeout=120)
+    outputs.append({"argv": step["argv"], "rc": result.returncode, "out": result.stdout,
+                    "err": result.stderr})
+print("RESULT " + json.dumps(outputs))
+"""
+
+
+@pytest.mark.keyring
+def test_a_keyring_key_of_no_known_shape_echoed_back_is_masked(tmp_path: Path) -> None:
+    """The key lives only in the OS keyring and looks like nothing in particular: only the
+    registry of keys Batcher read can recognise its echo."""
+    from tests.real_keyring import run_with_keyring
+
+    key = "kr7RINGSECRETq9Zx81mNp4Lw"
+    ws = tmp_path / "ws"
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps(
+        {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+         "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}}) + "\n")
+    with EchoingProvider() as provider:
+        steps = [
+            {"argv": ["profile", "add", "echo", "--kind", "openai-compatible", "--base-url",
+                      f"{provider.url}/s500/v1"]},
+            {"argv": ["keys", "set", "echo"], "stdin": key + "\n"},
+            {"argv": ["config", "set", "poll_interval_seconds", "0.1"]},
+            {"argv": ["config", "set", "auto_seal_quiet_seconds", "0"]},
+            {"argv": ["import", str(prompts), "--profile", "echo"]},
+            {"argv": ["-v", "sync", "--wait", "--timeout", "6"]},
+            {"argv": ["batches", "--json"]},
+            {"argv": ["status"]},
+        ]
+        env = {"ECHO_ARGS": json.dumps({"batcher": BATCHER, "ws": str(ws), "steps": steps})}
+        outputs, _home = run_with_keyring(tmp_path, KEYRING_CHILD, env=env, timeout=240)
+        assert provider.calls >= 1
+    assert outputs[1]["rc"] == 0, outputs[1]["err"]  # stored in the real keyring
+    batches = json.loads(outputs[6]["out"])
+    assert "upstream proxy failed; credentials …p4Lw" in batches[0]["problem"]
+    for result in outputs:
+        assert "RINGSECRET" not in result["out"] + result["err"], result["argv"]
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert b"RINGSECRET" not in path.read_bytes(), f"key found in {path}"

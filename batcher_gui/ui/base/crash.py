@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 import batcher_gui
 from batcher_gui.app.logs import PrivateRotatingFileHandler, guard
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.paths import APP_NAME, WorkspacePaths
 from batcher_gui.ui.base.messages import open_path
 
@@ -55,6 +56,7 @@ def show_crash(summary: str) -> None:
     if _dialog_open or QApplication.instance() is None:
         return
     _dialog_open = True
+    summary = mask(summary)  # an exception's text may quote a provider's answer
     box = QMessageBox(QMessageBox.Icon.Critical, "Batcher: unexpected problem",
                       f"Batcher hit an unexpected problem:\n\n{summary}\n\nYour data is "
                       f"safe. The details are in the log:\n{log_path()}")

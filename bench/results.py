@@ -121,7 +121,7 @@ async def bench_lifecycle(work: Path, n: int) -> None:
     store = open_store(work / "life" / "batcher.sqlite3")
     profile = store.add_profile("bench", ProfileKind.OPENAI_COMPATIBLE, base_url=server.base_url)
     write_prompts(work / "life.jsonl", n)
-    engine = Engine(store, lambda p: make_provider(p, "sk-bench", base_url=server.base_url),
+    engine = Engine(store, lambda p: make_provider(p, server.token, base_url=server.base_url),
                     work / "life" / "batches", work / "life" / "results",
                     EngineSettings(poll_interval=0, quiet_seconds=0, tick=0.01))
     start = time.perf_counter()

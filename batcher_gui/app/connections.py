@@ -66,13 +66,19 @@ class Connections:
         from batcher_gui.providers import make_provider
 
         if profile.is_builtin_sandbox:
-            return make_provider(profile, "sandbox", base_url=self.sandbox_url(),
+            url = self.sandbox_url()
+            # The token its host made up for this process: in memory only, never on disk.
+            return make_provider(profile, self._sandbox.token, base_url=url,
                                  options=profile.options)
         return make_provider(profile, resolve_api_key(profile, self.secrets),
                              options=profile.options)
 
     def sandbox_url(self) -> str:
-        """The built-in sandbox, started on first use (its own process, or thread in tests)."""
+        """The built-in sandbox, started on first use (its own process, or thread in tests).
+
+        It answers only the random token its host makes up (see ``sandbox.host``): another
+        local program cannot read or change this workspace's prompts through it.
+        """
         with self._sandbox_lock:
             if self._sandbox is None:
                 from batcher_gui.sandbox import SandboxConfig

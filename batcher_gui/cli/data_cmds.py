@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batcher_gui.cli import said
-from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say
+from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say, shown
+from batcher_gui.cli.sync_view import duration_words
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
 from batcher_gui.domain.models import ImportOptions, InputFormat
@@ -128,8 +129,9 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
             say(f"  {line}", err=True)
         if summary.skipped > 20:
             say(f"  ... and {summary.skipped - 20} more", err=True)
-    say("Next: `batcher submit` sends the drafts now (else after 10 quiet minutes), "
-        "`batcher sync --wait` drives them to the end.")
+    quiet = duration_words(service.engine.settings.quiet_seconds)  # the setting, not a guess
+    say(f"Next: `batcher submit` sends the drafts now (else once no prompt has joined them for "
+        f"{quiet}), `batcher sync --wait` drives them to the end.")
     return EXIT_OK
 
 
@@ -188,8 +190,9 @@ async def cmd_delete(args: argparse.Namespace, service: Service) -> int:
             say(f"error: deleting run {run.label} cannot be undone; add --yes to confirm",
                 err=True)
             return EXIT_INVALID
-        answer = input(f"Delete run {run.label} with its {plural(run.prompt_count, 'prompt')} "
-                       "and their results? This cannot be undone. [y/N] ")
+        answer = input(shown(f"Delete run {run.label} with its "
+                             f"{plural(run.prompt_count, 'prompt')} and their results? This "
+                             "cannot be undone. [y/N] "))
         if answer.strip().lower() not in ("y", "yes"):
             say("Nothing was deleted.")
             return EXIT_OK

@@ -15,7 +15,7 @@ from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
 from batcher_gui.domain.models import ProfileKind, ProfileLimits
 from batcher_gui.paths import resolve_workspace
 from batcher_gui.sandbox import add_arguments as add_sandbox_arguments
-from batcher_gui.sandbox import config_from_args
+from batcher_gui.sandbox import config_from_args, token_from_args
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -176,5 +176,6 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or str(paths.root / "sandbox-server")
     from batcher_gui.sandbox import serve_forever
 
-    serve_forever(Path(state_dir), config_from_args(args), args.host, args.port)
+    serve_forever(Path(state_dir), config_from_args(args), args.host, args.port,
+                  token_from_args(args), args.token_file)
     return EXIT_OK

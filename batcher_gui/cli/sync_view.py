@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from batcher_gui.cli import said
-from batcher_gui.cli.common import EXIT_FAILURES, EXIT_OK, EXIT_PROBLEM, on_terminal, say
+from batcher_gui.cli.common import EXIT_FAILURES, EXIT_OK, EXIT_PROBLEM, on_terminal, say, shown
 from batcher_gui.domain.events import (
     BatchChanged,
     EngineActivity,
@@ -26,7 +26,9 @@ from batcher_gui.domain.events import (
     NoticeLevel,
 )
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.states import BATCH_IN_FLIGHT
+from batcher_gui.domain.progress import drafts_due
+from batcher_gui.domain.states import BATCH_IN_FLIGHT, BatchState
+from batcher_gui.domain.wording import plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -65,7 +67,7 @@ class SyncView:
 
     def print(self, text: str) -> None:
         if self.live:
-            sys.stderr.write("\r\x1b[K" + text + "\n" + self._line)
+            sys.stderr.write("\r\x1b[K" + shown(text) + "\n" + self._line)
             sys.stderr.flush()
         else:
             say(text)
@@ -95,12 +97,50 @@ def summary_line(batches: list[Batch], next_poll: float | None) -> str:
     for b in batches[:4]:
         done = (f" {(b.counts_completed or 0) + (b.counts_failed or 0)}/{b.counts_total}"
                 if b.counts_total else "")
-        shown.append(f"#{b.id} {b.state.value}{done}")
+        why = f" (waits: {b.wait_reason})" if b.wait_reason else ""  # e.g. the token limit
+        shown.append(f"#{b.id} {b.state.value}{done}{why}")
     more = f" and {len(batches) - 4} more" if len(batches) > 4 else ""
     poll = ""
     if next_poll is not None:
         poll = f" · next poll in {max(0, next_poll - time.time()):.0f}s"
     return f"{len(batches)} in flight: {', '.join(shown)}{more}{poll}"
+
+
+def duration_words(seconds: float) -> str:
+    """``45 s``, ``10 min``, ``2.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def drafts_words(batches: list[Batch], quiet_seconds: float, now: float) -> str | None:
+    """Draft batches not sent yet, and when they go (None: no draft waits)."""
+    drafts = [b for b in batches if b.state is BatchState.DRAFT and b.request_count]
+    if not drafts:
+        return None
+    due = min(drafts_due(b.updated_at, quiet_seconds) or now for b in drafts)
+    first = "now" if due <= now else f"in {duration_words(due - now)}"
+    one = len(drafts) == 1
+    return (f"{plural(len(drafts), 'draft batch', 'draft batches')} not sent yet "
+            f"({', '.join(f'#{b.id}' for b in drafts)}; "
+            f"{plural(sum(b.request_count for b in drafts), 'prompt')}): "
+            f"{'it goes' if one else 'a draft goes'} once no prompt has joined it for "
+            f"{duration_words(quiet_seconds)} ({'' if one else 'the first '}{first}), or at "
+            "once with `batcher submit`")
+
+
+def waiting_words(batches: list[Batch], quiet_seconds: float, now: float) -> str:
+    """What is left to do: batches in flight (and what any of them waits for), then draft
+    batches not sent yet (and when they go)."""
+    in_flight = [b for b in batches if b.state in BATCH_IN_FLIGHT]
+    parts = [summary_line(in_flight, None)] if in_flight else []
+    drafts = drafts_words(batches, quiet_seconds, now)
+    if drafts:
+        parts.append(drafts)
+    # Neither: provider files left to clean up, or deliveries to retry.
+    return "; ".join(parts) or "nothing in flight, but work is left (cleanup or deliveries)"
 
 
 async def run_sync(service: Service, *, wait: bool, timeout: float | None) -> int:
@@ -140,16 +180,19 @@ async def _report(service: Service, mark: int, view: SyncView, *, finished: bool
         say("`batcher status` shows every run; `batcher export RUN --out FILE` shows each "
             "error; `batcher retry --failed` sends failed prompts again.", err=True)
         return EXIT_FAILURES
+    batches = await service.batches()
+    quiet = service.engine.settings.quiet_seconds
     if not finished:
-        in_flight = [b for b in await service.batches() if b.state in BATCH_IN_FLIGHT]
+        waiting = waiting_words(batches, quiet, time.time())
         if timeout is not None:
-            say(f"Still in flight after {timeout:g}s: {summary_line(in_flight, None)}. "
-                "Run `batcher sync --wait` again to go on.", err=True)
+            say(f"Not finished after {timeout:g}s: {waiting}. Run `batcher sync --wait` again "
+                "to go on.", err=True)
             problems = [n.message for n in view.notices if n.level is not NoticeLevel.INFO]
             if problems:
                 say(f"Last problem: {problems[-1]}", err=True)
             return EXIT_PROBLEM
-        say(f"{summary_line(in_flight, None)}; `batcher sync` again goes on.")
+        say(f"{waiting}; `batcher sync` again goes on.")
         return EXIT_OK
-    say("Nothing in flight.")
+    drafts = drafts_words(batches, quiet, time.time())
+    say(f"Nothing in flight; {drafts}." if drafts else "Nothing in flight.")
     return EXIT_OK

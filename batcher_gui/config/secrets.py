@@ -22,8 +22,10 @@ from batcher_gui.domain.models import BUILTIN_SANDBOX_URL, Profile, ProfileKind
 log = logging.getLogger(__name__)
 
 SERVICE = "batcher-gui"
-#: ``Profile.base_url`` of the built-in sandbox, which accepts any key.
+#: ``Profile.base_url`` of the built-in sandbox, which needs no key from the user.
 SANDBOX_BASE_URL = BUILTIN_SANDBOX_URL
+#: What "the sandbox's key" resolves to: a placeholder meaning "none needed". The sandbox
+#: itself refuses it: it answers only the random token of the Batcher process that started it.
 SANDBOX_KEY = "sandbox"
 OPENAI_KEY_ENV = "OPENAI_API_KEY"
 #: Longest key accepted from stdin; real keys are ~200 characters.

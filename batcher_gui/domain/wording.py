@@ -18,3 +18,35 @@ def size_text(n_bytes: int) -> str:
             value = n_bytes / size
             return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
     raise AssertionError("unreachable")
+
+
+#: Kept as they are by :func:`visible`: line breaks and tabs lay text out, and the zero-width
+#: (non-)joiners are part of ordinary Persian, Indic and emoji text.
+_KEPT = frozenset("\n\t\u200c\u200d")
+#: Control (C0, DEL, C1), format (bidi overrides and marks, zero-width...), line and paragraph
+#: separators, and lone surrogates (undecodable bytes of a file name).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def is_hidden(char: str) -> bool:
+    """Whether ``char`` acts on a terminal or reorders/hides text instead of showing itself:
+    escape sequences (ESC), bidi overrides (U+202E), marks (U+200F), DEL, C1 controls..."""
+    import unicodedata
+
+    return char not in _KEPT and unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def _escaped(char: str) -> str:
+    point = ord(char)
+    if point <= 0xFF:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every hidden character (see :func:`is_hidden`) written out as an escape
+    (``\\x1b``, ``\\u202e``), for printing text from users, files or providers to a terminal:
+    it can then neither drive the terminal nor disguise itself."""
+    if text.isprintable():  # the usual case, at C speed: nothing hidden
+        return text
+    return "".join(_escaped(c) if is_hidden(c) else c for c in text)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.models import ImportOptions, ImportSummary
+from batcher_gui.domain.names import check_run_name, run_name_from_file
 from batcher_gui.domain.packing import GroupKey
 from batcher_gui.engine.import_reader import ChildBuild
 from batcher_gui.importing import RequestReader
@@ -69,9 +70,11 @@ def import_file(
             one writes (starting that process costs a few tenths of a second).
         write: how to run each database write (default: right here).
     """
+    source = Path(path)
+    # The name first: a refused name changes nothing and reads nothing.
+    name = check_run_name(run_name) if run_name is not None else run_name_from_file(source.stem)
     profile = store.get_profile(profile_name) if profile_name else store.default_profile()
     reader = RequestReader(path, options, profile.limits)  # file and option checks, at once
-    source = Path(path)
     record = {k: v for k, v in asdict(options).items() if v not in (None, False)}
     errors: list[LineError] = []
     total_errors = 0
@@ -86,7 +89,7 @@ def import_file(
     with store.db.import_lock():
         session: ImportSession = write(
             lambda: ImportSession.begin(
-                store.db, run_name or source.stem or "import", str(source.resolve()),
+                store.db, name, str(source.resolve()),
                 reader.format.value, profile, record, exact_name=run_name is not None))
         try:
             builder = RowBuilder(session.start)

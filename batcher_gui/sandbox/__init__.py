@@ -7,7 +7,7 @@ this server rather than against itself.
 
 from typing import TYPE_CHECKING, Any
 
-from .cli import add_arguments, config_from_args
+from .cli import add_arguments, config_from_args, token_from_args
 from .config import FaultSpec, SandboxConfig
 
 if TYPE_CHECKING:
@@ -36,4 +36,5 @@ __all__ = [
     "config_from_args",
     "create_app",
     "serve_forever",
+    "token_from_args",
 ]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .config import FAULT_KINDS, OUTCOMES, FaultSpec, SandboxConfig
+
+#: The sandbox's token from the environment (unlike ``--token``, not shown by `ps`).
+TOKEN_ENV = "BATCHER_SANDBOX_TOKEN"
 
 
 def parse_fault(text: str) -> tuple[str, FaultSpec]:
@@ -66,7 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--timeout-seconds", type=float, default=2.0, help="stall of a 'timeout' fault")
     add("--seed", type=int, default=0, help="seed for faults and output order")
     add("--api-key", action="append", default=[], metavar="KEY",
-        help="accept only this key (repeatable); others get 401 invalid_api_key")
+        help="also accept this key (repeatable); others get 401 invalid_api_key")
+    add("--token", default=None,
+        help=f"the API key the sandbox accepts (default: ${TOKEN_ENV}, else a new random "
+             "one, printed or written to --token-file); visible to `ps`: prefer the variable")
+    add("--token-file", type=Path, default=None, metavar="PATH",
+        help="write the made-up token to this new owner-only file instead of printing it")
+
+
+def token_from_args(ns: argparse.Namespace) -> str | None:
+    """The token the caller chose (``--token`` or the environment), or None: make one up."""
+    token: str | None = ns.token or os.environ.get(TOKEN_ENV, "").strip() or None
+    return token
 
 
 def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
@@ -104,5 +119,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     state_dir = ns.state_dir or Path(tempfile.mkdtemp(prefix="batcher-sandbox-"))
     from .server import serve_forever  # aiohttp: only when a server really starts
 
-    serve_forever(state_dir, config, ns.host, ns.port)
+    serve_forever(state_dir, config, ns.host, ns.port, token_from_args(ns), ns.token_file)
     return 0

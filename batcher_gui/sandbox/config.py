@@ -79,8 +79,9 @@ class SandboxConfig:
     timeout_seconds: float = 2.0  # how long a "timeout" fault stalls
     retry_after_ms: int = 10  # sent with 429 faults so SDK retries are fast
     # --- misc ---------------------------------------------------------------------
-    require_auth: bool = True
-    api_keys: tuple[str, ...] = ()  # when set, any other key is refused (401 invalid_api_key)
+    # Keys accepted besides the server's token (a stand-in for a provider with real keys);
+    # any other key is refused (401 invalid_api_key).
+    api_keys: tuple[str, ...] = ()
     max_batch_file_bytes: int = 200 * 1024 * 1024
     organization: str = "org-sandbox"
     seed: int = 0

@@ -17,6 +17,12 @@ SERVER_ERROR_MESSAGE = (
     "persists."
 )
 
+#: Leads every 401 answer: who refused, and why (the rest is OpenAI's own wording).
+SANDBOX_REFUSED = (
+    "The Batcher sandbox refused the key: it answers only the token given to whoever started it "
+    "(the built-in sandbox: the Batcher process that started it)."
+)
+
 
 class ApiError(Exception):
     """Raised by handlers; the outer middleware turns it into an OpenAI error answer."""
@@ -91,10 +97,10 @@ def rate_limited(retry_after_ms: int) -> ApiError:
 def missing_key() -> ApiError:
     return ApiError(
         401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization "
-        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
-        "field (with blank username) if you're accessing the API from your browser and are "
-        "prompted for a username and password. You can obtain an API key from "
+        f"{SANDBOX_REFUSED} You didn't provide an API key. You need to provide your API key "
+        "in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
+        "or as the password field (with blank username) if you're accessing the API from your "
+        "browser and are prompted for a username and password. You can obtain an API key from "
         "https://platform.openai.com/account/api-keys.",
     )
 
@@ -104,7 +110,7 @@ def invalid_key(key: str) -> ApiError:
     shown = f"{key[:3]}{'*' * max(len(key) - 7, 4)}{key[-4:]}" if len(key) > 8 else "****"
     return ApiError(
         401,
-        f"Incorrect API key provided: {shown}. You can find your API key at "
+        f"{SANDBOX_REFUSED} Incorrect API key provided: {shown}. You can find your API key at "
         "https://platform.openai.com/account/api-keys.",
         code="invalid_api_key",
     )

@@ -18,6 +18,7 @@ from .errors import ApiError, bad_request, json_response, not_found
 from .machine import DEFAULT_FILE_TTL
 from .paging import cursor_page, int_param
 from .state import SANDBOX_KEY, Sandbox
+from .store import open_private
 
 # "evals" is a valid upload purpose for the SDK, but FileObject.purpose has no "evals"
 # literal, so echoing it back would fail strict response validation: refuse it.
@@ -173,7 +174,7 @@ async def _receive(
             if name == "file" and upload is None:
                 filename = content_disposition_filename(params, "filename") or "upload"
                 upload = sandbox.store.temp_path()
-                with open(upload, "wb") as fh:
+                with open_private(upload) as fh:
                     while (chunk := await reader.read_chunk()) is not None:
                         fh.write(chunk)
             elif name:

@@ -3,6 +3,12 @@
 The app's built-in sandbox runs this way, like a separate server process: its work (making up
 50,000 answers, writing output files) never runs on the window's event loop. Tests use it the
 same way, and can stop and restart it on the same state folder and port.
+
+Each host makes up a random token when it is created (unless given one) and its server
+answers only that key (or ``config.api_keys``): the token lives in this process's memory,
+is handed to the provider it serves, and is never written anywhere. A restart of the same
+host keeps it (clients made earlier go on working); a new host (Batcher started again) has
+a new one and serves the same state folder.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import SandboxConfig
-from .server import SandboxServer
+from .server import SandboxServer, new_token
 
 _COUNTERS = ("batches_created", "files_created", "files_deleted")
 
@@ -24,8 +30,9 @@ class SandboxThread:
     """A :class:`SandboxServer` on a private thread + loop; restartable on the same port."""
 
     def __init__(self, state_dir: Path, config: SandboxConfig | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, token: str | None = None) -> None:
         self.state_dir = state_dir
+        self.token = token or new_token()
         self._config = config or SandboxConfig()
         self.port = port
         self.base_url = ""
@@ -63,7 +70,8 @@ class SandboxThread:
         self._thread = threading.Thread(target=self._loop.run_forever, name="batcher-sandbox",
                                         daemon=True)
         self._thread.start()
-        self._server = SandboxServer(self.state_dir, self._config, port=self.port)
+        self._server = SandboxServer(self.state_dir, self._config, port=self.port,
+                                     token=self.token)
         self._call(self._server.start())
         self.port = self._server.port
         self.base_url = self._server.base_url
@@ -106,7 +114,8 @@ async def _stats(server: SandboxServer) -> dict[str, Any]:
     return server.stats()
 
 
-def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, conn: Any) -> None:
+def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, token: str,
+                    conn: Any) -> None:
     """Child process: serve until the parent says stop or goes away (its pipe closes)."""
     import asyncio as _asyncio
     import os
@@ -117,7 +126,7 @@ def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, conn: Any
         pass
 
     async def main() -> None:
-        server = SandboxServer(state_dir, config, port=port)
+        server = SandboxServer(state_dir, config, port=port, token=token)
         await server.start()
         conn.send(server.base_url)
         loop = _asyncio.get_running_loop()
@@ -146,8 +155,9 @@ class SandboxProcess:
     """
 
     def __init__(self, state_dir: Path, config: SandboxConfig | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, token: str | None = None) -> None:
         self.state_dir = state_dir
+        self.token = token or new_token()
         self.config = config or SandboxConfig()
         self.port = port
         self.base_url = ""
@@ -165,9 +175,12 @@ class SandboxProcess:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")  # no fork: the window has Qt threads
+        # The token goes to the child through the spawn pipe, not its command line or
+        # environment, which other local users could read.
         parent, child = ctx.Pipe()
         process = ctx.Process(target=_serve_in_child, name="batcher-sandbox", daemon=True,
-                              args=(self.state_dir, self.config, self.port, child))
+                              args=(self.state_dir, self.config, self.port, self.token,
+                                    child))
         process.start()
         child.close()
         if not parent.poll(timeout):

@@ -31,7 +31,7 @@ import orjson
 
 from . import responder
 from .config import BatchKnobs, SandboxConfig, knobs_for
-from .store import Record, Store
+from .store import Record, Store, open_private
 from .validation import Task, injected_failure, parse_file, token_limit_error
 
 TERMINAL: Final = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -84,7 +84,7 @@ class _LineSink:
     def write(self, line: bytes) -> None:
         if self._fh is None:
             self._path = self._store.temp_path()
-            self._fh = open(self._path, "wb", buffering=1 << 20)  # noqa: SIM115
+            self._fh = open_private(self._path, buffering=1 << 20)
         self._fh.write(line)
         self.count += 1
 
@@ -267,7 +267,8 @@ class BatchMachine:
         try:
             os.link(source, snapshot)
         except OSError:
-            shutil.copyfile(source, snapshot)
+            with open(source, "rb") as src, open_private(snapshot) as dst:
+                shutil.copyfileobj(src, dst)
         self.store.save_plan(batch_id, self._plan(record["seq"], parsed.tasks, knobs, config.seed))
         record["sb"]["planned"] = True
         self._parsed[batch_id] = parsed.tasks

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import os
 import secrets
 import signal
 import time
@@ -17,9 +19,15 @@ from . import batches_api, faults, files_api
 from .config import ROUTE_KEYS, SandboxConfig
 from .errors import ApiError, invalid_key, json_response, missing_key, server_error
 from .state import SANDBOX_KEY, Sandbox
+from .store import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def new_token() -> str:
+    """A fresh sandbox token: 256 random bits, URL-safe (it travels in a header)."""
+    return secrets.token_urlsafe(32)
 
 
 def _bearer_key(request: web.Request) -> str:
@@ -27,18 +35,31 @@ def _bearer_key(request: web.Request) -> str:
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
+def _key_matches(key: str, accepted: tuple[str, ...]) -> bool:
+    # Constant time, and every accepted key compared: the answer's timing tells nothing.
+    given = key.encode("utf-8", "surrogatepass")
+    found = False
+    for candidate in accepted:
+        found |= hmac.compare_digest(given, candidate.encode("utf-8", "surrogatepass"))
+    return found
+
+
+def _authenticate(request: web.Request, sandbox: Sandbox) -> None:
+    """Every route, the sandbox's own included, needs the token (or a configured key)."""
+    key = _bearer_key(request)
+    if not key:
+        raise missing_key()
+    if not _key_matches(key, (sandbox.token, *sandbox.config.api_keys)):
+        raise invalid_key(key)
+
+
 async def _dispatch(request: web.Request, handler: Handler, sandbox: Sandbox) -> web.StreamResponse:
+    _authenticate(request, sandbox)
     route = request.match_info.route.name
     if route not in ROUTE_KEYS:
         return await handler(request)  # non-OpenAI routes (stats) and unmatched paths
     sandbox.requests[route] += 1
     config = sandbox.config
-    if config.require_auth:
-        key = _bearer_key(request)
-        if not key:
-            raise missing_key()
-        if config.api_keys and key not in config.api_keys:
-            raise invalid_key(key)
     decision = sandbox.faults.decide(route, config)
     if decision is not None and not decision.after:
         early = await faults.before(request, decision, config)
@@ -84,10 +105,14 @@ async def _stats(request: web.Request) -> web.Response:
     return json_response(request.app[SANDBOX_KEY].stats())
 
 
-def create_app(state_dir: Path, config: SandboxConfig) -> web.Application:
+def create_app(state_dir: Path, config: SandboxConfig, token: str) -> web.Application:
+    """The sandbox app; it answers only requests bearing ``token`` (or a ``config.api_keys``
+    key)."""
+    if not token:
+        raise ValueError("the sandbox needs a token")
     # JSON bodies are small; uploads are streamed and not bound by client_max_size.
     app = web.Application(middlewares=[openai_middleware], client_max_size=64 * 1024 * 1024)
-    app[SANDBOX_KEY] = Sandbox(Path(state_dir), config)
+    app[SANDBOX_KEY] = Sandbox(Path(state_dir), config, token)
     files_api.register(app)
     batches_api.register(app)
     app.router.add_get("/v1/sandbox/stats", _stats, name="sandbox.stats")
@@ -95,7 +120,11 @@ def create_app(state_dir: Path, config: SandboxConfig) -> web.Application:
 
 
 class SandboxServer:
-    """An in-process sandbox on a loopback port (port 0 = pick a free one)."""
+    """An in-process sandbox on a loopback port (port 0 = pick a free one).
+
+    It answers only requests bearing ``token`` as their API key (default: a new random one,
+    see :attr:`token`), or one of ``config.api_keys``.
+    """
 
     def __init__(
         self,
@@ -103,8 +132,10 @@ class SandboxServer:
         config: SandboxConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        token: str | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.token = token or new_token()
         self._config = config if config is not None else SandboxConfig()
         self.host = host
         self.port = port
@@ -133,7 +164,7 @@ class SandboxServer:
         return self.sandbox.stats()
 
     async def start(self) -> None:
-        self._app = create_app(self.state_dir, self._config)
+        self._app = create_app(self.state_dir, self._config, self.token)
         # Short graceful shutdown: stalled "timeout" faults end when their client hangs up.
         self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -157,10 +188,16 @@ class SandboxServer:
         await self.stop()
 
 
-async def _serve(state_dir: Path, config: SandboxConfig, host: str, port: int) -> None:
-    server = SandboxServer(state_dir, config, host, port)
+async def _serve(state_dir: Path, config: SandboxConfig, host: str, port: int,
+                 token: str | None, token_file: Path | None) -> None:
+    server = SandboxServer(state_dir, config, host, port, token)
+    if token_file is not None:
+        write_token_file(token_file, server.token)
     await server.start()
     print(f"Sandbox listening on {server.base_url}", flush=True)
+    if token is None and token_file is None:
+        # Made up here and kept nowhere else: the one who started it needs to see it.
+        print(f"Sandbox token (use it as the API key): {server.token}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -178,6 +215,21 @@ async def _serve(state_dir: Path, config: SandboxConfig, host: str, port: int) -
         await server.stop()
 
 
-def serve_forever(state_dir: Path, config: SandboxConfig, host: str, port: int) -> None:
-    """Run the sandbox until SIGINT/SIGTERM; blocks the calling thread."""
-    asyncio.run(_serve(state_dir, config, host, port))
+def write_token_file(path: Path, token: str) -> None:
+    """The token in a new owner-only file (an existing one is replaced, not reused)."""
+    path.unlink(missing_ok=True)
+    # O_EXCL: never write through a file or link someone slipped in after the unlink.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(token.encode() + b"\n")
+
+
+def serve_forever(state_dir: Path, config: SandboxConfig, host: str, port: int,
+                  token: str | None = None, token_file: Path | None = None) -> None:
+    """Run the sandbox until SIGINT/SIGTERM; blocks the calling thread.
+
+    Args:
+        token: the API key it accepts; default: a new random one, written to ``token_file``
+            (owner-only) if given, else printed after the "listening" line.
+    """
+    asyncio.run(_serve(state_dir, config, host, port, token, token_file))

@@ -17,8 +17,9 @@ from .store import Store
 
 
 class Sandbox:
-    def __init__(self, state_dir: Path, config: SandboxConfig) -> None:
+    def __init__(self, state_dir: Path, config: SandboxConfig, token: str) -> None:
         self.config = config
+        self.token = token  # the API key this server instance answers
         self.store = Store(state_dir)
         # A getter, not the object: SandboxServer.config may be replaced at runtime.
         self.machine = BatchMachine(self.store, lambda: self.config)

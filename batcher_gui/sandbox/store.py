@@ -11,6 +11,9 @@ Layout under ``state_dir``::
 Every JSON write goes to a temp file and is `os.replace`d into place, so a crash (or a
 test that kills the server) never leaves a half-written record. The in-memory dicts are
 the source of truth while the server runs; callers serialise mutations with one lock.
+
+The state holds the prompts sent and the answers: folders are 0700 and files 0600 (owner
+only), created so and tightened when an older, looser state folder is opened.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -30,13 +33,38 @@ _TMP_PREFIX = ".tmp-"
 # Ids embed a sequence number so list cursors (`after=<id>`) keep working even when the
 # cursor object was deleted meanwhile or the server restarted.
 _SEQ_HEX = 8
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, PRIVATE_FILE)
+
+
+def open_private(path: Path, buffering: int = -1) -> BinaryIO:
+    """A new file for writing, readable by its owner only (never world-readable, even briefly)."""
+    return open(path, "wb", buffering=buffering, opener=_private_opener)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f"{_TMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
-    with open(tmp, "wb") as fh:
+    with open_private(tmp) as fh:
         fh.write(data)
     os.replace(tmp, path)
+
+
+def _make_private_dir(directory: Path) -> None:
+    directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _tighten(directory, PRIVATE_DIR)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Drop group/other permissions of a state file or folder made by an older version."""
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
 
 
 def _read_json(path: Path) -> Any:
@@ -51,8 +79,8 @@ class Store:
         self.files_dir = root / "files"
         self.batches_dir = root / "batches"
         self.plans_dir = root / "plans"
-        for directory in (self.files_dir, self.batches_dir, self.plans_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (root, self.files_dir, self.batches_dir, self.plans_dir):
+            _make_private_dir(directory)
         self.files: dict[str, Record] = {}
         self.batches: dict[str, Record] = {}
         self._plans: dict[str, Record] = {}
@@ -66,6 +94,9 @@ class Store:
         for directory in (self.files_dir, self.batches_dir, self.plans_dir):
             for leftover in directory.glob(f"{_TMP_PREFIX}*"):
                 leftover.unlink(missing_ok=True)  # an interrupted write; the old file stands
+            for path in directory.iterdir():
+                _tighten(path, PRIVATE_FILE)
+        _tighten(self.root / "counters.json", PRIVATE_FILE)
         for path in self.files_dir.glob("*.json"):
             record = self._load_record(path)
             if record is not None and self.data_path(path.stem).exists():
@@ -165,7 +196,7 @@ class Store:
     ) -> Record:
         """Store newline-terminated lines (one join + write beats 50,000 small writes)."""
         tmp = self.temp_path()
-        with open(tmp, "wb") as fh:
+        with open_private(tmp) as fh:
             fh.write(b"".join(lines))
         return self.add_file(
             tmp, filename=filename, purpose=purpose, created_at=created_at, expires_at=expires_at

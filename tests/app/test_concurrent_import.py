@@ -30,7 +30,8 @@ def test_a_million_line_import_while_sync_runs(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "batcher_gui.sandbox", "--port", "0", "--state-dir",
          str(tmp_path / "sandbox"), "--steps-per-poll", "1", "--progress-steps", "40"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "BATCHER_SANDBOX_TOKEN": "sk-x"})  # the key SB_KEY gives below
     try:
         assert server.stdout is not None
         url = server.stdout.readline().rsplit(" ", 1)[1].strip()

@@ -24,7 +24,8 @@ def sandbox_url(tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         [BATCHER, "sandbox", "serve", "--port", "0", "--state-dir", str(tmp_path / "provider"),
          "--steps-per-poll", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "BATCHER_SANDBOX_TOKEN": SECRET})  # the one key it answers
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -43,7 +43,7 @@ async def run_engine(store: Store, tmp_path: Path, before: Callable[[int], None]
         summary = import_file(store, prompts_file(tmp_path), ImportOptions(),
                               profile_name=profile.name)
         before(summary.run.id)
-        engine = Engine(store, lambda p: make_provider(p, "sk-t", base_url=server.base_url),
+        engine = Engine(store, lambda p: make_provider(p, server.token, base_url=server.base_url),
                         tmp_path / "batches", tmp_path / "results", SETTINGS)
         try:
             assert await engine.run(until_idle=True, timeout=60)

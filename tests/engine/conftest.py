@@ -61,7 +61,7 @@ class Workspace:
     # -- engines --------------------------------------------------------------------------
     def provider_for(self, profile: Any) -> Provider:
         # The URL is read at call time: a restarted sandbox keeps its port anyway.
-        return make_provider(profile, "sk-test", base_url=self.sandbox.base_url,
+        return make_provider(profile, self.sandbox.token, base_url=self.sandbox.base_url,
                              max_retries=self.max_retries, timeout=self.timeout)
 
     def engine(self, settings: EngineSettings = FAST, **kwargs: Any) -> Engine:

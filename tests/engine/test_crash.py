@@ -42,7 +42,9 @@ PER_WAVE = 80  # 40 for profile "crash" (one batch), 40 for "small" (two batches
 IN_FLIGHT = frozenset({"ready_for_upload", "uploading", "validating", "in_progress",
                        "finalizing", "downloading"})
 CLI = [sys.executable, "-m", "batcher_gui.cli"]
-ENV = {**os.environ, "CRASH_KEY": "sk-x", "NO_PROXY": "127.0.0.1,localhost",
+# The sandbox answers only its token (given here, so the profile can be pointed at it).
+ENV = {**os.environ, "CRASH_KEY": "sk-x", "BATCHER_SANDBOX_TOKEN": "sk-x",
+       "NO_PROXY": "127.0.0.1,localhost",
        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 

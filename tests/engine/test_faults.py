@@ -135,7 +135,7 @@ def test_missing_api_key_waits_instead_of_crashing(ws: Workspace,
     errors = [e for e in notices if isinstance(e, Notice) and e.level is NoticeLevel.ERROR]
     assert errors and "NOKEY_TEST_KEY" in errors[0].message
     assert ws.sandbox.stats()["requests"] == {}
-    monkeypatch.setenv("NOKEY_TEST_KEY", "sk-now-set")
+    monkeypatch.setenv("NOKEY_TEST_KEY", ws.sandbox.token)  # the key the sandbox answers
     assert ws.run(engine) is True
     assert ws.prompt_states() == {"processed": 2}
     assert_all_settled(ws)

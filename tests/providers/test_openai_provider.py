@@ -57,7 +57,7 @@ async def sandbox(
     tmp_path: Path, config: SandboxConfig | None = None, *, max_retries: int = 0,
     timeout: float = 3.0, strict: bool = False,
 ) -> AsyncIterator[tuple[SandboxServer, OpenAIProvider]]:
-    server = SandboxServer(tmp_path / "sandbox", config or SandboxConfig())
+    server = SandboxServer(tmp_path / "sandbox", config or SandboxConfig(), token=KEY)
     await server.start()
     try:
         if strict:

@@ -84,7 +84,7 @@ def make_client(
     server: SandboxServer, *, max_retries: int = 0, timeout: float = 5.0
 ) -> AsyncOpenAI:
     return AsyncOpenAI(
-        api_key="sk-sandbox-test",
+        api_key=server.token,
         base_url=server.base_url,
         max_retries=max_retries,
         timeout=timeout,

@@ -66,10 +66,11 @@ def test_python_dash_m_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         line = proc.stdout.readline().decode().strip()
         assert line.startswith("Sandbox listening on http://127.0.0.1:") and line.endswith("/v1")
         base_url = line.removeprefix("Sandbox listening on ")
+        token = proc.stdout.readline().decode().strip().rsplit(" ", 1)[1]  # made up, shown
 
         async def talk() -> int:
             async with AsyncOpenAI(
-                api_key="k", base_url=base_url, max_retries=0, _strict_response_validation=True
+                api_key=token, base_url=base_url, max_retries=0, _strict_response_validation=True
             ) as client:
                 batch = await submit(client, jsonl([request("/v1/embeddings", "a", "x")]),
                                      "/v1/embeddings")  # fmt: skip

@@ -144,9 +144,10 @@ def test_wildcard_route_and_seeded_reproducibility(tmp_path: object) -> None:
     asyncio.run(main())
 
 
-def test_stats_route_needs_no_key_and_is_never_faulted(run: Runner) -> None:
+def test_stats_route_is_never_faulted(run: Runner) -> None:
     async def scenario(server: SandboxServer, client: AsyncOpenAI) -> None:
-        async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {server.token}"}  # its token, like every route
+        async with aiohttp.ClientSession(headers=headers) as http:
             async with http.get(f"{server.base_url}/sandbox/stats") as resp:
                 assert resp.status == 200
                 stats = await resp.json()

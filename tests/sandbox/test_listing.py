@@ -45,7 +45,7 @@ def test_files_auto_paging_order_and_purpose(run: Runner) -> None:
 def test_list_page_shape_on_the_wire(run: Runner) -> None:
     async def scenario(server: SandboxServer, client: AsyncOpenAI) -> None:
         ids = [await upload(client, b"{}\n") for _ in range(3)]
-        headers = {"Authorization": "Bearer sk-raw"}
+        headers = {"Authorization": f"Bearer {server.token}"}
         async with aiohttp.ClientSession(headers=headers) as http:
             async with http.get(f"{server.base_url}/files?limit=2&order=asc") as resp:
                 page = await resp.json()

@@ -47,7 +47,7 @@ async def _post_in_pieces(server: SandboxServer, body: bytes, cuts: list[int]) -
     head = (
         b"POST /v1/files HTTP/1.1\r\n"
         b"Host: sandbox\r\n"
-        b"Authorization: Bearer sk-test\r\n"
+        b"Authorization: Bearer " + server.token.encode() + b"\r\n"
         b"Content-Type: multipart/form-data; boundary=" + BOUNDARY + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n"
         b"Connection: close\r\n\r\n"

@@ -148,7 +148,7 @@ def test_missing_api_key_is_401(run: Runner) -> None:
                 assert resp.status == 401
                 error = (await resp.json())["error"]
             async with http.get(
-                f"{server.base_url}/nope", headers={"Authorization": "Bearer k"}
+                f"{server.base_url}/nope", headers={"Authorization": f"Bearer {server.token}"}
             ) as r:
                 assert r.status == 404 and "Invalid URL" in (await r.json())["error"]["message"]
         assert error["type"] == "invalid_request_error" and "API key" in error["message"]
@@ -164,7 +164,7 @@ def test_multipart_part_order_and_malformed_bodies(run: Runner) -> None:
         form.add_field("file", b"{}\n", filename="late.jsonl", content_type="application/jsonl")
         form.add_field("expires_after[anchor]", "created_at")
         form.add_field("purpose", "batch")  # purpose after the file: still fine
-        headers = {"Authorization": "Bearer k"}
+        headers = {"Authorization": f"Bearer {server.token}"}
         async with aiohttp.ClientSession(headers=headers) as http:
             async with http.post(f"{server.base_url}/files", data=form) as resp:
                 assert resp.status == 200

@@ -36,6 +36,7 @@ from batcher_gui.domain.errors import BatcherError, Cancelled, ImportValidationE
 from batcher_gui.domain.events import Event, ImportProgress
 from batcher_gui.domain.intake import FileEstimate
 from batcher_gui.domain.models import ImportOptions, ImportSummary, InputFormat, ProfileLimits
+from batcher_gui.domain.names import run_name_from_file
 from batcher_gui.domain.progress import unique_name
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.tasks import spawn
@@ -195,8 +196,8 @@ class ImportDialog(QDialog):
         self.preview = preview
         self.file_view.show_file(self.path, preview)
         self.form.setEnabled(True)
-        self.form.show_file(preview, unique_name(Path(self.path).stem, self._run_names),
-                            self.last_model)
+        suggested = unique_name(run_name_from_file(Path(self.path).stem), self._run_names)
+        self.form.show_file(preview, suggested, self.last_model)
 
     def _cannot_import(self, message: str) -> None:
         self.problem = message

@@ -12,11 +12,12 @@ from pathlib import Path
 from tests.cli.conftest import BATCHER, ENV, StartSandbox
 
 TIGHTENED = "made owner-only"
+SB_KEY = "sk-sandbox-any"  # the key the sandbox server is told to answer
 
 
 def batcher(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([BATCHER, "--data-dir", str(ws), *args], capture_output=True,
-                            text=True, env={**ENV, "SB_KEY": "sk-sandbox-any"}, timeout=180,
+                            text=True, env={**ENV, "SB_KEY": SB_KEY}, timeout=180,
                             preexec_fn=lambda: os.umask(0o022))  # the usual umask
     assert result.returncode == 0, (args, result.stderr)
     return result
@@ -50,7 +51,7 @@ def run_once(ws: Path, sandbox_url: str, tmp_path: Path) -> list[subprocess.Comp
 def test_a_new_workspace_is_owner_only_after_a_real_run(
         tmp_path: Path, sandbox_server: StartSandbox) -> None:
     ws = tmp_path / "ws"
-    outputs = run_once(ws, sandbox_server("--steps-per-poll", "2"), tmp_path)
+    outputs = run_once(ws, sandbox_server("--steps-per-poll", "2", "--api-key", SB_KEY), tmp_path)
     assert json.loads(batcher(ws, "status", "--json").stdout)["runs"][0]["by_state"] == {
         "processed": 3}
     names = {p.name for p in ws.rglob("*")}
@@ -63,7 +64,7 @@ def test_a_new_workspace_is_owner_only_after_a_real_run(
 def test_an_old_loose_workspace_is_tightened_on_open_and_the_user_told_once(
         tmp_path: Path, sandbox_server: StartSandbox) -> None:
     ws = tmp_path / "ws"
-    run_once(ws, sandbox_server(), tmp_path)
+    run_once(ws, sandbox_server("--api-key", SB_KEY), tmp_path)
     for path in [ws, *ws.rglob("*")]:  # as Batcher left workspaces before
         path.chmod(0o755 if path.is_dir() else 0o644)
     assert loose_entries(ws) != []

@@ -87,7 +87,8 @@ def _provider_message(exc: openai.APIError) -> str:
 def _status_error(exc: openai.APIStatusError, profile_name: str | None) -> ProviderError:
     status = exc.status_code
     code = exc.code
-    detail = _provider_message(exc)
+    # Without its final full stop: the detail is followed by one of ours ("...: detail. Check").
+    detail = _provider_message(exc).rstrip(". ")
     where = f" for profile '{profile_name}'" if profile_name else ""
     if status == 429 and code == "insufficient_quota":
         # OpenAI answers 429 when the account is out of credit: retrying never helps.

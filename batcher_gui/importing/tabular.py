@@ -17,6 +17,7 @@ from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.importing.common import (
     MAX_CUSTOM_ID,
+    POLL_LINE_BYTES,
     PROGRESS_MASK,
     UTF8_BOM,
     Item,
@@ -25,9 +26,14 @@ from batcher_gui.importing.common import (
     TextRequestBuilder,
     file_error,
     given,
+    is_cut,
+    line_reader,
     line_too_long,
+    never_stop,
     not_utf8_message,
     show,
+    skip_rest,
+    stop_check,
     text_target,
 )
 from batcher_gui.importing.template import Template, TemplateError, compile_template
@@ -70,24 +76,40 @@ class _LineFeed:
     """Feeds csv.reader decoded lines, counting lines and bytes as it goes.
 
     Decoding here (not via a text-mode file) lets a non-UTF-8 file fail with the line
-    number of the bad byte.
+    number of the bad byte. A line over ``limit`` bytes is read past a piece at a time (never
+    held whole) and fed as an empty line; ``overlong`` says which line and how long it was.
     """
 
-    def __init__(self, f: BinaryIO, path: str) -> None:
+    def __init__(self, f: BinaryIO, path: str, limit: int,
+                 check_stop: Callable[[], None] = never_stop) -> None:
         self._f = f
         self._path = path
+        self._limit = limit
+        self._readline = line_reader(f, limit)
+        self._check_stop = check_stop
+        self._next_poll = POLL_LINE_BYTES
         self.line = 0
         self.bytes = 0
+        #: (line, length) of a line over the limit since the caller last cleared it.
+        self.overlong: tuple[int, int] | None = None
 
     def __iter__(self) -> _LineFeed:
         return self
 
     def __next__(self) -> str:
-        raw = self._f.readline()
+        raw = self._readline()
         if not raw:
             raise StopIteration
         self.line += 1
         self.bytes += len(raw)
+        if self.bytes >= self._next_poll:
+            self._next_poll = self.bytes + POLL_LINE_BYTES
+            self._check_stop()
+        if is_cut(raw, self._limit):
+            length = len(raw) + skip_rest(self._f)
+            self.bytes = self._f.tell()
+            self.overlong = (self.line, length)
+            return "\n"
         if self.line == 1 and raw.startswith(UTF8_BOM):
             raw = raw[3:]
         try:
@@ -103,17 +125,22 @@ class Record:
     start: int  # first physical line
     end: int  # last physical line
     size: int  # bytes in the file
-    row: list[str] | None  # None when csv could not parse it
+    row: list[str] | None  # None when csv could not parse it (or a line was too long)
     error: str
+    overlong: int = 0  # length of a line of it over the limit (then row is None)
 
 
-def records(f: BinaryIO, path: str, delimiter: str) -> Iterator[Record]:
+def records(f: BinaryIO, path: str, delimiter: str, limit: int,
+            check_stop: Callable[[], None] = never_stop) -> Iterator[Record]:
     """The records of an open CSV/TSV file, with their line numbers.
+
+    A record with a line over ``limit`` bytes comes with ``overlong`` set and no row.
 
     Raises:
         ImportValidationError: a line is not UTF-8.
+        Cancelled: ``check_stop`` raised it.
     """
-    feed = _LineFeed(f, path)
+    feed = _LineFeed(f, path, limit, check_stop)
     # strict: an unclosed quote at the end of the file is an error, not a silently
     # swallowed tail; so is text after a closing quote.
     reader = csv.reader(feed, delimiter=delimiter, strict=True)
@@ -126,17 +153,24 @@ def records(f: BinaryIO, path: str, delimiter: str) -> Iterator[Record]:
             return
         except csv.Error as exc:  # the reader resets itself and goes on with the next line
             row, error = None, str(exc)
-        yield Record(start, feed.line, feed.bytes - start_bytes, row, error)
+        overlong = 0
+        if feed.overlong is not None:
+            overlong, feed.overlong = feed.overlong[1], None
+            row, error = None, f"a line of {overlong:,} bytes"
+        yield Record(start, feed.line, feed.bytes - start_bytes, row, error, overlong)
         start, start_bytes = feed.line + 1, feed.bytes
 
 
-def header_record(path: str, recs: Iterator[Record]) -> Record:
+def header_record(path: str, recs: Iterator[Record], limits: ProfileLimits) -> Record:
     """The header: the first record of ``recs`` with a non-empty cell.
 
     Raises:
         ImportValidationError: the header cannot be parsed, or there is none.
     """
     for rec in recs:
+        if rec.overlong:
+            raise file_error(path, "the header " + line_too_long(rec.overlong, limits),
+                             line=rec.start, field="header")
         if rec.row is None:
             raise file_error(path, f"malformed header: {rec.error}", line=rec.start, field="header")
         if any(rec.row):
@@ -327,9 +361,11 @@ class TabularSource:
         limits: ProfileLimits,
         head: bytes,
         size: int,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
+        self.check_stop = stop_check(should_stop)
         self.rules = TableRules(path, fmt, options, limits)
         self.delimiter = delimiter_for(fmt, head, size)
         raise_field_limit(limits.max_line_bytes)
@@ -340,7 +376,8 @@ class TabularSource:
     def _read_header(self) -> tuple[list[str], int, int]:
         """The header row, its first line and its last line."""
         with open(self.path, "rb") as f:
-            rec = header_record(self.path, records(f, self.path, self.delimiter))
+            rec = header_record(self.path, records(f, self.path, self.delimiter,
+                                                   self.limits.max_line_bytes), self.limits)
         assert rec.row is not None
         return rec.row, rec.start, rec.end
 
@@ -355,13 +392,17 @@ class TabularSource:
         request = self.rules.row_reader()
         count = 0
         with open(path, "rb") as f:
-            for rec in records(f, path, self.delimiter):
+            for rec in records(f, path, self.delimiter, max_line, self.check_stop):
                 count += 1
                 if not count & PROGRESS_MASK:
-                    progress.bytes_read = f.tell()
+                    progress.reached(f.tell())
                 if rec.end <= self.header_end:
                     continue
                 row = rec.row
+                if rec.overlong:
+                    yield LineError(path, rec.start, None, line_too_long(rec.overlong,
+                                                                         self.limits))
+                    continue
                 if row is None:
                     yield LineError(path, rec.start, None, self._malformed(rec))
                     continue
@@ -378,7 +419,7 @@ class TabularSource:
                         yield LineError(path, rec.start, None, self._ragged(rec, len(row)))
                         continue
                 yield request(rec.start, row)
-            progress.bytes_read = f.tell()
+            progress.reached(f.tell())
 
     def _malformed(self, rec: Record) -> str:
         message = f"malformed record: {rec.error}"

@@ -28,17 +28,10 @@ from batcher_gui.importing.common import (
     skip_rest,
     stop_check,
 )
+from batcher_gui.importing.csv_records import header_record, raise_field_limit, records
 from batcher_gui.importing.detect import FileInfo, examine
 from batcher_gui.importing.reader import RequestReader
-from batcher_gui.importing.tabular import (
-    ID_COLUMN,
-    PROMPT_COLUMN,
-    check_header,
-    delimiter_for,
-    header_record,
-    raise_field_limit,
-    records,
-)
+from batcher_gui.importing.tabular import ID_COLUMN, PROMPT_COLUMN, check_header, delimiter_for
 from batcher_gui.importing.xlsx import peek_sheet
 
 #: Longest cell a preview holds; the dialog shows a table, not whole documents.

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from batcher_gui.domain.errors import Cancelled
 from batcher_gui.importing.common import file_error
+from batcher_gui.importing.detect import WORKBOOK_HINT
 
 #: Longest XML token (tag, text run, comment...) a workbook part may hold, in bytes. A cell
 #: holds at most 32,767 characters in Excel (at most ~330 KB of escaped UTF-8): 4 MiB is
@@ -150,8 +151,8 @@ class PartReader:
                 and self._inflated > MAX_INFLATE_RATIO * self._compressed_read()):
             raise self._error(
                 f"{self._compressed_read():,} compressed bytes inflate to more than "
-                f"{self._inflated:,}, over {MAX_INFLATE_RATIO} times as many: a zip bomb, "
-                "not a workbook")
+                f"{self._inflated:,}, over {MAX_INFLATE_RATIO} times as many (real workbooks "
+                "compress 5 to 20 times): a zip bomb, not a workbook")
         self._buf += piece
         if not self._xml:
             self._ready = len(self._buf)
@@ -251,4 +252,4 @@ class PartReader:
 
     def _error(self, why: str) -> Exception:
         return file_error(self._path, f"cannot read the workbook's part {self.name}: {why}; "
-                                      "the file is damaged or was made to harm")
+                                      f"if the workbook is genuine, {WORKBOOK_HINT}")

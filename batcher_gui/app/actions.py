@@ -251,17 +251,22 @@ class Actions:
     async def preview_file(self, path: str | os.PathLike[str], options: ImportOptions
                            ) -> FilePreview:
         """The format, header and first rows of a file (reads only its start), in a worker
-        thread. Raises ImportValidationError for a file no options could import."""
-        return await asyncio.get_running_loop().run_in_executor(
-            None, preview.peek, path, options)
+        thread. Raises ImportValidationError for a file no options could import; cancelling
+        the caller stops the read within a fraction of a second."""
+        cancel = threading.Event()
+        return await run_stoppable(functools.partial(
+            preview.peek, path, options, should_stop=cancel.is_set), cancel)
 
     async def example_requests(self, path: str | os.PathLike[str], options: ImportOptions,
                                profile_name: str | None = None) -> list[ExampleRequest]:
         """The first requests exactly as the import would build them with the profile's
-        limits (the default profile's without ``profile_name``), in a worker thread."""
+        limits (the default profile's without ``profile_name``), in a worker thread;
+        cancelling the caller stops it."""
         chosen = await self.profile(profile_name or self.settings.default_profile)
-        return await asyncio.get_running_loop().run_in_executor(
-            None, preview.render_examples, path, options, chosen.limits)
+        cancel = threading.Event()
+        return await run_stoppable(functools.partial(
+            preview.render_examples, path, options, chosen.limits, should_stop=cancel.is_set),
+            cancel)
 
     async def check_file(self, path: str | os.PathLike[str], options: ImportOptions,
                          profile_name: str | None = None, *,

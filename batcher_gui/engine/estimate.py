@@ -2,7 +2,7 @@
 
 Reads the file as an import does (RequestReader: the same options, the same validation) and
 counts every valid request offline (:mod:`batcher_gui.tokens`). Writes nothing. Safe to call
-from a worker thread; ``should_stop`` is polled between chunks.
+from a worker thread; ``should_stop`` is polled while reading and between chunks.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def estimate_file(
     """Count and price every valid request of ``path`` (raises ImportValidationError as an
     import would for a file that cannot be read at all; Cancelled when stopped)."""
     counter = counter or TokenCounter()
-    reader = RequestReader(path, options, limits)
+    reader = RequestReader(path, options, limits, should_stop)
     result = FileEstimate()
     chunk: list[ParsedRequest] = []
 

@@ -16,12 +16,12 @@ import pickle
 import queue
 import threading
 import traceback
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from batcher_gui.domain.errors import ImportValidationError, LineError
+from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.models import ImportOptions, ProfileLimits
 from batcher_gui.domain.packing import GroupKey
 from batcher_gui.importing import RequestReader
@@ -31,6 +31,8 @@ _DONE, _INVALID, _CRASH = "done", "invalid", "crash"
 _ROWS_TAG = b"R"  # a marshalled row chunk; anything else is a pickled (kind, payload, extra)
 #: Chunks waiting to be written (each about 1.5 MB): bounds memory, keeps both cores busy.
 _QUEUE_CHUNKS = 12
+#: How often ``should_stop`` is polled while waiting for the child.
+_POLL_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -103,8 +105,10 @@ class ChildBuild:
     """
 
     def __init__(self, path: str, options: ImportOptions, limits: ProfileLimits,
-                 start: BuildStart, keep: int) -> None:
+                 start: BuildStart, keep: int,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self._args = (path, options, limits, start, keep)
+        self._should_stop = should_stop
         self.bytes_read = 0
         self.drafts: list[tuple[int, GroupKey]] = []
         self.result: BuildResult | None = None
@@ -125,7 +129,7 @@ class ChildBuild:
         drainer.start()
         try:
             while True:
-                data = chunks.get()
+                data = self._next_message(chunks)
                 if data is None:
                     raise RuntimeError("the import reader process ended unexpectedly")
                 if data[:1] == _ROWS_TAG:
@@ -149,6 +153,16 @@ class ChildBuild:
                 except queue.Empty:
                     drainer.join(timeout=0.05)
             receive.close()
+
+    def _next_message(self, chunks: queue.Queue[bytes | None]) -> bytes | None:
+        """The child's next message; polls ``should_stop`` while waiting for it (the child may
+        spend long on one chunk: a workbook's shared strings, lines all refused...)."""
+        while True:
+            try:
+                return chunks.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self._should_stop is not None and self._should_stop():
+                    raise Cancelled("import stopped; nothing was imported") from None
 
     def close(self) -> None:
         """Stop the child process (if it still runs) and reap it."""

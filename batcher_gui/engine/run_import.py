@@ -45,6 +45,9 @@ class ImportCancelled(Cancelled):
     """The user stopped the import; nothing was written."""
 
 
+STOPPED = "import stopped; nothing was imported"
+
+
 def import_file(
     store: Store,
     path: str | os.PathLike[str],
@@ -65,7 +68,8 @@ def import_file(
 
     Args:
         progress: called with (bytes read, file size, prompts written) after each chunk.
-        should_stop: polled after each chunk; True abandons the import (nothing is kept).
+        should_stop: polled while reading and after each chunk; True abandons the import
+            (nothing is kept).
         parallel_from_bytes: files this big or bigger are read in a second process while this
             one writes (starting that process costs a few tenths of a second).
         write: how to run each database write (default: right here).
@@ -74,7 +78,11 @@ def import_file(
     # The name first: a refused name changes nothing and reads nothing.
     name = check_run_name(run_name) if run_name is not None else run_name_from_file(source.stem)
     profile = store.get_profile(profile_name) if profile_name else store.default_profile()
-    reader = RequestReader(path, options, profile.limits)  # file and option checks, at once
+    # File and option checks, at once; reading polls should_stop.
+    try:
+        reader = RequestReader(path, options, profile.limits, should_stop)
+    except Cancelled:  # while opening a workbook
+        raise ImportCancelled(STOPPED) from None
     record = {k: v for k, v in asdict(options).items() if v not in (None, False)}
     errors: list[LineError] = []
     total_errors = 0
@@ -97,7 +105,7 @@ def import_file(
             feed: ChildBuild | None = None
             if reader.total_bytes >= parallel_from_bytes:
                 feed = ChildBuild(reader.path, options, profile.limits, session.start,
-                                  MAX_REPORTED_ERRORS)
+                                  MAX_REPORTED_ERRORS, should_stop)
                 chunks = iter(feed)
             else:
                 chunks = builder.rows(reader, on_error)
@@ -112,7 +120,11 @@ def import_file(
                         done = feed.bytes_read if feed is not None else reader.bytes_read
                         progress(done, reader.total_bytes, session.count)
                     if should_stop is not None and should_stop():
-                        raise ImportCancelled("import stopped; nothing was imported")
+                        raise ImportCancelled(STOPPED)
+            except ImportCancelled:
+                raise
+            except Cancelled:  # stopped while reading (by the reader, or waiting for the child)
+                raise ImportCancelled(STOPPED) from None
             finally:
                 chunks.close()
             result = builder.result

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, Protocol
+import functools
+from collections.abc import Callable, Generator
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
@@ -14,7 +15,7 @@ from batcher_gui.domain.endpoints import (
     build_text_body,
     resolve_endpoint,
 )
-from batcher_gui.domain.errors import ImportValidationError, LineError
+from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.models import (
     LINE_OVERHEAD,
     ImportOptions,
@@ -50,10 +51,61 @@ FORMAT_HINT = "--format jsonl|csv|tsv|text|xlsx"
 UTF8_HINT = "the file must be UTF-8: re-save it as UTF-8"
 
 
+#: A line this long or longer makes a reader check ``should_stop`` at once: a thousand lines of
+#: megabytes each take seconds to read.
+POLL_LINE_BYTES = 256 * 1024
+#: Piece size when skipping the rest of a line over the limit: never held whole.
+SKIP_PIECE = 1024 * 1024
+
+
 class Progress(Protocol):
     """Where a reader publishes how far it got (the RequestReader itself)."""
 
     bytes_read: int
+
+    def reached(self, bytes_read: int) -> None:
+        """Publish ``bytes_read``; raise ``Cancelled`` if the reader was asked to stop."""
+
+
+def stop_check(should_stop: Callable[[], bool] | None) -> Callable[[], None]:
+    """A function raising ``Cancelled`` once ``should_stop`` returns True (never if None)."""
+
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled("stopped while reading the file")
+
+    return check
+
+
+def never_stop() -> None:
+    """The stop check of a read nobody stops."""
+
+
+def line_reader(f: BinaryIO, limit: int) -> Callable[[], bytes]:
+    """``f.readline``, reading at most a line of ``limit`` bytes plus its line break.
+
+    A longer line comes back cut, without its line break: :func:`is_cut` tells, and
+    :func:`skip_rest` reads past the rest. Iterate with ``iter(line_reader(f, n), b"")``:
+    as fast as iterating the file, and no line is ever held whole.
+    """
+    return functools.partial(f.readline, limit + 2)  # room for "\r\n"
+
+
+def is_cut(raw: bytes, limit: int) -> bool:
+    """Whether ``raw`` (from :func:`line_reader`) is only the start of a longer line."""
+    return len(raw) >= limit + 2 and not raw.endswith(b"\n")
+
+
+def skip_rest(f: BinaryIO) -> int:
+    """Read past the rest of the current line, a piece at a time; its length, break excluded."""
+    skipped = 0
+    while True:
+        piece = f.readline(SKIP_PIECE)
+        if not piece:
+            return skipped
+        if piece.endswith(b"\n"):
+            return skipped + len(piece.rstrip(b"\r\n"))
+        skipped += len(piece)
 
 
 def file_error(

@@ -19,17 +19,21 @@ from batcher_gui.domain.models import ImportOptions, InputFormat, ParsedRequest,
 from batcher_gui.importing.bodycheck import endpoint_checks, explain_required
 from batcher_gui.importing.common import (
     MAX_CUSTOM_ID,
+    POLL_LINE_BYTES,
     PROGRESS_MASK,
     UTF8_BOM,
     ItemIterator,
     Progress,
     file_error,
     given,
+    is_cut,
+    line_reader,
     line_too_long,
     not_utf8_message,
     reject_options,
     show,
     size_cap,
+    skip_rest,
     too_big,
 )
 
@@ -81,18 +85,27 @@ class JsonlSource:
         override = self.override
         max_line = limits.max_line_bytes
         cap = size_cap(limits, line_limit=False)
+        long_line = min(max_line, POLL_LINE_BYTES)  # polls at once; may be over the limit
         # custom_id -> first line it appeared on; a dict (not a set) to name that line.
         seen: dict[str, int] = {}
         first_seen = seen.setdefault
         with open(path, "rb") as f:
             if f.read(3) != UTF8_BOM:
                 f.seek(0)
-            for line_no, raw in enumerate(f, 1):
+            # Lines are read at most max_line (+ line break) at a time: a longer one is
+            # refused while it is read, never held whole.
+            for line_no, raw in enumerate(iter(line_reader(f, max_line), b""), 1):
                 if not line_no & PROGRESS_MASK:
-                    progress.bytes_read = f.tell()
-                if len(raw) > max_line and (n := len(raw.rstrip(b"\r\n"))) > max_line:
-                    yield LineError(path, line_no, None, line_too_long(n, limits))
-                    continue
+                    progress.reached(f.tell())
+                if len(raw) >= long_line:
+                    progress.reached(f.tell())
+                    if is_cut(raw, max_line):
+                        n = len(raw) + skip_rest(f)
+                        yield LineError(path, line_no, None, line_too_long(n, limits))
+                        continue
+                    if (n := len(raw.rstrip(b"\r\n"))) > max_line:
+                        yield LineError(path, line_no, None, line_too_long(n, limits))
+                        continue
                 # orjson ignores surrounding whitespace, so no strip on the common path.
                 try:
                     obj = loads(raw)
@@ -146,7 +159,7 @@ class JsonlSource:
                             yield request_class(line_no, cid, url, model, data)
                         continue
                 yield self._explain(obj, line_no, seen)
-            progress.bytes_read = f.tell()
+            progress.reached(f.tell())
 
     def _unparsable(self, line_no: int, raw: bytes, exc: ValueError) -> LineError:
         """Tell an encoding problem from a JSON syntax problem."""

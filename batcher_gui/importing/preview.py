@@ -9,8 +9,8 @@ workbook...).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -19,22 +19,25 @@ from batcher_gui.domain.errors import Cancelled, LineError
 from batcher_gui.domain.intake import ExampleRequest, FilePreview, ValidationReport
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer
-from batcher_gui.importing.common import UTF8_BOM, given
+from batcher_gui.importing.common import (
+    POLL_LINE_BYTES,
+    UTF8_BOM,
+    given,
+    is_cut,
+    line_reader,
+    skip_rest,
+    stop_check,
+)
+from batcher_gui.importing.csv_records import header_record, raise_field_limit, records
 from batcher_gui.importing.detect import FileInfo, examine
 from batcher_gui.importing.reader import RequestReader
-from batcher_gui.importing.tabular import (
-    ID_COLUMN,
-    PROMPT_COLUMN,
-    check_header,
-    delimiter_for,
-    header_record,
-    raise_field_limit,
-    records,
-)
+from batcher_gui.importing.tabular import ID_COLUMN, PROMPT_COLUMN, check_header, delimiter_for
 from batcher_gui.importing.xlsx import peek_sheet
 
 #: Longest cell a preview holds; the dialog shows a table, not whole documents.
 PREVIEW_CELL_CHARS = 1000
+#: What a preview shows for a line over the line limit (an import refuses it).
+TOO_LONG = "(line too long to import)"
 #: How far into a JSONL file ``peek`` looks for the models and endpoints it uses.
 SCAN_LINES = 1000
 SCAN_BYTES = 4 * 1024 * 1024
@@ -49,8 +52,13 @@ ProgressFn = Callable[[int, int], None]
 
 
 # -- peek ---------------------------------------------------------------------------------------
-def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20) -> FilePreview:
+def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20, *,
+         should_stop: Callable[[], bool] | None = None) -> FilePreview:
     """The format, header and first ``limit`` rows of ``path``; reads only the file's start.
+
+    Lines are read with the default profile's ``max_line_bytes`` bound (a longer one shows
+    as a placeholder, or stops a CSV peek as an import would stop); a workbook is read
+    through the same guard as an import. ``should_stop`` is polled while reading.
 
     Uses ``options.format`` and ``options.sheet``; the other options are what the dialog is
     about to edit, so they are not checked here (see :func:`render_examples`).
@@ -59,18 +67,20 @@ def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20) 
         ImportValidationError: the file cannot be imported whatever the options (missing, a
             folder, binary, empty, UTF-16, not a workbook, an unknown or empty sheet, a bad
             header), with the message an import would give.
+        Cancelled: ``should_stop`` returned True.
     """
     spath = os.fspath(path)
     info, fmt = examine(spath, options.format)
+    check = stop_check(should_stop)
     if fmt is InputFormat.JSONL:
-        return _peek_jsonl(spath, info, limit)
+        return _peek_jsonl(spath, info, limit, check)
     if fmt is InputFormat.TEXT:
-        return _peek_text(spath, info, limit)
+        return _peek_text(spath, info, limit, check)
     sheets: list[str] = []
     if fmt is InputFormat.XLSX:
-        sheets, columns, rows = peek_sheet(spath, options.sheet, limit)
+        sheets, columns, rows = peek_sheet(spath, options.sheet, limit, should_stop)
     else:
-        columns, rows = _peek_csv(spath, fmt, info.head, info.size, limit)
+        columns, rows = _peek_csv(spath, fmt, info.head, info.size, limit, check)
     for row in rows:
         row.extend([""] * (len(columns) - len(row)))
     return FilePreview(
@@ -88,15 +98,16 @@ def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20) 
 
 
 def _peek_csv(
-    path: str, fmt: InputFormat, head: bytes, size: int, limit: int
+    path: str, fmt: InputFormat, head: bytes, size: int, limit: int, check: Callable[[], None]
 ) -> tuple[list[str], list[list[str]]]:
     """The checked header and the first ``limit`` data rows of a CSV/TSV file (blank and
     malformed records left out: a peek shows the table, a dry run reports the problems)."""
-    raise_field_limit(ProfileLimits().max_line_bytes)
+    limits = ProfileLimits()
+    raise_field_limit(limits.max_line_bytes)
     rows: list[list[str]] = []
     with open(path, "rb") as f:
-        recs = records(f, path, delimiter_for(fmt, head, size))
-        header = header_record(path, recs)
+        recs = records(f, path, delimiter_for(fmt, head, size), limits.max_line_bytes, check)
+        header = header_record(path, recs, limits)
         assert header.row is not None
         columns = check_header(path, header.row, header.start)
         for rec in recs:
@@ -107,32 +118,54 @@ def _peek_csv(
     return columns, rows
 
 
-def _peek_text(path: str, info: FileInfo, limit: int) -> FilePreview:
+def _bounded_lines(f: BinaryIO, check: Callable[[], None]) -> Iterator[bytes | None]:
+    """The lines of ``f`` (after a BOM); None for one over the default line limit, which is
+    read past, never held whole. ``check`` is called after each long line."""
+    if f.read(3) != UTF8_BOM:
+        f.seek(0)
+    limit = ProfileLimits().max_line_bytes
+    long_line = min(limit, POLL_LINE_BYTES)
+    for raw in iter(line_reader(f, limit), b""):
+        if len(raw) >= long_line:
+            check()
+            if is_cut(raw, limit):
+                skip_rest(f)
+                yield None
+                continue
+        yield raw
+
+
+def _peek_text(path: str, info: FileInfo, limit: int, check: Callable[[], None]) -> FilePreview:
     rows: list[list[str]] = []
     with open(path, "rb") as f:
-        if f.read(3) != UTF8_BOM:
-            f.seek(0)
-        for raw in f:
+        for raw in _bounded_lines(f, check):
             if len(rows) >= limit:
                 break
+            if raw is None:
+                rows.append([TOO_LONG])
+                continue
             text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
             if text.strip():
                 rows.append([_clip(text)])
     return FilePreview(InputFormat.TEXT, [], rows, [], [], [], True, False, None, info.size)
 
 
-def _peek_jsonl(path: str, info: FileInfo, limit: int) -> FilePreview:
+def _peek_jsonl(path: str, info: FileInfo, limit: int, check: Callable[[], None]
+                ) -> FilePreview:
     rows: list[list[str]] = []
     models: dict[str, None] = {}  # dicts as ordered sets: first seen first
     endpoints: dict[str, None] = {}
     needs_model = False
     scanned = read = 0
     with open(path, "rb") as f:
-        if f.read(3) != UTF8_BOM:
-            f.seek(0)
-        for raw in f:
+        for raw in _bounded_lines(f, check):
             if len(rows) >= limit and (scanned >= SCAN_LINES or read >= SCAN_BYTES):
                 break
+            if raw is None:
+                read += SCAN_BYTES  # a line that long ends the scan
+                if len(rows) < limit:
+                    rows.append(["", "", "", TOO_LONG])
+                continue
             read += len(raw)
             if not raw.strip():
                 continue
@@ -187,7 +220,8 @@ def _suggest_id(columns: list[str], rows: list[list[str]], chosen: str | None) -
 
 # -- examples -----------------------------------------------------------------------------------
 def render_examples(
-    path: str | os.PathLike[str], options: ImportOptions, limits: ProfileLimits, n: int = 3
+    path: str | os.PathLike[str], options: ImportOptions, limits: ProfileLimits, n: int = 3,
+    *, should_stop: Callable[[], bool] | None = None,
 ) -> list[ExampleRequest]:
     """The first ``n`` requests exactly as the import would build them.
 
@@ -199,8 +233,9 @@ def render_examples(
     Raises:
         ImportValidationError: the file, or an option, stops the whole import (a template
             naming no column, a missing model...): the message is the import's.
+        Cancelled: ``should_stop`` returned True.
     """
-    reader = RequestReader(path, options, limits)
+    reader = RequestReader(path, options, limits, should_stop)
     out: list[ExampleRequest] = []
     items = iter(reader)
     try:
@@ -235,7 +270,7 @@ def validate(
     first fills drafts still open in the workspace.
 
     Args:
-        should_stop: polled every few thousand lines; True raises ``Cancelled``.
+        should_stop: polled while reading; True raises ``Cancelled``.
         progress: called now and then with (bytes read, file size), and at the end.
         keep: how many errors to keep (all are counted).
 
@@ -243,7 +278,7 @@ def validate(
         ImportValidationError: what the import would raise before or while reading.
         Cancelled: ``should_stop`` returned True.
     """
-    reader = RequestReader(path, options, limits)
+    reader = RequestReader(path, options, limits, should_stop)
     total = reader.total_bytes
     errors: list[LineError] = []
     invalid = 0

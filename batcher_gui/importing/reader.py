@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Protocol
 
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
-from batcher_gui.importing.common import ItemIterator, Progress, reject_options
+from batcher_gui.importing.common import ItemIterator, Progress, reject_options, stop_check
 from batcher_gui.importing.detect import examine, format_mismatch
 from batcher_gui.importing.jsonl import JsonlSource
 from batcher_gui.importing.tabular import TabularSource
@@ -34,8 +35,12 @@ class RequestReader:
     unknown sheet).
 
     Iteration raises ``ImportValidationError`` only for a CSV/TSV file that stops being
-    UTF-8 part way (the line is named), or a workbook whose sheet data is damaged; JSONL and
-    text report such lines as LineErrors.
+    UTF-8 part way (the line is named), or a workbook whose sheet data is damaged or too big
+    (see :mod:`batcher_gui.importing.zipguard`); JSONL and text report such lines as
+    LineErrors. A line over the profile's ``max_line_bytes`` is refused while it is read.
+
+    ``should_stop`` is polled while reading, at least every megabyte or so and every
+    thousand lines (the constructor polls it too for a workbook): True raises ``Cancelled``.
 
     Attributes:
         path: the file, as given (``str``).
@@ -51,8 +56,10 @@ class RequestReader:
         path: str | os.PathLike[str],
         options: ImportOptions,
         limits: ProfileLimits,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.path = os.fspath(path)
+        self._check_stop = stop_check(should_stop)
         info, self.format = examine(self.path, options.format)
         self.total_bytes = info.size
         self.bytes_read = 0
@@ -68,10 +75,10 @@ class RequestReader:
         elif self.format is InputFormat.TEXT:
             self._source = TextSource(self.path, options, limits)
         elif self.format is InputFormat.XLSX:
-            self._source = XlsxSource(self.path, options, limits, info.size)
+            self._source = XlsxSource(self.path, options, limits, info.size, should_stop)
         else:
             self._source = TabularSource(
-                self.path, self.format, options, limits, info.head, info.size
+                self.path, self.format, options, limits, info.head, info.size, should_stop
             )
 
     def __iter__(self) -> ItemIterator:
@@ -79,6 +86,11 @@ class RequestReader:
         # Hand out the source's generator itself: a wrapping generator would add a frame
         # switch per line on the hot path.
         return self._source.read(self)
+
+    def reached(self, bytes_read: int) -> None:
+        """Called by the sources as they read: publish progress, stop if asked to."""
+        self.bytes_read = bytes_read
+        self._check_stop()
 
     def __repr__(self) -> str:
         return f"RequestReader({self.path!r}, format={self.format.value})"

@@ -9,9 +9,7 @@ CSV/TSV file and :mod:`batcher_gui.importing.xlsx` those of a worksheet.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
+from collections.abc import Callable, Sequence
 
 from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
@@ -26,10 +24,11 @@ from batcher_gui.importing.common import (
     file_error,
     given,
     line_too_long,
-    not_utf8_message,
     show,
+    stop_check,
     text_target,
 )
+from batcher_gui.importing.csv_records import Record, header_record, raise_field_limit, records
 from batcher_gui.importing.template import Template, TemplateError, compile_template
 
 DELIMITERS = ",;\t|"
@@ -64,94 +63,6 @@ def sniff_delimiter(head: bytes, truncated: bool) -> str:
     if in_header.get(guess):
         return guess
     return max(DELIMITERS, key=lambda d: in_header[d])
-
-
-class _LineFeed:
-    """Feeds csv.reader decoded lines, counting lines and bytes as it goes.
-
-    Decoding here (not via a text-mode file) lets a non-UTF-8 file fail with the line
-    number of the bad byte.
-    """
-
-    def __init__(self, f: BinaryIO, path: str) -> None:
-        self._f = f
-        self._path = path
-        self.line = 0
-        self.bytes = 0
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        raw = self._f.readline()
-        if not raw:
-            raise StopIteration
-        self.line += 1
-        self.bytes += len(raw)
-        if self.line == 1 and raw.startswith(UTF8_BOM):
-            raw = raw[3:]
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise file_error(self._path, not_utf8_message(exc), line=self.line) from None
-
-
-@dataclass(slots=True)
-class Record:
-    """One CSV record: a row, or why csv could not parse it."""
-
-    start: int  # first physical line
-    end: int  # last physical line
-    size: int  # bytes in the file
-    row: list[str] | None  # None when csv could not parse it
-    error: str
-
-
-def records(f: BinaryIO, path: str, delimiter: str) -> Iterator[Record]:
-    """The records of an open CSV/TSV file, with their line numbers.
-
-    Raises:
-        ImportValidationError: a line is not UTF-8.
-    """
-    feed = _LineFeed(f, path)
-    # strict: an unclosed quote at the end of the file is an error, not a silently
-    # swallowed tail; so is text after a closing quote.
-    reader = csv.reader(feed, delimiter=delimiter, strict=True)
-    start, start_bytes = 1, 0
-    while True:
-        try:
-            row: list[str] | None = next(reader)
-            error = ""
-        except StopIteration:
-            return
-        except csv.Error as exc:  # the reader resets itself and goes on with the next line
-            row, error = None, str(exc)
-        yield Record(start, feed.line, feed.bytes - start_bytes, row, error)
-        start, start_bytes = feed.line + 1, feed.bytes
-
-
-def header_record(path: str, recs: Iterator[Record]) -> Record:
-    """The header: the first record of ``recs`` with a non-empty cell.
-
-    Raises:
-        ImportValidationError: the header cannot be parsed, or there is none.
-    """
-    for rec in recs:
-        if rec.row is None:
-            raise file_error(path, f"malformed header: {rec.error}", line=rec.start, field="header")
-        if any(rec.row):
-            return rec
-    raise file_error(path, "file is empty (it has only blank lines)")
-
-
-def raise_field_limit(limit: int) -> None:
-    """Let csv read cells of up to ``limit`` characters.
-
-    The default 128 KiB cap would reject long prompts (whole documents in a cell). It is
-    process-wide, so only ever raise it.
-    """
-    if csv.field_size_limit() < limit:
-        csv.field_size_limit(limit)
 
 
 def describe_columns(header: Sequence[str], limit: int = 12) -> str:
@@ -327,9 +238,11 @@ class TabularSource:
         limits: ProfileLimits,
         head: bytes,
         size: int,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
+        self.check_stop = stop_check(should_stop)
         self.rules = TableRules(path, fmt, options, limits)
         self.delimiter = delimiter_for(fmt, head, size)
         raise_field_limit(limits.max_line_bytes)
@@ -340,7 +253,8 @@ class TabularSource:
     def _read_header(self) -> tuple[list[str], int, int]:
         """The header row, its first line and its last line."""
         with open(self.path, "rb") as f:
-            rec = header_record(self.path, records(f, self.path, self.delimiter))
+            rec = header_record(self.path, records(f, self.path, self.delimiter,
+                                                   self.limits.max_line_bytes), self.limits)
         assert rec.row is not None
         return rec.row, rec.start, rec.end
 
@@ -355,13 +269,17 @@ class TabularSource:
         request = self.rules.row_reader()
         count = 0
         with open(path, "rb") as f:
-            for rec in records(f, path, self.delimiter):
+            for rec in records(f, path, self.delimiter, max_line, self.check_stop):
                 count += 1
                 if not count & PROGRESS_MASK:
-                    progress.bytes_read = f.tell()
+                    progress.reached(f.tell())
                 if rec.end <= self.header_end:
                     continue
                 row = rec.row
+                if rec.overlong:
+                    yield LineError(path, rec.start, None, line_too_long(rec.overlong,
+                                                                         self.limits))
+                    continue
                 if row is None:
                     yield LineError(path, rec.start, None, self._malformed(rec))
                     continue
@@ -378,7 +296,7 @@ class TabularSource:
                         yield LineError(path, rec.start, None, self._ragged(rec, len(row)))
                         continue
                 yield request(rec.start, row)
-            progress.bytes_read = f.tell()
+            progress.reached(f.tell())
 
     def _malformed(self, rec: Record) -> str:
         message = f"malformed record: {rec.error}"

@@ -5,14 +5,18 @@ from __future__ import annotations
 from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.importing.common import (
+    POLL_LINE_BYTES,
     PROGRESS_MASK,
     UTF8_BOM,
     ItemIterator,
     Progress,
     TextRequestBuilder,
+    is_cut,
+    line_reader,
     line_too_long,
     not_utf8_message,
     reject_options,
+    skip_rest,
     text_target,
 )
 
@@ -38,14 +42,23 @@ class TextSource:
         path = self.path
         max_line = self.limits.max_line_bytes
         build = self.builder.build
+        long_line = min(max_line, POLL_LINE_BYTES)  # polls at once; may be over the limit
         line_no = 0
         with open(path, "rb") as f:
             if f.read(3) != UTF8_BOM:
                 f.seek(0)
-            for raw in f:
+            # At most a line of max_line bytes at a time: a longer one is refused while it is
+            # read, never held whole.
+            for raw in iter(line_reader(f, max_line), b""):
                 line_no += 1
                 if not line_no & PROGRESS_MASK:
-                    progress.bytes_read = f.tell()
+                    progress.reached(f.tell())
+                if len(raw) >= long_line:
+                    progress.reached(f.tell())
+                    if is_cut(raw, max_line):
+                        n = len(raw) + skip_rest(f)
+                        yield LineError(path, line_no, None, line_too_long(n, self.limits))
+                        continue
                 content = raw.rstrip(b"\r\n")
                 if not content.strip():
                     continue
@@ -58,4 +71,4 @@ class TextSource:
                     yield LineError(path, line_no, None, not_utf8_message(exc))
                     continue
                 yield build(line_no, str(line_no), text)
-            progress.bytes_read = f.tell()
+            progress.reached(f.tell())

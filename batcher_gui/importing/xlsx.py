@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import warnings
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from batcher_gui.domain.errors import ImportValidationError, LineError
+from batcher_gui.domain.errors import BatcherError, ImportValidationError, LineError
 from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
 from batcher_gui.importing.common import (
     PROGRESS_MASK,
@@ -32,6 +33,7 @@ from batcher_gui.importing.common import (
 )
 from batcher_gui.importing.detect import OLE2_MAGIC, WORKBOOK_HINT, ZIP_MAGIC
 from batcher_gui.importing.tabular import TableRules, check_header
+from batcher_gui.importing.zipguard import GuardedZipFile, StopCheck
 
 #: What a sheet's row numbers are called in messages.
 ROW = "row"
@@ -44,9 +46,9 @@ _MIDNIGHT = dt.time()
 
 
 @functools.cache
-def _load_workbook() -> Any:
-    """openpyxl's ``load_workbook``, imported on first use."""
-    from openpyxl import load_workbook
+def _excel_reader() -> Any:
+    """openpyxl's ``ExcelReader``, imported on first use."""
+    from openpyxl.reader.excel import ExcelReader
 
     # openpyxl warns about parts it drops when it *edits* a file ("Data Validation extension
     # is not supported and will be removed", "no default style"...); Batcher only reads cell
@@ -54,7 +56,7 @@ def _load_workbook() -> Any:
     # a catch_warnings() around each read is neither thread-safe nor possible around a
     # generator that is suspended between rows.
     warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-    return load_workbook
+    return ExcelReader
 
 
 def cell_text(value: object) -> str:
@@ -100,13 +102,18 @@ def column_letter(index: int) -> str:
 
 
 @contextmanager
-def open_workbook(path: str) -> Iterator[Any]:
+def open_workbook(path: str, should_stop: StopCheck | None = None) -> Iterator[Any]:
     """The workbook at ``path``, opened read-only for its cached values; closed on exit.
 
+    Every part is read through :class:`~batcher_gui.importing.zipguard.GuardedZipFile`:
+    bounded in time and memory, and ``should_stop`` is polled while reading.
+
     Raises:
-        ImportValidationError: the file cannot be opened, or is not an .xlsx workbook.
+        ImportValidationError: the file cannot be opened, is not an .xlsx workbook, or
+            holds a part that is too big (a zip bomb, a huge cell, comment or tag).
+        Cancelled: ``should_stop`` returned True.
     """
-    load_workbook = _load_workbook()
+    reader_class = _excel_reader()
     try:
         # A file object, not the name: openpyxl refuses names without an Excel extension,
         # and --format xlsx may be given for any name.
@@ -115,7 +122,17 @@ def open_workbook(path: str) -> Iterator[Any]:
         raise file_error(path, f"cannot read the file: {exc.strerror or exc}") from None
     try:
         try:
-            workbook = load_workbook(f, read_only=True, data_only=True, keep_links=False)
+            size = os.fstat(f.fileno()).st_size
+            archive = GuardedZipFile(f, path=path, size=size, should_stop=should_stop)
+            # What openpyxl's load_workbook does, with the guarded archive in place of the
+            # plain ZipFile its reader opens (closed at once; it read only the zip's index).
+            reader = reader_class(f, read_only=True, data_only=True, keep_links=False)
+            reader.archive.close()
+            reader.archive = archive
+            reader.read()
+            workbook = reader.wb
+        except BatcherError:  # a refused part, or stopped: already clear
+            raise
         except Exception as exc:  # a damaged workbook fails in many ways; all are the file's
             raise _not_a_workbook(path, f, exc) from None
         try:
@@ -189,6 +206,10 @@ def sheet_rows(path: str, sheet: Any) -> Generator[tuple[int, list[str]], None, 
             values = next(rows)
         except StopIteration:
             return
+        except ImportValidationError as exc:  # refused by the guard: say where
+            raise in_sheet(exc, sheet, number) from None
+        except BatcherError:  # stopped
+            raise
         except Exception as exc:  # damaged sheet XML; the user's file, not a bug here
             raise file_error(
                 path,
@@ -200,6 +221,15 @@ def sheet_rows(path: str, sheet: Any) -> Generator[tuple[int, list[str]], None, 
         cells = [v if type(v) is str else cell_text(v) for v in values]
         if any(cells):
             yield number, cells
+
+
+def in_sheet(exc: ImportValidationError, sheet: Any, number: int) -> ImportValidationError:
+    """``exc`` (a part refused while reading ``sheet``) saying which sheet, and where."""
+    error = exc.errors[0]
+    where = f"sheet {show(sheet.title)}" + (f", after row {number}" if number else "")
+    return ImportValidationError(
+        [replace(error, message=f"{where}: {error.message}", line=number + 1 if number else None)],
+        exc.total)
 
 
 def header_of(
@@ -235,14 +265,15 @@ def with_sheet_hint(
 
 
 def peek_sheet(
-    path: str, sheet_name: str | None, limit: int
+    path: str, sheet_name: str | None, limit: int, should_stop: StopCheck | None = None
 ) -> tuple[list[str], list[str], list[list[str]]]:
     """The worksheet names, the checked header and the first ``limit`` data rows of a sheet.
 
     Raises:
         ImportValidationError: what an import would raise for the workbook, sheet or header.
+        Cancelled: ``should_stop`` returned True.
     """
-    with open_workbook(path) as workbook:
+    with open_workbook(path, should_stop) as workbook:
         sheets = sheet_names(workbook)
         sheet = pick_sheet(path, workbook, sheet_name)
         rows = sheet_rows(path, sheet)
@@ -270,12 +301,14 @@ class XlsxSource:
     """
 
     def __init__(
-        self, path: str, options: ImportOptions, limits: ProfileLimits, size: int
+        self, path: str, options: ImportOptions, limits: ProfileLimits, size: int,
+        should_stop: StopCheck | None = None,
     ) -> None:
         self.path = path
         self.size = size
+        self.should_stop = should_stop
         self.rules = TableRules(path, InputFormat.XLSX, options, limits, unit=ROW)
-        with open_workbook(path) as workbook:
+        with open_workbook(path, should_stop) as workbook:
             sheet = pick_sheet(path, workbook, options.sheet)
             self.sheet: str = sheet.title
             names = sheet_names(workbook)
@@ -300,13 +333,16 @@ class XlsxSource:
         header_row = self.header_row
         request = self.rules.row_reader()
         count = 0
-        with open_workbook(path) as workbook:
+        with open_workbook(path, self.should_stop) as workbook:
             sheet = pick_sheet(path, workbook, self.sheet)
-            estimate = sheet.max_row or 0  # read before sheet_rows() resets the dimension
+            try:
+                estimate = sheet.max_row or 0  # read before sheet_rows() resets the dimension
+            except ImportValidationError as exc:
+                raise in_sheet(exc, sheet, 0) from None
             for number, cells in sheet_rows(path, sheet):
                 count += 1
                 if not count & PROGRESS_MASK and estimate:
-                    progress.bytes_read = min(size * number // estimate, size - 1)
+                    progress.reached(min(size * number // estimate, size - 1))
                 if number <= header_row:
                     continue
                 if len(cells) != ncols:
@@ -319,7 +355,7 @@ class XlsxSource:
                             continue
                         del cells[ncols:]
                 yield request(number, cells)
-        progress.bytes_read = size
+        progress.reached(size)
 
     def _unnamed(self, number: int, cells: Sequence[str]) -> LineError | None:
         """The error for a value in a column right of the header's last name, if any."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -100,18 +101,39 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
     }) + b"\n"
 
 
+#: A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+#: (OWASP, "CSV Injection"): ``=HYPERLINK(..)`` or ``=cmd|' /C calc'!A0`` would run on opening.
+_FORMULA_START = frozenset("=+-@\t\r")
+#: ... except a plain number ("-5"): a spreadsheet reads it as the number it is, nothing runs.
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell's text as a spreadsheet must get it: a leading single quote before anything
+    it would run as a formula (the quote shows the cell is text; the csv module already
+    quotes and doubles embedded quotes), and U+FFFD for NUL, which readers (Batcher's own
+    import among them) refuse in a text file. JSONL exports keep the exact text."""
+    if "\0" in cell:
+        cell = cell.replace("\0", "\ufffd")
+    if cell[:1] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def csv_row(row: Any, prices: PriceTable) -> list[Any]:
-    """One export row (CSV, see CSV_HEADER) of a prompt row."""
+    """One export row (CSV, see CSV_HEADER) of a prompt row, its text cells made safe for a
+    spreadsheet (see :func:`spreadsheet_safe`)."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
      tokens_out, attempts, delivery_error) = row
     cost = _cost(prices, model, tokens_in, tokens_out, response)
+    safe = spreadsheet_safe
     return [
-        custom_id, state, line_no, endpoint, model, output_text(endpoint, response), error or "",
-        delivery_error or "",
+        safe(custom_id), state, line_no, safe(endpoint), safe(model),
+        safe(output_text(endpoint, response)), safe(error or ""), safe(delivery_error or ""),
         "" if tokens_in is None else tokens_in,
         "" if tokens_out is None else tokens_out,
         "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),
-        attempts, body.decode("utf-8"), response.decode("utf-8") if response else "",
+        attempts, safe(body.decode("utf-8")), safe(response.decode("utf-8")) if response else "",
     ]
 
 

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +25,7 @@ from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptQuery
+from batcher_gui.engine.destination import cannot_write, written_file
 from batcher_gui.storage.export_rows import count_matching, matching_prompts
 from batcher_gui.storage.store import Store
 
@@ -137,20 +137,17 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
     ]
 
 
-def user_file_mode() -> int:
-    """The mode a new file gets under the user's umask (mkstemp makes 0600 files)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def check_destination(out: str | os.PathLike[str]) -> Path:
     """Where an export goes; a folder or an unwritable place is refused, saying why."""
     target = Path(out).expanduser()
-    if target.is_dir():
-        raise InvalidInput(f"{target} is a folder: give a file name, e.g. {target / 'results.csv'}")
-    if target.parent.exists() and not target.parent.is_dir():
-        raise InvalidInput(f"{target.parent} is a file, not a folder")
+    try:
+        if target.is_dir():
+            raise InvalidInput(f"{target} is a folder: give a file name, e.g. "
+                               f"{target / 'results.csv'}")
+        if target.parent.exists() and not target.parent.is_dir():
+            raise InvalidInput(f"{target.parent} is a file, not a folder")
+    except OSError as exc:  # a name too long, a folder that may not be looked into...
+        raise cannot_write(target, exc) from None
     return target
 
 
@@ -175,7 +172,8 @@ def export_run(
     should_stop: Callable[[], bool] | None = None,
     only: PromptQuery | None = None,
 ) -> int:
-    """Write a run's prompts to ``out``; returns how many. The file appears only when complete.
+    """Write a run's prompts to ``out``; returns how many. A file appears only when complete
+    (a FIFO or a device is written as it goes; see :func:`written_file`).
 
     Runs in a worker thread (a million prompts take seconds); ``should_stop`` is polled after
     each chunk and abandons the export (no file is left behind). ``only``: just the prompts
@@ -185,37 +183,26 @@ def export_run(
     only = export_filter(only)
     prices = price_table(store.get_setting("prices", {}))
     target = check_destination(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     written = 0
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write: Callable[[Sequence[Any]], object]
-            if fmt is ExportFormat.CSV:
-                text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
-                writer = csv.writer(text)
-                writer.writerow(CSV_HEADER)
-                write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
-            else:
-                write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
-            total = run.prompt_count if only is None else count_matching(store.db, run.id, only)
-            chunks = (store.iter_run_prompts(run.id) if only is None
-                      else matching_prompts(store.db, run.id, only))
-            for rows in chunks:
-                write(rows)
-                written += len(rows)
-                if progress is not None:
-                    progress(written, max(total, written))
-                if should_stop is not None and should_stop():
-                    raise Cancelled("export stopped; no file was written")
-            if fmt is ExportFormat.CSV:
-                text.detach()  # leave fh open: the with-block closes it
-        os.chmod(tmp, user_file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with written_file(target) as fh:
+        write: Callable[[Sequence[Any]], object]
+        if fmt is ExportFormat.CSV:
+            text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+            writer = csv.writer(text)
+            writer.writerow(CSV_HEADER)
+            write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
+        else:
+            write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
+        total = run.prompt_count if only is None else count_matching(store.db, run.id, only)
+        chunks = (store.iter_run_prompts(run.id) if only is None
+                  else matching_prompts(store.db, run.id, only))
+        for rows in chunks:
+            write(rows)
+            written += len(rows)
+            if progress is not None:
+                progress(written, max(total, written))
+            if should_stop is not None and should_stop():
+                raise Cancelled("export stopped; no file was written")
+        if fmt is ExportFormat.CSV:
+            text.detach()  # leave fh open: written_file closes it
     return written

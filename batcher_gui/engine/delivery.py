@@ -27,6 +27,7 @@ import orjson
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
+from batcher_gui.engine.destination import fit_name, name_max
 from batcher_gui.engine.export import CSV_HEADER, csv_row, jsonl_line
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.workers import DbWorkers
@@ -43,15 +44,23 @@ log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
 #: Results appended per pass step (and per transaction marking them delivered).
 _PAGE = 2000
+_KINDS = ("jsonl", "csv")
 
 
 def folder_files(target: DeliveryTarget, taken: Collection[str] = ()) -> dict[str, str]:
-    """The two files a folder target holds for a run (kind -> path)."""
+    """The two files a folder target holds for a run (kind -> path).
+
+    Named after the run; a name too long for the file system (older Batchers took names of
+    any length) is cut and the run's number added, as when another run has the plain
+    names: unique, and the same on every pass."""
     stem = _SAFE.sub("_", target.run_name).strip() or f"run-{target.run_id}"
     folder = Path(target.target).expanduser()
-    paths = {"jsonl": str(folder / f"{stem}.jsonl"), "csv": str(folder / f"{stem}.csv")}
-    if set(taken).intersection(paths.values()):  # another run's files: never write into them
-        paths = {k: str(folder / f"{stem} (run {target.run_id}).{k}") for k in paths}
+    limit = name_max(folder)
+    paths = {k: str(folder / f"{stem}.{k}") for k in _KINDS}
+    if (len(f"{stem}.jsonl".encode()) > limit  # the longer of the two names
+            or set(taken).intersection(paths.values())):  # never write into another run's
+        paths = {k: str(folder / fit_name(stem, f" (run {target.run_id}).{k}", limit))
+                 for k in _KINDS}
     return paths
 
 
@@ -66,6 +75,8 @@ class Deliverer:
         self.listener = listener
         self.workers = workers
         self._session: Any = None  # an aiohttp.ClientSession once a webhook is used
+        #: run id -> why its folder could not be written, as last said (said once per cause)
+        self._folder_problems: dict[int, str] = {}
 
     async def close(self) -> None:
         if self._session is not None:
@@ -81,9 +92,10 @@ class Deliverer:
                 try:
                     await self.workers.read(self._to_folder, target)
                 except OSError as exc:
-                    self._notice(f"cannot write the results of run #{target.run_id} "
-                                 f"{target.run_name!r} to {target.target}: {exc}; retrying")
+                    self._folder_failed(target, exc)
                     waiting = True
+                else:
+                    self._folder_problems.pop(target.run_id, None)
             else:
                 await self._to_webhook(target)
                 waiting = waiting or await self.workers.read(
@@ -94,7 +106,9 @@ class Deliverer:
     def _to_folder(self, target: DeliveryTarget) -> None:
         wanted = folder_files(target)
         taken = self.ds.paths_in_use(list(wanted.values()), target.run_id)
-        files = self.ds.folder_files(target.run_id, folder_files(target, taken))
+        limit = name_max(Path(target.target).expanduser())
+        files = self.ds.folder_files(target.run_id, folder_files(target, taken),
+                                     lambda path: len(os.fsencode(Path(path).name)) <= limit)
         if any(_shorter(path, size) for path, size in files.values()):
             # The user removed or edited a file: write all of it again.
             self.workers.write_sync(self.ds.restart_files, target.run_id)
@@ -116,6 +130,20 @@ class Deliverer:
             self.workers.write_sync(self.ds.appended, target.run_id, [r[0] for r in rows],
                                     dict(sizes), f"written to {Path(files['jsonl'][0]).parent}")
             after = rows[-1][0]
+
+    def _folder_failed(self, target: DeliveryTarget, exc: OSError) -> None:
+        """Say why a run's folder cannot be written: once per cause, not on every pass (the
+        next passes try again), in a line of readable length whatever the names."""
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({_short(os.path.basename(exc.filename))})" if isinstance(
+            exc.filename, str) and os.path.basename(exc.filename) else ""
+        if self._folder_problems.get(target.run_id) == reason:
+            log.debug("run #%s: folder still not writable: %s", target.run_id, reason)
+            return
+        self._folder_problems[target.run_id] = reason
+        self._notice(f"cannot write the results of run #{target.run_id} "
+                     f"{_short(target.run_name)!r} to {_short(target.target)}: {reason}{where}; "
+                     "Batcher keeps trying (said again only if the problem changes)")
 
     # -- webhook -----------------------------------------------------------------------------
     async def _to_webhook(self, target: DeliveryTarget) -> None:
@@ -171,6 +199,11 @@ class Deliverer:
         log.info(message)
         if self.listener is not None:
             self.listener(Notice(NoticeLevel.ERROR, message))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` for a message: its start and end when it is long."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-19:]}"
 
 
 def _shorter(path: str, committed: int) -> bool:

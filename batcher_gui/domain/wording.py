@@ -18,3 +18,9 @@ def size_text(n_bytes: int) -> str:
             value = n_bytes / size
             return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
     raise AssertionError("unreachable")
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` for a message line: its start and its end when it is longer than ``limit``
+    (a run name or path of thousands of characters must not flood a terminal)."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-19:]}"

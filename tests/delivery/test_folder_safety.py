@@ -5,69 +5,16 @@ cause, in a line a person can read."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import orjson
 import pytest
 
-from batcher_gui.domain.events import Event, Notice
-from batcher_gui.domain.models import ImportOptions
-from batcher_gui.engine.delivery import Deliverer
-from batcher_gui.engine.run_import import import_file
-from batcher_gui.engine.settings import EngineSettings
-from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage import Store
 from batcher_gui.storage.delivery import DeliveryStore
-
-
-def _import(store: Store, path: Path, ids: list[str]) -> int:
-    path.write_bytes(b"".join(orjson.dumps({
-        "custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
-        "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]}})
-        + b"\n" for cid in ids))
-    return import_file(store, path, ImportOptions()).run.id
-
-
-def _finish(store: Store, run_id: int, text: str = "fine") -> None:
-    """The provider answered every prompt of the run (what applying a batch's results does)."""
-    body = orjson.dumps({"object": "chat.completion", "choices": [
-        {"message": {"role": "assistant", "content": text}}]})
-    with store.db.write() as conn:
-        conn.exec_driver_sql("UPDATE prompts SET state = 'processed', response = ?, "
-                             "input_tokens = 3, output_tokens = 1, updated_at = ? "
-                             "WHERE run_id = ? AND state = 'pending'",
-                             (body, time.time(), run_id))
-
-
-def _passes(store: Store, n: int = 1,
-            before: Callable[[int], object] = lambda _: None) -> list[Notice]:
-    """``n`` delivery passes of one deliverer (as the engine makes them), ``before(i)`` called
-    before pass ``i``; the notices said."""
-    said: list[Notice] = []
-
-    def listen(event: Event) -> None:
-        if isinstance(event, Notice):
-            said.append(event)
-
-    async def go() -> None:
-        workers = DbWorkers()
-        deliverer = Deliverer(store.db, EngineSettings(), listen, workers)
-        try:
-            for i in range(n):
-                before(i)
-                await deliverer.run_pass()
-        finally:
-            await deliverer.close()
-            workers.close()
-
-    asyncio.run(go())
-    return said
+from tests.delivery.helpers import finish, import_prompts, passes
 
 
 def _rename(store: Store, run_id: int, name: str) -> None:
@@ -79,11 +26,11 @@ def _rename(store: Store, run_id: int, name: str) -> None:
 def test_the_folders_csv_holds_no_formula_and_the_jsonl_exact_text(store: Store,
                                                                    tmp_path: Path) -> None:
     ids = ["=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(A1)", "+1", "nul\0id", "ok"]
-    run_id = _import(store, tmp_path / "hostile.jsonl", ids)
+    run_id = import_prompts(store, tmp_path / "hostile.jsonl", ids)
     out = tmp_path / "out"
     DeliveryStore(store.db).set_target(run_id, "folder", str(out))
-    _finish(store, run_id, "-1+cmd|' /C calc'!A0")
-    assert _passes(store) == []
+    finish(store, run_id, "-1+cmd|' /C calc'!A0")
+    assert passes(store) == []
     with (out / "hostile.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["custom_id"] for r in rows] == [
@@ -96,17 +43,17 @@ def test_the_folders_csv_holds_no_formula_and_the_jsonl_exact_text(store: Store,
 def test_a_run_name_of_thousands_of_characters_gets_files_that_fit(store: Store,
                                                                    tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = _import(store, tmp_path / "a.jsonl", ["a1", "a2"])
-    second = _import(store, tmp_path / "b.jsonl", ["b1"])
+    first = import_prompts(store, tmp_path / "a.jsonl", ["a1", "a2"])
+    second = import_prompts(store, tmp_path / "b.jsonl", ["b1"])
     _rename(store, first, "long " * 1000 + "first")  # the same first 5,000 characters
     _rename(store, second, "long " * 1000 + "second")
     for run_id in (first, second):
         DeliveryStore(store.db).set_target(run_id, "folder", str(out))
-        _finish(store, run_id)
+        finish(store, run_id)
     # An older Batcher recorded the names it could never make: they are replaced.
     DeliveryStore(store.db).folder_files(first, {
         kind: str(out / f"{'long ' * 1000}first.{kind}") for kind in ("jsonl", "csv")})
-    assert _passes(store) == []
+    assert passes(store) == []
     assert store.status().runs[0].prompts_by_state == {"delivered": 2}
     names = sorted(os.listdir(out))
     assert len(names) == 4 and all(len(os.fsencode(n)) <= 255 for n in names), names
@@ -116,7 +63,7 @@ def test_a_run_name_of_thousands_of_characters_gets_files_that_fit(store: Store,
     # Later results of the same run go into the same files.
     ds = DeliveryStore(store.db)
     assert ds.redeliver(first, failed_only=False) == 2
-    assert _passes(store) == []
+    assert passes(store) == []
     assert sorted(os.listdir(out)) == names
     jsonl = next(n for n in names if n.endswith(f"(run {first}).jsonl"))
     assert len((out / jsonl).read_text().splitlines()) == 2
@@ -125,14 +72,14 @@ def test_a_run_name_of_thousands_of_characters_gets_files_that_fit(store: Store,
 @pytest.mark.expect_log
 def test_a_folder_that_cannot_be_written_is_said_once_per_cause(store: Store,
                                                                tmp_path: Path) -> None:
-    run_id = _import(store, tmp_path / "r.jsonl", ["x1"])
+    run_id = import_prompts(store, tmp_path / "r.jsonl", ["x1"])
     _rename(store, run_id, "r" * 5000)
     out = tmp_path / "out"
     DeliveryStore(store.db).set_target(run_id, "folder", str(out))
     out.write_text("the user put a file where the results folder was")
-    _finish(store, run_id)
+    finish(store, run_id)
 
-    said = _passes(store, 5)
+    said = passes(store, 5)
     assert len(said) == 1, [n.message for n in said]
     message = said[0].message
     assert len(message) < 400 and f"run #{run_id}" in message and "Not a directory" in message
@@ -145,7 +92,7 @@ def test_a_folder_that_cannot_be_written_is_said_once_per_cause(store: Store,
             out.write_text("another file")
             DeliveryStore(store.db).redeliver(run_id, failed_only=False)
 
-    said = _passes(store, 5, fixed_then_broken_again)
+    said = passes(store, 5, fixed_then_broken_again)
     assert len(said) == 2 and all("Not a directory" in n.message for n in said)
     assert all(len(os.fsencode(n)) <= 255 for n in os.listdir(tmp_path / "moved"))
     assert len(os.listdir(tmp_path / "moved")) == 2  # delivered while it could be

@@ -18,12 +18,12 @@ import csv
 import io
 import logging
 import os
-import re
 from collections.abc import Collection
 from pathlib import Path
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
+from batcher_gui.domain.file_names import results_file_stem
 from batcher_gui.domain.wording import shortened
 from batcher_gui.engine.destination import fit_name, name_max
 from batcher_gui.engine.export import CSV_HEADER, csv_row, jsonl_line
@@ -35,7 +35,6 @@ from batcher_gui.storage.delivery import DeliveryStore, DeliveryTarget
 from batcher_gui.storage.store import Store
 
 log = logging.getLogger(__name__)
-_SAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
 #: Results appended per pass step (and per transaction marking them delivered).
 _PAGE = 2000
 _KINDS = ("jsonl", "csv")
@@ -47,7 +46,7 @@ def folder_files(target: DeliveryTarget, taken: Collection[str] = ()) -> dict[st
     Named after the run; a name too long for the file system (older Batchers took names of
     any length) is cut and the run's number added, as when another run has the plain
     names: unique, and the same on every pass."""
-    stem = _SAFE.sub("_", target.run_name).strip() or f"run-{target.run_id}"
+    stem = results_file_stem(target.run_name, target.run_id)
     folder = Path(target.target).expanduser()
     limit = name_max(folder)
     paths = {k: str(folder / f"{stem}.{k}") for k in _KINDS}

@@ -43,6 +43,7 @@ _WHAT_TO_DO = {
     errno.EDQUOT: "your disk quota is used up: free some space or choose another disk",
     errno.ENAMETOOLONG: "the name is too long for that file system: choose a shorter one",
     errno.EPIPE: "the program reading it stopped before the end",
+    errno.EISDIR: "it is a folder: give a file name",
 }
 
 
@@ -98,10 +99,7 @@ def written_file(target: Path) -> Iterator[BinaryIO]:
             old = os.stat(dest)
         except FileNotFoundError:
             old = None
-        if old is not None and stat.S_ISDIR(old.st_mode):
-            raise InvalidInput(f"{target} is a folder: give a file name, e.g. "
-                               f"{target / 'results.csv'}")
-        if old is not None and not stat.S_ISREG(old.st_mode):
+        if old is not None and not stat.S_ISREG(old.st_mode):  # a folder fails to open
             with open(dest, "wb") as direct:  # a FIFO's open waits for its reader
                 yield direct
             return

@@ -92,6 +92,9 @@ class Webhooks:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        for url, task in self._endpoints.items():
+            if not task.cancelled() and task.exception() is not None:  # a bug: not lost
+                log.error("delivering to webhook %s failed", url, exc_info=task.exception())
         self._endpoints.clear()
         if self._session is not None:
             await self._session.close()

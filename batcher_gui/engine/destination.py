@@ -113,7 +113,7 @@ def written_file(target: Path) -> Iterator[BinaryIO]:
 
 @contextlib.contextmanager
 def _replacing(dest: Path, old: os.stat_result | None) -> Iterator[BinaryIO]:
-    tmp = dest.parent / f".batcher-export-{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    tmp = dest.parent / temp_name(os.getpid(), secrets.token_hex(4))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -141,6 +141,12 @@ def _take_over(fd: int, old: os.stat_result | None) -> None:
         with contextlib.suppress(PermissionError):  # only root may give a file away
             os.fchown(fd, old.st_uid, old.st_gid)
     os.fchmod(fd, stat.S_IMODE(old.st_mode))
+
+
+def temp_name(pid: int, token: str) -> str:
+    """The temporary file an export by process ``pid`` of this machine writes (``token``:
+    eight hex digits, so two exports into one folder never share one)."""
+    return f".batcher-export-{_host_tag()}-{pid}-{token}.tmp"
 
 
 def remove_stale_temp_files(folder: Path) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from batcher_gui.engine.destination import remove_stale_temp_files
+from batcher_gui.engine.destination import remove_stale_temp_files, temp_name
 from tests.cli.conftest import Cli, text_file
 
 QUESTIONS = ["What is 2+2?", "Name a colour.", "Say hi."]
@@ -113,9 +113,9 @@ def test_temporary_files_of_killed_exports_are_removed_by_the_next_one(
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     pid = int(dead.stdout)  # a process that has ended
-    left = _temp_name(pid)
+    left = temp_name(pid, "0123abcd")
     (out / left).write_text("half an export")
-    alive = _temp_name(os.getpid())  # an export still running: kept
+    alive = temp_name(os.getpid(), "0123abcd")  # an export still running: kept
     (out / alive).write_text("being written")
     (out / ".batcher-export-notes.tmp").write_text("not ours")
 
@@ -123,9 +123,3 @@ def test_temporary_files_of_killed_exports_are_removed_by_the_next_one(
     assert sorted(os.listdir(out)) == sorted(["a.csv", alive, ".batcher-export-notes.tmp"])
     assert remove_stale_temp_files(out) == 0
 
-
-def _temp_name(pid: int) -> str:
-    """A temporary file as an export of process ``pid`` on this machine names it."""
-    from batcher_gui.engine.destination import _host_tag
-
-    return f".batcher-export-{_host_tag()}-{pid}-0123abcd.tmp"

@@ -50,3 +50,9 @@ def visible(text: str) -> str:
     if text.isprintable():  # the usual case, at C speed: nothing hidden
         return text
     return "".join(_escaped(c) if is_hidden(c) else c for c in text)
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` for a message line: its start and its end when it is longer than ``limit``
+    (a run name or path of thousands of characters must not flood a terminal)."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-19:]}"

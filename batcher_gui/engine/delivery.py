@@ -7,51 +7,53 @@ by cutting the files back to the recorded length before the next append, so ever
 in each file exactly once, and a file never has a half line a reader could trip on for long.
 Webhook: one POST per result with an ``Idempotency-Key`` that stays the same across retries of
 the same result, so a receiver can drop duplicates (delivery is at-least-once). 2xx = delivered;
-other answers, timeouts and refused connections are retried with backoff, then the result's
-delivery is marked failed (the result is kept; ``redeliver`` sends it again).
+other answers (redirects too: never followed), timeouts and refused connections are retried
+with backoff, then the result's delivery is marked failed (the result is kept; ``redeliver``
+sends it again). See :mod:`batcher_gui.engine.webhooks`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import logging
 import os
-import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
+from batcher_gui.domain.file_names import results_file_stem
+from batcher_gui.domain.wording import shortened
+from batcher_gui.engine.destination import fit_name, name_max
 from batcher_gui.engine.export import CSV_HEADER, csv_row, jsonl_line
 from batcher_gui.engine.settings import EngineSettings
+from batcher_gui.engine.webhooks import Webhooks
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.db import Database
-from batcher_gui.storage.delivery import (
-    DeliveryStore,
-    DeliveryTarget,
-    PendingDelivery,
-    prompt_payload,
-)
+from batcher_gui.storage.delivery import DeliveryStore, DeliveryTarget
 from batcher_gui.storage.store import Store
 
 log = logging.getLogger(__name__)
-_SAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
 #: Results appended per pass step (and per transaction marking them delivered).
 _PAGE = 2000
+_KINDS = ("jsonl", "csv")
 
 
 def folder_files(target: DeliveryTarget, taken: Collection[str] = ()) -> dict[str, str]:
-    """The two files a folder target holds for a run (kind -> path)."""
-    stem = _SAFE.sub("_", target.run_name).strip() or f"run-{target.run_id}"
+    """The two files a folder target holds for a run (kind -> path).
+
+    Named after the run; a name too long for the file system (older Batchers took names of
+    any length) is cut and the run's number added, as when another run has the plain
+    names: unique, and the same on every pass."""
+    stem = results_file_stem(target.run_name, target.run_id)
     folder = Path(target.target).expanduser()
-    paths = {"jsonl": str(folder / f"{stem}.jsonl"), "csv": str(folder / f"{stem}.csv")}
-    if set(taken).intersection(paths.values()):  # another run's files: never write into them
-        paths = {k: str(folder / f"{stem} (run {target.run_id}).{k}") for k in paths}
+    limit = name_max(folder)
+    paths = {k: str(folder / f"{stem}.{k}") for k in _KINDS}
+    if (len(f"{stem}.jsonl".encode()) > limit  # the longer of the two names
+            or set(taken).intersection(paths.values())):  # never write into another run's
+        paths = {k: str(folder / fit_name(stem, f" (run {target.run_id}).{k}", limit))
+                 for k in _KINDS}
     return paths
 
 
@@ -65,36 +67,40 @@ class Deliverer:
         self.settings = settings
         self.listener = listener
         self.workers = workers
-        self._session: Any = None  # an aiohttp.ClientSession once a webhook is used
+        self.webhooks = Webhooks(self.ds, settings, workers, self._notice)
+        #: run id -> why its folder could not be written, as last said (said once per cause)
+        self._folder_problems: dict[int, str] = {}
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.webhooks.close(self.settings.stop_grace)
 
     async def run_pass(self) -> bool:
         """Deliver what is due. Returns True while some result still waits for delivery."""
         waiting = False
+        hooks = []
         for target in await self.workers.read(self.ds.targets):
             await self.workers.write(self.ds.start, target.run_id)
-            if target.kind == "folder":
+            if target.kind != "folder":
+                hooks.append(target)
+            else:
                 try:
                     await self.workers.read(self._to_folder, target)
                 except OSError as exc:
-                    self._notice(f"cannot write the results of run #{target.run_id} "
-                                 f"{target.run_name!r} to {target.target}: {exc}; retrying")
+                    self._folder_failed(target, exc)
                     waiting = True
-            else:
-                await self._to_webhook(target)
-                waiting = waiting or await self.workers.read(
-                    self.ds.count_delivering, target.run_id) > 0
-        return waiting
+                else:
+                    self._folder_problems.pop(target.run_id, None)
+        hooks = [t for t in hooks if await self.workers.read(self.ds.count_delivering, t.run_id)]
+        await self.webhooks.start(hooks)  # each endpoint on its own, beyond this pass
+        return waiting or bool(hooks) or self.webhooks.busy()
 
     # -- folder (runs in a worker thread) ------------------------------------------------------
     def _to_folder(self, target: DeliveryTarget) -> None:
         wanted = folder_files(target)
         taken = self.ds.paths_in_use(list(wanted.values()), target.run_id)
-        files = self.ds.folder_files(target.run_id, folder_files(target, taken))
+        limit = name_max(Path(target.target).expanduser())
+        files = self.ds.folder_files(target.run_id, folder_files(target, taken),
+                                     lambda path: len(os.fsencode(Path(path).name)) <= limit)
         if any(_shorter(path, size) for path, size in files.values()):
             # The user removed or edited a file: write all of it again.
             self.workers.write_sync(self.ds.restart_files, target.run_id)
@@ -117,55 +123,20 @@ class Deliverer:
                                     dict(sizes), f"written to {Path(files['jsonl'][0]).parent}")
             after = rows[-1][0]
 
-    # -- webhook -----------------------------------------------------------------------------
-    async def _to_webhook(self, target: DeliveryTarget) -> None:
-        import aiohttp  # a fifth of a second to import: only when a webhook is used
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout))
-        items = await self.workers.read(self.ds.due, target.run_id)
-        if not items:
+    def _folder_failed(self, target: DeliveryTarget, exc: OSError) -> None:
+        """Say why a run's folder cannot be written: once per cause, not on every pass (the
+        next passes try again), in a line of readable length whatever the names."""
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({shortened(os.path.basename(exc.filename))})" if isinstance(
+            exc.filename, str) and os.path.basename(exc.filename) else ""
+        if self._folder_problems.get(target.run_id) == reason:
+            log.debug("run #%s: folder still not writable: %s", target.run_id, reason)
             return
-        gate = asyncio.Semaphore(8)
-        delivered: list[int] = []
-
-        async def one(item: PendingDelivery) -> None:
-            async with gate:
-                if await self._post(target, item):
-                    delivered.append(item.prompt_id)
-
-        await asyncio.gather(*(one(item) for item in items))
-        await self.workers.write(self.ds.delivered, delivered,
-                                 f"webhook {target.target} accepted it")
-
-    async def _post(self, target: DeliveryTarget, item: PendingDelivery) -> bool:
-        import aiohttp
-
-        assert self._session is not None
-        body = prompt_payload(item, target.run_name)
-        body["response"] = orjson.Fragment(item.response) if item.response else None
-        body["error"] = item.error
-        headers = {"Content-Type": "application/json", "User-Agent": "Batcher",
-                   "Idempotency-Key": f"batcher-{item.prompt_id}-{item.attempts}"}
-        try:
-            async with self._session.post(target.target, data=orjson.dumps(body),
-                                          headers=headers) as response:
-                if 200 <= response.status < 300:
-                    return True
-                problem = f"HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        attempt = item.delivery_attempts + 1
-        if attempt >= self.settings.delivery_attempts:
-            await self.workers.write(self.ds.attempt_failed, item.prompt_id, problem, None)
-            self._notice(f"run {target.run_name!r}: result {item.user_custom_id!r} could not be "
-                         f"delivered ({problem}); `batcher redeliver #{target.run_id} --failed` "
-                         "sends it again")
-        else:
-            await self.workers.write(self.ds.attempt_failed, item.prompt_id, problem,
-                                     self.settings.delivery_retry_base * 2 ** (attempt - 1))
-        return False
+        self._folder_problems[target.run_id] = reason
+        self._notice(f"cannot write the results of run #{target.run_id} "
+                     f"{shortened(target.run_name)!r} to {shortened(target.target)}: "
+                     f"{reason}{where}; Batcher keeps trying (said again only if the problem "
+                     "changes)")
 
     def _notice(self, message: str) -> None:
         log.info(message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
+import re
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +25,7 @@ from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptQuery
+from batcher_gui.engine.destination import cannot_write, written_file
 from batcher_gui.storage.export_rows import count_matching, matching_prompts
 from batcher_gui.storage.store import Store
 
@@ -100,35 +101,53 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
     }) + b"\n"
 
 
+#: A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+#: (OWASP, "CSV Injection"): ``=HYPERLINK(..)`` or ``=cmd|' /C calc'!A0`` would run on opening.
+_FORMULA_START = frozenset("=+-@\t\r")
+#: ... except a plain number ("-5"): a spreadsheet reads it as the number it is, nothing runs.
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell's text as a spreadsheet must get it: a leading single quote before anything
+    it would run as a formula (the quote shows the cell is text; the csv module already
+    quotes and doubles embedded quotes), and U+FFFD for NUL, which readers (Batcher's own
+    import among them) refuse in a text file. JSONL exports keep the exact text."""
+    if "\0" in cell:
+        cell = cell.replace("\0", "\ufffd")
+    if cell[:1] in _FORMULA_START and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def csv_row(row: Any, prices: PriceTable) -> list[Any]:
-    """One export row (CSV, see CSV_HEADER) of a prompt row."""
+    """One export row (CSV, see CSV_HEADER) of a prompt row, its text cells made safe for a
+    spreadsheet (see :func:`spreadsheet_safe`)."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
      tokens_out, attempts, delivery_error) = row
     cost = _cost(prices, model, tokens_in, tokens_out, response)
+    safe = spreadsheet_safe
     return [
-        custom_id, state, line_no, endpoint, model, output_text(endpoint, response), error or "",
-        delivery_error or "",
+        safe(custom_id), state, line_no, safe(endpoint), safe(model),
+        safe(output_text(endpoint, response)), safe(error or ""), safe(delivery_error or ""),
         "" if tokens_in is None else tokens_in,
         "" if tokens_out is None else tokens_out,
         "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),
-        attempts, body.decode("utf-8"), response.decode("utf-8") if response else "",
+        attempts, safe(body.decode("utf-8")), safe(response.decode("utf-8")) if response else "",
     ]
-
-
-def user_file_mode() -> int:
-    """The mode a new file gets under the user's umask (mkstemp makes 0600 files)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def check_destination(out: str | os.PathLike[str]) -> Path:
     """Where an export goes; a folder or an unwritable place is refused, saying why."""
     target = Path(out).expanduser()
-    if target.is_dir():
-        raise InvalidInput(f"{target} is a folder: give a file name, e.g. {target / 'results.csv'}")
-    if target.parent.exists() and not target.parent.is_dir():
-        raise InvalidInput(f"{target.parent} is a file, not a folder")
+    try:
+        if target.is_dir():
+            raise InvalidInput(f"{target} is a folder: give a file name, e.g. "
+                               f"{target / 'results.csv'}")
+        if target.parent.exists() and not target.parent.is_dir():
+            raise InvalidInput(f"{target.parent} is a file, not a folder")
+    except OSError as exc:  # a name too long, a folder that may not be looked into...
+        raise cannot_write(target, exc) from None
     return target
 
 
@@ -153,7 +172,8 @@ def export_run(
     should_stop: Callable[[], bool] | None = None,
     only: PromptQuery | None = None,
 ) -> int:
-    """Write a run's prompts to ``out``; returns how many. The file appears only when complete.
+    """Write a run's prompts to ``out``; returns how many. A file appears only when complete
+    (a FIFO or a device is written as it goes; see :func:`written_file`).
 
     Runs in a worker thread (a million prompts take seconds); ``should_stop`` is polled after
     each chunk and abandons the export (no file is left behind). ``only``: just the prompts
@@ -163,37 +183,26 @@ def export_run(
     only = export_filter(only)
     prices = price_table(store.get_setting("prices", {}))
     target = check_destination(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     written = 0
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write: Callable[[Sequence[Any]], object]
-            if fmt is ExportFormat.CSV:
-                text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
-                writer = csv.writer(text)
-                writer.writerow(CSV_HEADER)
-                write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
-            else:
-                write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
-            total = run.prompt_count if only is None else count_matching(store.db, run.id, only)
-            chunks = (store.iter_run_prompts(run.id) if only is None
-                      else matching_prompts(store.db, run.id, only))
-            for rows in chunks:
-                write(rows)
-                written += len(rows)
-                if progress is not None:
-                    progress(written, max(total, written))
-                if should_stop is not None and should_stop():
-                    raise Cancelled("export stopped; no file was written")
-            if fmt is ExportFormat.CSV:
-                text.detach()  # leave fh open: the with-block closes it
-        os.chmod(tmp, user_file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with written_file(target) as fh:
+        write: Callable[[Sequence[Any]], object]
+        if fmt is ExportFormat.CSV:
+            text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+            writer = csv.writer(text)
+            writer.writerow(CSV_HEADER)
+            write = lambda rows: writer.writerows(csv_row(r, prices) for r in rows)  # noqa: E731
+        else:
+            write = lambda rows: fh.write(b"".join(jsonl_line(r, prices) for r in rows))  # noqa: E731
+        total = run.prompt_count if only is None else count_matching(store.db, run.id, only)
+        chunks = (store.iter_run_prompts(run.id) if only is None
+                  else matching_prompts(store.db, run.id, only))
+        for rows in chunks:
+            write(rows)
+            written += len(rows)
+            if progress is not None:
+                progress(written, max(total, written))
+            if should_stop is not None and should_stop():
+                raise Cancelled("export stopped; no file was written")
+        if fmt is ExportFormat.CSV:
+            text.detach()  # leave fh open: written_file closes it
     return written

@@ -10,7 +10,7 @@ for it twice).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,12 +150,20 @@ class DeliveryStore:
             return moved
 
     # -- folder targets: append-only files with a committed length -------------------------
-    def folder_files(self, run_id: int, wanted: dict[str, str]) -> dict[str, tuple[str, int]]:
+    def folder_files(self, run_id: int, wanted: dict[str, str],
+                     usable: Callable[[str], bool] = lambda _path: True,
+                     ) -> dict[str, tuple[str, int]]:
         """kind -> (path, committed bytes) of a run's folder files, recording ``wanted`` paths
-        for kinds not seen before."""
+        for kinds not seen before, and instead of recorded paths that are not ``usable`` (a
+        name too long to be made, as older Batchers recorded: nothing was ever written)."""
         with self.db.write() as conn:
             known = {r.kind: (r.path, r.committed_bytes) for r in conn.execute(
                 select(delivery_files).where(delivery_files.c.run_id == run_id))}
+            for kind, (path, _size) in list(known.items()):
+                if not usable(path):
+                    conn.execute(delete(delivery_files).where(
+                        delivery_files.c.run_id == run_id, delivery_files.c.kind == kind))
+                    del known[kind]
             for kind, path in wanted.items():
                 if kind not in known:
                     conn.execute(insert(delivery_files).values(run_id=run_id, kind=kind,

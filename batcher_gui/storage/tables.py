@@ -208,3 +208,13 @@ wake_calls = Table(
     Column("id", Integer, primary_key=True),
     Column("count", Integer, nullable=False, server_default=text("0")),
 )
+
+# Added in 0006: one row, made with the workspace (or when an older one is upgraded): a random
+# id, unique to this workspace, that what Batcher sends out carries (webhook idempotency keys).
+workspace_identity = Table(
+    "workspace_identity",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uid", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)

@@ -9,7 +9,6 @@ arrive; a webhook gets one POST per answer, retried with backoff until it answer
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,21 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.file_names import results_file_stem
 from batcher_gui.domain.views import RunOverview
-from batcher_gui.domain.wording import plural
+from batcher_gui.domain.wording import plural, shortened
 from batcher_gui.ui.base.messages import pick_files
 from batcher_gui.ui.base.said import delivery_set
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.dialogs.words import plain
-
-#: Characters a results file's name cannot hold (engine/delivery.py's folder_files names the
-#: files the same way).
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
-
-
-def file_stem(run: RunOverview) -> str:
-    """The name the run's results files get in a folder (before .jsonl and .csv)."""
-    return _UNSAFE.sub("_", run.run.name).strip() or f"run-{run.run.id}"
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -55,7 +46,7 @@ class DeliveryDialog(QDialog):
         self.setObjectName("delivery-dialog")
         self.setWindowTitle(f"Delivery of run {run.run.label}")
         self.service, self.run = service, run
-        stem = file_stem(run)
+        stem = shortened(results_file_stem(run.run.name, run.run.id))
         self.none = QRadioButton("No delivery — read the answers here, or export the run")
         self.folder = QRadioButton("Write the answers to a folder")
         self.folder.setToolTip(f"Two files for this run, “{stem}.jsonl” and “{stem}.csv” "

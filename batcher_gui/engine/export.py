@@ -23,6 +23,7 @@ from batcher_gui.domain.answers import answer_text
 from batcher_gui.domain.errors import Cancelled, InvalidInput
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.usage import cache_tokens_in
 from batcher_gui.domain.views import PromptQuery
 from batcher_gui.engine.destination import cannot_write, written_file
@@ -94,8 +95,9 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
         "line": line_no,
         "request": {"method": "POST", "url": endpoint, "body": orjson.Fragment(body)},
         "response": orjson.Fragment(response) if response else None,
-        "error": error,
-        "delivery_error": delivery_error,
+        # Masked again on the way out: a workspace from before masking may hold an echoed key.
+        "error": mask_optional(error),
+        "delivery_error": mask_optional(delivery_error),
         "usage": usage,
         "attempts": attempts,
     }) + b"\n"
@@ -129,7 +131,8 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
     safe = spreadsheet_safe
     return [
         safe(custom_id), state, line_no, safe(endpoint), safe(model),
-        safe(output_text(endpoint, response)), safe(error or ""), safe(delivery_error or ""),
+        safe(output_text(endpoint, response)), safe(mask(error or "")),
+        safe(mask(delivery_error or "")),
         "" if tokens_in is None else tokens_in,
         "" if tokens_out is None else tokens_out,
         "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),

@@ -75,3 +75,20 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks() -> None:
 ])
 def test_passwords_in_urls_are_hidden(text: str, masked: str) -> None:
     assert mask_secrets(text) == masked
+
+
+def test_exports_mask_keys_stored_before_masking_existed() -> None:
+    """A workspace written before masking may hold an echoed key in a prompt's error: neither
+    export format carries it out (the answer's own text stays exact)."""
+    from batcher_gui.config.prices import price_table
+    from batcher_gui.engine.export import csv_row, jsonl_line
+
+    key = "sk-proj-" + "A1b2C3d4" * 6
+    row = (1, "c1", 1, "failed", "/v1/chat/completions", "gpt-4o-mini", b"{}", None,
+           f"401: Incorrect API key provided: Bearer {key}", None, None, 1,
+           f"webhook said: api-key={key}")
+    prices = price_table()
+    line = jsonl_line(row, prices).decode()
+    cells = " ".join(str(cell) for cell in csv_row(row, prices))
+    for text in (line, cells):
+        assert key not in text and "…" in text

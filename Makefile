@@ -37,6 +37,7 @@ bench: venv
 	$(BIN)/python bench/tokens.py 1000000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui.py 1000000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/soak.py
+	$(BIN)/python bench/hostile.py
 
 # The window under Xvfb on a demo workspace: one PNG per view, light and dark, in docs/screenshots.
 screenshots: sysdeps venv

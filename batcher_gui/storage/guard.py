@@ -22,6 +22,9 @@ _SHOWN_NAMES = 5
 
 def existing_tables(path: Path) -> set[str]:
     """The tables and views of the SQLite database at ``path`` (read-only; none if absent)."""
+    if path.is_dir():
+        raise WorkspaceError(f"{path} is a folder, not a database file: name the database "
+                             "file itself, or give the folder with --data-dir or BATCHER_HOME")
     if not path.exists() or path.stat().st_size == 0:
         return set()
     # Without a WAL file beside it, everything is in the file itself: read it as immutable,

@@ -65,3 +65,16 @@ def test_batcher_database_url_is_preferred_over_database_url(tmp_path: Path) -> 
     home = tmp_path / "home"
     assert batcher("status", env={**env, "BATCHER_HOME": str(home)}).returncode == 0
     assert (home / "batcher.sqlite3").exists()
+
+
+def test_a_url_naming_a_folder_or_a_non_database_is_explained(tmp_path: Path) -> None:
+    folder = tmp_path / "data.db"
+    folder.mkdir()
+    text = tmp_path / "notes.db"
+    text.write_text("hello\n")
+    for path, said in ((folder, "is a folder, not a database file"),
+                       (text, "file is not a database")):
+        result = batcher("status", env={"BATCHER_DATABASE_URL": f"sqlite:///{path}"})
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert said in result.stderr, result.stderr
+    assert text.read_text() == "hello\n" and not any(folder.iterdir())

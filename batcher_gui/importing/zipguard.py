@@ -57,8 +57,23 @@ _ENDS = {_COMMENT: (b"-->", "comment"), _CDATA: (b"]]>", "CDATA section"),
 _CDATA_START = b"<![CDATA["
 
 
+#: Parts a workbook may hold. Real ones hold tens (a few thousand with many sheets and
+#: images); zipfile reads the whole index at once, so a zip of millions of tiny entries would
+#: cost seconds and hundreds of MB before any part is read.
+MAX_PARTS = 20_000
+
+
 def _never() -> bool:
     return False
+
+
+def _declared_parts(file: IO[bytes]) -> int | None:
+    """How many entries the zip's end record says its index holds (None if unreadable)."""
+    try:  # a private helper of zipfile: without it, the check is skipped, nothing breaks
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]
+        return None if end is None else int(end[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a damaged zip is zipfile's to report, just below
+        return None
 
 
 class GuardedZipFile(zipfile.ZipFile):
@@ -66,6 +81,11 @@ class GuardedZipFile(zipfile.ZipFile):
 
     def __init__(self, file: IO[bytes], *, path: str, size: int,
                  should_stop: StopCheck | None = None) -> None:
+        parts = _declared_parts(file)
+        if parts is not None and parts > MAX_PARTS:
+            raise file_error(path, f"the zip archive lists {parts:,} parts; an Excel workbook "
+                             f"holds at most a few thousand ({MAX_PARTS:,} allowed): "
+                             + WORKBOOK_HINT)
         super().__init__(file, "r")
         self.guard_path = path
         self.guard_size = max(size, 1)

@@ -196,6 +196,16 @@ def legal_sheet(path: Path, rows: int = 600_000) -> Path:
     return write_xlsx(path, _sheet(body()))
 
 
+def many_parts(path: Path, parts: int = 30_000) -> Path:
+    """A workbook whose zip index lists tens of thousands of empty parts beside its real ones
+    (millions would take seconds and hundreds of MB to index before anything is read)."""
+    write_xlsx(path, _sheet())
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as zf:
+        for i in range(parts):
+            zf.writestr(f"customXml/p{i}.bin", b"")
+    return path
+
+
 #: name -> how to make it; the ones committed to git first (``--small``).
 SMALL: dict[str, Callable[[Path], Path]] = {
     "huge-comment.xlsx": huge_comment,
@@ -206,6 +216,7 @@ BIG: dict[str, Callable[[Path], Path]] = {
     "shared-string-1gb.xlsx": shared_cell,
     "inline-string-1gb.xlsx": inline_cell,
     "zip-bomb.xlsx": zip_bomb,
+    "many-parts.xlsx": many_parts,
     "line-500mb.csv": lambda p: long_line(p, "csv"),
     "line-500mb.jsonl": lambda p: long_line(p, "jsonl"),
     "line-500mb.txt": lambda p: long_line(p, "txt"),

@@ -9,7 +9,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHER_HOME", "DATABASE_URL"):
+for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHER_HOME", "BATCHER_DATABASE_URL",
+             "DATABASE_URL", "BATCHER_SANDBOX_TOKEN"):
     os.environ.pop(_var, None)
 
 import pytest  # noqa: E402

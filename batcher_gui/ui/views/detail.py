@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,22 @@ def _timeline(moves: list[Transition] | tuple[Transition, ...]) -> str:
 
 def _copy(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
+
+
+
+def escape(text: str) -> str:
+    """Text from a file or a provider, for a rich-text title: shown, never read as markup."""
+    return html.escape(text, quote=False)
+
+
+def _value_label(value: str) -> QLabel:
+    """A detail form's value: plain text (a provider's message or a run's name may look like
+    markup, which Qt would otherwise render), wrapped, selectable."""
+    label = QLabel(value)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
 
 
 def _badge(label: QLabel, state: Any) -> None:
@@ -106,9 +123,11 @@ class PromptPane(QWidget):
             return  # unchanged: keep the scroll position and the selection in the texts
         self.detail = detail
         row = detail.row
-        self.title.setText(f"<b>{row.custom_id}</b> · prompt #{row.id} · run #{row.run_id}"
+        # custom_id and model are the file's text: escaped, not read as markup.
+        self.title.setText(f"<b>{escape(row.custom_id)}</b> · prompt #{row.id} · "
+                           f"run #{row.run_id}"
                            + (f" · batch #{row.batch_id}" if row.batch_id else "")
-                           + f" · line {detail.line_no} · {row.model}")
+                           + f" · line {detail.line_no} · {escape(row.model)}")
         _badge(self.state, row.state)
         cached, written = cache_tokens_in(detail.response)
         cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
@@ -158,8 +177,9 @@ class BatchPane(QWidget):
             return
         self._shown = (batch, moves, profile)
         self.batch = batch
-        self.title.setText(f"<b>Batch #{batch.id}</b> · run #{batch.run_id} · {profile} · "
-                           f"{batch.model} · {batch.endpoint}")
+        self.title.setText(f"<b>Batch #{batch.id}</b> · run #{batch.run_id} · "
+                           f"{escape(profile)} · {escape(batch.model)} · "
+                           f"{escape(batch.endpoint)}")
         _badge(self.state, batch.state)
         while self.form.rowCount():
             self.form.removeRow(0)
@@ -183,9 +203,7 @@ class BatchPane(QWidget):
         ]
         for name, value in fields:
             if value:
-                label = QLabel(value)
-                label.setWordWrap(True)
-                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                label = _value_label(value)
                 if name in ("Problem", "Error"):
                     label.setStyleSheet(f"color: {state_colour('failed').name()};")
                 self.form.addRow(name, label)
@@ -238,7 +256,7 @@ class RunPane(QWidget):
         if run == self.run:
             return
         self.run = run
-        self.title.setText(f"<b>Run {run.run.label}</b>")
+        self.title.setText(f"<b>Run {escape(run.run.label)}</b>")
         while self.form.rowCount():
             self.form.removeRow(0)
         groups = run.groups
@@ -259,10 +277,8 @@ class RunPane(QWidget):
                             ("Finished", self._finished(run))):
             if not value:
                 continue
-            label = QLabel(value)
+            label = _value_label(value)
             label.setObjectName(f"run-{name.lower().replace(' ', '-')}")
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.form.addRow(name, label)
         self.send.setVisible(run.drafts_waiting_since is not None)
 

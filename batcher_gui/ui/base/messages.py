@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QAbstractButton, QFileDialog, QMessageBox, QWidget
 
@@ -21,6 +21,7 @@ def inform(parent: QWidget | None, text: str, *, title: str = "Batcher",
            icon: QMessageBox.Icon = QMessageBox.Icon.Warning, details: str = "") -> QMessageBox:
     """Show ``text`` (window-modal, not blocking); returns the box (tests read it)."""
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # it quotes names, files and providers
     box.setObjectName("message-box")
     if details:
         box.setDetailedText(details)
@@ -50,6 +51,7 @@ async def confirm(parent: QWidget | None, text: str, *, yes: str, title: str = "
     """Ask a yes/cancel question; True when the user chose ``yes``."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
                       parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # it quotes run names
     box.setObjectName("confirm-box")
     yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)

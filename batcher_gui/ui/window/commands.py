@@ -183,6 +183,7 @@ class Commands(QObject):
                               f"{plural(shown, 'prompt')} of run {run.run.label}. Export only "
                               f"those, or all {plural(run.total, 'prompt')} of the run?",
                               QMessageBox.StandardButton.NoButton, self.window)
+            box.setTextFormat(Qt.TextFormat.PlainText)  # it quotes the run's name
             box.setObjectName("export-choice")
             only = box.addButton(f"Only the {plural(shown, 'Shown Prompt')}",
                                  QMessageBox.ButtonRole.AcceptRole)

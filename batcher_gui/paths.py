@@ -101,7 +101,7 @@ class WorkspacePaths:
         root_open = _enterable_by_others(self.root)
         exposed = 0
         if self.chosen_by not in DATABASE_URL_VARIABLES:
-            exposed += _make_private(self.root)
+            exposed += make_private(self.root)
         own = {folder.name for folder in self._own_folders}
         for entry in self.root.iterdir():
             if entry.name.startswith(self.database.name) or entry.name in own:
@@ -122,7 +122,7 @@ def _tighten_tree(path: Path, parent_open: bool) -> int:
         return 0
     if stat.S_ISLNK(mode):
         return 0
-    exposed = int(_make_private(path) and parent_open)
+    exposed = int(make_private(path) and parent_open)
     if stat.S_ISDIR(mode):
         inside_open = parent_open and bool(stat.S_IMODE(mode) & 0o011)
         try:
@@ -135,9 +135,21 @@ def _tighten_tree(path: Path, parent_open: bool) -> int:
     return exposed
 
 
-def private_dir(folder: Path) -> None:
-    """Make ``folder`` (its parent exists) owner-only if it is new; an existing one is left as
-    it is (:meth:`WorkspacePaths.tighten` sees to those)."""
+def private_opener(path: str | os.PathLike[str], flags: int) -> int:
+    """``os.open`` for a file that is its owner's alone: 0600 whatever the umask, an existing
+    file opened so tightened too. Also as ``open(path, mode, opener=private_opener)``."""
+    fd = os.open(path, flags, PRIVATE_FILE)
+    if _POSIX:
+        os.fchmod(fd, PRIVATE_FILE)  # os.open's mode passes through the umask
+    return fd
+
+
+def private_dir(folder: Path, *, parents: bool = False) -> None:
+    """Make ``folder`` owner-only if it is new (its parents too, as the system makes them,
+    with ``parents``); an existing one is left as it is (:meth:`WorkspacePaths.tighten`
+    sees to those)."""
+    if parents:
+        folder.parent.mkdir(parents=True, exist_ok=True)
     try:
         folder.mkdir(mode=PRIVATE_DIR)
     except FileExistsError:
@@ -146,7 +158,7 @@ def private_dir(folder: Path) -> None:
         os.chmod(folder, PRIVATE_DIR)  # mkdir's mode passes through the umask
 
 
-def _make_private(path: Path) -> bool:
+def make_private(path: Path) -> bool:
     """Drop the group's and others' rights on ``path`` (not a link); True if it had any."""
     try:
         mode = path.lstat().st_mode

@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import logging
 import logging.handlers
-import os
 from pathlib import Path
 
 from batcher_gui.domain.secrecy import mask
+from batcher_gui.paths import private_opener
 
 LOG_NAME = "batcher.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
@@ -51,10 +51,9 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     was sent where and why, which is nobody else's business on a shared computer."""
 
     def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.name == "posix":
-            os.fchmod(fd, 0o600)  # the umask applied to a new one; an old one may be 0644
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # rotating: always "a"
+        # Rotating: always "a". An old log may be 0644: the opener tightens it too.
+        return open(self.baseFilename, "a", encoding=self.encoding, errors=self.errors,
+                    opener=private_opener)
 
 
 def guard(handler: logging.Handler) -> logging.Handler:

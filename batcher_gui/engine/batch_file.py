@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 
 from batcher_gui.domain.models import Batch, provider_custom_id
+from batcher_gui.paths import private_opener
 from batcher_gui.storage.drafts import Drafts
 
 #: Prompts read from the database per page while writing.
@@ -31,10 +32,7 @@ def write_batch_file(drafts: Drafts, batch: Batch, folder: Path) -> tuple[Path, 
     count = 0
     head = b'"method":"POST","url":' + orjson.dumps(batch.endpoint) + b',"body":'
     # Owner-only whatever the umask: the prompts are the user's alone, like the workspace.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    if os.name == "posix":
-        os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as fh:
+    with open(tmp, "wb", opener=private_opener) as fh:
         after = 0
         while rows := drafts.pending_bodies(batch.id, after, _PAGE):
             fh.write(b"".join(

@@ -24,6 +24,7 @@ import time
 from filelock import FileLock, Timeout
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.paths import PRIVATE_FILE
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.lease import LeaseBook, LeaseInfo, new_holder_name
 
@@ -43,7 +44,7 @@ class DriverClaim:
         self._book = LeaseBook(db)
         # Not thread-local: taken in a worker thread, checked on the event loop.
         self._lock = FileLock(str(db.path) + ".engine.lock", timeout=0, thread_local=False,
-                              mode=0o600)  # owner-only, as the whole workspace
+                              mode=PRIVATE_FILE)  # owner-only, as the whole workspace
         self._renewed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

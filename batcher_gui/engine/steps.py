@@ -10,8 +10,8 @@ All database and file work runs in the engine's worker threads.
 from __future__ import annotations
 
 import logging
-import os
 import time
+from functools import partial
 from pathlib import Path
 
 from batcher_gui.domain.events import Listener, Notice, NoticeLevel
@@ -36,6 +36,7 @@ from batcher_gui.engine.reconcile import (
 from batcher_gui.engine.settings import EngineSettings
 from batcher_gui.engine.token_counting import TokenGate
 from batcher_gui.engine.workers import DbWorkers
+from batcher_gui.paths import private_dir
 from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.results_apply import apply_and_finish, finish_without_files
@@ -313,7 +314,7 @@ class BatchSteps:
     async def _download(self, batch: Batch) -> None:
         provider = await self._provider(batch)
         folder = self.results_dir / f"batch-{batch.uuid}"
-        await self.workers.read(_private_folder, folder)
+        await self.workers.read(partial(private_dir, parents=True), folder)
         files: list[Path] = []
         for kind, file_id in (("output", batch.output_file_id), ("errors", batch.error_file_id)):
             if not file_id:
@@ -362,12 +363,3 @@ class BatchSteps:
         await self.workers.write(self.book.set_fields, batch.id, intent=None)
 
 
-def _private_folder(folder: Path) -> None:
-    """A batch's results folder, owner-only (0700) whatever the umask, like the workspace."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    if os.name == "posix":
-        os.chmod(folder, 0o700)

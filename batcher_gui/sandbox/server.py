@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import os
 import secrets
 import signal
 import time
@@ -15,11 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
+from batcher_gui.paths import private_opener
+
 from . import batches_api, faults, files_api
 from .config import ROUTE_KEYS, SandboxConfig
 from .errors import ApiError, invalid_key, json_response, missing_key, server_error
 from .state import SANDBOX_KEY, Sandbox
-from .store import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -219,8 +219,7 @@ def write_token_file(path: Path, token: str) -> None:
     """The token in a new owner-only file (an existing one is replaced, not reused)."""
     path.unlink(missing_ok=True)
     # O_EXCL: never write through a file or link someone slipped in after the unlink.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-    with os.fdopen(fd, "wb") as fh:
+    with open(path, "xb", opener=private_opener) as fh:
         fh.write(token.encode() + b"\n")
 
 

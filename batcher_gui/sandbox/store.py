@@ -26,6 +26,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from batcher_gui.paths import make_private, private_dir, private_opener
+
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
@@ -33,17 +35,11 @@ _TMP_PREFIX = ".tmp-"
 # Ids embed a sequence number so list cursors (`after=<id>`) keep working even when the
 # cursor object was deleted meanwhile or the server restarted.
 _SEQ_HEX = 8
-PRIVATE_FILE = 0o600
-PRIVATE_DIR = 0o700
-
-
-def _private_opener(path: str, flags: int) -> int:
-    return os.open(path, flags, PRIVATE_FILE)
 
 
 def open_private(path: Path, buffering: int = -1) -> BinaryIO:
     """A new file for writing, readable by its owner only (never world-readable, even briefly)."""
-    return open(path, "wb", buffering=buffering, opener=_private_opener)
+    return open(path, "wb", buffering=buffering, opener=private_opener)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -54,17 +50,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _make_private_dir(directory: Path) -> None:
-    directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    _tighten(directory, PRIVATE_DIR)
-
-
-def _tighten(path: Path, mode: int) -> None:
-    """Drop group/other permissions of a state file or folder made by an older version."""
-    try:
-        if path.stat().st_mode & 0o077:
-            path.chmod(mode)
-    except FileNotFoundError:
-        pass
+    private_dir(directory, parents=True)
+    make_private(directory)  # one made by an older version
 
 
 def _read_json(path: Path) -> Any:
@@ -95,8 +82,8 @@ class Store:
             for leftover in directory.glob(f"{_TMP_PREFIX}*"):
                 leftover.unlink(missing_ok=True)  # an interrupted write; the old file stands
             for path in directory.iterdir():
-                _tighten(path, PRIVATE_FILE)
-        _tighten(self.root / "counters.json", PRIVATE_FILE)
+                make_private(path)
+        make_private(self.root / "counters.json")
         for path in self.files_dir.glob("*.json"):
             record = self._load_record(path)
             if record is not None and self.data_path(path.stem).exists():

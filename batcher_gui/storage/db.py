@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from batcher_gui.domain.errors import DatabaseBusy, WorkspaceError
+from batcher_gui.paths import PRIVATE_FILE, private_opener
 
 # The newest migration, known without Alembic, so opening an up-to-date workspace does not
 # import it (a third of a second at every start).
@@ -63,23 +64,14 @@ def head_revision() -> str:
     return head
 
 
-#: Mode of the database and its lock files: the owner's alone. SQLite gives the WAL and
-#: shared-memory files the database file's mode.
-PRIVATE_FILE = 0o600
-
-
 def _create_private(path: Path) -> None:
-    """Create the (empty) database file owner-only, whatever the umask, if it is missing:
-    SQLite would create it with the umask's mode (0644 usually)."""
+    """Create the (empty) database file owner-only, if it is missing: SQLite would create it
+    with the umask's mode (0644 usually), and gives the WAL and shared-memory files the
+    database file's mode."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        os.close(private_opener(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
     except FileExistsError:
         return
-    try:
-        if os.name == "posix":
-            os.fchmod(fd, PRIVATE_FILE)
-    finally:
-        os.close(fd)
 
 
 def _make_engine(path: Path) -> Engine:

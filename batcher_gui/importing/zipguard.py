@@ -55,6 +55,8 @@ _NORMAL, _COMMENT, _CDATA, _PI = range(4)
 _ENDS = {_COMMENT: (b"-->", "comment"), _CDATA: (b"]]>", "CDATA section"),
          _PI: (b"?>", "processing instruction")}
 _CDATA_START = b"<![CDATA["
+#: How long each special token's opening is.
+_OPENING = {_COMMENT: len(b"<!--"), _CDATA: len(_CDATA_START), _PI: len(b"<?")}
 
 
 #: Parts a workbook may hold. Real ones hold tens (a few thousand with many sheets and
@@ -230,7 +232,8 @@ class PartReader:
                 raise self._error("it holds a DOCTYPE or other declaration; workbook parts "
                                   "never do (Office Open XML forbids them)")
             self._token = self._ready = special
-            self._scan = special + 2
+            # The end is looked for after the whole opening: "<!-->" does not end a comment.
+            self._scan = special + _OPENING[self._mode]
 
     def _next_special(self, start: int) -> int:
         """Where the next '<!' or '<?' is, or -1."""

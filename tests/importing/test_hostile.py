@@ -197,6 +197,17 @@ def test_a_doctype_in_a_workbook_part_is_refused(tmp_path: Path) -> None:
         preview.peek(path, ImportOptions())
 
 
+def test_a_comment_opened_with_what_looks_like_its_end_is_still_one_token(
+        tmp_path: Path) -> None:
+    """"<!-->" opens a comment and does not end it (XML): the comment after it is measured
+    whole, not taken for text cut short by its '<'s."""
+    text = (piece.replace(b" ", b"<")
+            for piece in make._varied(zipguard.XML_TOKEN_LIMIT + 1000))
+    path = make.write_xlsx(tmp_path / "c.xlsx", make._sheet([b"<!-->"], text, [b"-->"]))
+    with pytest.raises(ImportValidationError, match="a single comment at byte"):
+        preview.peek(path, ImportOptions())
+
+
 def test_a_token_over_the_limit_is_refused_even_split_by_angle_brackets(tmp_path: Path) -> None:
     """A comment full of '<' and '>' is still one token; a tag's attribute may hold '>'."""
     text = (piece.replace(b" ", b"<").replace(b"a", b">")

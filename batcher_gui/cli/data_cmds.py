@@ -11,11 +11,10 @@ import orjson
 
 from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say, shown
-from batcher_gui.cli.sync_view import duration_words
 from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
 from batcher_gui.domain.models import ImportOptions, InputFormat
-from batcher_gui.domain.wording import plural
+from batcher_gui.domain.wording import duration_words, plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service

@@ -28,7 +28,7 @@ from batcher_gui.domain.events import (
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.progress import drafts_due
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BatchState
-from batcher_gui.domain.wording import plural
+from batcher_gui.domain.wording import duration_words, plural
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
@@ -104,15 +104,6 @@ def summary_line(batches: list[Batch], next_poll: float | None) -> str:
     if next_poll is not None:
         poll = f" · next poll in {max(0, next_poll - time.time()):.0f}s"
     return f"{len(batches)} in flight: {', '.join(shown)}{more}{poll}"
-
-
-def duration_words(seconds: float) -> str:
-    """``45 s``, ``10 min``, ``2.5 h``."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def drafts_words(batches: list[Batch], quiet_seconds: float, now: float) -> str | None:

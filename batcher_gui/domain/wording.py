@@ -20,6 +20,15 @@ def size_text(n_bytes: int) -> str:
     raise AssertionError("unreachable")
 
 
+def duration_words(seconds: float) -> str:
+    """``45 s``, ``10 min``, ``2.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 #: Kept as they are by :func:`visible`: line breaks and tabs lay text out, and the zero-width
 #: (non-)joiners are part of ordinary Persian, Indic and emoji text.
 _KEPT = frozenset("\n\t\u200c\u200d")

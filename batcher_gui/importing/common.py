@@ -84,19 +84,22 @@ def never_stop() -> None:
 def line_reader(f: BinaryIO, limit: int) -> Callable[[], bytes]:
     """``f.readline``, reading at most a line of ``limit`` bytes plus its line break.
 
-    A longer line comes back cut, without its line break: :func:`is_cut` tells, and
-    :func:`skip_rest` reads past the rest. Iterate with ``iter(line_reader(f, n), b"")``:
+    A longer line comes back cut, without its line break: :func:`cut_line_length` tells, and
+    reads past the rest. Iterate with ``iter(line_reader(f, n), b"")``:
     as fast as iterating the file, and no line is ever held whole.
     """
     return functools.partial(f.readline, limit + 2)  # room for "\r\n"
 
 
-def is_cut(raw: bytes, limit: int) -> bool:
-    """Whether ``raw`` (from :func:`line_reader`) is only the start of a longer line."""
-    return len(raw) >= limit + 2 and not raw.endswith(b"\n")
+def cut_line_length(raw: bytes, f: BinaryIO, limit: int) -> int | None:
+    """When ``raw`` (from :func:`line_reader` on ``f``) is only the start of a line longer
+    than ``limit``: the whole line's length, its rest read past. None: ``raw`` is whole."""
+    if len(raw) < limit + 2 or raw.endswith(b"\n"):
+        return None
+    return len(raw) + _skip_rest(f)
 
 
-def skip_rest(f: BinaryIO) -> int:
+def _skip_rest(f: BinaryIO) -> int:
     """Read past the rest of the current line, a piece at a time; its length, break excluded."""
     skipped = 0
     while True:

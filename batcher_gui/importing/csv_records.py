@@ -15,13 +15,12 @@ from batcher_gui.domain.models import ProfileLimits
 from batcher_gui.importing.common import (
     POLL_LINE_BYTES,
     UTF8_BOM,
+    cut_line_length,
     file_error,
-    is_cut,
     line_reader,
     line_too_long,
     never_stop,
     not_utf8_message,
-    skip_rest,
 )
 
 
@@ -58,8 +57,7 @@ class _LineFeed:
         if self.bytes >= self._next_poll:
             self._next_poll = self.bytes + POLL_LINE_BYTES
             self._check_stop()
-        if is_cut(raw, self._limit):
-            length = len(raw) + skip_rest(self._f)
+        if (length := cut_line_length(raw, self._f, self._limit)) is not None:
             self.bytes = self._f.tell()
             self.overlong = (self.line, length)
             return "\n"

@@ -24,16 +24,15 @@ from batcher_gui.importing.common import (
     UTF8_BOM,
     ItemIterator,
     Progress,
+    cut_line_length,
     file_error,
     given,
-    is_cut,
     line_reader,
     line_too_long,
     not_utf8_message,
     reject_options,
     show,
     size_cap,
-    skip_rest,
     too_big,
 )
 
@@ -99,8 +98,7 @@ class JsonlSource:
                     progress.reached(f.tell())
                 if len(raw) >= long_line:
                     progress.reached(f.tell())
-                    if is_cut(raw, max_line):
-                        n = len(raw) + skip_rest(f)
+                    if (n := cut_line_length(raw, f, max_line)) is not None:
                         yield LineError(path, line_no, None, line_too_long(n, limits))
                         continue
                     if (n := len(raw.rstrip(b"\r\n"))) > max_line:

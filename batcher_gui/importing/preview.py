@@ -22,10 +22,9 @@ from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer
 from batcher_gui.importing.common import (
     POLL_LINE_BYTES,
     UTF8_BOM,
+    cut_line_length,
     given,
-    is_cut,
     line_reader,
-    skip_rest,
     stop_check,
 )
 from batcher_gui.importing.csv_records import header_record, raise_field_limit, records
@@ -128,8 +127,7 @@ def _bounded_lines(f: BinaryIO, check: Callable[[], None]) -> Iterator[bytes | N
     for raw in iter(line_reader(f, limit), b""):
         if len(raw) >= long_line:
             check()
-            if is_cut(raw, limit):
-                skip_rest(f)
+            if cut_line_length(raw, f, limit) is not None:
                 yield None
                 continue
         yield raw

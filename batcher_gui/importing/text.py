@@ -11,12 +11,11 @@ from batcher_gui.importing.common import (
     ItemIterator,
     Progress,
     TextRequestBuilder,
-    is_cut,
+    cut_line_length,
     line_reader,
     line_too_long,
     not_utf8_message,
     reject_options,
-    skip_rest,
     text_target,
 )
 
@@ -55,8 +54,7 @@ class TextSource:
                     progress.reached(f.tell())
                 if len(raw) >= long_line:
                     progress.reached(f.tell())
-                    if is_cut(raw, max_line):
-                        n = len(raw) + skip_rest(f)
+                    if (n := cut_line_length(raw, f, max_line)) is not None:
                         yield LineError(path, line_no, None, line_too_long(n, self.limits))
                         continue
                 content = raw.rstrip(b"\r\n")

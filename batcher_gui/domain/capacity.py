@@ -80,3 +80,51 @@ def admits(needed: int, in_flight: int, limit: int | None) -> Admission:
     could never fit otherwise; the provider decides, and drafts are sized to avoid it)."""
     ok = limit is None or needed + in_flight <= limit or in_flight == 0
     return Admission(ok, needed, in_flight, limit)
+
+
+#: Anthropic's tiers: how many batch requests may wait in the processing queue at once, shared
+#: by every model of the workspace (counted in requests, not tokens).
+ANTHROPIC_TIERS: dict[str, int] = {"start": 200_000, "build": 300_000, "scale": 500_000}
+#: The tier a Claude profile is taken to have until the user says (the lowest: never over).
+DEFAULT_ANTHROPIC_TIER = "start"
+#: The profile option holding the tier's name or a number of requests.
+TIER_OPTION = "tier"
+
+
+def queue_limit(options: Mapping[str, object]) -> int:
+    """Requests a Claude profile may have waiting at Anthropic at once, from its ``tier``
+    option: a tier's name (start / build / scale) or a number; the Start tier otherwise."""
+    tier = options.get(TIER_OPTION, DEFAULT_ANTHROPIC_TIER)
+    if isinstance(tier, int) and not isinstance(tier, bool) and tier > 0:
+        return tier
+    if isinstance(tier, str):
+        text = tier.strip().lower().replace(",", "").replace("_", "")
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+        if text in ANTHROPIC_TIERS:
+            return ANTHROPIC_TIERS[text]
+    return ANTHROPIC_TIERS[DEFAULT_ANTHROPIC_TIER]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAdmission:
+    """The verdict on one Claude batch: its requests fit beside those waiting, or not."""
+
+    admitted: bool
+    requests: int
+    waiting: int
+    limit: int
+
+    @property
+    def reason(self) -> str:
+        if self.admitted:
+            return ""
+        return (f"waiting for room in Anthropic's processing queue: {self.requests:,} requests "
+                f"do not fit beside {self.waiting:,} waiting (limit {self.limit:,})")
+
+
+def admits_requests(requests: int, waiting: int, limit: int) -> QueueAdmission:
+    """Admit a batch of ``requests`` beside ``waiting`` ones of the same profile (a batch
+    larger than the limit alone goes when nothing else waits: the provider decides)."""
+    ok = requests + waiting <= limit or waiting == 0
+    return QueueAdmission(ok, requests, waiting, limit)

@@ -20,6 +20,9 @@ class EndpointSpec:
     text_field: str
 
 
+#: Anthropic's Messages API: the endpoint of every Claude batch (requests go inline).
+MESSAGES_ENDPOINT = "/v1/messages"
+
 ENDPOINTS: dict[str, EndpointSpec] = {
     spec.url: spec
     for spec in (
@@ -31,6 +34,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         EndpointSpec("/v1/images/generations", ("prompt",), "prompt"),
         EndpointSpec("/v1/images/edits", ("prompt", "image"), "prompt"),
         EndpointSpec("/v1/videos", ("prompt",), "prompt"),
+        # Anthropic Messages (Claude): a Message Batches request's ``params``.
+        EndpointSpec(MESSAGES_ENDPOINT, ("messages", "max_tokens"), "messages"),
     )
 }
 
@@ -47,6 +52,7 @@ ENDPOINT_ALIASES: dict[str, str] = {
     "images/generations": "/v1/images/generations",
     "images/edits": "/v1/images/edits",
     "videos": "/v1/videos",
+    "messages": MESSAGES_ENDPOINT,
 }
 
 

@@ -18,6 +18,8 @@ class ProfileKind(StrEnum):
     OPENAI = "openai"
     OPENAI_COMPATIBLE = "openai-compatible"
     AZURE = "azure"
+    #: Anthropic's Message Batches API (Claude): requests inline, no files.
+    ANTHROPIC = "anthropic"
 
 
 @dataclass(frozen=True, slots=True)

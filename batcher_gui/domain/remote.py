@@ -14,6 +14,9 @@ from batcher_gui.domain.errors import BatcherError
 
 #: metadata key carrying the local batch's uuid, used to re-attach after a crash.
 METADATA_KEY = "batcher_batch"
+#: ``BatchErrorInfo.code`` of an ended batch whose results the provider no longer keeps
+#: (Anthropic: 29 days after creation).
+RESULTS_ARCHIVED = "results_archived"
 
 
 class ProviderError(BatcherError):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 from batcher_gui.domain.models import Batch, provider_custom_id
 from batcher_gui.paths import private_opener
 from batcher_gui.storage.drafts import Drafts
@@ -25,12 +26,15 @@ def write_batch_file(drafts: Drafts, batch: Batch, folder: Path) -> tuple[Path, 
 
     Written to a temp name and renamed, so a crash never leaves a half file under the final
     name. Lines carry Batcher's own custom_ids (``p<prompt id>``); bodies are copied as stored.
+    A Claude batch's lines are Message Batches requests (``{"custom_id", "params"}``), which its
+    provider sends inline as they are.
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / batch_file_name(batch)
     tmp = path.with_suffix(".jsonl.part")
     count = 0
-    head = b'"method":"POST","url":' + orjson.dumps(batch.endpoint) + b',"body":'
+    head = (b'"params":' if batch.endpoint == MESSAGES_ENDPOINT
+            else b'"method":"POST","url":' + orjson.dumps(batch.endpoint) + b',"body":')
     # Owner-only whatever the umask: the prompts are the user's alone, like the workspace.
     with open(tmp, "wb", opener=private_opener) as fh:
         after = 0
@@ -51,3 +55,12 @@ def remove_batch_file(batch: Batch, folder: Path) -> None:
     name = batch_file_name(batch)
     for leftover in (name, name + ".part"):
         (folder / leftover).unlink(missing_ok=True)
+
+
+def request_count(batch: Batch, folder: Path) -> int | None:
+    """Requests in the batch's file as written (None: there is no file)."""
+    try:
+        with open(folder / batch_file_name(batch), "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except FileNotFoundError:
+        return None

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 #: Metadata key numbering the sends of one local batch (a token-limit wait or a restart sends it
 #: again): re-attaching after a crash must find this send's provider batch, not an older one.
 SEND_KEY = "batcher_send"
+#: How far a provider's clock may be behind ours when a create is found by its time.
+CLOCK_SKEW = 600.0
 
 
 async def find_uploaded(provider: Provider, filename: str) -> str | None:
@@ -32,12 +34,17 @@ async def find_uploaded(provider: Provider, filename: str) -> str | None:
     return found
 
 
-async def find_created(provider: Provider, batch: Batch, send: str) -> RemoteBatch | None:
+async def find_created(provider: Provider, batch: Batch, send: str, *,
+                       requests: int | None = None,
+                       claimed: frozenset[str] | set[str] = frozenset()) -> RemoteBatch | None:
     """A create that may have happened before a crash, found by our uuid in its metadata.
 
     Only this send's batch counts: after a token-limit wait the provider still lists the
-    failed batch of the previous send under the same uuid.
+    failed batch of the previous send under the same uuid. A provider whose batches carry no
+    metadata (Anthropic) is searched by what it does keep: see :func:`find_by_shape`.
     """
+    if not provider.capabilities.has_metadata:
+        return await find_by_shape(provider, batch, requests, claimed)
     since = (batch.intent_at or batch.updated_at) - 3600
     async for remote in provider.list_batches():
         if (remote.metadata.get(METADATA_KEY) == batch.uuid
@@ -46,6 +53,27 @@ async def find_created(provider: Provider, batch: Batch, send: str) -> RemoteBat
         if remote.created_at is not None and remote.created_at < since:
             break  # newest first: anything older cannot be ours
     return None
+
+
+async def find_by_shape(provider: Provider, batch: Batch, requests: int | None,
+                        claimed: frozenset[str] | set[str]) -> RemoteBatch | None:
+    """A lost create, found among batches without metadata: created since this send's intent
+    was recorded (less the clock skew), holding exactly its number of requests, and not
+    already another local batch's. The oldest such is the first create of this send (the
+    engine looks here before every create, so there is never more than one of its own)."""
+    if batch.intent_at is None or not requests:
+        return None
+    since = batch.intent_at - CLOCK_SKEW
+    found = None
+    async for remote in provider.list_batches():
+        if remote.created_at is not None and remote.created_at < since:
+            break  # newest first: anything older cannot be ours
+        if remote.total == requests and remote.id not in claimed:
+            found = remote
+    if found is not None:
+        log.info("batch %s: found its provider batch %s again (created %s, %s requests)",
+                 batch.id, found.id, found.created_at, requests)
+    return found
 
 
 async def delete_provider_files(provider: Provider, batch: Batch, *, extra_copies: bool,

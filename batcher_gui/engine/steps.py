@@ -18,6 +18,7 @@ from batcher_gui.domain.events import Listener, Notice, NoticeLevel
 from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import (
     METADATA_KEY,
+    RESULTS_ARCHIVED,
     NotFoundRemote,
     PermanentError,
     Provider,
@@ -26,7 +27,12 @@ from batcher_gui.domain.remote import (
 )
 from batcher_gui.domain.states import BatchState
 from batcher_gui.domain.wording import plural
-from batcher_gui.engine.batch_file import batch_file_name, remove_batch_file, write_batch_file
+from batcher_gui.engine.batch_file import (
+    batch_file_name,
+    remove_batch_file,
+    request_count,
+    write_batch_file,
+)
 from batcher_gui.engine.reconcile import (
     SEND_KEY,
     delete_provider_files,
@@ -49,6 +55,8 @@ RUNNING = {"validating": B.VALIDATING, "in_progress": B.IN_PROGRESS, "finalizing
 _ORDER = [B.UPLOADING, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING]
 FINAL_FOR = {"completed": B.COMPLETED, "expired": B.EXPIRED, "cancelled": B.CANCELLED}
 REMOTE_STATES = (B.VALIDATING, B.IN_PROGRESS, B.FINALIZING)
+#: A batch the provider says it does not know this soon after its create is not lost yet.
+FRESH_404_SECONDS = 600.0
 
 
 def cancel_to_send(batch: Batch) -> bool:
@@ -166,7 +174,7 @@ class BatchSteps:
             # can only have happened once the input file was recorded (intent "create").
             remote = None
             if batch.intent == "create" and batch.input_file_id is not None:
-                remote = await find_created(provider, batch, send)
+                remote = await self._find_created(provider, batch, send)
             if remote is None:
                 await self.workers.write(self.book.cancel_unsent, batch.id, B.UPLOADING,
                                          "cancelled by the user before it was sent")
@@ -190,7 +198,7 @@ class BatchSteps:
                                      intent="create", intent_at=time.time())
             batch = await self._reload(batch)
         assert batch.input_file_id is not None
-        remote = await find_created(provider, batch, send)
+        remote = await self._find_created(provider, batch, send)
         if remote is None and (await self._reload(batch)).cancel_requested_at:
             # Cancelled while this step uploaded: the provider never gets the batch.
             await self.workers.write(self.book.cancel_unsent, batch.id, B.UPLOADING,
@@ -215,6 +223,16 @@ class BatchSteps:
                 return
         await self._attach(batch, remote)
 
+    async def _find_created(self, provider: Provider, batch: Batch,
+                            send: str) -> RemoteBatch | None:
+        """This send's provider batch if a create already happened (lost answer, crash)."""
+        requests, claimed = None, set[str]()
+        if not provider.capabilities.has_metadata:  # found by time and size instead
+            requests = await self.workers.read(request_count, batch, self.batches_dir)
+            claimed = await self.workers.read(self.book.provider_ids, batch.profile_id,
+                                              batch.id)
+        return await find_created(provider, batch, send, requests=requests, claimed=claimed)
+
     async def _attach(self, batch: Batch, remote: RemoteBatch) -> None:
         """The provider has the batch (just created, or found again by its metadata)."""
         state = RUNNING.get(remote.status, B.VALIDATING)
@@ -234,7 +252,16 @@ class BatchSteps:
         assert batch.provider_batch_id is not None
         remote = self._listed.pop(batch.provider_batch_id, None)
         if remote is None:
-            remote = await (await self._provider(batch)).retrieve_batch(batch.provider_batch_id)
+            provider = await self._provider(batch)
+            try:
+                remote = await provider.retrieve_batch(batch.provider_batch_id)
+            except NotFoundRemote as exc:
+                sent_at = batch.intent_at or batch.updated_at
+                if now - sent_at < FRESH_404_SECONDS:
+                    # Anthropic may not know a batch for a moment after creating it.
+                    raise RetryLater(f"the provider does not list batch "
+                                     f"{batch.provider_batch_id} yet") from exc
+                raise
         await self.apply_remote(batch, remote)
 
     def _poll_due(self, batch: Batch, now: float) -> bool:
@@ -268,6 +295,11 @@ class BatchSteps:
                     **fields)
                 self._changed(batch, B.DOWNLOADING)
                 await self._download(await self._reload(batch))
+            elif any(e.code == RESULTS_ARCHIVED for e in remote.errors):
+                await self.workers.write(self.book.set_fields, batch.id, **fields)
+                await self._fail(batch, batch.state, "; ".join(
+                    e.message or "" for e in remote.errors if e.code == RESULTS_ARCHIVED)
+                    + ": its prompts failed without an answer; retry them to send them again")
             else:
                 final = FINAL_FOR[status]
                 await self.workers.read(

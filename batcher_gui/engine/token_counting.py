@@ -25,7 +25,7 @@ from typing import Any
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.budget import budget_words, caps, month_start, over_budget
-from batcher_gui.domain.capacity import Admission, admits, token_limit
+from batcher_gui.domain.capacity import Admission, admits, admits_requests, queue_limit, token_limit
 from batcher_gui.domain.events import Listener, TokensCounted
 from batcher_gui.domain.models import Batch, Profile, ProfileKind
 from batcher_gui.domain.outcomes import BudgetExceeded
@@ -92,6 +92,8 @@ class TokenGate:
     def lock(self, batch: Batch, profile: Profile) -> AbstractAsyncContextManager[Any]:
         """Held from the verdict until the batch is recorded as in the queue (one verdict at a
         time per model); nothing to hold where the model has no limit."""
+        if profile.kind is ProfileKind.ANTHROPIC:  # one queue for every model of the profile
+            return self.locks.setdefault((batch.profile_id, "*"), asyncio.Lock())
         if self.limit(profile, batch.model) is None:
             return contextlib.nullcontext()
         return self.locks.setdefault((batch.profile_id, batch.model), asyncio.Lock())
@@ -112,6 +114,8 @@ class TokenGate:
                 return Admission(False, 0, 0, None, budget_words(held) + " — submit the run in "
                                  "the window (it asks) or with `batcher submit "
                                  "--allow-over-budget`")
+        if profile.kind is ProfileKind.ANTHROPIC:
+            return await self._queue_room(batch, profile)
         limit = self.limit(profile, batch.model)
         if limit is None:  # nothing to check: no tokenizer on the way (it loads in ~1 s)
             return admits(await self.workers.read(self.book.batch_needs, batch.id), 0, None)
@@ -126,6 +130,15 @@ class TokenGate:
         queued = await self.workers.read(self.book.queued_tokens, batch.profile_id, batch.model,
                                          batch.id)
         return admits(needed, queued, limit)
+
+    async def _queue_room(self, batch: Batch, profile: Profile) -> Admission:
+        """Anthropic counts its processing queue in requests, shared by all models: a batch
+        goes when its requests fit beside those of the profile's batches still there."""
+        requests = await self.workers.read(self.book.batch_requests, batch.id)
+        waiting = await self.workers.read(self.book.queued_requests, batch.profile_id, batch.id)
+        verdict = admits_requests(requests, waiting, queue_limit(profile.options))
+        needed = await self.workers.read(self.book.batch_needs, batch.id)
+        return Admission(verdict.admitted, needed, 0, None, held=verdict.reason)
 
     async def _count(self, rows: list[Uncounted]) -> None:
         if rows:

@@ -1,10 +1,11 @@
-"""Provider implementations (the only package that imports ``openai``).
+"""Provider implementations (the only package that imports ``openai`` and ``anthropic``).
 
 The engine talks to them through :class:`batcher_gui.domain.remote.Provider`.
 """
 
 from batcher_gui.providers.errors import ProviderConfigError, map_error, retry_after_seconds
 from batcher_gui.providers.factory import (
+    ANTHROPIC_BASE_URL,
     AZURE_API_VERSION,
     OPENAI_BASE_URL,
     capabilities_for,
@@ -14,6 +15,7 @@ from batcher_gui.providers.openai_provider import OpenAIProvider
 from batcher_gui.providers.wire import to_remote_batch, to_remote_file
 
 __all__ = [
+    "ANTHROPIC_BASE_URL",
     "AZURE_API_VERSION",
     "OPENAI_BASE_URL",
     "OpenAIProvider",
@@ -32,7 +34,9 @@ def warm_up() -> None:
     """Load what the SDK loads lazily on first use (its resources, the async HTTP backend).
 
     Called in a worker thread before driving starts: those imports would otherwise run on the
-    event loop at the first request, stalling the window for a tenth of a second.
+    event loop at the first request, stalling the window for a tenth of a second. (The
+    Anthropic SDK, seconds to import, loads with the first Claude provider, made in a worker
+    thread too.)
     """
     import importlib
 

@@ -1,4 +1,5 @@
-"""Turn whatever the OpenAI SDK (or its transport) raises into the engine's ProviderError kinds.
+"""Turn whatever the OpenAI or Anthropic SDK (or their transport) raises into the engine's
+ProviderError kinds.
 
 The engine decides what to do from the class alone: ``RetryLater`` (same call, later),
 ``NotFoundRemote`` (the object is gone) or ``PermanentError`` (tell the user). Messages are
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import email.utils
 import math
+import sys
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import openai
@@ -30,6 +33,23 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx2.TransportError, Con
 if _httpx is not None:  # pragma: no cover - depends on the environment
     _TRANSPORT_ERRORS += (_httpx.TransportError,)
     _TIMEOUT_ERRORS += (_httpx.TimeoutException,)
+
+if TYPE_CHECKING:
+    import anthropic
+
+    APIError = openai.APIError | anthropic.APIError
+    APIStatusError = openai.APIStatusError | anthropic.APIStatusError
+
+
+def _sdk_classes(name: str) -> tuple[type[Any], ...]:
+    """An exception class of the OpenAI SDK, with its Anthropic twin when that SDK is loaded
+    (both are generated alike; an Anthropic error cannot exist before its SDK is imported,
+    which costs seconds that OpenAI-only users should not pay)."""
+    found: tuple[type[Any], ...] = (getattr(openai, name),)
+    claude = sys.modules.get("anthropic")
+    if claude is not None:
+        found += (getattr(claude, "AnthropicError" if name == "OpenAIError" else name),)
+    return found
 
 #: Statuses worth retrying: the SDK retries the same ones (request timeout, lock conflict).
 _RETRY_STATUSES = frozenset({408, 409, 429})
@@ -64,15 +84,32 @@ def _header_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
-def retry_after_seconds(exc: openai.APIStatusError) -> float | None:
+def retry_after_seconds(exc: APIStatusError) -> float | None:
     """What the provider asked us to wait before trying again, if it said."""
     return _header_retry_after(exc.response.headers)
 
 
-def _provider_message(exc: openai.APIError) -> str:
+def _anthropic_error(body: object) -> Mapping[str, object] | None:
+    """The ``error`` object of Anthropic's ``{"type": "error", "error": {type, message}}``."""
+    if isinstance(body, Mapping) and body.get("type") == "error" \
+            and isinstance(body.get("error"), Mapping):
+        return body["error"]
+    return None
+
+
+def _code(exc: APIStatusError) -> str | None:
+    """OpenAI's ``error.code``, or Anthropic's ``error.type`` (``overloaded_error``...)."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.code
+    inner = _anthropic_error(exc.body)
+    kind = inner.get("type") if inner is not None else None
+    return kind if isinstance(kind, str) else None
+
+
+def _provider_message(exc: APIError) -> str:
     """The provider's own message (``error.message``) rather than the SDK's "Error code: ...",
     masked: a provider may quote the key it was sent ("Incorrect API key provided: ...")."""
-    body = exc.body
+    body = _anthropic_error(exc.body) or exc.body
     if isinstance(body, Mapping):
         message = body.get("message")
         if isinstance(message, str) and message:
@@ -84,9 +121,9 @@ def _provider_message(exc: openai.APIError) -> str:
     return mask(exc.message)
 
 
-def _status_error(exc: openai.APIStatusError, profile_name: str | None) -> ProviderError:
+def _status_error(exc: APIStatusError, profile_name: str | None) -> ProviderError:
     status = exc.status_code
-    code = exc.code
+    code = _code(exc)
     # Without its final full stop: the detail is followed by one of ours ("...: detail. Check").
     detail = _provider_message(exc).rstrip(". ")
     where = f" for profile '{profile_name}'" if profile_name else ""
@@ -96,6 +133,14 @@ def _status_error(exc: openai.APIStatusError, profile_name: str | None) -> Provi
             f"The provider says the account{where} has no quota left (429 insufficient_quota): "
             f"{detail}. Check the plan and billing details of the account.",
             status=status, code=code,
+        )
+    if status == 429 and "spend limit" in detail.lower() \
+            and retry_after_seconds(exc) is None:
+        # Anthropic's workspace spend cap: no retry-after, and waiting does not lift it.
+        return PermanentError(
+            f"The provider says the account{where} reached its spend limit (429): {detail}. "
+            "Raise the limit in the provider's console, or wait for the next month.",
+            status=status, code=code or "spend_limit",
         )
     if status in _RETRY_STATUSES or status >= 500:
         return RetryLater(
@@ -136,18 +181,18 @@ def map_error(exc: BaseException, *, profile_name: str | None = None) -> Provide
         return exc
     # Order matters: APITimeoutError < APIConnectionError < APIError, and the validation
     # error is an APIError with a status that must not be mistaken for a status error.
-    if isinstance(exc, openai.APIResponseValidationError):
+    if isinstance(exc, _sdk_classes("APIResponseValidationError")):
         return PermanentError(
             f"The provider sent a response Batcher cannot read: {mask(exc.message)}",
             status=exc.status_code, code="invalid_response",
         )
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, _sdk_classes("APITimeoutError")):
         return RetryLater("The provider did not answer in time.", code="timeout")
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, _sdk_classes("APIConnectionError")):
         cause = exc.__cause__ or exc.__context__
         why = f": {type(cause).__name__}: {mask(str(cause))}" if cause is not None else ""
         return RetryLater(f"Could not reach the provider{why}", code="connection_error")
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, _sdk_classes("APIStatusError")):
         return _status_error(exc, profile_name)
     if isinstance(exc, _TIMEOUT_ERRORS):
         # Raised outside the SDK's request loop, e.g. while streaming a download.
@@ -156,7 +201,7 @@ def map_error(exc: BaseException, *, profile_name: str | None = None) -> Provide
         return RetryLater(f"The connection to the provider failed: {type(exc).__name__}: "
                           f"{mask(str(exc))}",
                           code="connection_error")
-    if isinstance(exc, openai.OpenAIError):
-        return PermanentError(f"The OpenAI client refused the call: {mask(str(exc))}")
+    if isinstance(exc, _sdk_classes("OpenAIError")):
+        return PermanentError(f"The provider's client refused the call: {mask(str(exc))}")
     return PermanentError(f"Unexpected error talking to the provider: {type(exc).__name__}: "
                           f"{mask(str(exc))}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from batcher_gui.domain.models import Profile, ProfileKind
@@ -10,7 +11,11 @@ from batcher_gui.domain.remote import Capabilities
 from batcher_gui.providers.errors import ProviderConfigError
 from batcher_gui.providers.openai_provider import OpenAIProvider
 
+if TYPE_CHECKING:
+    from batcher_gui.providers.anthropic_provider import AnthropicProvider
+
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 #: The first GA Azure OpenAI api-version with the Batch API.
 AZURE_API_VERSION = "2024-10-21"
 #: Profiles whose base URL starts with this are served in-process; the caller passes the
@@ -54,7 +59,7 @@ def make_provider(
     max_retries: int = 2,
     timeout: float = 60.0,
     options: Mapping[str, str] | None = None,
-) -> OpenAIProvider:
+) -> OpenAIProvider | AnthropicProvider:
     """The provider for ``profile`` with ``api_key``.
 
     Args:
@@ -80,6 +85,17 @@ def make_provider(
         )
 
     kind = ProfileKind(profile.kind)
+    if kind is ProfileKind.ANTHROPIC:
+        # Imported here: the SDK takes seconds to import, which OpenAI-only users never pay.
+        from batcher_gui.providers.anthropic_provider import AnthropicProvider
+
+        # The Anthropic SDK's paths carry /v1: a root given with it (the built-in sandbox's
+        # URL, a user's habit from OpenAI) is taken without.
+        root = (url or ANTHROPIC_BASE_URL).rstrip("/")
+        root = root[:-3] if root.endswith("/v1") else root
+        return AnthropicProvider(
+            api_key=api_key, base_url=_check_url(root, profile), max_retries=max_retries,
+            timeout=timeout, capabilities=capabilities_for(profile), profile_name=profile.name)
     if kind is ProfileKind.OPENAI:
         return build(url or OPENAI_BASE_URL)
     if kind is ProfileKind.OPENAI_COMPATIBLE:

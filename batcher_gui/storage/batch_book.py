@@ -56,6 +56,15 @@ class BatchBook:
                 batches.c.intent == "cleanup"))
             return [batch_from_row(r) for r in rows]
 
+    def provider_ids(self, profile_id: int, except_batch: int) -> set[str]:
+        """Provider batch ids other batches of a profile hold (a lost create is never
+        matched to one of them)."""
+        with self.db.read() as conn:
+            return {row[0] for row in conn.execute(
+                select(batches.c.provider_batch_id).where(
+                    batches.c.profile_id == profile_id, batches.c.id != except_batch,
+                    batches.c.provider_batch_id.is_not(None)))}
+
     def set_fields(self, batch_id: int, **fields: Any) -> None:
         with self.db.write() as conn:
             conn.execute(update(batches).where(batches.c.id == batch_id)

@@ -119,6 +119,22 @@ class TokenBook:
                 f"AND model = :m AND id != :b AND state IN ({states})"),
                 {"p": profile_id, "m": model, "b": but}) or 0)
 
+    def queued_requests(self, profile_id: int, but: int) -> int:
+        """Requests of the profile's other batches now in the provider's queue (Anthropic
+        limits those, whatever the model)."""
+        states = ", ".join(f"'{s.value}'" for s in QUEUED)
+        with self.db.read() as conn:
+            return int(conn.scalar(text(
+                "SELECT count(*) FROM prompts WHERE batch_id IN (SELECT id FROM batches "
+                f"WHERE profile_id = :p AND id != :b AND state IN ({states}))"),
+                {"p": profile_id, "b": but}) or 0)
+
+    def batch_requests(self, batch_id: int) -> int:
+        """The batch's prompts still to be sent."""
+        with self.db.read() as conn:
+            return int(conn.scalar(text(
+                "SELECT count(*) FROM prompts WHERE batch_id = :b AND state = :s"),
+                {"b": batch_id, "s": PromptState.PENDING.value}) or 0)
 
     # -- budgets --------------------------------------------------------------------------------
     def run_uncounted(self, run_id: int) -> list[Uncounted]:

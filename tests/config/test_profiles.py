@@ -134,3 +134,13 @@ def test_presets_make_valid_profiles_and_say_what_was_verified() -> None:
     assert preset(" gemini (openai-compatible) ") is gemini  # its label works too
     with pytest.raises(InvalidInput, match="no preset 'grok'. Did you mean groq"):
         preset("grok")
+
+
+def test_a_key_in_anthropic_api_key_is_masked_before_any_profile_uses_it() -> None:
+    from batcher_gui.config.secrets import remember_environment_keys
+    from batcher_gui.domain.secrecy import mask
+
+    odd = "claudeKEYwithNOshape8812"  # looks like no key: only the registry knows it
+    remember_environment_keys([], {"ANTHROPIC_API_KEY": odd})
+    said = mask(f"upstream said: bad credentials {odd}")
+    assert odd not in said and said.endswith("…8812")

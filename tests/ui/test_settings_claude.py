@@ -166,3 +166,24 @@ def test_a_preset_fills_a_new_profile_and_says_what_was_verified(service: Servic
     assert not presets.note.isVisible()
     select(qtbot, dialog, "groq")
     assert "not against Groq itself" in shown(presets.note)
+
+
+def test_connection_verdicts_name_anthropic_and_its_key_variable() -> None:
+    from batcher_gui.domain.models import Profile
+    from batcher_gui.ui.dialogs import words
+
+    claude = Profile(3, "claude", ProfileKind.ANTHROPIC, None, None,
+                     ProfileLimits(100_000, 256_000_000), {"tier": "build"})
+    assert words.verdict("works", "", claude) == "Works: api.anthropic.com accepted the key."
+    assert words.verdict("no key", "", claude) == (
+        "No key: “claude” has no API key yet. Paste it above and press Save key, or set the "
+        "environment variable ANTHROPIC_API_KEY before starting Batcher.")
+    missing = words.verdict("error", "the provider said (404 not_found_error): Not found",
+                            claude)
+    assert missing.startswith("Error: api.anthropic.com answered, but has no batch API at this "
+                              "base URL (404: Not found.)")
+    assert missing.endswith("Check that the base URL is Anthropic's API root, e.g. "
+                            "https://api.anthropic.com (without /v1).")
+    gateway = Profile(4, "gw", ProfileKind.ANTHROPIC, "http://127.0.0.1:8123", "GW_KEY",
+                      ProfileLimits())
+    assert words.verdict("works", "", gateway) == "Works: 127.0.0.1:8123 accepted the key."

@@ -323,7 +323,7 @@ class Actions:
         checked = check_profile(dataclasses.replace(current, **changes))
         updated = await self.write(self.store.update_profile, Profile(
             profile.id, checked.name, checked.kind, checked.base_url, checked.key_env,
-            checked.limits, checked.options))
+            checked.limits or profile.limits, checked.options))
         if updated.name != profile.name and self.settings.default_profile == profile.name:
             await self.set_setting("default_profile", updated.name)
         self.engine.profile_changed(profile.id)

@@ -1,6 +1,7 @@
 """User configuration that is not in the workspace database: API keys (OS keyring)."""
 
 from batcher_gui.config.secrets import (
+    ANTHROPIC_KEY_ENV,
     OPENAI_KEY_ENV,
     SANDBOX_BASE_URL,
     SANDBOX_KEY,
@@ -16,6 +17,7 @@ from batcher_gui.config.secrets import (
 )
 
 __all__ = [
+    "ANTHROPIC_KEY_ENV",
     "OPENAI_KEY_ENV",
     "SANDBOX_BASE_URL",
     "SANDBOX_KEY",

@@ -28,13 +28,18 @@ SANDBOX_BASE_URL = BUILTIN_SANDBOX_URL
 #: itself refuses it: it answers only the random token of the Batcher process that started it.
 SANDBOX_KEY = "sandbox"
 OPENAI_KEY_ENV = "OPENAI_API_KEY"
+ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
+#: The variable a profile of each kind reads when nothing else holds its key (as the
+#: providers' own SDKs do); other kinds have none (a Groq key is no OpenAI key).
+DEFAULT_KEY_ENVS: dict[ProfileKind, str] = {ProfileKind.OPENAI: OPENAI_KEY_ENV,
+                                            ProfileKind.ANTHROPIC: ANTHROPIC_KEY_ENV}
 #: Longest key accepted from stdin; real keys are ~200 characters.
 MAX_KEY_CHARS = 4096
 
 _ENV_HINT = (
     "Keep the key in an environment variable instead: export it (e.g. `export MY_KEY=...`) "
     "and create the profile with `batcher profile add NAME --key-env MY_KEY`; for OpenAI "
-    f"profiles {OPENAI_KEY_ENV} also works."
+    f"profiles {OPENAI_KEY_ENV} also works, for Anthropic (Claude) ones {ANTHROPIC_KEY_ENV}."
 )
 
 
@@ -165,7 +170,8 @@ def resolve_api_key(
 
     Order: the built-in sandbox needs none; the keyring entry for the profile; the
     environment variable the profile names (``key_env``); ``OPENAI_API_KEY`` for
-    ``openai`` profiles. Raises MissingApiKey saying how to provide one.
+    ``openai`` profiles, ``ANTHROPIC_API_KEY`` for ``anthropic`` ones. Raises MissingApiKey
+    saying how to provide one.
     """
     if is_sandbox(profile):
         # Checked first so the sandbox never touches the keyring (which may prompt or hang).
@@ -181,20 +187,27 @@ def resolve_api_key(
     raise MissingApiKey(_missing_message(profile, secrets))
 
 
+def default_key_env(kind: ProfileKind) -> str | None:
+    """The variable every profile of ``kind`` reads (after its own), or None."""
+    return DEFAULT_KEY_ENVS.get(ProfileKind(kind))
+
+
 def _key_variables(profile: Profile) -> list[str]:
     """The environment variables that may hold the profile's key, in the order tried."""
     names = [profile.key_env] if profile.key_env else []
-    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
-        names.append(OPENAI_KEY_ENV)
+    default = default_key_env(profile.kind)
+    if default and default not in names:
+        names.append(default)
     return names
 
 
 def remember_environment_keys(profiles: Iterable[Profile],
                               env: Mapping[str, str] = os.environ) -> None:
-    """Know the keys the profiles' environment variables hold (and ``OPENAI_API_KEY``), so
-    that text echoing any of them is masked even before a profile is used. The keyring is
-    not read here (it may prompt or hang): its keys are known as they are read."""
-    names = {OPENAI_KEY_ENV}
+    """Know the keys the profiles' environment variables hold (and ``OPENAI_API_KEY``,
+    ``ANTHROPIC_API_KEY``), so that text echoing any of them is masked even before a profile
+    is used. The keyring is not read here (it may prompt or hang): its keys are known as they
+    are read."""
+    names = set(DEFAULT_KEY_ENVS.values())
     for profile in profiles:
         names.update(_key_variables(profile))
     for name in names:
@@ -209,8 +222,9 @@ def _missing_message(profile: Profile, secrets: SecretStore) -> str:
     else:
         ways.append(f"keep it in an environment variable and point the profile at it: "
                     f"`batcher profile edit {name} --key-env VAR`")
-    if ProfileKind(profile.kind) is ProfileKind.OPENAI:
-        ways.append(f"set {OPENAI_KEY_ENV}")
+    default = default_key_env(profile.kind)
+    if default and default != profile.key_env:
+        ways.append(f"set {default}")
     text = f"No API key for profile '{name}'. Provide one:\n" + "\n".join(
         f"  - {way}" for way in ways
     )

@@ -15,7 +15,7 @@ BATCHER = str(Path(sys.executable).with_name("batcher"))
 #: No OS keyring in these tests: a profile without a key has none.
 ENV = {k: v for k, v in os.environ.items()
        if k not in ("BATCHER_HOME", "BATCHER_DATABASE_URL", "DATABASE_URL", "OPENAI_API_KEY",
-                     "BATCHER_SANDBOX_TOKEN")}
+                     "ANTHROPIC_API_KEY", "BATCHER_SANDBOX_TOKEN")}
 ENV["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 

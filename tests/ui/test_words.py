@@ -195,7 +195,8 @@ def test_without_a_keyring_nothing_technical_is_shown(qloop: qasync.QEventLoop, 
             "✖ No OS keyring is available on this system, so Batcher cannot store a key here. "
             "Keep the key in an environment variable instead. Set the variable before starting "
             "Batcher (e.g. export MY_API_KEY=…), type its name in “Key env var” above and press "
-            "Save profile. OpenAI profiles also read OPENAI_API_KEY.")
+            "Save profile. OpenAI profiles also read OPENAI_API_KEY, Anthropic (Claude) profiles "
+            "ANTHROPIC_API_KEY.")
         assert dialog.keys.status.text() == ("No key yet, and none can be stored here (see "
                                              "below).")
         type_into(qtbot, dialog.keys.edit, "")

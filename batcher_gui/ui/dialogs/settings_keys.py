@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
-from batcher_gui.config.secrets import OPENAI_KEY_ENV, SecretStoreUnavailable
+from batcher_gui.config.secrets import SecretStoreUnavailable, default_key_env
 from batcher_gui.domain.errors import BatcherError
-from batcher_gui.domain.models import Profile, ProfileKind
+from batcher_gui.domain.models import Profile
 from batcher_gui.ui.dialogs import words
 from batcher_gui.ui.dialogs.settings_profiles import Message, Tasks, plain_button
 
@@ -105,7 +105,7 @@ class KeyBox(QGroupBox):
         reason = self.service.secrets.unavailable_reason
         if shown != self._shown:
             return
-        env = profile.key_env or (OPENAI_KEY_ENV if profile.kind is ProfileKind.OPENAI else None)
+        env = profile.key_env or default_key_env(profile.kind)
         if has and env and os.environ.get(env, "").strip():
             self.status.setText(f"✔ Key available from the environment variable {env} (a key "
                                 "stored in the OS keyring would come first).")

@@ -25,25 +25,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batcher_gui.config.profiles import MAX_BATCH_BYTES_RANGE, MAX_REQUESTS_RANGE, ProfileFields
-from batcher_gui.config.secrets import OPENAI_KEY_ENV
+from batcher_gui.config.presets import Preset
+from batcher_gui.config.profiles import (
+    MAX_BATCH_BYTES_RANGE,
+    MAX_REQUESTS_RANGE,
+    ProfileFields,
+    default_limits,
+)
+from batcher_gui.config.secrets import default_key_env
 from batcher_gui.domain.budget import MONTH_CAP, RUN_CAP
+from batcher_gui.domain.capacity import TIER_OPTION
 from batcher_gui.domain.errors import BatcherError, InvalidInput
 from batcher_gui.domain.models import Profile, ProfileKind, ProfileLimits
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.tasks import owned_tasks, spawn
 from batcher_gui.ui.base.theme import state_colour
+from batcher_gui.ui.dialogs.settings_kinds import (
+    KINDS,
+    URL_HINTS,
+    URL_TIPS,
+    PresetChooser,
+    TierField,
+    preset_of,
+)
 from batcher_gui.ui.dialogs.words import plain
 
 if TYPE_CHECKING:
     from batcher_gui.app import Service
-
-KINDS = ((ProfileKind.OPENAI, "OpenAI"), (ProfileKind.OPENAI_COMPATIBLE, "OpenAI-compatible"),
-         (ProfileKind.AZURE, "Azure OpenAI"))
-URL_HINTS = {ProfileKind.OPENAI: "empty: https://api.openai.com/v1",
-             ProfileKind.OPENAI_COMPATIBLE: "required, e.g. http://localhost:8000/v1",
-             ProfileKind.AZURE: "required, e.g. https://my-resource.openai.azure.com"}
-
 
 def plain_button(text: str, name: str | None = None) -> QPushButton:
     """A button that Enter in a text field never presses (QDialog's auto-default would)."""
@@ -120,6 +128,7 @@ class ProfilesPage(QWidget):
         self.service, self.tasks = service, tasks
         self.profiles: list[Profile] = []
         self.current: Profile | None = None  # None: the form holds a profile being added
+        self._limits_kind: ProfileKind | None = None  # whose default limits the boxes hold
         self._wanted: str | None = None
         self.confirm: QMessageBox | None = None
         self.list = QListWidget()
@@ -137,6 +146,8 @@ class ProfilesPage(QWidget):
         row.addWidget(self.delete_button)
         left.addLayout(row)
 
+        self.presets = PresetChooser()
+        self.presets.chosen.connect(self.fill_from_preset)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. groq or azure-eu")
         self.kind = QComboBox()
@@ -147,6 +158,7 @@ class ProfilesPage(QWidget):
         self.key_env = QLineEdit()
         self.key_env.setToolTip("Read the key from this environment variable (where there is no "
                                 "OS keyring to store it in)")
+        self.tier = TierField()
         self.max_requests = _spin(*MAX_REQUESTS_RANGE, "Requests per batch")
         self.max_bytes = _spin(*MAX_BATCH_BYTES_RANGE, "Bytes per batch", " bytes")
         self.max_line = _spin(1_000, MAX_BATCH_BYTES_RANGE[1], "Bytes per request line", " bytes")
@@ -161,8 +173,10 @@ class ProfilesPage(QWidget):
                                      "asks first")
         self.is_default = QCheckBox("imports use this profile when they name none")
         self.form = QFormLayout()
+        self.form.addRow("Preset", self.presets)
+        self.form.addRow(self.presets.note)
         for label, field in (("Name", self.name), ("Kind", self.kind), ("Base URL", self.base_url),
-                             ("Key env var", self.key_env),
+                             ("Key env var", self.key_env), ("Tier", self.tier),
                              ("Requests per batch", self.max_requests),
                              ("Bytes per batch", self.max_bytes),
                              ("Bytes per request line", self.max_line),
@@ -233,13 +247,17 @@ class ProfilesPage(QWidget):
         self.message.clear_message()
         fields = profile or ProfileFields("", ProfileKind.OPENAI_COMPATIBLE)
         sandbox = profile is not None and profile.is_builtin_sandbox
+        self._limits_kind = None  # the boxes hold this profile's own limits
         self.name.setText(fields.name)
+        self.kind.blockSignals(True)  # the form is filled below, once
         self.kind.setCurrentIndex(max(0, self.kind.findData(ProfileKind(fields.kind).value)))
+        self.kind.blockSignals(False)
         self.base_url.setText(fields.base_url or "")
         self.key_env.setText(fields.key_env or "")
-        self.max_requests.setValue(fields.limits.max_requests)
-        self.max_bytes.setValue(fields.limits.max_batch_bytes)
-        self.max_line.setValue(fields.limits.max_line_bytes)
+        self._show_limits(profile.limits if profile else default_limits(fields.kind))
+        self._limits_kind = None if profile else ProfileKind(fields.kind)
+        self.tier.set_tier(fields.options)
+        self.presets.say(preset_of(ProfileKind(fields.kind), fields.base_url))
         poll = fields.options.get("poll_interval_seconds")
         self.poll.setText("" if poll is None else f"{float(poll):g}")
         for box, key in ((self.budget_run, RUN_CAP), (self.budget_month, MONTH_CAP)):
@@ -253,6 +271,7 @@ class ProfilesPage(QWidget):
         self.details.setEnabled(True)
         # The built-in sandbox is served by Batcher itself: where it is and what it speaks.
         self.kind.setEnabled(not sandbox)
+        self.presets.setEnabled(not sandbox)
         self.base_url.setReadOnly(sandbox)
         self.is_default.setEnabled(not default)  # another profile takes over, never none
         self.is_default.setToolTip("Tick it on another profile to change the default"
@@ -261,17 +280,47 @@ class ProfilesPage(QWidget):
         self._kind_changed()
         self.shown.emit(profile)
 
+    def _show_limits(self, limits: ProfileLimits) -> None:
+        self.max_requests.setValue(limits.max_requests)
+        self.max_bytes.setValue(limits.max_batch_bytes)
+        self.max_line.setValue(limits.max_line_bytes)
+
     def _kind_changed(self) -> None:
         kind = ProfileKind(self.kind.currentData())
         self.base_url.setPlaceholderText(URL_HINTS[kind])
-        self.key_env.setPlaceholderText(f"optional ({OPENAI_KEY_ENV} is read anyway)"
-                                        if kind is ProfileKind.OPENAI
+        self.base_url.setToolTip(URL_TIPS[kind])
+        default = default_key_env(kind)
+        self.key_env.setPlaceholderText(f"optional ({default} is read anyway)" if default
                                         else "optional, e.g. GROQ_API_KEY")
+        self.form.setRowVisible(self.tier, kind is ProfileKind.ANTHROPIC)
+        # A new profile's limits follow its kind until the user changes them (Claude batches
+        # hold twice as many requests as OpenAI's).
+        shown = ProfileLimits(self.max_requests.value(), self.max_bytes.value(),
+                              self.max_line.value())
+        if self._limits_kind is not None and shown == default_limits(self._limits_kind):
+            self._show_limits(default_limits(kind))
+            self._limits_kind = kind
+
+    def fill_from_preset(self, preset: Preset) -> None:
+        """Fill the form from ``preset`` (a new profile is named after it); saving stores it."""
+        if not self.name.text().strip():
+            self.name.setText(preset.key)
+        self.kind.setCurrentIndex(self.kind.findData(preset.kind.value))
+        self.base_url.setText(preset.base_url)
+        self.key_env.setText(preset.key_env)
+        self._show_limits(preset.limits)
+        self._limits_kind = None  # the preset's limits stay whatever the kind
+        self.presets.say(preset)
+        self.message.clear_message()
 
     # -- saving and deleting -----------------------------------------------------------------
     def _read_form(self) -> ProfileFields:
         options = dict(self.current.options) if self.current else {}  # e.g. Azure's api_version
         options.pop("poll_interval_seconds", None)
+        kind = ProfileKind(self.kind.currentData())
+        options.pop(TIER_OPTION, None)
+        if kind is ProfileKind.ANTHROPIC:
+            options[TIER_OPTION] = self.tier.tier()
         poll = self.poll.text().strip()
         if poll:
             try:
@@ -291,8 +340,8 @@ class ProfilesPage(QWidget):
                                        "empty for no cap)") from None
         limits = ProfileLimits(self.max_requests.value(), self.max_bytes.value(),
                                self.max_line.value())
-        return ProfileFields(self.name.text(), ProfileKind(self.kind.currentData()),
-                             self.base_url.text(), self.key_env.text(), limits, options)
+        return ProfileFields(self.name.text(), kind, self.base_url.text(), self.key_env.text(),
+                             limits, options)
 
     async def save(self) -> None:
         """Add the profile in the form, or store its changes; a refusal changes nothing."""

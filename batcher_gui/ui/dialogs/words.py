@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from batcher_gui.config.secrets import OPENAI_KEY_ENV
+from batcher_gui.config.profiles import ANTHROPIC_BASE_URL
+from batcher_gui.config.secrets import ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV, default_key_env
 from batcher_gui.config.settings import SettingSpec
 from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import Profile, ProfileKind
@@ -182,8 +183,9 @@ def host_of(profile: Profile) -> str:
     """The server a profile talks to, as people name it ("api.openai.com")."""
     if profile.is_builtin_sandbox:
         return "the built-in sandbox"
-    url = profile.base_url or ("https://api.openai.com/v1"
-                               if ProfileKind(profile.kind) is ProfileKind.OPENAI else "")
+    defaults = {ProfileKind.OPENAI: "https://api.openai.com/v1",
+                ProfileKind.ANTHROPIC: ANTHROPIC_BASE_URL}
+    url = profile.base_url or defaults.get(ProfileKind(profile.kind), "")
     parts = urlsplit(url)
     if not parts.hostname:
         return "the provider"
@@ -225,8 +227,7 @@ def verdict(kind: str, message: str, profile: Profile, *, keyring: bool = True) 
     if kind == "works":
         return f"Works: {host} accepted the key."
     if kind == "no key":
-        env = profile.key_env or (OPENAI_KEY_ENV if ProfileKind(profile.kind)
-                                  is ProfileKind.OPENAI else None)
+        env = profile.key_env or default_key_env(profile.kind)
         if not keyring:
             where = (f"set the environment variable {env}" if env else
                      "name an environment variable that holds it in “Key env var”")
@@ -251,8 +252,11 @@ def verdict(kind: str, message: str, profile: Profile, *, keyring: bool = True) 
         return (f"Unreachable: cannot reach {host}: {_why_unreachable(message)} — check the "
                 "base URL and your network.")
     if status == "404":
+        root = ("Anthropic's API root, e.g. https://api.anthropic.com (without /v1)"
+                if ProfileKind(profile.kind) is ProfileKind.ANTHROPIC
+                else "the API root, e.g. ending in /v1")
         return (f"Error: {host} answered, but has no batch API at this base URL (404: {said}) "
-                "Check that the base URL is the API root, e.g. ending in /v1.")
+                f"Check that the base URL is {root}.")
     return f"Error: {plain(message)}"
 
 
@@ -267,4 +271,4 @@ def no_keyring(reason: str | None) -> str:
              "in an environment variable instead.")
     return (f"{first} Set the variable before starting Batcher (e.g. export MY_API_KEY=…), "
             "type its name in “Key env var” above and press Save profile. OpenAI profiles "
-            f"also read {OPENAI_KEY_ENV}.")
+            f"also read {OPENAI_KEY_ENV}, Anthropic (Claude) profiles {ANTHROPIC_KEY_ENV}.")

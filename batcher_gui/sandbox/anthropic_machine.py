@@ -24,6 +24,7 @@ import orjson
 from . import anthropic_responder as answers
 from .anthropic_store import AnthropicStore
 from .config import SandboxConfig
+from .machine import gc_paused
 from .responder import digest
 from .store import Record
 
@@ -78,7 +79,9 @@ class MessageBatchMachine:
                                "results": config.not_found_reads},
         }
         self.store.save_requests(batch_id, raw)
-        self.store.save_plan(batch_id, self._plan(seq, requests, config.seed))
+        with gc_paused():
+            plan = self._plan(seq, requests, config.seed)
+        self.store.save_plan(batch_id, plan)
         record: Record = {"batch": batch, "seq": seq, "sb": private}
         if config.instant:
             while batch["processing_status"] != "ended":
@@ -204,7 +207,13 @@ class MessageBatchMachine:
 
     def _end(self, record: Record, at: float, done: int, rest: str) -> None:
         """Write the results (``done`` requests ran, the rest are ``rest``) and end."""
-        batch, private = record["batch"], record["sb"]
+        with gc_paused():  # 100,000 answers: no reference cycles, only GC passes to waste
+            self._write_results(record, done, rest)
+        record["batch"].update(processing_status="ended", ended_at=rfc3339(at))
+        record["sb"]["ended"] = at
+
+    def _write_results(self, record: Record, done: int, rest: str) -> None:
+        batch = record["batch"]
         batch_id = batch["id"]
         requests = self.store.load_requests(batch_id)
         plan = self.store.load_plan(batch_id)
@@ -236,5 +245,4 @@ class MessageBatchMachine:
             counts["errored"] += 1
         self.store.save_results(batch_id, lines)
         self.store.forget_inputs(batch_id)
-        batch.update(processing_status="ended", ended_at=rfc3339(at), request_counts=counts)
-        private["ended"] = at
+        batch["request_counts"] = counts

@@ -4,8 +4,8 @@ The counting rule (the same for ``/v1/messages/count_tokens`` and for an answer'
 an estimate and the usage it predicts can be compared exactly):
 
     characters = tools (each as sorted-key JSON without ``cache_control``)
-               + system text + every message's text (other blocks: sorted-key JSON without
-                 ``cache_control``)
+               + system text + every message's text (image/document blocks: 6,400 each;
+                 other blocks: sorted-key JSON without ``cache_control``)
     input tokens = max(1, ceil(characters / 4))
 
 A request with ``cache_control`` blocks (or a top-level ``cache_control``) has a cached
@@ -32,6 +32,10 @@ FAIL_MESSAGE: Final = "messages: the request contains the sandbox trigger '#fail
 OVERLOADED_MESSAGE: Final = "Overloaded"
 API_ERROR_MESSAGE: Final = "Internal server error"
 _TEXT_BLOCKS: Final = frozenset({"text"})
+#: Images and documents count as a fixed ~1,600 tokens (about what Anthropic charges for a
+#: screen-sized image), not by the size of their base64 data.
+_MEDIA_BLOCKS: Final = frozenset({"image", "document"})
+_MEDIA_CHARS: Final = 6400
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ def _block_text(block: Any) -> tuple[str, bool]:
     """(counted text, is prompt text) of one content block."""
     if isinstance(block, str):
         return block, True
+    if isinstance(block, dict) and block.get("type") in _MEDIA_BLOCKS:
+        return " " * _MEDIA_CHARS, False
     if isinstance(block, dict) and block.get("type") in _TEXT_BLOCKS:
         text = block.get("text")
         return (text, True) if isinstance(text, str) else (_json(block), False)

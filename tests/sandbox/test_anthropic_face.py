@@ -96,9 +96,10 @@ def test_triggers_and_transient_errors_succeed_when_resent(arun: AnthropicRunner
             }]),
             claude("think", "ponder", thinking={"type": "enabled", "budget_tokens": 1024},
                    max_tokens=2000),
+            claude("short", "a long question that gets a long answer", max_tokens=2),
         ]
         batch, lines = await run_batch(client, requests)
-        assert batch.request_counts.succeeded == 3 and batch.request_counts.errored == 3
+        assert batch.request_counts.succeeded == 4 and batch.request_counts.errored == 3
         by_id = {line.custom_id: line.result for line in lines}
         errors = {k: r.error.error.type for k, r in by_id.items() if r.type == "errored"}
         assert errors == {"bad": "invalid_request_error", "busy": "overloaded_error",
@@ -111,6 +112,10 @@ def test_triggers_and_transient_errors_succeed_when_resent(arun: AnthropicRunner
         think = by_id["think"]
         assert think.type == "succeeded"
         assert [b.type for b in think.message.content] == ["thinking", "text"]
+        short = by_id["short"]
+        assert short.type == "succeeded" and short.message.stop_reason == "max_tokens"
+        assert short.message.usage.output_tokens == 2
+        assert by_id["ok"].type == "succeeded" and by_id["ok"].message.stop_reason == "end_turn"
         # Resent (a new batch): the transient ones succeed, #fail fails again.
         again, lines = await run_batch(client, requests[1:4])
         assert {line.custom_id: line.result.type for line in lines} == {
@@ -168,13 +173,18 @@ def test_count_tokens_refuses_what_anthropic_refuses(arun: AnthropicRunner) -> N
             tools=[{"name": "t", "input_schema": {"type": "object"}}])
         tool_json = orjson.dumps({"input_schema": {"type": "object"}, "name": "t"})
         assert counted.input_tokens == math.ceil((16 + len(tool_json)) / 4)
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": "A" * 100_000}}
+        with_image = await client.messages.count_tokens(
+            model=CLAUDE, messages=[{"role": "user", "content": [image]}])
+        assert with_image.input_tokens == 1600
         with pytest.raises(anthropic.BadRequestError, match="max_tokens: Extra inputs"):
             await client.messages.count_tokens(
                 model=CLAUDE, messages=[{"role": "user", "content": "x"}],
                 extra_body={"max_tokens": 5})
         with pytest.raises(anthropic.BadRequestError, match="messages: List should have at least"):
             await client.messages.count_tokens(model=CLAUDE, messages=[])
-        assert server.stats()["anthropic"]["requests"]["messages.count_tokens"] == 3
+        assert server.stats()["anthropic"]["requests"]["messages.count_tokens"] == 4
 
     arun(scenario)
 

@@ -67,6 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"inject HTTP faults; kinds: {', '.join(FAULT_KINDS)}; repeatable",
     )
     add("--fault-after-apply", action="store_true", help="inject faults after applying")
+    add("--queue-limit", type=int, default=None, metavar="N",
+        help="Anthropic face: requests that may be processing at once across Message Batches; "
+             "a create past it gets 429 rate_limit_error")
+    add("--not-found-reads", type=int, default=0, metavar="N",
+        help="Anthropic face: the first N retrieves and result downloads of a new batch 404")
+    add("--archive-after-seconds", type=float, default=29 * 24 * 3600, metavar="S",
+        help="Anthropic face: an ended Message Batch is archived S seconds after its "
+             "creation (results gone; default 29 days)")
     add("--timeout-seconds", type=float, default=2.0, help="stall of a 'timeout' fault")
     add("--seed", type=int, default=0, help="seed for faults and output order")
     add("--api-key", action="append", default=[], metavar="KEY",
@@ -102,13 +110,17 @@ def config_from_args(ns: argparse.Namespace) -> SandboxConfig:
         timeout_seconds=ns.timeout_seconds,
         seed=ns.seed,
         api_keys=tuple(ns.api_key),
+        queue_limit=ns.queue_limit,
+        not_found_reads=ns.not_found_reads,
+        archive_after_seconds=ns.archive_after_seconds,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m batcher_gui.sandbox",
-        description="A local, protocol-faithful OpenAI Files + Batches sandbox.",
+        description="A local, protocol-faithful OpenAI Files + Batches and Anthropic Message "
+                    "Batches sandbox.",
     )
     add_arguments(parser)
     ns = parser.parse_args(argv)

@@ -21,8 +21,17 @@ ROUTE_KEYS: Final = (
     "batches.retrieve",
     "batches.list",
     "batches.cancel",
+    # Anthropic's face (see anthropic_api.py)
+    "messages.batches.create",
+    "messages.batches.retrieve",
+    "messages.batches.list",
+    "messages.batches.cancel",
+    "messages.batches.delete",
+    "messages.batches.results",
+    "messages.count_tokens",
 )
-BASE_FAULT_KINDS: Final = ("429", "500", "timeout", "drop")
+# 529 is Anthropic's "overloaded" (OpenAI routes answer it too, in OpenAI's error shape).
+BASE_FAULT_KINDS: Final = ("429", "500", "529", "timeout", "drop")
 # "<kind>_after" applies the request first and then loses the answer: the hazard of a
 # create that succeeded server-side while the client saw an error.
 FAULT_KINDS: Final = BASE_FAULT_KINDS + tuple(f"{k}_after" for k in BASE_FAULT_KINDS)
@@ -78,6 +87,17 @@ class SandboxConfig:
     fault_after_apply: bool = False  # every fault is injected after the action applied
     timeout_seconds: float = 2.0  # how long a "timeout" fault stalls
     retry_after_ms: int = 10  # sent with 429 faults so SDK retries are fast
+    # --- Anthropic face -----------------------------------------------------------
+    # Requests that may wait in the processing queue across batches (None = no limit); a
+    # create that would exceed it is refused with 429 rate_limit_error.
+    queue_limit: int | None = None
+    # The first N retrieves and the first N results downloads of every new Message Batch
+    # answer 404 (Anthropic's eventual consistency right after create).
+    not_found_reads: int = 0
+    # An ended Message Batch is archived this long after its creation (results gone).
+    archive_after_seconds: float = 29 * 24 * 3600
+    max_message_batch_bytes: int = 256 * 1024 * 1024
+    max_message_batch_requests: int = 100_000
     # --- misc ---------------------------------------------------------------------
     # Keys accepted besides the server's token (a stand-in for a provider with real keys);
     # any other key is refused (401 invalid_api_key).
@@ -93,6 +113,12 @@ class SandboxConfig:
                     f"unknown fault route {key!r}; expected '*' or one of {ROUTE_KEYS}"
                 )
         self.knobs()  # validates the lifecycle subset
+        if self.queue_limit is not None and self.queue_limit < 0:
+            raise ValueError("queue_limit must be >= 0")
+        if self.not_found_reads < 0:
+            raise ValueError("not_found_reads must be >= 0")
+        if self.archive_after_seconds < 0:
+            raise ValueError("archive_after_seconds must be >= 0")
 
     def knobs(self) -> BatchKnobs:
         """The server-wide lifecycle knobs (before any per-batch override)."""

@@ -83,6 +83,11 @@ def server_error() -> ApiError:
     return ApiError(500, SERVER_ERROR_MESSAGE, type="server_error")
 
 
+def overloaded() -> ApiError:
+    """Anthropic's 529 (the Anthropic routes re-shape it; OpenAI routes answer it as is)."""
+    return ApiError(529, "Overloaded", type="overloaded_error")
+
+
 def rate_limited(retry_after_ms: int) -> ApiError:
     seconds = max(0, round(retry_after_ms / 1000))
     return ApiError(

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .config import FaultSpec, SandboxConfig
-from .errors import ApiError, rate_limited, server_error
+from .errors import ApiError, overloaded, rate_limited, server_error
 
 _POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
 class FaultDecision:
-    kind: str  # one of "429", "500", "timeout", "drop"
+    kind: str  # one of "429", "500", "529", "timeout", "drop"
     after: bool  # inject after the handler applied the request
 
 
@@ -85,14 +85,16 @@ def drop(request: web.Request) -> web.Response:
 
 
 def _error(decision: FaultDecision, config: SandboxConfig) -> ApiError:
-    return rate_limited(config.retry_after_ms) if decision.kind == "429" else server_error()
+    if decision.kind == "429":
+        return rate_limited(config.retry_after_ms)
+    return overloaded() if decision.kind == "529" else server_error()
 
 
 async def before(
     request: web.Request, decision: FaultDecision, config: SandboxConfig
 ) -> web.StreamResponse | None:
     """Fault instead of handling; None means "go on and handle the request normally"."""
-    if decision.kind in ("429", "500"):
+    if decision.kind in ("429", "500", "529"):
         raise _error(decision, config)
     if decision.kind == "drop":
         return drop(request)
@@ -109,7 +111,7 @@ async def after(
     config: SandboxConfig,
 ) -> web.StreamResponse:
     """The request was applied; lose or delay its answer."""
-    if decision.kind in ("429", "500"):
+    if decision.kind in ("429", "500", "529"):
         raise _error(decision, config)
     if decision.kind == "drop":
         return drop(request)

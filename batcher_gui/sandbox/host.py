@@ -23,7 +23,12 @@ from typing import Any
 from .config import SandboxConfig
 from .server import SandboxServer, new_token
 
-_COUNTERS = ("batches_created", "files_created", "files_deleted")
+_COUNTERS = ("batches_created", "files_created", "files_deleted", "anthropic_batches_created")
+
+
+def _counters(stats: dict[str, Any]) -> dict[str, int]:
+    flat = {**stats, "anthropic_batches_created": stats["anthropic"]["batches_created"]}
+    return {k: int(flat[k]) for k in _COUNTERS}
 
 
 class SandboxThread:
@@ -36,6 +41,7 @@ class SandboxThread:
         self._config = config or SandboxConfig()
         self.port = port
         self.base_url = ""
+        self.anthropic_base_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: SandboxServer | None = None
@@ -75,6 +81,7 @@ class SandboxThread:
         self._call(self._server.start())
         self.port = self._server.port
         self.base_url = self._server.base_url
+        self.anthropic_base_url = self._server.anthropic_base_url
         self.instances += 1
         return self.base_url
 
@@ -84,7 +91,7 @@ class SandboxThread:
         loop = self._loop
         assert self._server is not None and self._thread is not None
         stats = self._server.stats()
-        self.earlier.update({k: stats[k] for k in _COUNTERS})
+        self.earlier.update(_counters(stats))
         try:
             self._call(self._server.stop())
             self._call(loop.shutdown_default_executor())
@@ -106,7 +113,7 @@ class SandboxThread:
 
     def totals(self) -> dict[str, int]:
         """Creation/deletion counters over every instance on this state folder."""
-        now = self.stats()
+        now = _counters(self.stats())
         return {k: self.earlier[k] + now[k] for k in _COUNTERS}
 
 
@@ -161,6 +168,7 @@ class SandboxProcess:
         self.config = config or SandboxConfig()
         self.port = port
         self.base_url = ""
+        self.anthropic_base_url = ""
         self._process: Any = None
         self._conn: Any = None
 
@@ -193,6 +201,7 @@ class SandboxProcess:
             raise RuntimeError(f"the built-in sandbox ended at start (exit code "
                                f"{process.exitcode})") from None
         self.port = int(self.base_url.rsplit(":", 1)[1].split("/", 1)[0])
+        self.anthropic_base_url = self.base_url.removesuffix("/v1")
         self._process, self._conn = process, parent
         return self.base_url
 

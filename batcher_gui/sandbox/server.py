@@ -16,9 +16,17 @@ from aiohttp import web
 
 from batcher_gui.paths import private_opener
 
-from . import batches_api, faults, files_api
+from . import anthropic_api, batches_api, faults, files_api
+from .anthropic_errors import AnthropicError, from_openai, new_request_id
 from .config import ROUTE_KEYS, SandboxConfig
-from .errors import ApiError, invalid_key, json_response, missing_key, server_error
+from .errors import (
+    SANDBOX_REFUSED,
+    ApiError,
+    invalid_key,
+    json_response,
+    missing_key,
+    server_error,
+)
 from .state import SANDBOX_KEY, Sandbox
 
 log = logging.getLogger(__name__)
@@ -44,12 +52,26 @@ def _key_matches(key: str, accepted: tuple[str, ...]) -> bool:
     return found
 
 
+def _is_anthropic(request: web.Request) -> bool:
+    return request.path.startswith("/v1/messages")
+
+
 def _authenticate(request: web.Request, sandbox: Sandbox) -> None:
-    """Every route, the sandbox's own included, needs the token (or a configured key)."""
+    """Every route, the sandbox's own included, needs the token (or a configured key).
+
+    Anthropic's routes also take it as ``x-api-key`` (what Anthropic documents; the SDK sends
+    ``Authorization: Bearer``)."""
     key = _bearer_key(request)
+    anthropic = _is_anthropic(request)
+    if anthropic and not key:
+        key = request.headers.get("x-api-key", "").strip()
     if not key:
+        if anthropic:
+            raise AnthropicError(401, f"{SANDBOX_REFUSED} x-api-key header is required")
         raise missing_key()
     if not _key_matches(key, (sandbox.token, *sandbox.config.api_keys)):
+        if anthropic:
+            raise AnthropicError(401, f"{SANDBOX_REFUSED} invalid x-api-key")
         raise invalid_key(key)
 
 
@@ -76,6 +98,8 @@ async def openai_middleware(request: web.Request, handler: Handler) -> web.Strea
     """OpenAI-shaped errors for everything, auth, fault injection, request ids."""
     started = time.perf_counter()
     sandbox = request.app[SANDBOX_KEY]
+    if _is_anthropic(request):
+        return await _anthropic_answer(request, handler, sandbox)
     try:
         response = await _dispatch(request, handler, sandbox)
     except ApiError as exc:
@@ -101,6 +125,30 @@ async def openai_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
+async def _anthropic_answer(request: web.Request, handler: Handler, sandbox: Sandbox
+                            ) -> web.StreamResponse:
+    """The same dispatch (auth, faults) with Anthropic's error shape and ``request-id``."""
+    request_id = new_request_id()
+    try:
+        response = await _dispatch(request, handler, sandbox)
+    except AnthropicError as exc:
+        response = exc.response(request_id)
+    except ApiError as exc:  # raised by shared code: fault injection
+        response = from_openai(exc).response(request_id)
+    except ConnectionError:
+        log.debug("sandbox: client left during %s %s", request.method, request.path)
+        return web.Response(status=499)
+    except web.HTTPException as exc:
+        message = "Not found" if exc.status == 404 else exc.reason
+        response = AnthropicError(exc.status, message).response(request_id)
+    except Exception:
+        log.exception("sandbox: unhandled error in %s %s", request.method, request.path)
+        response = AnthropicError(500, "Internal server error").response(request_id)
+    if not response.prepared:
+        response.headers["request-id"] = request_id
+    return response
+
+
 async def _stats(request: web.Request) -> web.Response:
     return json_response(request.app[SANDBOX_KEY].stats())
 
@@ -115,6 +163,7 @@ def create_app(state_dir: Path, config: SandboxConfig, token: str) -> web.Applic
     app[SANDBOX_KEY] = Sandbox(Path(state_dir), config, token)
     files_api.register(app)
     batches_api.register(app)
+    anthropic_api.register(app)
     app.router.add_get("/v1/sandbox/stats", _stats, name="sandbox.stats")
     return app
 
@@ -140,6 +189,7 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.base_url = ""
+        self.anthropic_base_url = ""  # the same server without /v1 (Anthropic's SDK adds it)
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
 
@@ -173,6 +223,7 @@ class SandboxServer:
         self.port = int(self._runner.addresses[0][1])
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.base_url = f"http://{host}:{self.port}/v1"
+        self.anthropic_base_url = f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .anthropic_machine import MessageBatchMachine
+from .anthropic_store import AnthropicStore
 from .config import SandboxConfig
 from .faults import FaultInjector
 from .machine import BatchMachine
@@ -23,6 +25,10 @@ class Sandbox:
         self.store = Store(state_dir)
         # A getter, not the object: SandboxServer.config may be replaced at runtime.
         self.machine = BatchMachine(self.store, lambda: self.config)
+        # Anthropic's face keeps its own state beside the OpenAI face's.
+        self.anthropic = AnthropicStore(Path(state_dir) / "anthropic")
+        self.anthropic_machine = MessageBatchMachine(self.anthropic, lambda: self.config)
+        self.anthropic_counts: Counter[str] = Counter()
         self.faults = FaultInjector(config.seed)
         # One lock for every state mutation: handlers interleave at each await, and the
         # lifecycle work runs in a worker thread while the lock is held.
@@ -48,6 +54,19 @@ class Sandbox:
             "batches_by_status": dict(statuses),
             "requests": dict(self.requests),
             "faults_injected": dict(self.faults.injected),
+            "anthropic": self._anthropic_stats(),
+        }
+
+    def _anthropic_stats(self) -> dict[str, Any]:
+        batches = self.anthropic.batches.values()
+        statuses = Counter(r["batch"]["processing_status"] for r in batches)
+        return {
+            "batches_created": self.anthropic_counts["batches_created"],
+            "creates_refused": self.anthropic_counts["creates_refused"],
+            "batches_total": len(self.anthropic.batches),
+            "batches_by_status": dict(statuses),
+            "archived": sum(1 for r in batches if r["batch"]["archived_at"] is not None),
+            "requests": {k: v for k, v in self.requests.items() if k.startswith("messages.")},
         }
 
 

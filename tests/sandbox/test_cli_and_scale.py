@@ -49,6 +49,15 @@ def test_config_from_args_maps_every_flag() -> None:
     assert _parse() == SandboxConfig()
 
 
+def test_anthropic_flags() -> None:
+    config = _parse("--queue-limit", "7", "--not-found-reads", "2",
+                    "--archive-after-seconds", "0", "--fault", "messages.batches.create=1:529")
+    assert (config.queue_limit, config.not_found_reads, config.archive_after_seconds) == (7, 2, 0)
+    assert config.faults == {"messages.batches.create": FaultSpec(1.0, ("529",))}
+    with pytest.raises(ValueError, match="queue_limit"):
+        _parse("--queue-limit", "-1")
+
+
 @pytest.mark.parametrize(
     "bad", ["files.list", "files.list=2:500", "files.list=0.5:boom", "x=1:500"]
 )

@@ -182,7 +182,7 @@ async def _list_profiles(service: Service) -> int:
         mark = "*" if profile.name == default else " "
         say(f"{mark} {profile.name:<16} {profile.kind.value:<18} "
             f"{profile.base_url or '(default URL)':<32} {key}")
-        if profile.kind is ProfileKind.ANTHROPIC:
+        if profile.kind is ProfileKind.ANTHROPIC and not profile.is_builtin_sandbox:
             say(f"    {_tier(profile.options)}")
     say("(* marks the default profile)")
     return EXIT_OK

@@ -65,7 +65,7 @@ def test_bad_claude_profiles_and_presets_are_refused(cli: Cli, args: list[str],
     result = cli("profile", "add", *args)
     assert result.returncode == 2 and says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
-    assert list(_listing(cli)) == ["openai", "sandbox"]
+    assert list(_listing(cli)) == ["openai", "sandbox", "sandbox-claude"]
 
 
 def test_presets_fill_in_an_openai_compatible_profile(cli: Cli) -> None:
@@ -119,7 +119,8 @@ def test_keys_set_stores_a_claude_key_in_the_os_keyring(tmp_path: Path) -> None:
     outputs, _home = run_with_keyring(tmp_path, KEYS_CHILD, env=env, timeout=180)
     assert [o["rc"] for o in outputs] == [0] * 5, outputs
     assert outputs[1]["out"] == "Stored the API key for 'claude' in the OS keyring.\n"
-    claude = [line for line in outputs[2]["out"].splitlines() if "claude " in line]
+    claude = [line for line in outputs[2]["out"].splitlines()
+              if line.split()[:2] in (["claude", "anthropic"], ["*", "claude"])]
     assert claude and claude[0].endswith("key available")
     assert outputs[3]["out"] == "Removed the API key for 'claude'.\n"
     assert "no key (batcher keys set claude)" in outputs[4]["out"]

@@ -69,7 +69,7 @@ def test_profiles_are_checked(cli: Cli, args: list[str], says: str) -> None:
     """10: bad profiles are refused (exit 2), nothing is added."""
     result = cli("profile", "add", *args)
     assert result.returncode == 2 and says in result.stderr, result.stderr
-    assert _profile_names(cli) == ["openai", "sandbox"]
+    assert _profile_names(cli) == ["openai", "sandbox", "sandbox-claude"]
 
 
 def _profile_names(cli: Cli) -> list[str]:
@@ -83,9 +83,9 @@ def test_profiles_can_be_fixed_and_hints_run_as_printed(cli: Cli, tmp_path: Path
     cli.ok("profile", "edit", "groq", "--base-url", "https://other.example/v1",
            "--max-requests", "1000", "--rename", "groq2")
     assert "https://other.example/v1" in cli.ok("profile", "list").stdout
-    assert _profile_names(cli) == ["openai", "sandbox", "groq2"]
+    assert _profile_names(cli) == ["openai", "sandbox", "sandbox-claude", "groq2"]
     cli.ok("profile", "remove", "groq2")
-    assert _profile_names(cli) == ["openai", "sandbox"]
+    assert _profile_names(cli) == ["openai", "sandbox", "sandbox-claude"]
 
     cli.ok("import", str(text_file(tmp_path / "q.txt", ["hi"])), "--profile", "openai",
            "--model", "gpt-4o-mini")

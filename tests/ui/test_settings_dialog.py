@@ -96,7 +96,7 @@ def shown(label: QLabel) -> str:
 def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) -> None:
     dialog = make_dialog(qtbot, service)
     page = dialog.profiles
-    assert [p.name for p in page.profiles] == ["openai", "sandbox"]
+    assert [p.name for p in page.profiles] == ["openai", "sandbox", "sandbox-claude"]
     assert "(default)" in page.list.item(0).text()
 
     click(qtbot, dialog, page.add_button)
@@ -141,8 +141,8 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     type_into(qtbot, page.name, "sandbox")  # taken
     click(qtbot, dialog, page.save_button)
     assert "already exists" in shown(page.message)
-    assert sorted(p.name for p in await_task(qtbot, service.profiles())) == ["acme", "openai",
-                                                                         "sandbox"]
+    assert sorted(p.name for p in await_task(qtbot, service.profiles())) == [
+        "acme", "openai", "sandbox", "sandbox-claude"]
     # A limit the service would refuse cannot even be typed: the boxes hold its own range.
     page.max_requests.setValue(MAX_REQUESTS_RANGE[1] + 1)
     assert page.max_requests.value() == MAX_REQUESTS_RANGE[1]
@@ -162,8 +162,9 @@ def test_add_edit_refuse_and_delete_a_profile(service: Service, qtbot: QtBot) ->
     click(qtbot, dialog, page.delete_button)
     click(qtbot, dialog, page.confirm.button(QMessageBox.StandardButton.Yes))
     assert "Deleted the profile “acme”" in shown(page.message)
-    assert [p.name for p in await_task(qtbot, service.profiles())] == ["openai", "sandbox"]
-    assert [p.name for p in page.profiles] == ["openai", "sandbox"]
+    assert [p.name for p in await_task(qtbot, service.profiles())] == [
+        "openai", "sandbox", "sandbox-claude"]
+    assert [p.name for p in page.profiles] == ["openai", "sandbox", "sandbox-claude"]
 
 
 def test_the_default_profile_moves_between_profiles_and_pages(service: Service,

@@ -86,8 +86,10 @@ ECHOED_KEYS = {
     "s401": "sk-proj-ECHO401SECRET-AbCdEfGhIjKlMnOpQrStUv0123",
     "s400": "sk-ECHO400SECRET-0123456789abcdefghijKLMN",
     "s500": "zq9ECHO500SECRETxK7pLmN0rTuVw2yz",
+    # A Claude profile: Anthropic's key shape, answered in Anthropic's error shape.
+    "a401": "sk-ant-api03-ECHOCLAUDESECRET-0123456789abcdefghij",
 }
-SECRET_MARKERS = ("ECHO401SECRET", "ECHO400SECRET", "ECHO500SECRET")
+SECRET_MARKERS = ("ECHO401SECRET", "ECHO400SECRET", "ECHO500SECRET", "ECHOCLAUDESECRET")
 
 
 class EchoingProvider:
@@ -98,13 +100,20 @@ class EchoingProvider:
     def __init__(self) -> None:
         self.url = ""
         self.calls = 0
+        self.claude_calls = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.calls += 1
+        self.claude_calls += request.path.startswith("/a401/v1/messages/")
         auth = request.headers.get("Authorization", "")
         kind = request.path.split("/")[1]
+        if kind == "a401":
+            key = request.headers.get("x-api-key") or auth.removeprefix("Bearer ")
+            return web.json_response({"type": "error", "error": {
+                "type": "authentication_error",
+                "message": f"invalid x-api-key: {key} (Authorization: {auth})"}}, status=401)
         if kind == "s401":
             return web.json_response({"error": {
                 "message": f"Incorrect API key provided: {auth}.", "type": "invalid_request_error",
@@ -159,12 +168,18 @@ def test_a_key_echoed_by_the_provider_is_never_stored_logged_or_shown(tmp_path: 
         run("config", "set", "poll_interval_seconds", "0.1")
         run("config", "set", "auto_seal_quiet_seconds", "0")
         for name in ECHOED_KEYS:
-            run("profile", "add", name, "--kind", "openai-compatible",
+            claude = name.startswith("a")
+            run("profile", "add", name, "--kind", "anthropic" if claude else "openai-compatible",
                 "--base-url", f"{provider.url}/{name}/v1", "--key-env", f"KEY_{name.upper()}")
             prompts = tmp_path / f"{name}.jsonl"
+            body: dict[str, object] = {
+                "model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            if claude:
+                body["max_tokens"] = 10
             prompts.write_text(json.dumps(
-                {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
-                 "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}}) + "\n")
+                {"custom_id": "a", "method": "POST",
+                 "url": "/v1/messages" if claude else "/v1/chat/completions",
+                 "body": body}) + "\n")
             run("import", str(prompts), "--profile", name)
         run("sync", "--wait", "--timeout", "8", ok=False)
         run("batches")
@@ -177,6 +192,9 @@ def test_a_key_echoed_by_the_provider_is_never_stored_logged_or_shown(tmp_path: 
     problems = " ".join(str(b["problem"] or "") + str(b["error"] or "") for b in batches)
     assert "Incorrect API key provided" in problems and "sk-proj-…0123" in problems
     assert "upstream proxy failed" in problems
+    # The Claude profile's answer, in Anthropic's shape, masked too.
+    assert "invalid x-api-key: sk-ant-api03-…ghij" in problems, problems
+    assert provider.claude_calls >= 1
     for result in outputs:
         for marker in SECRET_MARKERS:
             assert marker not in result.stdout and marker not in result.stderr, result.args

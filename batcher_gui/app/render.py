@@ -185,8 +185,8 @@ def _answer_pieces(body: dict[str, Any]) -> list[Piece] | None:
     return None
 
 
-def _response_blocks(endpoint: str, data: Any) -> list[Block]:
-    body = parse_json(data)
+def _response_blocks(endpoint: str, data: Any, body: Any) -> list[Block]:
+    """The answer's blocks (``body``: ``data`` parsed, or NOT_JSON)."""
     if is_message(body):
         return message_blocks(body)
     pieces = _answer_pieces(body) if isinstance(body, dict) else None
@@ -205,9 +205,8 @@ def _safe(title: str, data: Any, build: Callable[[], list[Block]]) -> list[Block
         return [_raw_block(title, data)]
 
 
-def _safe_usage(response: bytes, palette: Colors) -> str:
+def _safe_usage(body: Any, palette: Colors) -> str:
     """A Claude answer's usage table ('' for any other body)."""
-    body = parse_json(response)
     if not is_message(body):
         return ""
     try:
@@ -271,8 +270,10 @@ def conversation_html(
     meta: list[str] = []
     blocks = _safe("Request", request_body,
                    lambda: _request_blocks(endpoint, request_body, meta))
+    answer = NOT_JSON if response is None else parse_json(response)  # parsed once: MBs
     if response is not None:
-        blocks += _safe("Response", response, lambda: _response_blocks(endpoint, response))
+        blocks += _safe("Response", response,
+                        lambda: _response_blocks(endpoint, response, answer))
     budget = _Budget(TEXT_CAP)
     meta_line = html.escape(" · ".join(meta))
     parts = [f'<p style="color:{palette.muted}">{meta_line}</p>'] if meta else []
@@ -288,8 +289,7 @@ def conversation_html(
             parts.append(_table(palette.role_bg(block.role), palette.text, block.title, "",
                                 title))
         folds += 1
-    if response is not None:
-        parts.append(_safe_usage(response, palette))
+    parts.append(_safe_usage(answer, palette))
     if budget.skipped:
         parts.append(f'<p style="color:{palette.muted}; font-style:italic">'
                      f"… ({budget.skipped:,} more characters; see the JSON tab)</p>")

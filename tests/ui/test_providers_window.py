@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QTextBrowser
+from PySide6.QtWidgets import QLabel, QTextBrowser
 from pytestqt.qtbot import QtBot
 
 from batcher_gui.domain.states import PromptState
@@ -48,6 +48,11 @@ def test_runs_batches_and_prompts_say_their_provider(
     assert [_text(runs, r, COL_MODELS) for r in range(2)] == [CLAUDE, GPT]
     assert not window.runs.isColumnHidden(COL_PROVIDER)  # shown without asking for it
     assert CLAUDE_WORDS in str(runs.data(runs.index(0, 0), Qt.ItemDataRole.ToolTipRole))
+    window.runs.selectRow(0)  # the run's summary names it too
+    qtbot.waitUntil(lambda: window.detail.currentWidget() is window.detail.run, timeout=WAIT)
+    assert window.detail.run.findChild(QLabel, "run-provider").text() == CLAUDE_WORDS
+    window.runs.clearSelection()  # back to every run's batches and prompts
+    qtbot.waitUntil(lambda: batches.rowCount() == 2, timeout=WAIT)
     assert [_text(batches, r, BATCH_PROVIDER) for r in range(2)] == [CLAUDE_WORDS,
                                                                      OPENAI_WORDS]
     assert [_text(batches, r, COL_MODEL) for r in range(2)] == [CLAUDE, GPT]

@@ -292,7 +292,7 @@ class RunPane(QWidget):
             batches += f" ({run.batches_in_flight:,} in flight)"
         cost = money(run.cost) or ("no price known" if run.unpriced else "—")
         for name, value in (("Source", run.run.source_path or ""),
-                            ("Profile", run.profile), ("Models", ", ".join(run.models)),
+                            ("Provider", run.provider), ("Models", ", ".join(run.models)),
                             ("Prompts", f"{run.total:,}: {count_words(groups)}"),
                             ("Batches", batches), ("Cost so far", cost),
                             ("Delivery", delivery),

@@ -28,8 +28,8 @@ NO_BATCHES = "No batches here yet: importing a file makes its draft batches."
 #: Runs columns shown at first (run, progress, failed, cost, provider): the progress bar and its
 #: tooltip say most of it, and the side panel is narrow. Right-click the header for more.
 RUNS_SHOWN_AT_FIRST = ("Run", "Progress", "Failed", "Cost", "Provider")
-RUNS_WIDTHS = (150, 130, 70, 70, 70, 60, 70, 90, 80, 150, 160, 160, 110, 110, 150)
-BATCHES_WIDTHS = (50, 130, 50, 150, 150, 130, 150, 230, 60)
+RUNS_WIDTHS = (130, 115, 70, 70, 70, 55, 70, 90, 75, 165, 160, 160, 110, 110, 150)
+BATCHES_WIDTHS = (50, 130, 50, 190, 160, 130, 150, 230, 60)
 
 
 def item_table(message: str, name: str) -> EmptyMessageTable:
@@ -82,7 +82,7 @@ class WindowParts:
         for widget in (self.runs, self.middle, self.detail):
             self.splitter.addWidget(widget)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([420, 760, 420])
+        self.splitter.setSizes([540, 660, 400])  # runs: room for their provider
         self.banner = Banner()
         self.engine_status = EngineStatus()
         self.central = QWidget()

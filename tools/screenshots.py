@@ -3,8 +3,9 @@
 Usage: python tools/screenshots.py OUT_DIR [--scheme light|dark] [--work DIR]
 
 The demo workspace has a few runs on the built-in sandbox: one finished with some failed
-prompts, one of embeddings, one still in flight, one delivering to a folder. Run it under Xvfb
-(`make screenshots` does) to see the platform's real window; offscreen works too.
+prompts, one of embeddings, one still in flight, one delivering to a folder; and a Claude run
+whose answers (Anthropic's raw messages) are written as applying its results would. Run it
+under Xvfb (`make screenshots` does) to see the platform's real window; offscreen works too.
 """
 
 from __future__ import annotations
@@ -71,6 +72,91 @@ def _eval(path: Path, n: int) -> Path:
     return path
 
 
+CLAUDE = "claude-sonnet-4-5"
+CITIES = ("Paris", "Oslo", "Lima", "Kyoto", "Nairobi", "Perth")
+
+
+def _claude_requests(path: Path) -> Path:
+    """Messages requests (a system prompt kept in the cache, a tool, extended thinking)."""
+    with path.open("wb") as fh:
+        for i, city in enumerate(CITIES * 5):
+            fh.write(orjson.dumps({"custom_id": f"wx-{i:03d}", "method": "POST",
+                                   "url": "/v1/messages", "body": {
+                "model": CLAUDE, "max_tokens": 2048,
+                "system": [{"type": "text", "text": "You are a concise travel assistant.",
+                            "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+                "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "tools": [{"name": "get_weather", "description": "Today's weather in a city",
+                           "input_schema": {"type": "object", "properties": {
+                               "city": {"type": "string"}}, "required": ["city"]}}],
+                "messages": [{"role": "user", "content": [{"type": "text", "text":
+                    f"Should I pack an umbrella for {city} this week?"}]}]}}) + b"\n")
+    return path
+
+
+def _claude_answer(i: int) -> bytes:
+    """Anthropic's raw ``message`` of a succeeded result, as the engine stores it."""
+    city = CITIES[i % len(CITIES)]
+    return orjson.dumps({
+        "id": f"msg_01demo{i:03d}", "type": "message", "role": "assistant", "model": CLAUDE,
+        "content": [
+            {"type": "thinking", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA", "thinking":
+             f"The user travels to {city}. Rain depends on this week's forecast, so I should "
+             "call the weather tool rather than guess from the climate."},
+            {"type": "text", "text": f"I'll check this week's forecast for {city} first."},
+            {"type": "tool_use", "id": f"toolu_01demo{i:03d}", "name": "get_weather",
+             "input": {"city": city, "days": 7}}],
+        "stop_reason": "tool_use", "stop_sequence": None,
+        "usage": {"input_tokens": 48, "output_tokens": 96 + i, "cache_read_input_tokens": 1830,
+                  "cache_creation_input_tokens": 0,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                     "ephemeral_1h_input_tokens": 0}}})
+
+
+def _claude_run(paths: WorkspacePaths, work: Path) -> None:
+    """A Claude run on a "claude" profile, answered as applying its batch's results would
+    (Anthropic's raw messages stored as they came), two of them errored."""
+    import time
+
+    from batcher_gui.domain.models import ProfileKind
+    from batcher_gui.engine.run_import import import_file
+    from batcher_gui.storage import open_store
+
+    store = open_store(paths.database)
+    try:
+        store.add_profile("claude", ProfileKind.ANTHROPIC, key_env="ANTHROPIC_API_KEY")
+        run = import_file(store, _claude_requests(work / "weather-claude.jsonl"),
+                          ImportOptions(), profile_name="claude").run
+        now = time.time()
+        with store.db.write() as conn:
+            batch = conn.exec_driver_sql("SELECT id FROM batches WHERE run_id = ?",
+                                         (run.id,)).scalar()
+            ids = [i for (i,) in conn.exec_driver_sql(
+                "SELECT id FROM prompts WHERE run_id = ? ORDER BY id", (run.id,))]
+            for n, pid in enumerate(ids):
+                if n in (7, 19):
+                    conn.exec_driver_sql(
+                        "UPDATE prompts SET state = 'failed', attempts = 2, batch_id = ?, "
+                        "error = 'overloaded_error: Overloaded', updated_at = ? WHERE id = ?",
+                        (batch, now, pid))
+                    continue
+                conn.exec_driver_sql(
+                    "UPDATE prompts SET state = 'processed', response = ?, input_tokens = ?, "
+                    "output_tokens = ?, attempts = 1, batch_id = ?, updated_at = ? "
+                    "WHERE id = ?", (_claude_answer(n), 48 + 1830, 96 + n, batch, now, pid))
+            done = len(ids) - 2
+            conn.exec_driver_sql(
+                "UPDATE batches SET state = 'completed', provider_batch_id = ?, "
+                "provider_status = 'ended', counts_total = ?, counts_completed = ?, "
+                "counts_failed = 2, input_tokens = ?, output_tokens = ?, "
+                "cached_input_tokens = ?, updated_at = ? WHERE id = ?",
+                ("msgbatch_01HkcTjaV5uDC8jWR4ZsDV8d", len(ids), done, done * 1878,
+                 sum(96 + n for n in range(len(ids)) if n not in (7, 19)), done * 1830, now,
+                 batch))
+    finally:
+        store.db.close()
+
+
 async def build_demo(work: Path) -> WorkspacePaths:
     paths = WorkspacePaths(work / "demo", work / "demo" / "batcher.sqlite3")
     if paths.database.exists():
@@ -101,11 +187,12 @@ async def build_demo(work: Path) -> WorkspacePaths:
         await service.sync(timeout=15)  # sent, still in progress when this stops
     finally:
         await service.close()
+    _claude_run(paths, work)
     return paths
 
 
 async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> None:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QUrl
     from PySide6.QtWidgets import QWidget
 
     from batcher_gui.domain.states import BatchState, PromptState
@@ -157,6 +244,12 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_prompt(lambda r: True)
     save("failed-prompt")
     window.prompts.state.setCurrentIndex(0)
+    await select_run("weather-claude")  # a Claude answer: text, a tool call, folded thinking
+    await select_prompt(lambda r: r.custom_id == "wx-001")  # type: ignore[attr-defined]
+    save("claude-prompt")
+    window.detail.prompt.conversation.anchorClicked.emit(QUrl("fold:0"))  # thinking opened
+    await settle()
+    save_widget(window.detail, "claude-thinking")
     await select_run("eval-gpt41")
     window.tabs.setCurrentWidget(window.batches)
     await settle()

@@ -166,8 +166,9 @@ class ViewReader:
     async def batch_transitions(self, batch_id: int) -> list[Transition]:
         return await self._quick_call(ViewQueries.batch_transitions, batch_id)
 
-    async def profile_names(self) -> dict[int, str]:
-        return await self._quick_call(ViewQueries.profile_names)
+    async def providers(self) -> dict[int, str]:
+        """Each profile id's name and provider in words ("claude (Anthropic)")."""
+        return await self._quick_call(ViewQueries.providers)
 
     async def prompt_detail(self, prompt_id: int) -> PromptDetail | None:
         return await self._quick_call(ViewQueries.detail, prompt_id)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from batcher_gui.app.render_claude import is_message, message_blocks, usage_html
 from batcher_gui.app.render_pieces import (
+    Block,
     Piece,
     content_pieces,
     embedding_pieces,
@@ -33,6 +35,7 @@ from batcher_gui.app.render_text import (
     shorten,
     usage_text,
 )
+from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +86,6 @@ class Colors:
         return str(getattr(self, f"{role}_bg", self.system_bg))
 
 
-@dataclass(slots=True)
-class _Block:
-    role: str
-    title: str
-    pieces: list[Piece]
-
-
 class _Budget:
     """Hands out the remaining characters and counts what did not fit."""
 
@@ -103,31 +99,31 @@ class _Budget:
         return shown
 
 
-def _role_block(role: Any, pieces: list[Piece]) -> _Block:
+def _role_block(role: Any, pieces: list[Piece]) -> Block:
     key, title = _ROLES.get(str(role).lower(), ("system", str(role).title() or "Message"))
-    return _Block(key, title, pieces or [("note", "(empty)")])
+    return Block(key, title, pieces or [("note", "(empty)")])
 
 
-def _input_blocks(value: Any, user_title: str) -> list[_Block]:
+def _input_blocks(value: Any, user_title: str) -> list[Block]:
     """The ``input`` of a responses, embeddings or moderations request."""
     is_items = isinstance(value, list) and value and all(
         isinstance(v, dict) and ("role" in v or str(v.get("type", "")).startswith(
             ("message", "function_call", "custom_tool_call", "reasoning", "item_reference")))
         for v in value)
     if not is_items:
-        return [_Block("user", user_title, content_pieces(value) or [("note", "(empty)")])]
+        return [Block("user", user_title, content_pieces(value) or [("note", "(empty)")])]
     # Items without a role are the model's own (calls, reasoning) except the tool outputs.
     return [_role_block("tool" if str(item.get("type")).endswith("call_output")
                         else item.get("role", "assistant"), item_pieces(item)) for item in value]
 
 
-def _raw_block(title: str, data: Any) -> _Block:
+def _raw_block(title: str, data: Any) -> Block:
     label = title if parse_json(data) is not NOT_JSON else f"{title} (not JSON)"
     text, _ = pretty_json(data)
-    return _Block("system", label, [("code", text)] if text else [("note", "(empty)")])
+    return Block("system", label, [("code", text)] if text else [("note", "(empty)")])
 
 
-def _request_blocks(endpoint: str, data: Any, meta: list[str]) -> list[_Block]:
+def _request_blocks(endpoint: str, data: Any, meta: list[str]) -> list[Block]:
     body = parse_json(data)
     if not isinstance(body, dict):
         return [_raw_block("Request", data)]
@@ -135,17 +131,24 @@ def _request_blocks(endpoint: str, data: Any, meta: list[str]) -> list[_Block]:
         meta.append(f"model: {body['model']}")
     if isinstance(body.get("tools"), list) and body["tools"]:
         meta.append(f"tools: {tool_names(body['tools'])}")
+    if endpoint == MESSAGES_ENDPOINT and isinstance(body.get("max_tokens"), int):
+        meta.append(f"max_tokens: {body['max_tokens']:,}")
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and isinstance(thinking.get("budget_tokens"), int):
+        meta.append(f"thinking: up to {thinking['budget_tokens']:,} tokens")
     blocks = []
     if isinstance(body.get("instructions"), str):
-        blocks.append(_Block("system", "System", [("text", body["instructions"])]))
+        blocks.append(Block("system", "System", [("text", body["instructions"])]))
+    if body.get("system"):  # Claude: a text or a list of text blocks, outside the messages
+        blocks.append(Block("system", "System", content_pieces(body["system"])))
     user_title = "Input" if endpoint in _RESULT_ENDPOINTS else "User"
     if isinstance(body.get("messages"), list):
         blocks += [_role_block(m.get("role"), message_pieces(m)) if isinstance(m, dict)
-                   else _Block("system", "Message", part_pieces(m)) for m in body["messages"]]
+                   else Block("system", "Message", part_pieces(m)) for m in body["messages"]]
     elif "input" in body:
         blocks += _input_blocks(body["input"], user_title)
     elif "prompt" in body:
-        blocks.append(_Block("user", user_title, content_pieces(body["prompt"])))
+        blocks.append(Block("user", user_title, content_pieces(body["prompt"])))
     return blocks or [_raw_block("Request", data)]
 
 
@@ -182,16 +185,18 @@ def _answer_pieces(body: dict[str, Any]) -> list[Piece] | None:
     return None
 
 
-def _response_blocks(endpoint: str, data: Any) -> list[_Block]:
-    body = parse_json(data)
+def _response_blocks(endpoint: str, data: Any, body: Any) -> list[Block]:
+    """The answer's blocks (``body``: ``data`` parsed, or NOT_JSON)."""
+    if is_message(body):
+        return message_blocks(body)
     pieces = _answer_pieces(body) if isinstance(body, dict) else None
     if pieces is None:
         return [_raw_block("Response", data)]
     title = "Result" if endpoint in _RESULT_ENDPOINTS else "Assistant"
-    return [_Block("assistant", title, pieces or [("note", "(empty answer)")])]
+    return [Block("assistant", title, pieces or [("note", "(empty answer)")])]
 
 
-def _safe(title: str, data: Any, build: Callable[[], list[_Block]]) -> list[_Block]:
+def _safe(title: str, data: Any, build: Callable[[], list[Block]]) -> list[Block]:
     try:
         return build()
     except Exception:
@@ -200,13 +205,35 @@ def _safe(title: str, data: Any, build: Callable[[], list[_Block]]) -> list[_Blo
         return [_raw_block(title, data)]
 
 
-def _table(header_bg: str, header_fg: str, title: str, body: str) -> str:
+def _safe_usage(body: Any, palette: Colors) -> str:
+    """A Claude answer's usage table ('' for any other body)."""
+    if not is_message(body):
+        return ""
+    try:
+        return usage_html(body, palette.text, palette.muted, palette.system_bg)
+    except Exception:  # an odd usage object: the JSON tab shows it
+        log.debug("cannot render the usage of an answer", exc_info=True)
+        return ""
+
+
+def _table(header_bg: str, header_fg: str, title: str, body: str,
+           title_html: str | None = None) -> str:
+    head = title_html or f"<b>{html.escape(title)}</b>"
+    rest = f"<tr><td>{body}</td></tr>" if body else ""
     return ('<table width="100%" border="0" cellspacing="0" cellpadding="4" style="margin:4px 0">'
             f'<tr><td style="background-color:{header_bg}; color:{header_fg}">'
-            f"<b>{html.escape(title)}</b></td></tr><tr><td>{body}</td></tr></table>")
+            f"{head}</td></tr>{rest}</table>")
 
 
-def _block_html(block: _Block, colors: Colors, budget: _Budget) -> str:
+def _fold_title(block: Block, key: int, open_: bool, colors: Colors) -> str:
+    """A folded block's header: a link that opens or closes it (``fold:N``)."""
+    arrow, action = ("▾", "click to hide") if open_ else ("▸", "click to show")
+    return (f'<a href="fold:{key}" style="color:{colors.text}; text-decoration:none">'
+            f"<b>{arrow} {html.escape(block.title)}</b></a>"
+            f' <span style="color:{colors.muted}">({action})</span>')
+
+
+def _block_html(block: Block, colors: Colors, budget: _Budget, title: str | None = None) -> str:
     styles = {"text": f"color:{colors.text}",
               "note": f"color:{colors.muted}; font-style:italic",
               "code": f"color:{colors.text}; font-family:monospace"}
@@ -218,11 +245,12 @@ def _block_html(block: _Block, colors: Colors, budget: _Budget) -> str:
                          f"{html.escape(shown, quote=False)}</div>")
     if not lines and budget.left == 0:
         return ""  # everything of this block is past the cap: no empty header either
-    return _table(colors.role_bg(block.role), colors.text, block.title, "".join(lines))
+    return _table(colors.role_bg(block.role), colors.text, block.title, "".join(lines), title)
 
 
 def conversation_html(
-    endpoint: str, request_body: bytes, response: bytes | None, error: str | None, palette: Colors
+    endpoint: str, request_body: bytes, response: bytes | None, error: str | None,
+    palette: Colors, opened: Collection[int] = (),
 ) -> str:
     """Render one prompt as a conversation for a read-only QTextBrowser.
 
@@ -232,6 +260,8 @@ def conversation_html(
         response: the provider's response body, if any.
         error: why the prompt failed, shown in red at the end.
         palette: colours matching the window's light or dark mode.
+        opened: the folded blocks (a Claude answer's thinking) shown open, by number in
+            order of appearance (0, 1...): the number of a fold's ``fold:N`` link.
 
     Returns:
         HTML text. Never raises; bodies that cannot be read are shown as text, and message text
@@ -240,12 +270,26 @@ def conversation_html(
     meta: list[str] = []
     blocks = _safe("Request", request_body,
                    lambda: _request_blocks(endpoint, request_body, meta))
+    answer = NOT_JSON if response is None else parse_json(response)  # parsed once: MBs
     if response is not None:
-        blocks += _safe("Response", response, lambda: _response_blocks(endpoint, response))
+        blocks += _safe("Response", response,
+                        lambda: _response_blocks(endpoint, response, answer))
     budget = _Budget(TEXT_CAP)
     meta_line = html.escape(" · ".join(meta))
     parts = [f'<p style="color:{palette.muted}">{meta_line}</p>'] if meta else []
-    parts += [_block_html(block, palette, budget) for block in blocks]
+    folds = 0
+    for block in blocks:
+        if not block.fold:
+            parts.append(_block_html(block, palette, budget))
+            continue
+        title = _fold_title(block, folds, folds in opened, palette)
+        if folds in opened:
+            parts.append(_block_html(block, palette, budget, title))
+        else:  # folded: its title and size only (nothing of the text, nothing of the budget)
+            parts.append(_table(palette.role_bg(block.role), palette.text, block.title, "",
+                                title))
+        folds += 1
+    parts.append(_safe_usage(answer, palette))
     if budget.skipped:
         parts.append(f'<p style="color:{palette.muted}; font-style:italic">'
                      f"… ({budget.skipped:,} more characters; see the JSON tab)</p>")

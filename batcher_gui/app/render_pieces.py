@@ -8,6 +8,7 @@ or shown as compact JSON, never dropped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from batcher_gui.app.render_text import base64_size, byte_size, compact_json, shorten
@@ -18,6 +19,22 @@ _NUMBERS_SHOWN = 5
 
 Piece = tuple[str, str]
 """One line of a block: (kind, text) where kind is "text", "note" (muted) or "code"."""
+
+
+@dataclass(slots=True)
+class Block:
+    """One titled block of the conversation view: a message of a role, a tool call, a result.
+
+    Attributes:
+        role: "system", "user", "assistant" or "tool" (its header's colour).
+        fold: set for a block shown folded until asked for (a model's thinking): its title
+            and size show; the text only once the user opens it.
+    """
+
+    role: str
+    title: str
+    pieces: list[Piece]
+    fold: bool = False
 
 
 def image_summary(url: Any, file_id: Any = None) -> str:
@@ -57,6 +74,39 @@ def part_pieces(part: Any) -> list[Piece]:
         file = part["file"] if isinstance(part.get("file"), dict) else part
         name = file.get("filename") or file.get("file_id") or file.get("file_url") or "attached"
         return [("note", f"[file: {name}]")]
+    return claude_part_pieces(kind, part)
+
+
+def source_summary(kind: Any, source: dict[str, Any], title: Any = None) -> str:
+    """A Claude image or document block's ``source`` in one line, never its data."""
+    what = "image" if kind == "image" else "document"
+    media = str(source.get("media_type") or "").split("/")[-1].upper()
+    if source.get("type") == "base64":
+        return f"[{what}: {media or '?'}, {base64_size(source.get('data'))}]"
+    if source.get("type") == "url" and isinstance(source.get("url"), str):
+        return f"[{what}: {shorten(source['url'], 120)}]"
+    if source.get("type") == "text" and isinstance(source.get("data"), str):
+        return f"[{what}: {title or 'text'}, {len(source['data']):,} characters]"
+    if source.get("file_id"):
+        return f"[{what}: file {source['file_id']}]"
+    return f"[{what}: {title}]" if title else f"[{what}]"
+
+
+def claude_part_pieces(kind: Any, part: dict[str, Any]) -> list[Piece]:
+    """A content block of a Claude (Messages) request that is not text: images and documents
+    (summarised), tool calls and results, thinking (its size: the answer view unfolds it)."""
+    if isinstance(part.get("source"), dict):
+        return [("note", source_summary(kind, part["source"], part.get("title")))]
+    if kind in ("tool_use", "server_tool_use"):
+        return [("code", call_summary(part))]
+    if kind == "tool_result":
+        said = "tool error" if part.get("is_error") else "tool result"
+        return [("note", f"{said} for {part.get('tool_use_id') or '?'}"),
+                *content_pieces(part.get("content"))]
+    if kind == "thinking" and isinstance(part.get("thinking"), str):
+        return [("note", f"[thinking: {len(part['thinking']):,} characters]")]
+    if kind == "redacted_thinking":
+        return [("note", "[redacted thinking]")]
     return [("note", f"[{kind or 'part'}]")]
 
 

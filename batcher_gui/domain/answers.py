@@ -21,6 +21,10 @@ def answer_text(endpoint: str, body: Any) -> str:
                 if isinstance(item, dict)
                 for c in item.get("content", []) or []
                 if isinstance(c, dict) and c.get("type") == "output_text")
+        if endpoint == "/v1/messages":  # Claude: the text blocks (thinking, tool calls apart)
+            return "".join(c["text"] for c in body.get("content") or []
+                           if isinstance(c, dict) and c.get("type") == "text"
+                           and isinstance(c.get("text"), str))
         if endpoint == "/v1/embeddings":
             data = body.get("data") or []
             return f"[embedding, {len(data[0].get('embedding', []))} dims]" if data else ""

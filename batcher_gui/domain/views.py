@@ -11,6 +11,7 @@ from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import CostRange, PriceTable
 from batcher_gui.domain.progress import GroupCounts, RunEnding, run_ending
 from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.wording import provider_words
 
 
 class PromptSort(StrEnum):
@@ -86,6 +87,8 @@ class PromptDetail:
     error: str | None
     delivery_error: str | None
     transitions: tuple[Transition, ...]
+    #: The profile its run goes through and the provider behind it ("claude (Anthropic)").
+    provider: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ class RunOverview:
     cost: float | None = None
     unpriced: tuple[str, ...] = ()
     cost_estimate: CostRange | None = None
+    #: The profile's kind ("openai", "anthropic"...): which provider the run goes to.
+    profile_kind: str = ""
 
     def priced(self, prices: PriceTable) -> RunOverview:
         """This overview with its cost, unpriced models and estimate filled in."""
@@ -131,6 +136,11 @@ class RunOverview:
             self, cost=prices.usage_cost(self.usage, self.cache),
             unpriced=tuple(prices.unpriced(m for m, _, _ in self.usage)),
             cost_estimate=estimate)
+
+    @property
+    def provider(self) -> str:
+        """The profile and the provider behind it, e.g. "claude (Anthropic)"."""
+        return provider_words(self.profile, self.profile_kind)
 
     @property
     def groups(self) -> GroupCounts:

@@ -65,3 +65,14 @@ def shortened(text: str, limit: int = 60) -> str:
     """``text`` for a message line: its start and its end when it is longer than ``limit``
     (a run name or path of thousands of characters must not flood a terminal)."""
     return text if len(text) <= limit else f"{text[:limit - 20]}…{text[-19:]}"
+
+
+#: What a profile's kind says to a person: the provider (and wire format) its batches go to.
+PROVIDER_KINDS = {"openai": "OpenAI", "openai-compatible": "OpenAI-compatible",
+                  "azure": "Azure OpenAI", "anthropic": "Anthropic"}
+
+
+def provider_words(profile: str, kind: str) -> str:
+    """A profile and the provider behind it, e.g. ``claude (Anthropic)``, ``openai (OpenAI)``
+    (a kind this version does not know is shown as it is stored)."""
+    return f"{profile} ({PROVIDER_KINDS.get(kind, kind)})"

@@ -94,6 +94,8 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
         "state": state,
         "line": line_no,
         "request": {"method": "POST", "url": endpoint, "body": orjson.Fragment(body)},
+        # The answer's text, as the CSV's output_text (Claude's text blocks, OpenAI's message).
+        "output_text": output_text(endpoint, response),
         "response": orjson.Fragment(response) if response else None,
         # Masked again on the way out: a workspace from before masking may hold an echoed key.
         "error": mask_optional(error),

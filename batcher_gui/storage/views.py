@@ -33,6 +33,7 @@ from batcher_gui.domain.views import (
     RunOverview,
     Transition,
 )
+from batcher_gui.domain.wording import provider_words
 from batcher_gui.storage.revision import SCHEMA_HEAD
 from batcher_gui.storage.rows import batch_from_row
 
@@ -319,9 +320,12 @@ class ViewQueries:
         moves = self._conn.execute("SELECT from_state, to_state, at, reason FROM "
                                    "prompt_transitions WHERE prompt_id = ? ORDER BY id",
                                    (prompt_id,))
+        profile = self._conn.execute("SELECT p.name, p.kind FROM runs r JOIN profiles p ON "
+                                     "p.id = r.profile_id WHERE r.id = ?", (found[1],)).fetchone()
         # Texts masked again on the way out: a workspace written before masking may hold a key.
         return PromptDetail(_row(found), extra[0], extra[1], extra[2], mask_optional(extra[3]),
-                            mask_optional(extra[4]), tuple(_transition(m) for m in moves))
+                            mask_optional(extra[4]), tuple(_transition(m) for m in moves),
+                            provider_words(*profile) if profile else "")
 
     def models(self, run_id: int | None) -> list[str]:
         sql = "SELECT DISTINCT model FROM batches"
@@ -337,7 +341,7 @@ class ViewQueries:
         conn = self._conn
         runs = conn.execute(
             "SELECT r.id, r.name, r.source_path, r.source_format, r.profile_id, r.created_at, "
-            "r.prompt_count, r.delivery_kind, r.delivery_target, p.name FROM runs r JOIN "
+            "r.prompt_count, r.delivery_kind, r.delivery_target, p.name, p.kind FROM runs r JOIN "
             "profiles p ON p.id = r.profile_id WHERE r.status = 'ready' ORDER BY r.id DESC"
         ).fetchall()
         counts: dict[int, dict[PromptState, int]] = {}
@@ -377,7 +381,7 @@ class ViewQueries:
             timing[run_id] = (total, flying or 0, started, last, ended or 0)
         out = []
         for (run_id, name, source, fmt, profile_id, created, prompt_count, kind, target,
-             profile) in runs:
+             profile, profile_kind) in runs:
             run = Run(run_id, name, source, fmt, profile_id, created, prompt_count, kind, target)
             total, flying, started, last, ended = timing.get(run_id, (0, 0, None, None, 0))
             by_state = counts.get(run_id, {})
@@ -385,7 +389,8 @@ class ViewQueries:
             out.append(RunOverview(run, profile, tuple(models.get(run_id, ())), by_state,
                                    tuple(usage.get(run_id, ())), total, flying, started,
                                    finished, tuple(estimate.get(run_id, ())),
-                                   cache.get(run_id, {}), waiting.get(run_id)))
+                                   cache.get(run_id, {}), waiting.get(run_id),
+                                   profile_kind=profile_kind))
         return out
 
     def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int]]:
@@ -415,8 +420,10 @@ class ViewQueries:
         return (None if found is None else
                 batch_from_row(SimpleNamespace(**dict(zip(names, found, strict=True)))))
 
-    def profile_names(self) -> dict[int, str]:
-        return dict(self._conn.execute("SELECT id, name FROM profiles").fetchall())
+    def providers(self) -> dict[int, str]:
+        """Each profile id's name and provider in words ("claude (Anthropic)")."""
+        return {i: provider_words(name, kind) for i, name, kind in
+                self._conn.execute("SELECT id, name, kind FROM profiles")}
 
     def batch_transitions(self, batch_id: int) -> list[Transition]:
         return [_transition(r) for r in self._conn.execute(

@@ -15,8 +15,8 @@ from batcher_gui.ui.base.theme import age, state_colour, state_label, when
 from batcher_gui.ui.models.table import ItemTableModel, ProgressRole
 
 P = PromptState
-COL_ID, COL_STATE, COL_RUN, COL_MODEL, COL_ENDPOINT, COL_REQUESTS, COL_PROVIDER, COL_AGE, \
-    COL_NOTE = range(9)
+COL_ID, COL_STATE, COL_RUN, COL_PROVIDER, COL_MODEL, COL_ENDPOINT, COL_REQUESTS, \
+    COL_PROVIDER_BATCH, COL_AGE, COL_NOTE = range(10)
 
 
 def draft_note(batch: Batch, quiet_seconds: float) -> str:
@@ -33,13 +33,14 @@ def draft_note(batch: Batch, quiet_seconds: float) -> str:
 class BatchesModel(ItemTableModel[Batch]):
     """See the module docstring."""
 
-    HEADERS = ("#", "State", "Run", "Model", "Endpoint", "Requests", "Provider batch",
-               "Age", "Waiting / problem")
+    HEADERS = ("#", "State", "Run", "Provider", "Model", "Endpoint", "Requests",
+               "Provider batch", "Age", "Waiting / problem")
     NUMERIC = frozenset({COL_ID, COL_REQUESTS})
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.profiles: dict[int, str] = {}
+        #: Each profile id's name and provider in words ("claude (Anthropic)").
+        self.providers: dict[int, str] = {}
         #: A draft that has not grown for this long is sealed and sent (workspace setting).
         self.quiet_seconds = 600.0
 
@@ -73,8 +74,10 @@ class BatchesModel(ItemTableModel[Batch]):
             return state_label(item.state)
         if column == COL_RUN:
             return f"#{item.run_id}" if item.run_id else ""
+        if column == COL_PROVIDER:
+            return self.providers.get(item.profile_id, "?")
         if column == COL_MODEL:
-            return f"{self.profiles.get(item.profile_id, '?')} · {item.model}"
+            return item.model
         if column == COL_ENDPOINT:
             return item.endpoint.removeprefix("/v1/")
         if column == COL_REQUESTS:
@@ -82,7 +85,7 @@ class BatchesModel(ItemTableModel[Batch]):
                 done = (item.counts_completed or 0) + (item.counts_failed or 0)
                 return f"{done:,} / {item.counts_total:,}"
             return f"{item.request_count:,}"
-        if column == COL_PROVIDER:
+        if column == COL_PROVIDER_BATCH:
             return item.provider_batch_id or ""
         if column == COL_AGE:
             return age(item.created_at)

@@ -38,8 +38,11 @@ Index = QModelIndex | QPersistentModelIndex
 COLUMNS: tuple[tuple[str, PromptSort | None], ...] = (
     ("State", PromptSort.STATE), ("#", PromptSort.ID), ("custom_id", PromptSort.CUSTOM_ID),
     ("Model", PromptSort.MODEL), ("Prompt", None), ("Answer", None), ("Error", None),
-    ("In", PromptSort.INPUT_TOKENS), ("Out", PromptSort.OUTPUT_TOKENS),
+    ("In", PromptSort.INPUT_TOKENS), ("Out", PromptSort.OUTPUT_TOKENS), ("Provider", None),
 )
+#: The Provider column: said by the prompt's run (one run, one profile), from a map the window
+#: keeps with the runs list; not read per row (a join per page on a million prompts).
+COL_PROVIDER = len(COLUMNS) - 1
 
 
 def _cell(row: PromptRow, column: int) -> str:
@@ -78,6 +81,17 @@ class PromptsModel(QAbstractTableModel):
         #: When the current query started loading (None: its first rows are shown).
         self.busy_since: float | None = None
         self._shown: asyncio.Event | None = None
+        self._providers: dict[int, str] = {}
+
+    def set_providers(self, providers: dict[int, str]) -> None:
+        """Each run id's profile and provider in words ("claude (Anthropic)"), for the
+        Provider column (repainted when it changes: a profile renamed, a run added)."""
+        if providers == self._providers:
+            return
+        self._providers = dict(providers)
+        if self._count:
+            self.dataChanged.emit(self.index(0, COL_PROVIDER),
+                                  self.index(self._count - 1, COL_PROVIDER))
 
     # -- queries -------------------------------------------------------------------------------
     def set_reader(self, reader: ViewReader | None) -> None:
@@ -312,6 +326,8 @@ class PromptsModel(QAbstractTableModel):
                 return LOADING
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if index.column() == COL_PROVIDER:
+                return self._providers.get(row.run_id, "")
             return _cell(row, index.column())
         if role == Qt.ItemDataRole.ForegroundRole and index.column() in (0, 6):
             return state_colour(row.state) if index.column() == 0 else state_colour("failed")

@@ -18,8 +18,8 @@ __all__ = ["ItemRole", "ProgressRole", "RunsModel"]
 
 P = PromptState
 COL_RUN, COL_PROGRESS, COL_PENDING, COL_IN_FLIGHT, COL_DONE, COL_FAILED, COL_CANCELLED, \
-    COL_TOKENS, COL_COST, COL_PROFILE, COL_SOURCE, COL_STARTED, COL_FINISHED, COL_ESTIMATE \
-    = range(14)
+    COL_TOKENS, COL_COST, COL_PROVIDER, COL_MODELS, COL_SOURCE, COL_STARTED, COL_FINISHED, \
+    COL_ESTIMATE = range(15)
 _GROUP_COLUMNS = {COL_PENDING: StateGroup.PENDING, COL_IN_FLIGHT: StateGroup.IN_FLIGHT,
                   COL_DONE: StateGroup.DONE, COL_FAILED: StateGroup.FAILED,
                   COL_CANCELLED: StateGroup.CANCELLED}
@@ -29,7 +29,7 @@ class RunsModel(ItemTableModel[RunOverview]):
     """One row per run: progress by state, counts by group, tokens, cost, timing."""
 
     HEADERS = ("Run", "Progress", "Pending", "In flight", "Done", "Failed", "Cancelled",
-               "Tokens", "Cost", "Profile · model", "Source", "Started", "Finished",
+               "Tokens", "Cost", "Provider", "Models", "Source", "Started", "Finished",
                "Estimate")
     NUMERIC = frozenset({COL_PENDING, COL_IN_FLIGHT, COL_DONE, COL_FAILED, COL_CANCELLED,
                          COL_TOKENS, COL_COST, COL_ESTIMATE})
@@ -66,8 +66,10 @@ class RunsModel(ItemTableModel[RunOverview]):
             if item.cost is None and item.usage:
                 return "no price known"
             return money(item.cost)
-        if column == COL_PROFILE:
-            return f"{item.profile} · {', '.join(item.models)}"
+        if column == COL_PROVIDER:
+            return item.provider
+        if column == COL_MODELS:
+            return ", ".join(item.models)
         if column == COL_SOURCE:
             return (item.run.source_path or "").rsplit("/", 1)[-1]
         if column == COL_STARTED:
@@ -80,7 +82,7 @@ class RunsModel(ItemTableModel[RunOverview]):
 
     def _tooltip(self, item: RunOverview, column: int) -> str | None:
         if column == COL_RUN:
-            return f"{item.run.label}\n{item.run.source_path or ''}".strip()
+            return f"{item.run.label}\n{item.run.source_path or ''}\n{item.provider}".strip()
         if column == COL_PROGRESS:
             lines = [f"{group.value}: {n:,}" for group, n in item.groups.items() if n]
             return "\n".join(lines) or "no prompts"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -92,6 +92,10 @@ class PromptPane(QWidget):
         self.conversation = QTextBrowser()
         self.conversation.setAccessibleName("Conversation")
         self.conversation.setOpenExternalLinks(False)
+        self.conversation.setOpenLinks(False)  # its only links open and close folded blocks
+        self.conversation.anchorClicked.connect(self._fold_clicked)
+        #: The folded blocks (a Claude answer's thinking) the user opened, by number.
+        self.opened: set[int] = set()
         self.request = JsonView()
         self.request.setAccessibleName("Request JSON")
         self.response = JsonView()
@@ -118,28 +122,49 @@ class PromptPane(QWidget):
         if self.detail is not None:
             _copy(self.detail.row.custom_id)
 
+    def _fold_clicked(self, url: QUrl) -> None:
+        """A folded block's title was clicked: open it, or close it again."""
+        if url.scheme() != "fold" or self.detail is None:
+            return
+        try:
+            key = int(url.path())
+        except ValueError:
+            return
+        self.opened ^= {key}
+        bar = self.conversation.verticalScrollBar()
+        where = bar.value()  # the reader stays where they clicked
+        self._render_conversation(self.detail)
+        bar.setValue(where)
+
+    def _render_conversation(self, detail: PromptDetail) -> None:
+        errors = "; ".join(e for e in (detail.error, detail.delivery_error and
+                                       f"delivery failed: {detail.delivery_error}") if e)
+        self.conversation.setHtml(conversation_html(
+            detail.row.endpoint, detail.body, detail.response, errors or None,
+            Colors.from_palette(is_dark(self)), self.opened))
+
     def show_detail(self, detail: PromptDetail) -> None:
         if detail == self.detail:
             return  # unchanged: keep the scroll position and the selection in the texts
+        if self.detail is None or self.detail.row.id != detail.row.id:
+            self.opened = set()  # another prompt: its thinking starts folded
         self.detail = detail
         row = detail.row
         # custom_id and model are the file's text: escaped, not read as markup.
         self.title.setText(f"<b>{escape(row.custom_id)}</b> · prompt #{row.id} · "
                            f"run #{row.run_id}"
                            + (f" · batch #{row.batch_id}" if row.batch_id else "")
-                           + f" · line {detail.line_no} · {escape(row.model)}")
+                           + f" · line {detail.line_no} · {escape(row.model)}"
+                           + (f" · {escape(detail.provider)}" if detail.provider else ""))
         _badge(self.state, row.state)
         cached, written = cache_tokens_in(detail.response)
         cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
                                 cached_input=cached, cache_write=written)
         self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)
                            + (f" · {cached:,} cached" if cached else "")
+                           + (f" · {written:,} written to the cache" if written else "")
                            + f" · {plural(row.attempts, 'attempt')}")
-        errors = "; ".join(e for e in (detail.error, detail.delivery_error and
-                                       f"delivery failed: {detail.delivery_error}") if e)
-        self.conversation.setHtml(conversation_html(
-            row.endpoint, detail.body, detail.response, errors or None,
-            Colors.from_palette(is_dark(self))))
+        self._render_conversation(detail)
         self.request.set_json(detail.body)
         self.response.set_json(detail.response)
         self.history.setPlainText(_timeline(detail.transitions))
@@ -267,7 +292,7 @@ class RunPane(QWidget):
             batches += f" ({run.batches_in_flight:,} in flight)"
         cost = money(run.cost) or ("no price known" if run.unpriced else "—")
         for name, value in (("Source", run.run.source_path or ""),
-                            ("Profile", run.profile), ("Models", ", ".join(run.models)),
+                            ("Provider", run.provider), ("Models", ", ".join(run.models)),
                             ("Prompts", f"{run.total:,}: {count_words(groups)}"),
                             ("Batches", batches), ("Cost so far", cost),
                             ("Delivery", delivery),

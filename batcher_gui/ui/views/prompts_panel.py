@@ -100,7 +100,7 @@ class PromptsPanel(QWidget):
             self.table.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ToContents
-        for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60)):
+        for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60, 150)):
             self.table.setColumnWidth(column, width)
         layout.addWidget(self.table, 1)
         footer = QHBoxLayout()

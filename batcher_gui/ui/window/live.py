@@ -139,7 +139,8 @@ class LiveView(QObject):
         if self.prompts.run_id is not None and (run is None or run.run.id != self.prompts.run_id):
             self.prompts.set_run(run.run.id if run else None)  # its run went away
         self.middle.setCurrentWidget(self.welcome if not runs else self.tabs)
-        self.batches_model.profiles = await reader.profile_names()
+        self.batches_model.providers = await reader.providers()
+        self.prompts.model.set_providers({r.run.id: r.provider for r in runs})
         self.batches_model.quiet_seconds = service.settings.auto_seal_quiet_seconds
         self.detail.run.quiet_seconds = service.settings.auto_seal_quiet_seconds
         self.batches_model.set_items(await reader.batches(self.prompts.run_id))
@@ -231,7 +232,7 @@ class LiveView(QObject):
         if not switch and self.detail.shown() != ("batch", batch_id):
             return  # the user moved on meanwhile
         self.detail.batch.show_batch(batch, moves,
-                                     self.batches_model.profiles.get(batch.profile_id, "?"))
+                                     self.batches_model.providers.get(batch.profile_id, "?"))
         self.detail.setCurrentWidget(self.detail.batch)
 
     def _prompt_selected(self, row: PromptRow | None) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batcher_gui.ui.models.batches import BatchesModel
+from batcher_gui.ui.models.batches import COL_REQUESTS, BatchesModel
 from batcher_gui.ui.models.runs import COL_PROGRESS, RunsModel
 from batcher_gui.ui.views.delegates import EmptyMessageTable, ProgressDelegate
 from batcher_gui.ui.views.detail import DetailStack
@@ -25,11 +25,11 @@ from batcher_gui.ui.views.welcome import WelcomePanel
 
 NO_RUNS = "No runs yet.\n\nFile → Import (Ctrl+O) turns a file of prompts into a run."
 NO_BATCHES = "No batches here yet: importing a file makes its draft batches."
-#: Runs columns shown at first (run, progress, failed, cost): the progress bar and its
+#: Runs columns shown at first (run, progress, failed, cost, provider): the progress bar and its
 #: tooltip say most of it, and the side panel is narrow. Right-click the header for more.
-RUNS_SHOWN_AT_FIRST = ("Run", "Progress", "Failed", "Cost")
-RUNS_WIDTHS = (150, 130, 70, 70, 70, 60, 70, 90, 80, 200, 160, 110, 110, 150)
-BATCHES_WIDTHS = (50, 130, 50, 200, 130, 150, 230, 60)
+RUNS_SHOWN_AT_FIRST = ("Run", "Progress", "Failed", "Cost", "Provider")
+RUNS_WIDTHS = (130, 115, 70, 70, 70, 55, 70, 90, 75, 165, 160, 160, 110, 110, 150)
+BATCHES_WIDTHS = (50, 130, 50, 190, 160, 130, 150, 230, 60)
 
 
 def item_table(message: str, name: str) -> EmptyMessageTable:
@@ -63,7 +63,7 @@ class WindowParts:
         self.batches = item_table(NO_BATCHES, "Batches")
         self.batches.setModel(self.batches_model)
         self.batches_model.setParent(self.batches)
-        self.batches.setItemDelegateForColumn(5, ProgressDelegate(self.batches))
+        self.batches.setItemDelegateForColumn(COL_REQUESTS, ProgressDelegate(self.batches))
         for column, width in enumerate(BATCHES_WIDTHS):
             self.batches.setColumnWidth(column, width)
         self.prompts = PromptsPanel(None)  # the reader comes with a workspace
@@ -82,7 +82,7 @@ class WindowParts:
         for widget in (self.runs, self.middle, self.detail):
             self.splitter.addWidget(widget)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([420, 760, 420])
+        self.splitter.setSizes([540, 660, 400])  # runs: room for their provider
         self.banner = Banner()
         self.engine_status = EngineStatus()
         self.central = QWidget()

@@ -236,7 +236,9 @@ class RequestsDocumentSource:
             scan.expect(b"]", "']'")
         else:
             while True:
-                scan.peek()  # to the entry's first byte: the line it starts on
+                if scan.peek() is None:  # to the entry's first byte: the line it starts on
+                    raise scan.error("the file ends where a request should be: is it cut "
+                                     "short?")
                 line = scan.line
                 raw, size = scan.value(self.limits.max_line_bytes)
                 yield line, raw, size

@@ -11,7 +11,7 @@ profile's ``max_line_bytes``, as the line readers do. Entries are then read like
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import orjson
@@ -49,9 +49,12 @@ def not_for_openai(path: str) -> None:
 class _Scanner:
     """Walks a JSON document in chunks: whitespace, single bytes, and whole values."""
 
-    def __init__(self, f: BinaryIO, path: str) -> None:
+    def __init__(self, f: BinaryIO, path: str,
+                  on_read: Callable[[int], None] | None = None) -> None:
         self.f = f
         self.path = path
+        #: Told the file position after each chunk (a stop is polled even in a huge entry).
+        self.on_read = on_read
         self.buf = b""
         self.pos = 0
         self.line = 1
@@ -60,6 +63,8 @@ class _Scanner:
         chunk = self.f.read(CHUNK)
         if not chunk:
             return False
+        if self.on_read is not None:
+            self.on_read(self.f.tell())
         self.buf = self.buf[self.pos:] + chunk
         self.pos = 0
         return True
@@ -204,7 +209,7 @@ class RequestsDocumentSource:
         with open(self.path, "rb") as f:
             if f.read(3) != UTF8_BOM:
                 f.seek(0)
-            for index, (line, raw, size) in enumerate(self._entries(f)):
+            for index, (line, raw, size) in enumerate(self._entries(f, progress.reached)):
                 if not (index + 1) % PROGRESS_EVERY:
                     progress.reached(f.tell())
                 if raw is None:
@@ -221,9 +226,11 @@ class RequestsDocumentSource:
                 yield item(obj, line, index)
             progress.reached(f.tell())
 
-    def _entries(self, f: BinaryIO) -> Iterator[tuple[int, bytes | None, int]]:
-        """(line it starts on, bytes or None when too long, size) per entry of requests."""
-        scan = _Scanner(f, self.path)
+    def _entries(self, f: BinaryIO, on_read: Callable[[int], None] | None = None
+                 ) -> Iterator[tuple[int, bytes | None, int]]:
+        """(line it starts on, bytes or None when too long, size) per entry of requests;
+        ``on_read`` is told the file position after each chunk read."""
+        scan = _Scanner(f, self.path, on_read)
         scan.expect(b"{", "'{' at the start")
         if scan.peek() != ord('"'):
             raise scan.error('expected "requests"')

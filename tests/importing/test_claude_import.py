@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
-from batcher_gui.domain.errors import ImportValidationError, LineError
+from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
 from batcher_gui.domain.models import (
     ImportOptions,
     ParsedRequest,
@@ -441,3 +441,31 @@ def test_escapes_across_read_chunks_are_kept(write: Writer, pad: int) -> None:
     requests, errors = split(read(write("batch.json", requests_file(entries))))
     assert errors == []
     assert [b["messages"][0]["content"] for b in bodies(requests)] == [text, "Hi"]
+
+
+def test_a_stop_is_heard_inside_one_huge_request(write: Writer) -> None:
+    # 8 MB in a single entry: the reader polls the stop after each chunk, not only between
+    # entries (the entry is over the limit, so it is never held whole either).
+    huge = b'{"requests": [{"custom_id": "a", "params": {"x": "' + b"z" * 8_000_000 + b'"}}]}'
+    path = write("batch.json", huge)
+    asked: list[bool] = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > 2
+
+    reader = RequestReader(path, ImportOptions(), ProfileLimits(max_line_bytes=1000),
+                           should_stop=stop, kind=CLAUDE)
+    with pytest.raises(Cancelled):
+        list(reader)
+    assert reader.bytes_read < len(huge)
+
+
+def test_a_workbook_into_a_claude_profile_makes_messages_params(tmp_path: Path) -> None:
+    from tests.importing.test_xlsx import workbook
+    path = workbook(tmp_path / "w.xlsx", {"S": [["id", "q"], ["a", "Why?"]]})
+    requests, errors = split(read(path, model=M, template="{q}", id_column="id",
+                                  max_tokens=12))
+    assert errors == []
+    assert bodies(requests) == [{"model": M, "max_tokens": 12, "messages": [
+        {"role": "user", "content": "Why?"}]}]

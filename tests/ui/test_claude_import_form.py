@@ -46,5 +46,8 @@ def test_a_claude_profile_asks_for_max_output_tokens(
     form.profile.setCurrentIndex(form.profile.findData(service.settings.default_profile))
     assert not form.max_tokens.isVisible() and form.endpoint.isVisible()
     assert not form.model.currentText().startswith("claude-")
+    # Let the last check (and its priced estimate) end before the dialog closes.
+    qtbot.waitUntil(lambda: dialog.estimate is not None and '"max_tokens"' not in
+                    dialog.examples.toPlainText(), timeout=WAIT)
     dialog.reject()
 

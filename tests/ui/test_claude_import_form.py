@@ -3,6 +3,7 @@ endpoint choice, a Claude model, and requests built as Messages params."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,3 +52,29 @@ def test_a_claude_profile_asks_for_max_output_tokens(
                     dialog.examples.toPlainText(), timeout=WAIT)
     dialog.reject()
 
+
+
+def test_the_check_says_chat_lines_are_converted_for_claude(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    service = window.service
+    assert service is not None
+    await_task(qtbot, service.add_profile(ProfileFields("claude", ProfileKind.ANTHROPIC)))
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text("".join(json.dumps({
+        "custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
+        "body": {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "q"}]},
+    }) + "\n" for i in range(4)))
+    dialog = ImportDialog(service, [str(chat)], window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=WAIT)
+    assert "converted" not in dialog.summary.text()  # an OpenAI profile takes them as they are
+    dialog.form.profile.setCurrentIndex(dialog.form.profile.findData("claude"))
+    qtbot.waitUntil(lambda: "converted from OpenAI chat format" in dialog.summary.text(),
+                    timeout=WAIT)
+    assert dialog.report is not None and dialog.report.endpoints == {"/v1/messages": 4}
+    assert "4 request(s) converted" in dialog.summary.text()
+    assert dialog.form.max_tokens.isVisible()
+    assert '"max_tokens": 1024' in dialog.examples.toPlainText()
+    dialog.reject()

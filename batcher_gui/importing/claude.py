@@ -153,7 +153,10 @@ class ClaudeRequests:
                 raise _Problem(exc.field, str(exc)) from None
             self.converted += 1
             self.notes.update(notes)
-        data = bytes(memoryview(orjson.dumps(params)))
+        try:
+            data = bytes(memoryview(orjson.dumps(params)))
+        except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+            raise _Problem(where, f"cannot re-encode: {exc}") from None
         if len(MESSAGES_ENDPOINT) + len(data) > self.cap:
             raise _Problem(where, too_big(MESSAGES_ENDPOINT, len(data), self.limits))
         number = line_no if index is None else index + 1  # a requests file: its place

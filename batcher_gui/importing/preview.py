@@ -205,7 +205,7 @@ def _peek_document(path: str, info: FileInfo, limit: int) -> FilePreview:
     needs_model = False
     for entry in first_entries(path, limit, ProfileLimits().max_line_bytes):
         if not isinstance(entry, dict):
-            rows.append(["", "", "", "(not a request object)" if entry is not None else TOO_LONG])
+            rows.append(["", "", "", "(not a request object)"])
             continue
         params = entry.get("params")
         model = params.get("model") if isinstance(params, dict) else None

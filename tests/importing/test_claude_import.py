@@ -324,21 +324,40 @@ def test_requests_file_errors_name_the_request_and_its_line(write: Writer) -> No
     assert "already used on requests[0]" in errors[2].message
 
 
-def test_a_request_over_the_line_limit_is_refused_and_read_past(write: Writer) -> None:
+def test_a_request_over_the_line_limit_stops_the_read_naming_it(write: Writer) -> None:
     big = native("big", messages=[{"role": "user", "content": "y" * 5000}])
     path = write("batch.json", requests_file([native("a"), big, native("c")]))
-    requests, errors = split(read(path, limits=ProfileLimits(max_line_bytes=2000)))
-    assert [r.user_custom_id for r in requests] == ["a", "c"]
-    assert [e.field for e in errors] == ["requests[1]"]
-    assert "over the limit of 2,000 bytes" in errors[0].message
+    with pytest.raises(ImportValidationError) as caught:
+        read(path, limits=ProfileLimits(max_line_bytes=2000))
+    (error,) = caught.value.errors
+    lines = path.read_text().splitlines()
+    assert error.line == lines.index('      "custom_id": "big",')  # the line before: its '{'
+    assert error.message.startswith("requests[1] is 5,2")
+    assert "over the limit of 2,000 bytes per request" in error.message
 
 
-def test_deep_nesting_in_a_requests_file_is_a_line_error(write: Writer) -> None:
-    deep = b'{"custom_id":"d","params":' + b"[" * 2000 + b"]" * 2000 + b"}"
-    content = b'{"requests": [' + orjson.dumps(native("a")) + b",\n" + deep + b"]}"
+@pytest.mark.parametrize(("entry", "words"), [
+    (b'{"custom_id":"d","params":' + b"[" * 5000 + b"]" * 5000 + b"}", "nests too deeply"),
+    (b'{"custom_id":"d","params":{"x": NaN}}', "NaN is not JSON"),
+    (b'{"custom_id":"d","params":{"x": 1e999}}', "too large"),
+    (b'{"custom_id":"d","params":{"x": [1, 2,, 3]}}', "not valid JSON: Expecting value"),
+])
+def test_bad_json_in_a_requests_file_is_a_file_error_with_its_line(
+        write: Writer, entry: bytes, words: str) -> None:
+    content = b'{"requests": [' + orjson.dumps(native("a")) + b",\n" + entry + b"]}"
+    with pytest.raises(ImportValidationError) as caught:
+        read(write("batch.json", content))
+    (error,) = caught.value.errors
+    assert error.line == 2 and words in error.message and "requests[1]" in error.message
+
+
+def test_a_huge_integer_is_a_line_error_not_a_crash(write: Writer) -> None:
+    content = requests_file([native("a"), native("b")]).replace(b'"max_tokens": 100',
+                                                                 b'"max_tokens": ' + b"9" * 30, 1)
     requests, errors = split(read(write("batch.json", content)))
-    assert [r.user_custom_id for r in requests] == ["a"]
-    assert [(e.line, e.field) for e in errors] == [(2, "requests[1]")]
+    assert [r.user_custom_id for r in requests] == ["b"]
+    assert [e.field for e in errors] == ["requests[0].params"]
+    assert "cannot re-encode" in errors[0].message
 
 
 @pytest.mark.parametrize(("content", "words"), [
@@ -349,7 +368,10 @@ def test_deep_nesting_in_a_requests_file_is_a_line_error(write: Writer) -> None:
     (b'{"requests": []} trailing', "more content"),
     (b'{"requests": [{"a": 1} {"b": 2}]}', "',' or ']'"),
     (b'{"requests": [{"a": "open string', "cut short"),
-    (b'{"requests": [{"a": "escape at the end\\', "ends inside a string"),
+    (b'{"requests": [{"a": "escape at the end\\', "cut short"),
+    (b'{"requests": [{"a": tru', "not valid JSON: Expecting value"),
+    (b'{"requests": [{"a": "\xff"}]}', "not UTF-8 (byte 0xff)"),
+    (b'{"requests": [{"a": "\xc3', "middle of a UTF-8 character"),
 ])
 def test_a_broken_requests_file_is_a_clear_file_error(
         write: Writer, content: bytes, words: str) -> None:
@@ -435,7 +457,7 @@ def test_a_big_file_read_in_a_second_process_keeps_the_kind_and_the_notes(
 def test_escapes_across_read_chunks_are_kept(write: Writer, pad: int) -> None:
     # Strings of escapes longer than the 1 MiB the scanner reads at a time: with five
     # paddings, a backslash lands on every position of its escape at some chunk boundary.
-    text = 'a\\"' * 300_000
+    text = 'a\\"ä€😀' * 150_000
     entries = [native("x" * (pad + 1), messages=[{"role": "user", "content": text}]),
                native("after")]
     requests, errors = split(read(write("batch.json", requests_file(entries))))
@@ -445,7 +467,7 @@ def test_escapes_across_read_chunks_are_kept(write: Writer, pad: int) -> None:
 
 def test_a_stop_is_heard_inside_one_huge_request(write: Writer) -> None:
     # 8 MB in a single entry: the reader polls the stop after each chunk, not only between
-    # entries (the entry is over the limit, so it is never held whole either).
+    # entries.
     huge = b'{"requests": [{"custom_id": "a", "params": {"x": "' + b"z" * 8_000_000 + b'"}}]}'
     path = write("batch.json", huge)
     asked: list[bool] = []
@@ -454,8 +476,8 @@ def test_a_stop_is_heard_inside_one_huge_request(write: Writer) -> None:
         asked.append(True)
         return len(asked) > 2
 
-    reader = RequestReader(path, ImportOptions(), ProfileLimits(max_line_bytes=1000),
-                           should_stop=stop, kind=CLAUDE)
+    reader = RequestReader(path, ImportOptions(), ProfileLimits(), should_stop=stop,
+                           kind=CLAUDE)
     with pytest.raises(Cancelled):
         list(reader)
     assert reader.bytes_read < len(huge)
@@ -469,3 +491,23 @@ def test_a_workbook_into_a_claude_profile_makes_messages_params(tmp_path: Path) 
     assert errors == []
     assert bodies(requests) == [{"model": M, "max_tokens": 12, "messages": [
         {"role": "user", "content": "Why?"}]}]
+
+
+def test_a_huge_request_is_refused_in_bounded_memory(write: Writer) -> None:
+    # 64 MB in one entry, over a 1 MB limit: refused after reading about the limit, never
+    # held whole; escapes cost nothing extra (the C scanner reads them).
+    import tracemalloc
+    path = write("batch.json", b'{"requests": [' + orjson.dumps(native("a")) + b",\n"
+                 + b'{"custom_id": "big", "params": {"x": "' + b'\\"z' * 21_500_000
+                 + b'"}}]}')
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportValidationError) as caught:
+            read(path, limits=ProfileLimits(max_line_bytes=1_000_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (error,) = caught.value.errors
+    assert error.line == 2
+    assert error.message.startswith("requests[1] is over 1,000,000 bytes")
+    assert peak < 12_000_000, peak

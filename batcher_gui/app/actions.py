@@ -265,8 +265,8 @@ class Actions:
         chosen = await self.profile(profile_name or self.settings.default_profile)
         cancel = threading.Event()
         return await run_stoppable(functools.partial(
-            preview.render_examples, path, options, chosen.limits, should_stop=cancel.is_set),
-            cancel)
+            preview.render_examples, path, options, chosen.limits, should_stop=cancel.is_set,
+            kind=chosen.kind), cancel)
 
     async def check_file(self, path: str | os.PathLike[str], options: ImportOptions,
                          profile_name: str | None = None, *,
@@ -281,7 +281,7 @@ class Actions:
         cancel = cancel or threading.Event()
         return await run_stoppable(functools.partial(
             preview.validate, path, options, chosen.limits, should_stop=cancel.is_set,
-            progress=progress), cancel)
+            progress=progress, kind=chosen.kind), cancel)
 
     async def estimate_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
                             profile: str | None = None, cancel: threading.Event | None = None,
@@ -294,7 +294,7 @@ class Actions:
         cancel = cancel or threading.Event()
         return await run_stoppable(functools.partial(
             estimate_file, path, options, chosen.limits, price_table(self.settings.prices),
-            should_stop=cancel.is_set, progress=progress), cancel)
+            should_stop=cancel.is_set, progress=progress, kind=chosen.kind), cancel)
 
     # -- profiles and keys -------------------------------------------------------------------
     async def profiles(self) -> list[Profile]:

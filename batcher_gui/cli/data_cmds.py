@@ -11,7 +11,7 @@ import orjson
 
 from batcher_gui.cli import said
 from batcher_gui.cli.common import EXIT_INVALID, EXIT_OK, AddCommand, bar, say, shown
-from batcher_gui.domain.endpoints import ENDPOINTS, resolve_endpoint
+from batcher_gui.domain.endpoints import DEFAULT_MAX_TOKENS, ENDPOINTS, resolve_endpoint
 from batcher_gui.domain.events import Event, ExportProgress, ImportProgress
 from batcher_gui.domain.models import ImportOptions, InputFormat
 from batcher_gui.domain.wording import duration_words, plural
@@ -24,7 +24,8 @@ RUN_HELP = "run number (#3) or name"
 
 def add_file_options(p: argparse.ArgumentParser) -> None:
     """How to read a prompt file: shared by ``import`` and ``estimate``."""
-    p.add_argument("file", help="JSONL (OpenAI batch format), CSV/TSV, Excel .xlsx, "
+    p.add_argument("file", help="JSONL (OpenAI batch format, or Claude Message Batches lines), "
+                                "a Message Batches requests .json file, CSV/TSV, Excel .xlsx, "
                                 "or text (one prompt per line)")
     p.add_argument("--format", choices=[f.value for f in InputFormat],
                    help="file format (default: from the extension and content)")
@@ -32,7 +33,11 @@ def add_file_options(p: argparse.ArgumentParser) -> None:
                    help="model for CSV/XLSX/text; for JSONL, replaces every line's model")
     p.add_argument("--endpoint",
                    help="endpoint for CSV/XLSX/text, e.g. chat, responses, embeddings "
-                        f"(default chat; any of {', '.join(ENDPOINTS)})")
+                        f"(default chat; any of {', '.join(ENDPOINTS)}); a Claude profile "
+                        "always uses /v1/messages")
+    p.add_argument("--max-tokens", type=positive_int, metavar="N",
+                   help="Claude profiles: max_tokens of each request made from CSV/XLSX/text "
+                        f"(default {DEFAULT_MAX_TOKENS}), and of JSONL requests that set none")
     p.add_argument("--profile", help="provider profile (default: the workspace default)")
     p.add_argument("--template", help="prompt template with {column} placeholders (CSV/TSV/XLSX)")
     p.add_argument("--system", help="system prompt (CSV/TSV/XLSX/text)")
@@ -54,7 +59,18 @@ def import_options(args: argparse.Namespace) -> ImportOptions | None:
         format=InputFormat(args.format) if args.format else None, model=args.model,
         endpoint=endpoint, template=args.template, system=args.system,
         id_column=args.id_column, valid_only=getattr(args, "valid_only", False),
-        sheet=args.sheet)
+        sheet=args.sheet, max_tokens=args.max_tokens)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def file_size(path: str) -> int:
@@ -115,6 +131,8 @@ async def cmd_import(args: argparse.Namespace, service: Service) -> int:
     say(f"Imported {plural(summary.prompts, 'prompt')} as run {run.label} into "
         f"{plural(len(summary.drafts), 'draft batch', 'draft batches')}: "
         f"{said.batch_ids(summary.drafts)}")
+    for note in summary.notes:
+        say(f"Note: {note}")
     for warning in summary.warnings:
         say(f"warning: {warning}", err=True)
     if args.deliver_to:

@@ -61,6 +61,8 @@ class ValidationReport:
         endpoints: valid requests per endpoint URL.
         warnings: things worth telling that do not stop an import (a forced format that does
             not fit the file...).
+        notes: what the import would do to the requests ("120 request(s) converted from
+            OpenAI chat format: ..." for a chat file going to a Claude profile).
     """
 
     valid: int
@@ -70,6 +72,7 @@ class ValidationReport:
     models: dict[str, int]
     endpoints: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 #: One example request as the import would build it: ``(custom_id, body)``, or the problem

@@ -80,6 +80,9 @@ class ImportOptions:
             else the row number).
         valid_only: import the valid lines and report the rest, instead of all-or-nothing.
         sheet: the worksheet of an .xlsx workbook to read (default: the first).
+        max_tokens: Claude profiles only: the ``max_tokens`` of requests made from a
+            template or text line (default 1024), and of chat lines converted to Claude
+            requests (and native Claude lines) that do not set their own.
     """
 
     format: InputFormat | None = None
@@ -90,6 +93,7 @@ class ImportOptions:
     id_column: str | None = None
     valid_only: bool = False
     sheet: str | None = None
+    max_tokens: int | None = None
 
 
 class ParsedRequest(NamedTuple):
@@ -185,6 +189,8 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
     #: Things worth knowing that did not stop the import (an unknown model name...).
     warnings: list[str] = field(default_factory=list)
+    #: What the import did to the requests (OpenAI chat lines converted for Claude...).
+    notes: list[str] = field(default_factory=list)
 
 
 def provider_custom_id(prompt_id: int) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from batcher_gui.domain.errors import Cancelled, LineError
 from batcher_gui.domain.intake import FileEstimate, ModelTokens
-from batcher_gui.domain.models import ImportOptions, ParsedRequest, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, ParsedRequest, ProfileKind, ProfileLimits
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.importing.reader import RequestReader
 from batcher_gui.tokens.counting import TokenCounter
@@ -30,11 +30,12 @@ def estimate_file(
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
     counter: TokenCounter | None = None,
+    kind: ProfileKind | str | None = None,
 ) -> FileEstimate:
     """Count and price every valid request of ``path`` (raises ImportValidationError as an
     import would for a file that cannot be read at all; Cancelled when stopped)."""
     counter = counter or TokenCounter()
-    reader = RequestReader(path, options, limits, should_stop)
+    reader = RequestReader(path, options, limits, should_stop, kind=kind)
     result = FileEstimate()
     chunk: list[ParsedRequest] = []
 

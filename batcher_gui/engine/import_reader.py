@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
-from batcher_gui.domain.models import ImportOptions, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits
 from batcher_gui.domain.packing import GroupKey
 from batcher_gui.importing import RequestReader
 from batcher_gui.storage.import_rows import BuildResult, BuildStart, RowBuilder
@@ -42,6 +42,8 @@ class ErrorLog:
     keep: int
     errors: list[LineError] = field(default_factory=list)
     total: int = 0
+    #: What the read did to the requests (RequestReader.notes), once it has ended.
+    notes: list[str] = field(default_factory=list)
 
     def add(self, error: LineError) -> None:
         self.total += 1
@@ -50,11 +52,11 @@ class ErrorLog:
 
 
 def _produce(path: str, options: ImportOptions, limits: ProfileLimits, start: BuildStart,
-             keep: int, out: Connection) -> None:
+             keep: int, kind: ProfileKind | str | None, out: Connection) -> None:
     """Child process: read and build, sending row chunks, then the result."""
     _yield_cpu()
     try:
-        reader = RequestReader(path, options, limits)
+        reader = RequestReader(path, options, limits, kind=kind)
         builder = RowBuilder(start)
         log = ErrorLog(keep)
 
@@ -67,6 +69,7 @@ def _produce(path: str, options: ImportOptions, limits: ProfileLimits, start: Bu
             # faster both ways (no memo). Only this program reads it back.
             out.send_bytes(_ROWS_TAG + marshal.dumps(
                 (rows, reader.bytes_read, builder.new_drafts())))
+        log.notes = reader.notes
         out.send_bytes(pickle.dumps((_DONE, builder.result, log), protocol=5))
     except ImportValidationError as exc:
         out.send_bytes(pickle.dumps((_INVALID, exc.errors, exc.total)))
@@ -106,8 +109,9 @@ class ChildBuild:
 
     def __init__(self, path: str, options: ImportOptions, limits: ProfileLimits,
                  start: BuildStart, keep: int,
-                 should_stop: Callable[[], bool] | None = None) -> None:
-        self._args = (path, options, limits, start, keep)
+                 should_stop: Callable[[], bool] | None = None, *,
+                 kind: ProfileKind | str | None = None) -> None:
+        self._args = (path, options, limits, start, keep, kind)
         self._should_stop = should_stop
         self.bytes_read = 0
         self.drafts: list[tuple[int, GroupKey]] = []

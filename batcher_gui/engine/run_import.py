@@ -80,7 +80,7 @@ def import_file(
     profile = store.get_profile(profile_name) if profile_name else store.default_profile()
     # File and option checks, at once; reading polls should_stop.
     try:
-        reader = RequestReader(path, options, profile.limits, should_stop)
+        reader = RequestReader(path, options, profile.limits, should_stop, kind=profile.kind)
     except Cancelled:  # while opening a workbook
         raise ImportCancelled(STOPPED) from None
     record = {k: v for k, v in asdict(options).items() if v not in (None, False)}
@@ -105,7 +105,7 @@ def import_file(
             feed: ChildBuild | None = None
             if reader.total_bytes >= parallel_from_bytes:
                 feed = ChildBuild(reader.path, options, profile.limits, session.start,
-                                  MAX_REPORTED_ERRORS, should_stop)
+                                  MAX_REPORTED_ERRORS, should_stop, kind=profile.kind)
                 chunks = iter(feed)
             else:
                 chunks = builder.rows(reader, on_error)
@@ -128,11 +128,13 @@ def import_file(
             finally:
                 chunks.close()
             result = builder.result
+            notes = reader.notes
             if feed is not None:
                 assert feed.result is not None and feed.log is not None
                 result = feed.result
                 errors[:] = feed.log.errors
                 total_errors = feed.log.total
+                notes = feed.log.notes
             if total_errors and not options.valid_only:
                 raise ImportValidationError(errors, total_errors)
             if session.count == 0:
@@ -148,4 +150,4 @@ def import_file(
     if progress is not None:
         progress(reader.total_bytes, reader.total_bytes, summary.prompts)
     return replace(summary, skipped=total_errors, errors=[str(e) for e in errors],
-                   warnings=list(reader.warnings))
+                   warnings=list(reader.warnings), notes=notes)

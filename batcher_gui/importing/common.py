@@ -8,11 +8,17 @@ from typing import Any, BinaryIO, Protocol
 
 import orjson
 
+from batcher_gui.domain.claude_convert import openai_model_on_claude
 from batcher_gui.domain.endpoints import (
     DEFAULT_ENDPOINT,
+    DEFAULT_MAX_TOKENS,
     ENDPOINT_ALIASES,
     ENDPOINTS,
+    MESSAGES_ENDPOINT,
     build_text_body,
+    default_endpoint,
+    endpoint_mismatch,
+    is_claude,
     resolve_endpoint,
 )
 from batcher_gui.domain.errors import Cancelled, ImportValidationError, LineError
@@ -21,6 +27,7 @@ from batcher_gui.domain.models import (
     ImportOptions,
     InputFormat,
     ParsedRequest,
+    ProfileKind,
     ProfileLimits,
 )
 
@@ -216,21 +223,30 @@ def reject_options(
             )
 
 
-def text_target(path: str, options: ImportOptions, fmt: InputFormat) -> tuple[str, str]:
+def text_target(
+    path: str, options: ImportOptions, fmt: InputFormat, kind: ProfileKind | str | None = None
+) -> tuple[str, str]:
     """The (model, endpoint) a CSV/TSV/text import sends every prompt to.
 
+    On a Claude profile (``kind`` anthropic) the endpoint is ``/v1/messages``; elsewhere it is
+    the one chosen (default chat completions).
+
     Raises:
-        ImportValidationError: no model given, or the endpoint names no supported endpoint.
+        ImportValidationError: no model given, the endpoint names no supported endpoint or
+            does not fit the profile's kind, or an OpenAI model on a Claude profile.
     """
     if options.model is None or not options.model.strip():
+        example = "claude-haiku-4-5" if is_claude(kind) else "gpt-4o-mini"
         raise file_error(
             path,
-            f"{fmt.value} files need a model: pass --model (e.g. --model gpt-4o-mini)",
+            f"{fmt.value} files need a model: pass --model (e.g. --model {example})",
             field="model",
         )
     model = options.model.strip()
+    if is_claude(kind) and (problem := openai_model_on_claude(model)) is not None:
+        raise file_error(path, problem, field="model")
     if not given(options.endpoint):
-        return model, DEFAULT_ENDPOINT
+        return model, default_endpoint(kind)
     assert options.endpoint is not None  # narrowed by given()
     endpoint = resolve_endpoint(options.endpoint)
     if endpoint is None:
@@ -239,27 +255,54 @@ def text_target(path: str, options: ImportOptions, fmt: InputFormat) -> tuple[st
             f"unknown endpoint {show(options.endpoint)}; expected one of {endpoint_choices()}",
             field="endpoint",
         )
+    if (problem := endpoint_mismatch(endpoint, kind)) is not None:
+        raise file_error(path, problem, field="endpoint")
     return model, endpoint
+
+
+def max_tokens_option(
+    path: str, options: ImportOptions, kind: ProfileKind | str | None
+) -> int | None:
+    """The ``max_tokens`` option, checked: an int >= 1, and only on a Claude profile.
+
+    Raises:
+        ImportValidationError: not a whole number >= 1, or given for an OpenAI profile.
+    """
+    value = options.max_tokens
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise file_error(path, f"max_tokens must be a whole number of at least 1, got "
+                         f"{show(value)}", field="max_tokens")
+    if not is_claude(kind):
+        raise file_error(
+            path, "the max_tokens option applies to Claude profiles (kind anthropic) only; "
+            "for OpenAI requests set max_tokens in the request bodies", field="max_tokens")
+    return value
 
 
 class TextRequestBuilder:
     """Turns prompt texts into ParsedRequests for CSV/TSV/text imports."""
 
     def __init__(
-        self, path: str, model: str, endpoint: str, system: str | None, limits: ProfileLimits
+        self, path: str, model: str, endpoint: str, system: str | None, limits: ProfileLimits,
+        max_tokens: int | None = None,
     ) -> None:
         self.path = path
         self.model = model
         self.endpoint = endpoint
         self.system = system if given(system) else None
         self.limits = limits
+        # Only a Claude request carries it (always: Anthropic requires it).
+        self.max_tokens = (max_tokens or DEFAULT_MAX_TOKENS) if endpoint == MESSAGES_ENDPOINT \
+            else None
         self.cap = size_cap(limits, line_limit=True)
         # Fail now, not per line, if the domain ever drops an endpoint we resolved.
         assert endpoint in ENDPOINTS
 
     def build(self, line_no: int, custom_id: str, text: str) -> Item:
         """The request for one prompt text, or a LineError if it would be too big."""
-        body = build_text_body(self.endpoint, self.model, text, self.system)
+        body = build_text_body(self.endpoint, self.model, text, self.system, self.max_tokens)
         data = bytes(memoryview(orjson.dumps(body)))  # exact size (see jsonl.py)
         if len(self.endpoint) + len(data) > self.cap:
             return LineError(

@@ -15,6 +15,9 @@ EXTENSION_FORMATS: dict[str, InputFormat] = {
     ".jsonl": InputFormat.JSONL,
     ".ndjson": InputFormat.JSONL,
     ".json-lines": InputFormat.JSONL,
+    # A Message Batches create body ({"requests": [...]}) for a Claude profile; read by the
+    # JSONL reader, which tells it by its start (importing/claude_doc.py).
+    ".json": InputFormat.JSONL,
     ".csv": InputFormat.CSV,
     ".tsv": InputFormat.TSV,
     ".tab": InputFormat.TSV,

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from batcher_gui.domain.endpoints import ENDPOINTS
+from batcher_gui.domain.endpoints import ENDPOINTS, MESSAGES_ENDPOINT, endpoint_mismatch
 from batcher_gui.domain.errors import LineError
 from batcher_gui.domain.models import ImportOptions, InputFormat, ParsedRequest, ProfileLimits
 from batcher_gui.importing.bodycheck import endpoint_checks, explain_required
@@ -29,6 +29,7 @@ from batcher_gui.importing.common import (
     given,
     line_reader,
     line_too_long,
+    max_tokens_option,
     not_utf8_message,
     reject_options,
     show,
@@ -37,6 +38,25 @@ from batcher_gui.importing.common import (
 )
 
 ALLOWED_KEYS = ("custom_id", "method", "url", "body")
+#: Said of a Claude line met on an OpenAI profile.
+CLAUDE_LINE = ("a Claude (Anthropic Message Batches) request: import it into a Claude profile "
+               "(kind anthropic)")
+
+
+def unparsable_line(path: str, line_no: int, raw: bytes, exc: ValueError) -> LineError:
+    """Tell an encoding problem from a JSON syntax problem."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return LineError(path, line_no, None, not_utf8_message(bad))
+    text = raw.rstrip(b"\r\n")
+    pos = getattr(exc, "pos", None)
+    if isinstance(pos, int) and pos < len(text.rstrip()):
+        where = f"at column {pos + 1}: {getattr(exc, 'msg', exc)}"
+    else:
+        where = "the line ends before the JSON does (a missing '}', ']' or '\"'?)"
+    return LineError(path, line_no, None,
+                     f"not valid JSON {where} (each line must be one JSON object)")
 
 
 class JsonlSource:
@@ -62,6 +82,7 @@ class JsonlSource:
         )
         if options.model is not None and not given(options.model):
             raise file_error(path, "the model option is blank", field="model")
+        max_tokens_option(path, options, None)  # refused: this reader is for OpenAI profiles
         self.path = path
         self.limits = limits
         self.override = options.model.strip() if options.model is not None else None
@@ -160,19 +181,7 @@ class JsonlSource:
             progress.reached(f.tell())
 
     def _unparsable(self, line_no: int, raw: bytes, exc: ValueError) -> LineError:
-        """Tell an encoding problem from a JSON syntax problem."""
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return LineError(self.path, line_no, None, not_utf8_message(bad))
-        text = raw.rstrip(b"\r\n")
-        pos = getattr(exc, "pos", None)
-        if isinstance(pos, int) and pos < len(text.rstrip()):
-            where = f"at column {pos + 1}: {getattr(exc, 'msg', exc)}"
-        else:
-            where = "the line ends before the JSON does (a missing '}', ']' or '\"'?)"
-        return LineError(self.path, line_no, None,
-                         f"not valid JSON {where} (each line must be one JSON object)")
+        return unparsable_line(self.path, line_no, raw, exc)
 
     def _explain(self, obj: Any, line_no: int, seen: dict[str, int]) -> LineError:
         """The first problem of a line that failed the quick checks.
@@ -188,6 +197,8 @@ class JsonlSource:
     ) -> tuple[str | None, str]:
         if type(obj) is not dict:
             return None, f"expected a JSON object per line, got {show(obj)}"
+        if "params" in obj:
+            return "params", CLAUDE_LINE
         for key in obj:
             if key not in ALLOWED_KEYS:
                 return key, (
@@ -211,8 +222,11 @@ class JsonlSource:
         if method != "POST":
             return "method", f'expected "POST", got {show(method)}'
         url = obj["url"]
+        if url == MESSAGES_ENDPOINT:
+            return "url", str(endpoint_mismatch(url, None))
         if type(url) is not str or url not in ENDPOINTS:
-            return "url", f"'url' must be one of {', '.join(ENDPOINTS)}; got {show(url)}"
+            urls = ", ".join(u for u in ENDPOINTS if u != MESSAGES_ENDPOINT)
+            return "url", f"'url' must be one of {urls}; got {show(url)}"
         body = obj["body"]
         if type(body) is not dict:
             return "body", f"'body' must be a JSON object, got {show(body)}"

@@ -15,10 +15,12 @@ from typing import Any, BinaryIO
 import orjson
 
 from batcher_gui.domain.answers import prompt_text
+from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 from batcher_gui.domain.errors import Cancelled, LineError
 from batcher_gui.domain.intake import ExampleRequest, FilePreview, ValidationReport
-from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileKind, ProfileLimits
 from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer
+from batcher_gui.importing.claude_doc import first_entries, is_requests_document
 from batcher_gui.importing.common import (
     POLL_LINE_BYTES,
     UTF8_BOM,
@@ -71,6 +73,8 @@ def peek(path: str | os.PathLike[str], options: ImportOptions, limit: int = 20, 
     spath = os.fspath(path)
     info, fmt = examine(spath, options.format)
     check = stop_check(should_stop)
+    if fmt is InputFormat.JSONL and is_requests_document(info.head):
+        return _peek_document(spath, info, limit)
     if fmt is InputFormat.JSONL:
         return _peek_jsonl(spath, info, limit, check)
     if fmt is InputFormat.TEXT:
@@ -178,6 +182,8 @@ def _peek_jsonl(path: str, info: FileInfo, limit: int, check: Callable[[], None]
                 continue
             body = obj.get("body")
             url = obj.get("url")
+            if "params" in obj:  # a Claude Message Batches line
+                body, url = obj.get("params"), MESSAGES_ENDPOINT
             model = body.get("model") if isinstance(body, dict) else None
             if isinstance(url, str) and url:
                 endpoints[url] = None
@@ -189,6 +195,27 @@ def _peek_jsonl(path: str, info: FileInfo, limit: int, check: Callable[[], None]
                 rows.append([_clip(_text(obj.get("custom_id"))), _clip(_text(url)),
                              _clip(_text(model)), _clip(prompt_text(body))])
     return FilePreview(InputFormat.JSONL, [], rows, [], list(models), list(endpoints),
+                       needs_model, False, None, info.size)
+
+
+def _peek_document(path: str, info: FileInfo, limit: int) -> FilePreview:
+    """The first requests of a Message Batches requests file (``{"requests": [...]}``)."""
+    rows: list[list[str]] = []
+    models: dict[str, None] = {}
+    needs_model = False
+    for entry in first_entries(path, limit, ProfileLimits().max_line_bytes):
+        if not isinstance(entry, dict):
+            rows.append(["", "", "", "(not a request object)"])
+            continue
+        params = entry.get("params")
+        model = params.get("model") if isinstance(params, dict) else None
+        if isinstance(model, str) and model:
+            models[model] = None
+        else:
+            needs_model = True
+        rows.append([_clip(_text(entry.get("custom_id"))), MESSAGES_ENDPOINT, _clip(_text(model)),
+                     _clip(prompt_text(params))])
+    return FilePreview(InputFormat.JSONL, [], rows, [], list(models), [MESSAGES_ENDPOINT],
                        needs_model, False, None, info.size)
 
 
@@ -219,21 +246,22 @@ def _suggest_id(columns: list[str], rows: list[list[str]], chosen: str | None) -
 # -- examples -----------------------------------------------------------------------------------
 def render_examples(
     path: str | os.PathLike[str], options: ImportOptions, limits: ProfileLimits, n: int = 3,
-    *, should_stop: Callable[[], bool] | None = None,
+    *, should_stop: Callable[[], bool] | None = None, kind: ProfileKind | str | None = None,
 ) -> list[ExampleRequest]:
     """The first ``n`` requests exactly as the import would build them.
 
     Returns:
         In file order, ``(custom_id, body)`` for each request (``body`` is the JSON the
         provider would get), or the LineError of a line the import would reject. Fewer than
-        ``n`` when the file has fewer lines.
+        ``n`` when the file has fewer lines. ``kind``: the target profile's kind (a Claude
+        profile's requests are Messages params).
 
     Raises:
         ImportValidationError: the file, or an option, stops the whole import (a template
             naming no column, a missing model...): the message is the import's.
         Cancelled: ``should_stop`` returned True.
     """
-    reader = RequestReader(path, options, limits, should_stop)
+    reader = RequestReader(path, options, limits, should_stop, kind=kind)
     out: list[ExampleRequest] = []
     items = iter(reader)
     try:
@@ -255,6 +283,7 @@ def validate(
     should_stop: Callable[[], bool] | None = None,
     progress: ProgressFn | None = None,
     keep: int = 20,
+    kind: ProfileKind | str | None = None,
 ) -> ValidationReport:
     """Read all of ``path`` as an import would (through RequestReader), writing nothing.
 
@@ -271,12 +300,13 @@ def validate(
         should_stop: polled while reading; True raises ``Cancelled``.
         progress: called now and then with (bytes read, file size), and at the end.
         keep: how many errors to keep (all are counted).
+        kind: the target profile's kind (see RequestReader).
 
     Raises:
         ImportValidationError: what the import would raise before or while reading.
         Cancelled: ``should_stop`` returned True.
     """
-    reader = RequestReader(path, options, limits, should_stop)
+    reader = RequestReader(path, options, limits, should_stop, kind=kind)
     total = reader.total_bytes
     errors: list[LineError] = []
     invalid = 0
@@ -326,6 +356,7 @@ def validate(
         models=models,
         endpoints=endpoints,
         warnings=list(reader.warnings),
+        notes=reader.notes,
     )
 
 

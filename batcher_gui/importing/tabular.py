@@ -12,7 +12,7 @@ import csv
 from collections.abc import Callable, Sequence
 
 from batcher_gui.domain.errors import LineError
-from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileKind, ProfileLimits
 from batcher_gui.importing.common import (
     MAX_CUSTOM_ID,
     PROGRESS_MASK,
@@ -24,6 +24,7 @@ from batcher_gui.importing.common import (
     file_error,
     given,
     line_too_long,
+    max_tokens_option,
     show,
     stop_check,
     text_target,
@@ -124,12 +125,14 @@ class TableRules:
         options: ImportOptions,
         limits: ProfileLimits,
         unit: str = "line",
+        kind: ProfileKind | str | None = None,
     ) -> None:
         self.path = path
         self.unit = unit
         self._options = options
-        model, endpoint = text_target(path, options, fmt)
-        self.builder = TextRequestBuilder(path, model, endpoint, options.system, limits)
+        model, endpoint = text_target(path, options, fmt, kind)
+        self.builder = TextRequestBuilder(path, model, endpoint, options.system, limits,
+                                          max_tokens_option(path, options, kind))
         self.header: list[str] = []
         self.template: Template | None = None
         self.prompt_index = -1
@@ -239,11 +242,12 @@ class TabularSource:
         head: bytes,
         size: int,
         should_stop: Callable[[], bool] | None = None,
+        kind: ProfileKind | str | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
         self.check_stop = stop_check(should_stop)
-        self.rules = TableRules(path, fmt, options, limits)
+        self.rules = TableRules(path, fmt, options, limits, kind=kind)
         self.delimiter = delimiter_for(fmt, head, size)
         raise_field_limit(limits.max_line_bytes)
         header, header_line, self.header_end = self._read_header()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from batcher_gui.domain.errors import LineError
-from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileKind, ProfileLimits
 from batcher_gui.importing.common import (
     POLL_LINE_BYTES,
     PROGRESS_MASK,
@@ -14,6 +14,7 @@ from batcher_gui.importing.common import (
     cut_line_length,
     line_reader,
     line_too_long,
+    max_tokens_option,
     not_utf8_message,
     reject_options,
     text_target,
@@ -23,7 +24,8 @@ from batcher_gui.importing.common import (
 class TextSource:
     """Reads a plain-text prompt file. The constructor checks the options."""
 
-    def __init__(self, path: str, options: ImportOptions, limits: ProfileLimits) -> None:
+    def __init__(self, path: str, options: ImportOptions, limits: ProfileLimits,
+                 kind: ProfileKind | str | None = None) -> None:
         reject_options(
             path,
             options,
@@ -31,10 +33,11 @@ class TextSource:
             ("template", "id_column"),
             "each line is a prompt and its line number is its id; use a CSV file for columns",
         )
-        model, endpoint = text_target(path, options, InputFormat.TEXT)
+        model, endpoint = text_target(path, options, InputFormat.TEXT, kind)
         self.path = path
         self.limits = limits
-        self.builder = TextRequestBuilder(path, model, endpoint, options.system, limits)
+        self.builder = TextRequestBuilder(path, model, endpoint, options.system, limits,
+                                          max_tokens_option(path, options, kind))
 
     def read(self, progress: Progress) -> ItemIterator:
         """Yield a ParsedRequest per non-blank line and a LineError per unusable one."""

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from batcher_gui.domain.errors import BatcherError, ImportValidationError, LineError
-from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, InputFormat, ProfileKind, ProfileLimits
 from batcher_gui.importing.common import (
     PROGRESS_MASK,
     ItemIterator,
@@ -302,12 +302,12 @@ class XlsxSource:
 
     def __init__(
         self, path: str, options: ImportOptions, limits: ProfileLimits, size: int,
-        should_stop: StopCheck | None = None,
+        should_stop: StopCheck | None = None, kind: ProfileKind | str | None = None,
     ) -> None:
         self.path = path
         self.size = size
         self.should_stop = should_stop
-        self.rules = TableRules(path, InputFormat.XLSX, options, limits, unit=ROW)
+        self.rules = TableRules(path, InputFormat.XLSX, options, limits, unit=ROW, kind=kind)
         with open_workbook(path, should_stop) as workbook:
             sheet = pick_sheet(path, workbook, options.sheet)
             self.sheet: str = sheet.title

@@ -91,6 +91,8 @@ class CheckView:
                      "with problems</span>")
         for warning in report.warnings:
             text += f"<br>{escaped(words.import_message(warning))}"
+        for note in report.notes:  # e.g. chat lines converted for a Claude profile
+            text += f"<br>{escaped(note)}"
         self.summary.setText(text)
         self.errors.clear()
         for error in report.errors:

@@ -21,12 +21,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from batcher_gui.config.prices import price_table
-from batcher_gui.domain.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
+from batcher_gui.domain.claude_convert import openai_model_on_claude
+from batcher_gui.domain.endpoints import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_MAX_TOKENS,
+    ENDPOINTS,
+    MESSAGES_ENDPOINT,
+    is_claude,
+)
 from batcher_gui.domain.intake import FilePreview
 from batcher_gui.domain.models import ImportOptions, InputFormat, Profile
 from batcher_gui.domain.pricing import PriceTable
@@ -36,6 +44,10 @@ ROW_NUMBER = "(row number)"
 FORMAT_NAMES = {InputFormat.JSONL: "JSON Lines", InputFormat.CSV: "CSV", InputFormat.TSV: "TSV",
                 InputFormat.TEXT: "Text (one prompt per line)", InputFormat.XLSX: "Excel workbook"}
 TABULAR = (InputFormat.CSV, InputFormat.TSV, InputFormat.XLSX)
+OPENAI_MODEL = "gpt-4o-mini"
+CLAUDE_MODEL = "claude-haiku-4-5"
+#: Highest "Max output tokens" the field takes (Claude's largest outputs are far below it).
+MAX_OUTPUT_TOKENS = 1_000_000
 #: A {column} placeholder (after the escaped braces {{ and }} are taken out).
 _PLACEHOLDER = re.compile(r"\{[^{}]*\S[^{}]*\}")
 
@@ -79,7 +91,8 @@ class ImportForm(QWidget):
         self.endpoint = QComboBox()
         self.endpoint.setAccessibleName("Endpoint")
         for url in ENDPOINTS:
-            self.endpoint.addItem(url, url)
+            if url != MESSAGES_ENDPOINT:  # a Claude profile's only endpoint: not a choice
+                self.endpoint.addItem(url, url)
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setAccessibleName("Model")
@@ -118,6 +131,13 @@ class ImportForm(QWidget):
         self.system = QLineEdit()
         self.system.setAccessibleName("System prompt")
         self.system.setPlaceholderText("optional, e.g. Answer with one word")
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setAccessibleName("Max output tokens")
+        self.max_tokens.setRange(1, MAX_OUTPUT_TOKENS)
+        self.max_tokens.setGroupSeparatorShown(True)
+        self.max_tokens.setValue(DEFAULT_MAX_TOKENS)
+        self.max_tokens.setToolTip("Claude needs an upper bound on each answer's length "
+                                   "(max_tokens); for JSONL, used by lines that set none")
         self.id_column = QComboBox()
         self.id_column.setAccessibleName("custom_id column")
         self.note = QLabel()
@@ -138,16 +158,20 @@ class ImportForm(QWidget):
         self.layout_.addRow(template_label, self._template_row)
         self.layout_.addRow("", self._template_note)
         self.layout_.addRow("&System prompt", self.system)
+        self.layout_.addRow("Max output &tokens", self.max_tokens)
         self.layout_.addRow("&custom_id from", self.id_column)
         self.layout_.addRow("", self.note)
         for signal in (self.profile.currentIndexChanged, self.endpoint.currentIndexChanged,
                        self.model.currentTextChanged, self.template.textChanged,
-                       self.system.textChanged, self.id_column.currentIndexChanged):
+                       self.system.textChanged, self.id_column.currentIndexChanged,
+                       self.max_tokens.valueChanged):
             signal.connect(lambda *_: self.changed.emit())
+        self.profile.currentIndexChanged.connect(lambda _i: self._profile_changed())
         self.model.currentTextChanged.connect(lambda _text: self.show_model_hint())
         self.template.textChanged.connect(self._template_changed)
         self.layout_.setRowVisible(self.model_hint, False)
         self.layout_.setRowVisible(self._template_note, False)
+        self.layout_.setRowVisible(self.max_tokens, False)
 
     # -- filling in ----------------------------------------------------------------------------
     def set_prices(self, prices: PriceTable) -> None:
@@ -165,6 +189,7 @@ class ImportForm(QWidget):
         index = self.profile.findData(default)
         self.profile.setCurrentIndex(max(0, index))
         self.profile.blockSignals(False)
+        self._show_kind_rows()
 
     def show_file(self, preview: FilePreview, run_name: str, last_model: str | None) -> None:
         """Ask what ``preview``'s format needs, prefilled from the file."""
@@ -173,7 +198,7 @@ class ImportForm(QWidget):
         tabular, jsonl = fmt in TABULAR, fmt is InputFormat.JSONL
         self.blockSignals(True)
         self.name.setText(run_name)
-        self._show_row(self.endpoint, not jsonl)
+        self._show_row(self.endpoint, not jsonl and not self.for_claude())
         self._show_row(self.template, tabular)
         self._show_row(self.system, not jsonl)
         self._show_row(self.id_column, tabular)
@@ -184,8 +209,8 @@ class ImportForm(QWidget):
                 "required: some lines name no model" if preview.needs_model
                 else f"as in the file ({shown})" if shown else "as in the file")
         else:
-            self.model.lineEdit().setPlaceholderText("e.g. gpt-4o-mini")
-            self.model.setEditText(last_model or "gpt-4o-mini")
+            self.model.lineEdit().setPlaceholderText(f"e.g. {self._default_model()}")
+            self.model.setEditText(self._model_for_kind(last_model or self._default_model()))
             self.endpoint.setCurrentIndex(max(0, self.endpoint.findData(DEFAULT_ENDPOINT)))
         self.insert_column.clear()
         self.insert_column.addItem("Insert column…")
@@ -216,6 +241,42 @@ class ImportForm(QWidget):
                     "row; {column} is replaced by that row's cell.")
         return ("The 'prompt' column is each row's prompt; a template (with {column} "
                 "placeholders) replaces it.")
+
+    # -- the profile's kind ------------------------------------------------------------------
+    def for_claude(self) -> bool:
+        """Whether the chosen profile sends Claude requests (kind anthropic)."""
+        profile = self.selected_profile()
+        return profile is not None and is_claude(profile.kind)
+
+    def _default_model(self) -> str:
+        if not self.for_claude():
+            return OPENAI_MODEL
+        known = sorted(m for m in self.prices.known_models() if m.startswith("claude-"))
+        return CLAUDE_MODEL if CLAUDE_MODEL in known or not known else known[0]
+
+    def _model_for_kind(self, model: str) -> str:
+        """``model``, unless it cannot run on the chosen profile's kind (an OpenAI model on a
+        Claude profile, a Claude model on an OpenAI one): then that kind's default."""
+        claude = self.for_claude()
+        if claude and openai_model_on_claude(model) is not None:
+            return self._default_model()
+        if not claude and model.startswith("claude-"):
+            return self._default_model()
+        return model
+
+    def _show_kind_rows(self) -> None:
+        """Claude: a max output tokens field, no endpoint (all go to /v1/messages)."""
+        claude = self.for_claude()
+        self.layout_.setRowVisible(self.max_tokens, claude)
+        jsonl = self.preview is not None and self.preview.format is InputFormat.JSONL
+        self._show_row(self.endpoint, self.preview is not None and not jsonl and not claude)
+
+    def _profile_changed(self) -> None:
+        self._show_kind_rows()
+        typed = self.model.currentText().strip()
+        jsonl = self.preview is not None and self.preview.format is InputFormat.JSONL
+        if typed and not jsonl:
+            self.model.setEditText(self._model_for_kind(typed))
 
     def _show_row(self, field: QWidget, visible: bool) -> None:
         # The template's row is a layout (the text box and the column picker).
@@ -297,10 +358,12 @@ class ImportForm(QWidget):
         jsonl = preview is not None and preview.format is InputFormat.JSONL
         tabular = preview is not None and preview.format in TABULAR
         model = self.model.currentText().strip() or None
+        claude = self.for_claude()
         return ImportOptions(
             format=fmt,
             model=model,
-            endpoint=None if jsonl else self.endpoint.currentData(),
+            endpoint=None if jsonl or claude else self.endpoint.currentData(),
+            max_tokens=self.max_tokens.value() if claude else None,
             template=(self.template.toPlainText().strip() or None) if tabular else None,
             system=None if jsonl else (self.system.text().strip() or None),
             id_column=self.id_column.currentData() if tabular else None,

@@ -54,6 +54,10 @@ class ApplySummary:
     #: of the files, also those applied by an earlier, interrupted pass).
     cached_input: int = 0
     cache_write: int = 0
+    #: Input and output tokens of its successful results (only those are billed): the
+    #: batch's usage when the provider reports none of its own (Anthropic's batches).
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class _Applier:
@@ -67,6 +71,11 @@ class _Applier:
             self.attempts: dict[int, int] = {pid: n for pid, n in conn.exec_driver_sql(
                 "SELECT id, attempts - attempt_base FROM prompts WHERE batch_id = ? "
                 "AND state = 'processing'", (batch_id,))}
+            #: The provider reported no usage for the batch (Anthropic's never do): the
+            #: results' own sums stand for it.
+            self.usage_unknown = conn.exec_driver_sql(
+                "SELECT input_tokens IS NULL AND output_tokens IS NULL FROM batches "
+                "WHERE id = ?", (batch_id,)).scalar() == 1
         self.open = set(self.attempts)
         self.success: list[tuple[Any, ...]] = []
         self.failed: list[tuple[Any, ...]] = []
@@ -82,9 +91,12 @@ class _Applier:
         except orjson.JSONDecodeError:
             result = None
         if result is not None and result.outcome is _SUCCESS:  # parsed already: a few lookups
-            cached, written = cache_tokens(result.body)
-            self.summary.cached_input += cached
-            self.summary.cache_write += written
+            cache = cache_tokens(result.body)
+            summary = self.summary
+            summary.cached_input += cache.read
+            summary.cache_write += cache.written
+            summary.input_tokens += result.input_tokens or 0
+            summary.output_tokens += result.output_tokens or 0
         pid = prompt_id_from_custom_id(result.custom_id) if result else None
         if result is None or pid is None or pid not in self.open:
             self.summary.skipped_lines += 1
@@ -191,6 +203,10 @@ def apply_and_finish(
                 applier.feed(raw)
     write(applier.commit)
     summary = applier.summary
+    if batch_fields.get("input_tokens") is None and batch_fields.get("output_tokens") is None \
+            and applier.usage_unknown:
+        batch_fields = {**batch_fields, "input_tokens": summary.input_tokens,
+                        "output_tokens": summary.output_tokens}
     summary.leftover = _settle_leftovers(db, batch_id, BatchState.DOWNLOADING, final,
                                          max_attempts, write)
     _end_batch(db, batch_id, BatchState.DOWNLOADING, final,

@@ -35,7 +35,9 @@ def test_estimate_counts_prices_and_imports_nothing(cli: Cli, tmp_path: Path) ->
     assert out["requests"] == 2 and out["invalid"] == 1 and out["exact"] is True
     assert out["input_tokens"] == 24 and out["output_tokens_max"] == 150
     assert out["models"] == {"gpt-4o-mini": {"requests": 2, "input_tokens": 24,
-                                             "output_tokens_max": 150}}
+                                             "output_tokens_max": 150, "sampled_requests": 0,
+                                             "approximate": False}}
+    assert out["input_tokens_method"] == "counted" and out["sampled_requests"] == 0
     assert out["cost_batch_min"] == pytest.approx(0.000024)  # 24 x $1 / 1M
     assert out["cost_batch_max"] == pytest.approx(0.000324)  # + 150 x $2 / 1M
     assert out["cost_live_max"] == pytest.approx(0.000648)  # 24 x $2 + 150 x $4, / 1M

@@ -76,16 +76,16 @@ def test_cache_usage_from_result_bodies() -> None:
                            "input_tokens_details": {"cached_tokens": 512}}}
     writes = {"usage": {"input_tokens": 50, "cache_creation_input_tokens": 2000,
                         "cache_read_input_tokens": 100}}
-    assert cache_tokens(chat) == (768, 0)
-    assert cache_tokens(responses) == (512, 0)
-    assert cache_tokens(writes) == (100, 2000)
-    assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0) == cache_tokens(None)
-    assert cache_tokens_in(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}') == (1, 0)
-    assert cache_tokens_in(b'{"usage":{"prompt_tokens":5}}') == (0, 0) == cache_tokens_in(None)
+    assert cache_tokens(chat) == (768, 0, 0)
+    assert cache_tokens(responses) == (512, 0, 0)
+    assert cache_tokens(writes) == (100, 2000, 0)
+    assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0, 0) == cache_tokens(None)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}') == (1, 0, 0)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens":5}}') == (0, 0, 0) == cache_tokens_in(None)
     for body in (chat, responses, writes):  # the raw reading agrees with the parsed one
         assert cache_tokens_in(orjson.dumps(body)) == cache_tokens(body)
     text = {"output": 'he wrote "cached_tokens": 99', "usage": {"prompt_tokens": 5}}
-    assert cache_tokens_in(orjson.dumps(text)) == (0, 0)  # quotes in values are escaped
+    assert cache_tokens_in(orjson.dumps(text)) == (0, 0, 0)  # quotes in values are escaped
 
 
 def test_export_prices_cached_input_below_input() -> None:

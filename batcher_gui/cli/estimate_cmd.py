@@ -63,7 +63,8 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
     how = estimate.how_counted()
     how += " (see README: Tokens)" if estimate.method == "estimated" else ""
     about = "" if estimate.method == "counted" else "about "
-    say(f"Input tokens: {about}{estimate.input_tokens:,} ({how}); output at most "
+    how = f", {how}" if estimate.method == "approximate" else f" ({how})"  # no (( ))
+    say(f"Input tokens: {about}{estimate.input_tokens:,}{how}; output at most "
         f"{estimate.output_bound:,}")
     if estimate.sample_problem:
         say(f"note: the provider could not count a sample ({estimate.sample_problem}); "

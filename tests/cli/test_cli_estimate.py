@@ -62,3 +62,22 @@ def test_estimate_of_a_bad_file_says_why(cli: Cli, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "file not found" in bad.stderr
     assert "the file cannot be read" in bad.stderr  # not "nothing was imported"
     assert "Traceback" not in bad.stderr
+
+
+def test_estimate_of_claude_requests_says_the_count_is_approximate(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "claude.jsonl"
+    path.write_text("".join(json.dumps({
+        "custom_id": f"c{i}", "method": "POST", "url": "/v1/messages",
+        "body": {"model": "claude-haiku-4-5", "max_tokens": 40,
+                 "messages": [{"role": "user", "content": f"Classify item {i}"}]}}) + "\n"
+        for i in range(3)))
+    # the default profile cannot count Claude's tokens: OpenAI's tokenizer, said so
+    text = cli.ok("estimate", str(path)).stdout.splitlines()
+    assert text[2].startswith("Input tokens: about ")
+    assert text[2].endswith(", approximate (OpenAI tokenizer); output at most 120")
+    out = json.loads(cli.ok("estimate", str(path), "--json", "--offline").stdout)
+    assert (out["input_tokens_method"], out["sampled_requests"], out["exact"]) == (
+        "approximate", 0, False)
+    assert out["models"]["claude-haiku-4-5"]["approximate"] is True
+    assert out["all_models_priced"] is True and out["cost_batch_max"] > 0

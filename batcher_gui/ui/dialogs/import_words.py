@@ -36,7 +36,8 @@ def cost_text(estimate: FileEstimate, prices: PriceTable) -> str:
     method = estimate.method
     about = "" if method == "counted" else "about "
     # Claude's tokens: scaled from the provider's count of a sample, or OpenAI's tokenizer's
-    how = f" ({estimate.how_counted()})" if method in ("sampled", "approximate") else ""
+    how = {"sampled": f" ({estimate.how_counted()})",
+           "approximate": f", {estimate.how_counted()}"}.get(method, "")
     text = (f"{about}{estimate.input_tokens:,} input tokens{how}, at most "
             f"{estimate.output_bound:,} output")
     unpriced = prices.unpriced(estimate.models)

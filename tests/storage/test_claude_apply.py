@@ -4,10 +4,13 @@ errors resent or failed, cancelled and expired requests, and only succeeded resu
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 from batcher_gui.domain.models import ImportOptions
@@ -124,3 +127,36 @@ def test_a_batch_whose_provider_reports_usage_keeps_it(store: Store, tmp_path: P
                      output_tokens=77)
     batch = store.get_batch(batch_id)
     assert (batch.input_tokens, batch.output_tokens) == (99, 77)
+
+
+def test_shuffled_results_are_written_by_id_range_and_survive_a_crash(
+        store: Store, tmp_path: Path) -> None:
+    batch_id, ids = _downloading(store, tmp_path, 5000)
+    order = list(ids)
+    random.Random(3).shuffle(order)  # as Anthropic writes them: in no order
+    results = _write(tmp_path / "results.jsonl", [_succeeded(pid) for pid in order])
+    written: list[set[int]] = []  # the prompts each transaction answered
+
+    def write(fn: Callable[[], Any]) -> None:
+        if len(written) == 1:
+            raise OSError("the power went out")  # before the second transaction
+        fn()
+        with store.db.read() as conn:
+            done = {row[0] for row in conn.exec_driver_sql(
+                "SELECT id FROM prompts WHERE state = 'processed'")}
+        written.append(done - set().union(*written))
+
+    with pytest.raises(OSError):
+        apply_and_finish(store.db, batch_id, [results], B.COMPLETED, 3, write=write)
+    # the first transaction wrote neighbouring prompts (one range of ids: a fresh workspace
+    # numbers them from 1), not 2,000 from all over the table
+    (first,) = written
+    assert len(first) == 2000 and max(first) - min(first) < 2000
+    assert store.get_batch(batch_id).state is B.DOWNLOADING  # not finished: applied again
+    summary = apply_and_finish(store.db, batch_id, [results], B.COMPLETED, 3)
+    assert (summary.processed, summary.skipped_lines) == (3000, 2000)  # applied once only
+    with store.db.read() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT count(*), count(DISTINCT prompt_id) FROM prompt_transitions "
+            "WHERE to_state = 'processed'").one() == (5000, 5000)
+    assert store.get_batch(batch_id).state is B.COMPLETED

@@ -116,7 +116,7 @@ class _Applier:
             return
         self.open.discard(pid)
         # Copied to its exact size: orjson (3.12+) leaves each result in a buffer of 4 KB or
-        # more, and a chunk holds 5,000 of them until it is written.
+        # more, and up to _HOLD_ROWS of them wait to be written.
         body = bytes(memoryview(orjson.dumps(result.body))) if result.body is not None else None
         key = pid // _CHUNK
         rows = self.ranges.get(key)

@@ -9,6 +9,7 @@ custom_id or repeat one are counted and skipped, never fatal.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,12 @@ _CHUNK = 2000
 #: and are written as soon as it is full, as before.
 _HOLD_ROWS = 100_000
 _HOLD_BYTES = 64 * 1024 * 1024
+#: Lines parsed between two moments the parsing thread lets go of the interpreter. Its own
+#: switching (1 ms turns, app.process.settle) is not enough: between two writes the parser
+#: runs pure Python for seconds and, on a busy machine, takes the interpreter back before the
+#: window's loop gets it (stalls of 200-500 ms measured by bench/results.py --anthropic; 10 ms
+#: with this).
+_YIELD_EVERY = 256
 _SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?"
 _FAILED_SET = "response = ?, error = ?"
 _RETRY_SET = "error = ?, batch_id = NULL"
@@ -76,7 +83,8 @@ class _Applier:
         self.write = write
         self.max_attempts = max_attempts
         with db.read() as conn:
-            #: Sends since the user last retried (the attempt limit counts these).
+            #: Sends since the user last retried (the attempt limit counts these), of the
+            #: prompts still waiting for their result (each leaves once it has one).
             self.attempts: dict[int, int] = {pid: n for pid, n in conn.exec_driver_sql(
                 "SELECT id, attempts - attempt_base FROM prompts WHERE batch_id = ? "
                 "AND state = 'processing'", (batch_id,))}
@@ -85,7 +93,6 @@ class _Applier:
             self.usage_unknown = conn.exec_driver_sql(
                 "SELECT input_tokens IS NULL AND output_tokens IS NULL FROM batches "
                 "WHERE id = ?", (batch_id,)).scalar() == 1
-        self.open = set(self.attempts)
         #: id range (prompt id // _CHUNK) -> its results not yet written
         self.ranges: dict[int, _Rows] = {}
         self.held_rows = self.held_bytes = 0
@@ -107,14 +114,17 @@ class _Applier:
             summary.input_tokens += result.input_tokens or 0
             summary.output_tokens += result.output_tokens or 0
         pid = prompt_id_from_custom_id(result.custom_id) if result else None
-        if result is None or pid is None or pid not in self.open:
+        attempts = self.attempts.get(pid) if pid is not None else None
+        if result is None or pid is None or attempts is None:
             self.summary.skipped_lines += 1
             return
         outcome = result.outcome
         if outcome is _NOT_RUN:
             self.summary.not_run += 1  # stays open: handled with the missing ones
             return
-        self.open.discard(pid)
+        # Gone as it is answered: freeing 100,000 entries at once at the end would hold the
+        # interpreter (and the window's loop) for tens of ms.
+        del self.attempts[pid]
         # Copied to its exact size: orjson (3.12+) leaves each result in a buffer of 4 KB or
         # more, and up to _HOLD_ROWS of them wait to be written.
         body = bytes(memoryview(orjson.dumps(result.body))) if result.body is not None else None
@@ -126,11 +136,10 @@ class _Applier:
             rows.success.append((body, result.input_tokens, result.output_tokens, pid))
         else:
             error = mask_optional(result.error)  # the provider's words: masked for API keys
-            if outcome is _RETRY and self.attempts[pid] < self.max_attempts:
+            if outcome is _RETRY and attempts < self.max_attempts:
                 rows.retry.append((error, pid))
             elif outcome is _RETRY:
-                rows.failed.append((body, f"{error} (gave up after {self.attempts[pid]} "
-                                          "attempts)", pid))
+                rows.failed.append((body, f"{error} (gave up after {attempts} attempts)", pid))
             else:
                 rows.failed.append((body, error, pid))
         self.held_rows += 1
@@ -144,16 +153,16 @@ class _Applier:
             self.write_all()
 
     def write_all(self) -> None:
-        """Everything held, by id range, in transactions of about _CHUNK results."""
+        """Everything held, by id range, in transactions of about _CHUNK results (each let go
+        once written: freeing them all at once would hold the interpreter)."""
         together = _Rows()
         for key in sorted(self.ranges):
-            together.extend(self.ranges[key])
+            together.extend(self.ranges.pop(key))
             if len(together) >= _CHUNK:
                 self.write(functools.partial(self.commit, together))
                 together = _Rows()
         if len(together):
             self.write(functools.partial(self.commit, together))
-        self.ranges.clear()
         self.held_rows = self.held_bytes = 0
 
     def commit(self, rows: _Rows) -> None:
@@ -247,8 +256,10 @@ def apply_and_finish(
     applier = _Applier(db, batch_id, max_attempts, write)
     for path in files:
         with path.open("rb") as fh:
-            for raw in fh:
+            for n, raw in enumerate(fh):
                 applier.feed(raw)
+                if not n % _YIELD_EVERY:
+                    time.sleep(0)  # see _YIELD_EVERY
     applier.write_all()
     summary = applier.summary
     if batch_fields.get("input_tokens") is None and batch_fields.get("output_tokens") is None \

@@ -33,6 +33,7 @@ test: sysdeps venv lint
 bench: venv
 	$(BIN)/python bench/ingest.py 1000000
 	$(BIN)/python bench/results.py 50000 1000000
+	$(BIN)/python bench/results.py --anthropic 100000
 	$(BIN)/python bench/stall.py 1000000 50000
 	$(BIN)/python bench/tokens.py 1000000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui.py 1000000

@@ -1,6 +1,7 @@
 """Result-application benchmark, and the whole lifecycle of a large run on the sandbox.
 
 Usage: python bench/results.py [N_RESULTS] [N_LIFECYCLE]
+       python bench/results.py --anthropic [N_RESULTS]
 
 (a) Applies an N-line output file to an N-prompt batch with Batcher (classification, audit rows,
     state checks, one transaction) and, on a byte-identical copy of the same database, a bare
@@ -9,6 +10,13 @@ Usage: python bench/results.py [N_RESULTS] [N_LIFECYCLE]
 (b) Imports N_LIFECYCLE prompts and runs them through the in-process sandbox with instant
     processing: import -> seal -> upload -> create -> poll -> download -> apply. Prints the time
     and the process's peak memory (target < 400 MB for 1,000,000 prompts).
+(--anthropic) Applies an N-result Claude batch (default 100,000): Anthropic's raw results lines
+    (mixed succeeded / errored / expired, shuffled) to an N-prompt /v1/messages batch, the way
+    the engine does (parsing in a reader thread, chunks written by the writer thread) while an
+    event loop ticks, against a bare baseline on a copy of the same database (read JSONL ->
+    orjson -> executemany, per result type). Prints the ratio (target <= 1.5x), the longest
+    stall of the event loop while it applies (target < 50 ms) and the process's peak memory
+    (target < 400 MB).
 """
 
 from __future__ import annotations
@@ -141,10 +149,19 @@ async def bench_lifecycle(work: Path, n: int) -> None:
 
 
 def main() -> int:
-    n_apply = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-    n_life = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    args = sys.argv[1:]
+    anthropic = "--anthropic" in args
+    numbers = [int(a) for a in args if a != "--anthropic"]
     work = Path(tempfile.mkdtemp(prefix="batcher-bench-results-"))
     try:
+        if anthropic:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from claude_results import bench_claude_apply
+
+            bench_claude_apply(work, numbers[0] if numbers else 100_000)
+            return 0
+        n_apply = numbers[0] if numbers else 50_000
+        n_life = numbers[1] if len(numbers) > 1 else 100_000
         bench_apply(work, n_apply)
         asyncio.run(bench_lifecycle(work, n_life))
     finally:

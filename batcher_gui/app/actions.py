@@ -42,9 +42,10 @@ from batcher_gui.domain.outcomes import (
     SubmitOutcome,
 )
 from batcher_gui.domain.progress import GroupCounts
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.states import PromptState
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.estimate import estimate_file
+from batcher_gui.engine.estimate import RequestSample, TokenCount, count_sample, estimate_file
 from batcher_gui.importing import preview
 from batcher_gui.storage import Store, WorkspaceStatus
 from batcher_gui.storage.delivery import DeliveryStore
@@ -285,16 +286,39 @@ class Actions:
 
     async def estimate_file(self, path: str | os.PathLike[str], options: ImportOptions, *,
                             profile: str | None = None, cancel: threading.Event | None = None,
-                            progress: Callable[[int, int], None] | None = None
-                            ) -> FileEstimate:
+                            progress: Callable[[int, int], None] | None = None,
+                            offline: bool = False) -> FileEstimate:
         """Tokens and cost of a file's requests, as they would be imported (nothing written).
 
-        Runs in a worker thread; ``cancel`` (or cancelling the caller) stops it."""
+        Counted offline in a worker thread; ``cancel`` (or cancelling the caller) stops it.
+        Claude requests have no offline tokenizer: unless ``offline``, an Anthropic profile's
+        provider counts a sample of them (``estimate.method`` says "sampled"); without one
+        (or its key) they stay counted with OpenAI's tokenizer ("approximate")."""
         chosen = await self.profile(profile or self.settings.default_profile)
         cancel = cancel or threading.Event()
-        return await run_stoppable(functools.partial(
-            estimate_file, path, options, chosen.limits, price_table(self.settings.prices),
-            should_stop=cancel.is_set, progress=progress, kind=chosen.kind), cancel)
+        prices = price_table(self.settings.prices)
+        sample = None if offline else RequestSample()
+        estimate = await run_stoppable(functools.partial(
+            estimate_file, path, options, chosen.limits, prices,
+            should_stop=cancel.is_set, progress=progress, sample=sample, kind=chosen.kind),
+            cancel)
+        if sample is not None and sample.requests:
+            try:
+                count_tokens = await self._token_counter(chosen)
+            except BatcherError as exc:  # no key, a bad URL: the offline count stands
+                estimate.sample_problem = mask(str(exc))
+            else:
+                await count_sample(estimate, sample, count_tokens, prices)
+        return estimate
+
+    async def _token_counter(self, profile: Profile) -> TokenCount | None:
+        """The profile's provider's token counting (Anthropic's count_tokens), if it has one
+        (raises BatcherError when the provider cannot be made now: no key...)."""
+        if ProfileKind(profile.kind) is not ProfileKind.ANTHROPIC:
+            return None
+        provider = await self.engine.providers.get(profile)
+        count: TokenCount | None = getattr(provider, "count_tokens", None)
+        return count if callable(count) else None
 
     # -- profiles and keys -------------------------------------------------------------------
     async def profiles(self) -> list[Profile]:

@@ -22,6 +22,9 @@ def register(add: AddCommand) -> None:
             cmd_estimate)
     add_file_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--offline", action="store_true",
+                   help="count only offline: Claude requests are not sent to Anthropic's "
+                        "token counter (their count is then approximate)")
     p.set_defaults(interrupted="nothing was written")
 
 
@@ -32,18 +35,23 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
     with bar(file_size(args.file), "B", "counting") as progress:
         estimate = await service.estimate_file(
             args.file, options, profile=args.profile,
-            progress=lambda done, _total: progress.update(done - progress.n))
+            progress=lambda done, _total: progress.update(done - progress.n),
+            offline=args.offline)
     cost = estimate.cost
     assert cost is not None
     if args.json:
         say(orjson.dumps({
             "file": args.file, "requests": estimate.requests, "invalid": estimate.invalid,
             "exact": estimate.exact, "input_tokens": estimate.input_tokens,
+            "input_tokens_method": estimate.method, "sampled_requests": estimate.sampled,
+            "sample_problem": estimate.sample_problem,
             "output_tokens_max": estimate.output_bound, "prices_of": prices_date(),
             "cost_batch_min": cost.low, "cost_batch_max": cost.high,
             "cost_live_max": cost.live_high, "all_models_priced": cost.priced,
             "models": {model: {"requests": m.requests, "input_tokens": m.input,
-                               "output_tokens_max": m.output_bound}
+                               "output_tokens_max": m.output_bound,
+                               "sampled_requests": m.sampled,
+                               "approximate": m.approximate}
                        for model, m in sorted(estimate.models.items())},
         }, option=orjson.OPT_INDENT_2).decode())
         return EXIT_OK
@@ -52,9 +60,15 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
     for model, m in sorted(estimate.models.items()):
         say(f"  {model:<28} {m.requests:>10,} req  {m.input:>14,} input tokens  "
             f"up to {m.output_bound:>14,} output")
-    how = "counted" if estimate.exact else "counted, partly estimated (see README: Tokens)"
-    say(f"Input tokens: {estimate.input_tokens:,} ({how}); output at most "
+    how = estimate.how_counted()
+    how += " (see README: Tokens)" if estimate.method == "estimated" else ""
+    about = "" if estimate.method == "counted" else "about "
+    how = f", {how}" if estimate.method == "approximate" else f" ({how})"  # no (( ))
+    say(f"Input tokens: {about}{estimate.input_tokens:,}{how}; output at most "
         f"{estimate.output_bound:,}")
+    if estimate.sample_problem:
+        say(f"note: the provider could not count a sample ({estimate.sample_problem}); "
+            "Claude requests were counted with OpenAI's tokenizer", err=True)
     say(f"Cost at batch prices: {usd(cost.low)} to {usd(cost.high)} "
         f"(live calls: up to {usd(cost.live_high)}; prices of {prices_date()})")
     if not cost.priced:

@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
+
+
+def _claude_answer(content: Any) -> str:
+    """A Claude message's answer: its text blocks in order (cited text comes split into
+    several: joined as they are), each tool call on a line of its own as
+    ``[tool_use NAME {input}]``. Thinking (and redacted thinking) is the model's working, not
+    its answer: left out."""
+    if isinstance(content, str):
+        return content
+    lines: list[str] = []
+    text_open = False  # the last line is text: the next text block continues it
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            if text_open:
+                lines[-1] += block["text"]
+            else:
+                lines.append(block["text"])
+            text_open = True
+        elif kind in ("tool_use", "server_tool_use"):
+            arguments = json.dumps(block.get("input", {}), ensure_ascii=False,
+                                   separators=(",", ":"), default=str)
+            lines.append(f"[{kind} {block.get('name', '?')} {arguments}]")
+            text_open = False
+    return "\n".join(line for line in lines if line)
 
 
 def answer_text(endpoint: str, body: Any) -> str:
@@ -12,6 +42,8 @@ def answer_text(endpoint: str, body: Any) -> str:
     try:
         if endpoint == "/v1/chat/completions":
             return str(body["choices"][0]["message"].get("content") or "")
+        if endpoint == MESSAGES_ENDPOINT:
+            return _claude_answer(body.get("content"))
         if endpoint == "/v1/completions":
             return str(body["choices"][0].get("text") or "")
         if endpoint == "/v1/responses":
@@ -21,10 +53,6 @@ def answer_text(endpoint: str, body: Any) -> str:
                 if isinstance(item, dict)
                 for c in item.get("content", []) or []
                 if isinstance(c, dict) and c.get("type") == "output_text")
-        if endpoint == "/v1/messages":  # Claude: the text blocks (thinking, tool calls apart)
-            return "".join(c["text"] for c in body.get("content") or []
-                           if isinstance(c, dict) and c.get("type") == "text"
-                           and isinstance(c.get("text"), str))
         if endpoint == "/v1/embeddings":
             data = body.get("data") or []
             return f"[embedding, {len(data[0].get('embedding', []))} dims]" if data else ""

@@ -82,22 +82,37 @@ ExampleRequest = tuple[str, bytes] | LineError
 
 @dataclass(slots=True)
 class ModelTokens:
-    """Requests of one model in a file, with their tokens."""
+    """Requests of one model in a file, with their tokens.
+
+    Attributes:
+        exact: every count is the model's own tokenizer's (False: some are estimated).
+        approximate: counted with another model's tokenizer (OpenAI's, for Claude models,
+            which have none offline).
+        sampled: how many of its requests the provider counted (its ``count_tokens``); the
+            input is scaled from them to all ``requests`` (exact when they are all).
+    """
 
     requests: int = 0
     input: int = 0
     output_bound: int = 0
+    exact: bool = True
+    approximate: bool = False
+    sampled: int = 0
 
 
 @dataclass(slots=True)
 class FileEstimate:
-    """Tokens and cost of a file's valid requests (invalid lines are counted, not priced)."""
+    """Tokens and cost of a file's valid requests (invalid lines are counted, not priced).
+
+    ``sample_problem``: why the provider could not count a sample (no key, refused...), when
+    it was asked and failed."""
 
     requests: int = 0
     invalid: int = 0
     exact: bool = True  # False: some counts are estimates (unknown model, images...)
     models: dict[str, ModelTokens] = field(default_factory=dict)
     cost: CostRange | None = None
+    sample_problem: str | None = None
 
     @property
     def input_tokens(self) -> int:
@@ -106,3 +121,37 @@ class FileEstimate:
     @property
     def output_bound(self) -> int:
         return sum(m.output_bound for m in self.models.values())
+
+    @property
+    def sampled(self) -> int:
+        """Requests the provider counted (0: all were counted offline)."""
+        return sum(m.sampled for m in self.models.values())
+
+    @property
+    def approximate(self) -> bool:
+        """Some models' tokens were counted with another model's tokenizer (and not sampled)."""
+        return any(m.approximate for m in self.models.values())
+
+    @property
+    def method(self) -> str:
+        """How the input tokens were found: ``sampled`` (scaled from the provider's counts of
+        some requests), ``approximate`` (OpenAI's tokenizer on models it is not theirs),
+        ``estimated`` (partly: unknown models, images...) or ``counted``."""
+        if any(m.sampled < m.requests for m in self.models.values() if m.sampled):
+            return "sampled"
+        if self.approximate:
+            return "approximate"
+        return "counted" if self.exact else "estimated"
+
+    def how_counted(self) -> str:
+        """The method in words, for the estimate's line (CLI and window)."""
+        method = self.method
+        if method == "sampled":
+            return (f"from a sample of {self.sampled:,} request"
+                    f"{'' if self.sampled == 1 else 's'} counted by the provider, scaled")
+        if method == "approximate":
+            return "approximate (OpenAI tokenizer)"
+        by_provider = " (Claude's counted by the provider)" if self.sampled else ""
+        if method == "estimated":
+            return f"counted, partly estimated{by_provider}"
+        return f"counted{by_provider}"

@@ -5,7 +5,8 @@ The built-in prices are a dated data file (``resources/prices.json``, read by
 API's discount (half). Models are matched by the longest model-name prefix. The workspace
 setting ``prices`` replaces or extends the table: ``{"model": [input, output]}`` at the batch
 rate (the short form), or ``{"model": {"input": .., "output": .., "cached_input": ..}}`` at the
-live rate.
+live rate (also ``cache_write``: input written to the prompt cache, Anthropic's 5-minute writes;
+``cache_write_1h``: its 1-hour writes; ``batch_discount``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class ModelPrice:
     output: float
     cached_input: float | None = None  # None: as input
     cache_write: float | None = None  # None: as input
+    cache_write_1h: float | None = None  # None: as cache_write
     batch_discount: float = BATCH_DISCOUNT
 
     @property
@@ -51,6 +53,9 @@ def _number(value: object) -> bool:
         and math.isfinite(value) and value >= 0
 
 
+_OPTIONAL_PRICES = ("cached_input", "cache_write", "cache_write_1h")
+
+
 def parse_price(value: object, discount: float = BATCH_DISCOUNT) -> ModelPrice | None:
     """A price as written in the data file or the ``prices`` setting (None: not a price)."""
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(_number(v) for v in value):
@@ -58,7 +63,7 @@ def parse_price(value: object, discount: float = BATCH_DISCOUNT) -> ModelPrice |
         return ModelPrice(float(value[0]) / keep, float(value[1]) / keep, batch_discount=discount)
     if isinstance(value, Mapping) and _number(value.get("input")) \
             and _number(value.get("output")):
-        optional = {key: float(value[key]) for key in ("cached_input", "cache_write")
+        optional = {key: float(value[key]) for key in _OPTIONAL_PRICES
                     if _number(value.get(key))}
         own = value.get("batch_discount", discount)
         return ModelPrice(float(value["input"]), float(value["output"]),
@@ -96,21 +101,26 @@ class PriceTable:
         return sorted({model for model in models if self.price(model) is None})
 
     def cost(self, model: str, input_tokens: int | None, output_tokens: int | None, *,
-             cached_input: int = 0, cache_write: int = 0, batch: bool = True) -> float | None:
+             cached_input: int = 0, cache_write: int = 0, cache_write_1h: int = 0,
+             batch: bool = True) -> float | None:
         """USD for this usage, or None when the model's price or the usage is unknown.
 
         ``input_tokens`` includes the cached and cache-written ones (as providers report
-        them); reasoning tokens are part of ``output_tokens``.
+        them; Anthropic's are added up when a result is read); ``cache_write_1h`` is the part
+        of ``cache_write`` kept for an hour. Reasoning tokens are part of ``output_tokens``.
         """
         price = self.model_price(model)
         if price is None or (input_tokens is None and output_tokens is None):
             return None
         cached = min(cached_input, input_tokens or 0)
         written = min(cache_write, (input_tokens or 0) - cached)
+        hour = min(cache_write_1h, written)
         plain = (input_tokens or 0) - cached - written
+        write_price = price.input if price.cache_write is None else price.cache_write
         usd = (plain * price.input
                + cached * (price.input if price.cached_input is None else price.cached_input)
-               + written * (price.input if price.cache_write is None else price.cache_write)
+               + (written - hour) * write_price
+               + hour * (write_price if price.cache_write_1h is None else price.cache_write_1h)
                + (output_tokens or 0) * price.output) / 1_000_000
         return usd * (1 - price.batch_discount) if batch else usd
 

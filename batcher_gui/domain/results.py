@@ -89,6 +89,9 @@ def classify_line(line: Any) -> LineResult | None:
         outcome = Outcome.RETRY if code in _RETRY_CODES else Outcome.FAILED
         return LineResult(custom_id, outcome, None, text, None, None)
     if not isinstance(response, dict):
+        result = line.get("result")
+        if type(result) is dict:  # Anthropic's Message Batches: {"custom_id", "result"}
+            return _anthropic(custom_id, result)
         return LineResult(custom_id, Outcome.FAILED, None, "result line has no response", None,
                           None)
     status = response.get("status_code")
@@ -105,3 +108,59 @@ def classify_line(line: Any) -> LineResult | None:
     return LineResult(
         custom_id, Outcome.RETRY if transient else Outcome.FAILED, body, text, None, None
     )
+
+
+#: Anthropic's errors worth sending again (overloaded: 529; api_error: 500 on their side).
+_ANTHROPIC_RETRY = frozenset({"overloaded_error", "api_error"})
+_ANTHROPIC_NOT_RUN = {
+    # A cancelled batch's unprocessed requests: they end cancelled with the batch.
+    "canceled": "request_cancelled: the batch was cancelled before this request ran",
+    # Not processed within the 24 hours: resent in a new batch, like OpenAI's batch_expired.
+    "expired": "batch_expired: the batch expired before this request ran",
+}
+
+
+def _anthropic_tokens(message: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(total input, output): input_tokens counts only what was neither read from nor written
+    to the prompt cache, so the three are added (the total OpenAI reports, which pricing
+    splits again)."""
+    usage = message.get("usage")
+    if type(usage) is not dict:
+        return None, None
+    tokens_in = usage.get("input_tokens")
+    tokens_out = usage.get("output_tokens")
+    if type(tokens_in) is int:
+        read = usage.get("cache_read_input_tokens")
+        written = usage.get("cache_creation_input_tokens")
+        tokens_in += (read if type(read) is int else 0) + (written if type(written) is int
+                                                           else 0)
+    else:
+        tokens_in = None
+    return tokens_in, tokens_out if type(tokens_out) is int else None
+
+
+def _anthropic(custom_id: str, result: dict[str, Any]) -> LineResult:
+    """One line of an Anthropic Message Batch's results (``result.type``: succeeded, errored,
+    canceled, expired)."""
+    kind = result.get("type")
+    if kind == "succeeded":
+        message = result.get("message")
+        if type(message) is dict:
+            tokens_in, tokens_out = _anthropic_tokens(message)
+            return LineResult(custom_id, _SUCCESS, message, None, tokens_in, tokens_out)
+        return LineResult(custom_id, Outcome.FAILED, None, "succeeded result has no message",
+                          None, None)
+    if kind == "errored":
+        error = result.get("error")
+        # {"type": "error", "error": {"type": ..., "message": ...}} (an API error response),
+        # or the inner object alone
+        inner = error.get("error") if isinstance(error, dict) else None
+        code, text = _describe(inner if isinstance(inner, dict) else error)
+        outcome = Outcome.RETRY if code in _ANTHROPIC_RETRY else Outcome.FAILED
+        return LineResult(custom_id, outcome, error if outcome is Outcome.FAILED else None,
+                          text, None, None)
+    not_run = _ANTHROPIC_NOT_RUN.get(kind) if isinstance(kind, str) else None
+    if not_run is not None:
+        return LineResult(custom_id, Outcome.NOT_RUN, None, not_run, None, None)
+    return LineResult(custom_id, Outcome.FAILED, None, f"unknown result type {kind!r}", None,
+                      None)

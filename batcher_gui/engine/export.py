@@ -72,8 +72,9 @@ def output_text(endpoint: str, response: bytes | None) -> str:
 
 def _cost(prices: PriceTable, model: str, tokens_in: int | None,
           tokens_out: int | None, response: bytes | None = None) -> float | None:
-    cached, written = cache_tokens_in(response)  # cache reads cost less (writes, on some, more)
-    cost = prices.cost(model, tokens_in, tokens_out, cached_input=cached, cache_write=written)
+    cache = cache_tokens_in(response)  # cache reads cost less (writes, on some, more)
+    cost = prices.cost(model, tokens_in, tokens_out, cached_input=cache.read,
+                       cache_write=cache.written, cache_write_1h=cache.written_1h)
     return None if cost is None else round(cost, COST_DECIMALS)
 
 

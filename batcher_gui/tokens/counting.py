@@ -11,6 +11,12 @@ models), with OpenAI's documented chat framing: 3 tokens per message, 1 more for
   OpenAI's 85 + 170 per 512-pixel tile); audio and files: 0;
 - tool definitions and response formats: their JSON text, counted.
 
+Claude models (Anthropic's Messages API) have no tokenizer available offline: their text is
+counted with OpenAI's ``o200k_base`` and the count marked approximate (``exact`` False); the
+estimate before a Claude run asks Anthropic's ``count_tokens`` for a sample instead, when it
+can (:mod:`batcher_gui.engine.estimate`). An image in a Claude request counts as
+``CLAUDE_IMAGE_TOKENS`` (Anthropic's ceiling for one picture at the largest size it keeps).
+
 The output bound is what the request allows the model to write: ``max_completion_tokens``,
 ``max_tokens`` or ``max_output_tokens``, else the model's own ceiling (``DEFAULT_OUTPUT``),
 times ``n`` (choices) for chat and completions. Embeddings and moderations write none.
@@ -26,6 +32,7 @@ from typing import Any
 import orjson
 import tiktoken
 
+from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 from batcher_gui.tokens.vocab import encoding
 
 #: Model-name prefix -> vocabulary (the longest matching prefix wins).
@@ -38,12 +45,15 @@ MODEL_ENCODINGS: dict[str, str] = {
     "text-embedding-ada-002": "cl100k_base", "text-moderation": "cl100k_base",
     "davinci-002": "cl100k_base", "babbage-002": "cl100k_base",
 }
+#: Model-name prefix -> a vocabulary that only approximates the model's own (its counts are
+#: never exact).
+APPROXIMATE_ENCODINGS: dict[str, str] = {"claude": "o200k_base"}
 #: Model-name prefix -> the most output tokens it writes when a request sets no limit.
 DEFAULT_OUTPUT: dict[str, int] = {
     "gpt-4o": 16_384, "chatgpt-4o": 16_384, "gpt-4.1": 32_768, "gpt-4.5": 16_384,
     "gpt-5": 128_000, "o1": 100_000, "o3": 100_000, "o4": 100_000, "gpt-4-turbo": 4_096,
     "gpt-4": 8_192, "gpt-3.5": 4_096, "text-embedding": 0, "omni-moderation": 0,
-    "text-moderation": 0, "davinci-002": 16, "babbage-002": 16,
+    "text-moderation": 0, "davinci-002": 16, "babbage-002": 16, "claude": 64_000,
 }
 #: Output bound for a model in neither table.
 UNKNOWN_OUTPUT = 4_096
@@ -51,6 +61,9 @@ UNKNOWN_OUTPUT = 4_096
 BYTES_PER_TOKEN = 4
 TOKENS_PER_MESSAGE, TOKENS_PER_NAME, REPLY_PRIMING = 3, 1, 3
 IMAGE_TOKENS_LOW, IMAGE_TOKENS_HIGH = 85, 765
+#: About (width x height) / 750, for a picture of ~1.15 megapixels (Claude scales larger ones
+#: down to that).
+CLAUDE_IMAGE_TOKENS = 1_600
 #: Legacy completions write 16 tokens when max_tokens is not given.
 COMPLETIONS_DEFAULT_MAX = 16
 NO_OUTPUT_ENDPOINTS = frozenset({"/v1/embeddings", "/v1/moderations"})
@@ -78,6 +91,15 @@ def encoding_name(model: str) -> str | None:
     """The vocabulary of ``model`` (None: unknown, its count is estimated)."""
     found = _longest_prefix(MODEL_ENCODINGS, model)
     return None if found is None else str(found)
+
+
+def vocabulary_of(model: str) -> tuple[str | None, bool]:
+    """(the vocabulary to count ``model``'s text with, whether it is the model's own)."""
+    own = encoding_name(model)
+    if own is not None:
+        return own, True
+    found = _longest_prefix(APPROXIMATE_ENCODINGS, model)
+    return (None if found is None else str(found)), False
 
 
 def default_output(model: str) -> int:
@@ -129,6 +151,16 @@ class _Parts:
                 self.fixed += IMAGE_TOKENS_LOW if detail == "low" else IMAGE_TOKENS_HIGH
             elif kind == "refusal":
                 self.text(part.get("refusal"))
+            elif kind == "image":  # Claude's image block
+                self.exact = False
+                self.fixed += CLAUDE_IMAGE_TOKENS
+            elif kind == "tool_use":  # Claude's: a call the assistant made
+                self.text(part.get("name"))
+                self.json(part.get("input", {}))
+            elif kind == "tool_result":  # Claude's: what the call gave back
+                self.content(part.get("content"))
+            elif kind == "thinking":
+                self.text(part.get("thinking"))
             else:  # audio, files: not counted
                 self.exact = False
 
@@ -183,6 +215,12 @@ def _parts(endpoint: str, body: dict[str, Any]) -> _Parts:
             parts.messages(value)
     elif endpoint == "/v1/completions":
         parts.inputs(body.get("prompt"))
+    elif endpoint == MESSAGES_ENDPOINT:  # Claude: the system prompt stands beside the turns
+        system = body.get("system")
+        if system:
+            parts.fixed += TOKENS_PER_MESSAGE
+            parts.content(system)
+        parts.messages(body.get("messages"))
     elif endpoint in ("/v1/embeddings", "/v1/moderations"):
         parts.inputs(body.get("input"))
     else:  # images, videos: priced per picture, not per token
@@ -235,7 +273,7 @@ class TokenCounter:
                 body = {}
             parts = _parts(endpoint, body)
             bounds.append(output_bound(endpoint, model, body))
-            vocabulary = encoding_name(model)
+            vocabulary, own = vocabulary_of(model)
             if vocabulary is None:
                 sums.append(parts.fixed + sum(math.ceil(len(t.encode()) / BYTES_PER_TOKEN)
                                               for t in parts.texts))
@@ -245,7 +283,7 @@ class TokenCounter:
             texts.extend(parts.texts)
             owners.extend([len(sums)] * len(parts.texts))
             sums.append(parts.fixed)
-            exact.append(parts.exact)
+            exact.append(parts.exact and own)
         for vocabulary, (texts, owners) in pending.items():
             for owner, length in zip(owners, self._lengths(encoding(vocabulary), texts),
                                      strict=True):

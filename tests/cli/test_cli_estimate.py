@@ -35,7 +35,9 @@ def test_estimate_counts_prices_and_imports_nothing(cli: Cli, tmp_path: Path) ->
     assert out["requests"] == 2 and out["invalid"] == 1 and out["exact"] is True
     assert out["input_tokens"] == 24 and out["output_tokens_max"] == 150
     assert out["models"] == {"gpt-4o-mini": {"requests": 2, "input_tokens": 24,
-                                             "output_tokens_max": 150}}
+                                             "output_tokens_max": 150, "sampled_requests": 0,
+                                             "approximate": False}}
+    assert out["input_tokens_method"] == "counted" and out["sampled_requests"] == 0
     assert out["cost_batch_min"] == pytest.approx(0.000024)  # 24 x $1 / 1M
     assert out["cost_batch_max"] == pytest.approx(0.000324)  # + 150 x $2 / 1M
     assert out["cost_live_max"] == pytest.approx(0.000648)  # 24 x $2 + 150 x $4, / 1M
@@ -60,3 +62,22 @@ def test_estimate_of_a_bad_file_says_why(cli: Cli, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "file not found" in bad.stderr
     assert "the file cannot be read" in bad.stderr  # not "nothing was imported"
     assert "Traceback" not in bad.stderr
+
+
+def test_estimate_of_claude_requests_says_the_count_is_approximate(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "claude.jsonl"
+    path.write_text("".join(json.dumps({
+        "custom_id": f"c{i}", "method": "POST", "url": "/v1/messages",
+        "body": {"model": "claude-haiku-4-5", "max_tokens": 40,
+                 "messages": [{"role": "user", "content": f"Classify item {i}"}]}}) + "\n"
+        for i in range(3)))
+    # the default profile cannot count Claude's tokens: OpenAI's tokenizer, said so
+    text = cli.ok("estimate", str(path)).stdout.splitlines()
+    assert text[2].startswith("Input tokens: about ")
+    assert text[2].endswith(", approximate (OpenAI tokenizer); output at most 120")
+    out = json.loads(cli.ok("estimate", str(path), "--json", "--offline").stdout)
+    assert (out["input_tokens_method"], out["sampled_requests"], out["exact"]) == (
+        "approximate", 0, False)
+    assert out["models"]["claude-haiku-4-5"]["approximate"] is True
+    assert out["all_models_priced"] is True and out["cost_batch_max"] > 0

@@ -221,3 +221,25 @@ def test_jsonl_and_format_problems_speak_of_the_dialogs_fields(
         "<b>This file cannot be imported.</b> Cannot tell the format of 'notes.dat' "
         "(extension '.dat', and the content is not JSON Lines): choose it in the Format list")
     _plain(dialog, tmp_path)
+
+
+def test_the_cost_line_says_how_claude_tokens_were_counted() -> None:
+    from batcher_gui.config.prices import price_table
+    from batcher_gui.domain.intake import FileEstimate, ModelTokens
+    from batcher_gui.ui.dialogs.import_words import cost_text
+
+    prices = price_table()
+    sampled = FileEstimate(requests=500, exact=False, models={
+        "claude-sonnet-5-5": ModelTokens(500, 60_000, 100_000, sampled=20)})
+    sampled.cost = prices.estimate({"claude-sonnet-5-5": (60_000, 100_000)})
+    text = cost_text(sampled, prices)
+    assert text.startswith("about 60,000 input tokens (from a sample of 20 requests counted "
+                           "by the provider, scaled), at most 100,000 output")
+    approximate = FileEstimate(requests=500, exact=False, models={
+        "claude-sonnet-5-5": ModelTokens(500, 60_000, 100_000, exact=False, approximate=True)})
+    approximate.cost = sampled.cost
+    assert cost_text(approximate, prices).startswith(
+        "about 60,000 input tokens, approximate (OpenAI tokenizer), at most")
+    counted = FileEstimate(requests=1, models={"gpt-4o-mini": ModelTokens(1, 8, 10)})
+    counted.cost = prices.estimate({"gpt-4o-mini": (8, 10)})
+    assert cost_text(counted, prices).startswith("8 input tokens, at most 10 output")

@@ -76,16 +76,16 @@ def test_cache_usage_from_result_bodies() -> None:
                            "input_tokens_details": {"cached_tokens": 512}}}
     writes = {"usage": {"input_tokens": 50, "cache_creation_input_tokens": 2000,
                         "cache_read_input_tokens": 100}}
-    assert cache_tokens(chat) == (768, 0)
-    assert cache_tokens(responses) == (512, 0)
-    assert cache_tokens(writes) == (100, 2000)
-    assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0) == cache_tokens(None)
-    assert cache_tokens_in(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}') == (1, 0)
-    assert cache_tokens_in(b'{"usage":{"prompt_tokens":5}}') == (0, 0) == cache_tokens_in(None)
+    assert cache_tokens(chat) == (768, 0, 0)
+    assert cache_tokens(responses) == (512, 0, 0)
+    assert cache_tokens(writes) == (100, 2000, 0)
+    assert cache_tokens({"usage": {"prompt_tokens": 5}}) == (0, 0, 0) == cache_tokens(None)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens_details":{"cached_tokens":1}}}') == (1, 0, 0)
+    assert cache_tokens_in(b'{"usage":{"prompt_tokens":5}}') == (0, 0, 0) == cache_tokens_in(None)
     for body in (chat, responses, writes):  # the raw reading agrees with the parsed one
         assert cache_tokens_in(orjson.dumps(body)) == cache_tokens(body)
     text = {"output": 'he wrote "cached_tokens": 99', "usage": {"prompt_tokens": 5}}
-    assert cache_tokens_in(orjson.dumps(text)) == (0, 0)  # quotes in values are escaped
+    assert cache_tokens_in(orjson.dumps(text)) == (0, 0, 0)  # quotes in values are escaped
 
 
 def test_export_prices_cached_input_below_input() -> None:
@@ -99,3 +99,30 @@ def test_export_prices_cached_input_below_input() -> None:
                                      "prompt_tokens_details": {"cached_tokens": 1_000_000}}})
     assert _cost(prices, "gpt-4o-mini", 1_000_000, 0, plain) == pytest.approx(0.075)
     assert _cost(prices, "gpt-4o-mini", 1_000_000, 0, cached) == pytest.approx(0.0375)
+
+
+def test_the_table_prices_claude_gemini_and_groq_batches() -> None:
+    _, table = builtin_prices()
+    for model in ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5",
+                  "claude-haiku-4-5", "gemini-2.5-pro", "gemini-2.5-flash",
+                  "gemini-2.5-flash-lite", "llama-3.1-8b-instant", "llama-3.3-70b-versatile",
+                  "openai/gpt-oss-20b", "openai/gpt-oss-120b"):
+        assert model in table, model
+        assert table[model].batch_discount == 0.5  # all four providers: half price
+    prices = price_table()
+    assert prices.price("gemini-2.5-flash-lite-preview-09-2025") == (0.05, 0.20)
+    assert prices.price("gemini-2.5-flash-001") == (0.15, 1.25)
+    # a 1-hour cache write costs twice the input, a 5-minute one 1.25 times (live)
+    haiku = table["claude-haiku-4-5"]
+    assert (haiku.cache_write, haiku.cache_write_1h) == (1.25, 2.0)
+
+
+def test_an_override_may_price_one_hour_cache_writes() -> None:
+    from batcher_gui.config.settings import parse
+
+    value = parse("prices", '{"my-claude": {"input": 1, "output": 2, "cache_write": 1.25, '
+                            '"cache_write_1h": 2, "cached_input": 0.1}}')
+    found = price_table(value).model_price("my-claude")
+    assert found is not None and found.cache_write_1h == 2.0 and found.cache_write == 1.25
+    assert price_table(value).cost("my-claude", 1_000_000, 0, cache_write=1_000_000,
+                                   cache_write_1h=1_000_000) == pytest.approx(1.0)  # 2.0 / 2

@@ -33,8 +33,12 @@ def cost_text(estimate: FileEstimate, prices: PriceTable) -> str:
     priced at $0."""
     cost = estimate.cost
     assert cost is not None
-    about = "" if estimate.exact else "about "
-    text = (f"{about}{estimate.input_tokens:,} input tokens, at most "
+    method = estimate.method
+    about = "" if method == "counted" else "about "
+    # Claude's tokens: scaled from the provider's count of a sample, or OpenAI's tokenizer's
+    how = {"sampled": f" ({estimate.how_counted()})",
+           "approximate": f", {estimate.how_counted()}"}.get(method, "")
+    text = (f"{about}{estimate.input_tokens:,} input tokens{how}, at most "
             f"{estimate.output_bound:,} output")
     unpriced = prices.unpriced(estimate.models)
     if unpriced:

@@ -157,9 +157,10 @@ class PromptPane(QWidget):
                            + f" · line {detail.line_no} · {escape(row.model)}"
                            + (f" · {escape(detail.provider)}" if detail.provider else ""))
         _badge(self.state, row.state)
-        cached, written = cache_tokens_in(detail.response)
+        cached, written, written_1h = cache_tokens_in(detail.response)
         cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
-                                cached_input=cached, cache_write=written)
+                                cached_input=cached, cache_write=written,
+                                cache_write_1h=written_1h)
         self.usage.setText(usage_text(row.input_tokens, row.output_tokens, cost)
                            + (f" · {cached:,} cached" if cached else "")
                            + (f" · {written:,} written to the cache" if written else "")

@@ -94,6 +94,7 @@ class Engine(StepRunner):
                               prices=lambda: self.settings.prices)
         self._counting: asyncio.Task[int] | None = None
         self._room_check_at = {}
+        self._create_locks = {}
         self.state = EngineState.IDLE
         #: Profiles whose batches wait for the user: id -> why.
         self.blocked_profiles: dict[int, ProfileWait] = {}

@@ -9,6 +9,7 @@ All database and file work runs in the engine's worker threads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from functools import partial
@@ -78,6 +79,8 @@ class BatchSteps:
     gate: TokenGate
     #: Batches waiting for token-queue room: when to look again.
     _room_check_at: dict[int, float]
+    #: Per profile whose batches carry no metadata: one send at a time (see _resume_upload).
+    _create_locks: dict[int, asyncio.Lock]
     _profiles: dict[int, Profile]
     #: Statuses read by one listing this pass, by provider batch id (see polling.py).
     _listed: dict[str, RemoteBatch]
@@ -167,6 +170,24 @@ class BatchSteps:
 
     async def _resume_upload(self, batch: Batch) -> None:
         provider = await self._provider(batch)
+        if provider.capabilities.has_metadata:
+            await self._send(batch, provider)
+            return
+        # Without metadata a lost create is recognised by its time and size (Anthropic). That
+        # is unambiguous only if a profile's sends happen one at a time, in the order they were
+        # begun, each confirmed (or found again) before the next: else a batch could take
+        # another's lost create for its own.
+        async with self._create_locks.setdefault(batch.profile_id, asyncio.Lock()):
+            batch = await self._reload(batch)
+            if batch.state is not B.UPLOADING:
+                return
+            ahead = await self.workers.read(self.book.send_ahead, batch)
+            if ahead is not None:
+                raise RetryLater(f"waiting until batch #{ahead} is confirmed at the provider "
+                                 "(one send at a time)")
+            await self._send(batch, provider)
+
+    async def _send(self, batch: Batch, provider: Provider) -> None:
         filename = batch_file_name(batch)
         send = str(await self.workers.read(self.book.send_number, batch.id))
         if batch.cancel_requested_at:
@@ -285,6 +306,13 @@ class BatchSteps:
             else:
                 await self.workers.write(self.book.set_fields, batch.id, **fields)
                 self._changed(batch, batch.state, "progress")
+        elif status in FINAL_FOR and any(e.code == RESULTS_ARCHIVED for e in remote.errors):
+            # Ended long ago, its results no longer kept (Anthropic: 29 days): nothing to
+            # apply; sending again would be paid again, so that is the user's call.
+            await self.workers.write(self.book.set_fields, batch.id, **fields)
+            await self._fail(batch, batch.state, "; ".join(
+                e.message or "" for e in remote.errors if e.code == RESULTS_ARCHIVED)
+                + ": its prompts failed without an answer; retry them to send them again")
         elif status in FINAL_FOR:
             # "completed" always goes through downloading (the state table has no shortcut);
             # without files its prompts count as having no result.
@@ -295,11 +323,6 @@ class BatchSteps:
                     **fields)
                 self._changed(batch, B.DOWNLOADING)
                 await self._download(await self._reload(batch))
-            elif any(e.code == RESULTS_ARCHIVED for e in remote.errors):
-                await self.workers.write(self.book.set_fields, batch.id, **fields)
-                await self._fail(batch, batch.state, "; ".join(
-                    e.message or "" for e in remote.errors if e.code == RESULTS_ARCHIVED)
-                    + ": its prompts failed without an answer; retry them to send them again")
             else:
                 final = FINAL_FOR[status]
                 await self.workers.read(

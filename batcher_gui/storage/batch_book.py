@@ -65,6 +65,19 @@ class BatchBook:
                     batches.c.profile_id == profile_id, batches.c.id != except_batch,
                     batches.c.provider_batch_id.is_not(None)))}
 
+    def send_ahead(self, batch: Batch) -> int | None:
+        """Another batch of the profile begun sending before ``batch`` and not confirmed by the
+        provider yet (its create may have happened), if any."""
+        mine = batch.intent_at if batch.intent == "create" and batch.intent_at else None
+        query = select(batches.c.id).where(
+            batches.c.profile_id == batch.profile_id, batches.c.id != batch.id,
+            batches.c.state == B.UPLOADING.value, batches.c.intent == "create")
+        if mine is not None:
+            query = query.where((batches.c.intent_at < mine) | (
+                (batches.c.intent_at == mine) & (batches.c.id < batch.id)))
+        with self.db.read() as conn:
+            return conn.scalar(query.order_by(batches.c.intent_at, batches.c.id).limit(1))
+
     def set_fields(self, batch_id: int, **fields: Any) -> None:
         with self.db.write() as conn:
             conn.execute(update(batches).where(batches.c.id == batch_id)

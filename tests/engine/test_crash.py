@@ -38,7 +38,8 @@ KILLS = 20
 WAVES = 5  # imported on a schedule (every KILLS // WAVES kills) ...
 MAX_WAVES = 12  # ... and more whenever the work ran out before KILLS kills
 MAX_ROUNDS = 3 * KILLS  # one `sync` each; all but a few end in a kill
-PER_WAVE = 80  # 40 for profile "crash" (one batch), 40 for "small" (two batches of 20)
+PER_WAVE = 120  # 40 for profile "crash" (one batch), 40 for "small" (two batches of 20),
+# 40 for "claude" (Anthropic's Message Batches on the sandbox's Claude face, batches of 20)
 IN_FLIGHT = frozenset({"ready_for_upload", "uploading", "validating", "in_progress",
                        "finalizing", "downloading"})
 CLI = [sys.executable, "-m", "batcher_gui.cli"]
@@ -58,7 +59,9 @@ def sandbox_process(tmp_path: Path) -> Iterator[str]:
          "--state-dir", str(tmp_path / "sandbox"), "--steps-per-poll", "1",
          "--progress-steps", "6", "--seed", str(SEED),
          # lost create answers (the batch exists, the client never hears) and light 5xx noise
-         "--fault", "batches.create=0.2:500_after,drop_after", "--fault", "*=0.05:429,500"],
+         "--fault", "batches.create=0.2:500_after,drop_after",
+         "--fault", "messages.batches.create=0.2:500_after,drop_after",
+         "--fault", "*=0.05:429,500"],
         stdout=subprocess.PIPE, stderr=log, env=ENV)
     try:
         assert proc.stdout is not None
@@ -117,16 +120,20 @@ def _provider_batches(base_url: str) -> list[dict[str, Any]]:
         after = f"&after={page['last_id']}"
 
 
-def _write_wave(path: Path, wave: int, rng: random.Random) -> None:
+def _write_wave(path: Path, wave: int, rng: random.Random, claude: bool = False) -> None:
     lines = []
-    for i in range(PER_WAVE // 2):
+    for i in range(PER_WAVE // 3):
         text = f"wave {wave} question {i}"
-        if rng.random() < 0.05:
-            text += " #server_error"  # a retryable line: goes round a second time
+        if rng.random() < 0.05:  # a retryable line: goes round a second time
+            text += " #overloaded" if claude else " #server_error"
+        message = {"role": "user", "content": text}
         lines.append({"custom_id": f"w{wave}-{i}", "method": "POST",
+                      "url": "/v1/messages", "body": {"model": "claude-haiku-4-5",
+                                                      "max_tokens": 50, "messages": [message]}}
+                     if claude else
+                     {"custom_id": f"w{wave}-{i}", "method": "POST",
                       "url": "/v1/chat/completions",
-                      "body": {"model": "gpt-4o-mini",
-                               "messages": [{"role": "user", "content": text}]}})
+                      "body": {"model": "gpt-4o-mini", "messages": [message]}})
     path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
 
 
@@ -134,9 +141,9 @@ def _import_wave(tmp_path: Path, db: Path, wave: int, rng: random.Random) -> Non
     # In-process (the CLI takes a second to start): the same import_file `batcher import` runs.
     store = open_store(db)
     try:
-        for profile in ("crash", "small"):
+        for n, profile in enumerate(("crash", "small", "claude")):
             path = tmp_path / f"wave{wave}-{profile}.jsonl"
-            _write_wave(path, wave * 2 + (profile == "small"), rng)
+            _write_wave(path, wave * 3 + n, rng, claude=profile == "claude")
             import_file(store, path, ImportOptions(), profile_name=profile)
     finally:
         store.db.close()
@@ -171,6 +178,8 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
     _cli(ws, "profile", "add", "crash", "--kind", "openai-compatible", "--base-url", base_url,
          "--key-env", "CRASH_KEY")
     _cli(ws, "profile", "add", "small", "--kind", "openai-compatible", "--base-url", base_url,
+         "--key-env", "CRASH_KEY", "--max-requests", "20")
+    _cli(ws, "profile", "add", "claude", "--kind", "anthropic", "--base-url", base_url,
          "--key-env", "CRASH_KEY", "--max-requests", "20")
     _cli(ws, "config", "set", "poll_interval_seconds", "0.1")
     _cli(ws, "config", "set", "auto_seal_quiet_seconds", "0")
@@ -247,11 +256,19 @@ def test_sigkill_at_random_moments(tmp_path: Path, sandbox_process: str) -> None
     assert _query(db, "SELECT count(*) FROM batches WHERE state != 'completed' "
                       "OR intent IS NOT NULL OR provider_batch_id IS NULL") == [(0,)]
     # Exactly one provider batch per local batch: no duplicate created across the kills.
-    local = dict(_query(db, "SELECT uuid, provider_batch_id FROM batches"))
+    local = dict(_query(db, "SELECT uuid, provider_batch_id FROM batches "
+                            "WHERE endpoint != '/v1/messages'"))
+    claude = [b for (b,) in _query(db, "SELECT provider_batch_id FROM batches "
+                                       "WHERE endpoint = '/v1/messages'")]
     remote = _provider_batches(base_url)
     assert sorted(b["metadata"]["batcher_batch"] for b in remote) == sorted(local)
     assert {b["metadata"]["batcher_batch"]: b["id"] for b in remote} == local
     stats = _get(f"{base_url}/sandbox/stats")
+    # Claude batches carry no metadata: each created once all the same, then deleted at
+    # Anthropic once their results were in (cleanup).
+    assert len(claude) >= WAVES * 2 and len(set(claude)) == len(claude)
+    assert stats["anthropic"]["batches_created"] == len(claude)
+    assert stats["anthropic"]["batches_total"] == 0
     assert stats["batches_created"] == len(local)
     assert stats["batches_by_status"] == {"completed": len(local)}
     # No provider file leaked: inputs, outputs, error files and stray upload copies are gone.

@@ -151,7 +151,7 @@ class FileEstimate:
                     f"{'' if self.sampled == 1 else 's'} counted by the provider, scaled")
         if method == "approximate":
             return "approximate (OpenAI tokenizer)"
-        by_provider = " (Claude's counted by the provider)" if self.sampled else ""
+        by_provider = ", Claude's by the provider" if self.sampled else ""
         if method == "estimated":
             return f"counted, partly estimated{by_provider}"
         return f"counted{by_provider}"

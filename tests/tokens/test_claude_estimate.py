@@ -122,7 +122,7 @@ def test_a_small_file_is_counted_whole_by_the_provider(tmp_path: Path) -> None:
     bodies = [_claude_line(i, words=3 + i)["body"] for i in range(5)]
     assert estimate.input_tokens == sum(1000 + len(b["messages"][0]["content"]) for b in bodies)
     assert (estimate.method, estimate.exact, estimate.sampled) == ("counted", True, 5)
-    assert estimate.how_counted() == "counted (Claude's counted by the provider)"
+    assert estimate.how_counted() == "counted, Claude's by the provider"
 
 
 def test_without_a_counter_the_count_is_approximate(tmp_path: Path) -> None:

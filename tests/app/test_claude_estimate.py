@@ -47,9 +47,10 @@ def test_without_a_key_the_claude_estimate_is_approximate_and_says_why(
             assert offline.sample_problem is None and offline.method == "approximate"
             assert offline.input_tokens == estimate.input_tokens
 
-            # another kind of profile is not asked to count Claude's tokens
+            # an OpenAI profile takes no Claude requests: nothing to count, nobody asked
             other = await service.estimate_file(path, ImportOptions())
-            assert (other.method, other.sample_problem) == ("approximate", None)
+            assert (other.requests, other.invalid, other.sampled) == (0, 30, 0)
+            assert other.sample_problem is None
         finally:
             await service.close()
 

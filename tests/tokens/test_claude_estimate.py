@@ -14,7 +14,7 @@ import pytest
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT
 from batcher_gui.domain.intake import FileEstimate
-from batcher_gui.domain.models import ImportOptions, ProfileLimits
+from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits
 from batcher_gui.domain.remote import PermanentError
 from batcher_gui.engine.estimate import (
     SAMPLE_CONCURRENCY,
@@ -53,7 +53,8 @@ def _offline(body: dict[str, Any]) -> int:
 def _estimate(path: Path, count: Any, per_model: int = 20) -> tuple[FileEstimate, RequestSample]:
     prices = price_table()
     sample = RequestSample(per_model=per_model)
-    estimate = estimate_file(path, ImportOptions(), ProfileLimits(), prices, sample=sample)
+    estimate = estimate_file(path, ImportOptions(), ProfileLimits(), prices, sample=sample,
+                             kind=ProfileKind.ANTHROPIC)
     return asyncio.run(count_sample(estimate, sample, count, prices)), sample
 
 
@@ -93,7 +94,8 @@ def test_a_sample_counted_by_the_provider_scales_the_whole_file(tmp_path: Path) 
         await asyncio.sleep(0)
         return 2 * _offline(body)  # Claude's tokenizer, say, makes twice as many
 
-    offline = estimate_file(path, ImportOptions(), ProfileLimits(), price_table())
+    offline = estimate_file(path, ImportOptions(), ProfileLimits(), price_table(),
+                            kind=ProfileKind.ANTHROPIC)
     estimate, sample = _estimate(path, count_tokens)
     model = estimate.models[CLAUDE]
     assert len(calls) == 20 == model.sampled == estimate.sampled  # a sample, not the file
@@ -108,7 +110,8 @@ def test_a_sample_counted_by_the_provider_scales_the_whole_file(tmp_path: Path) 
     assert estimate.cost.low == pytest.approx(2 * offline.cost.low)  # priced on the new count
     # the same file gives the same sample
     again = RequestSample()
-    estimate_file(path, ImportOptions(), ProfileLimits(), price_table(), sample=again)
+    estimate_file(path, ImportOptions(), ProfileLimits(), price_table(), sample=again,
+                  kind=ProfileKind.ANTHROPIC)
     assert again.kept == sample.kept
 
 
@@ -127,23 +130,18 @@ def test_a_small_file_is_counted_whole_by_the_provider(tmp_path: Path) -> None:
 
 def test_without_a_counter_the_count_is_approximate(tmp_path: Path) -> None:
     lines = [_claude_line(i, words=10) for i in range(30)]
-    lines.append({"custom_id": "g", "method": "POST", "url": "/v1/chat/completions",
-                  "body": {"model": "gpt-4o-mini", "max_tokens": 10,
-                           "messages": [{"role": "user", "content": "hello"}]}})
-    path = _write(tmp_path / "mixed.jsonl", lines)
+    path = _write(tmp_path / "claude.jsonl", lines)
     estimate, sample = _estimate(path, None)
-    assert sample.requests == 20 and set(sample.kept) == {CLAUDE}  # OpenAI's are not sampled
+    assert sample.requests == 20 and set(sample.kept) == {CLAUDE}
     assert estimate.models[CLAUDE].input == 30 * _offline(lines[0]["body"])
-    assert estimate.models["gpt-4o-mini"].input == 8  # exact, as ever
     assert (estimate.method, estimate.exact, estimate.sampled) == ("approximate", False, 0)
     assert estimate.how_counted() == "approximate (OpenAI tokenizer)"
-    assert estimate.models[CLAUDE].approximate and not estimate.models["gpt-4o-mini"].approximate
-    # the OpenAI part of a sampled file keeps its own count
+    assert estimate.models[CLAUDE].approximate
+
     async def count_tokens(body: dict[str, Any]) -> int:
         return 3 * _offline(body)
 
     sampled, _ = _estimate(path, count_tokens)
-    assert sampled.models["gpt-4o-mini"].input == 8
     assert sampled.models[CLAUDE].input == 3 * estimate.models[CLAUDE].input
 
 

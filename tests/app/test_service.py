@@ -214,7 +214,7 @@ def test_settings_are_typed_checked_and_applied(open_service: OpenService) -> No
                 ("prices", '{"gpt-4o-mini": "cheap"}', InvalidInput,
                  "prices: 'gpt-4o-mini' must map to [input, output] USD per 1M tokens"),
                 ("default_profile", "nope", NotFound,
-                 "no provider profile named 'nope' (profiles: openai, sandbox)"),
+                 "no provider profile named 'nope' (profiles: openai, sandbox, sandbox-claude)"),
             ]
             for key, value, error, message in refused:
                 with pytest.raises(error) as caught:

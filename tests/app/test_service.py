@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from batcher_gui.config.profiles import ProfileFields
 from batcher_gui.domain.errors import Cancelled, InvalidInput, NotFound
 from batcher_gui.domain.events import (
     BatchChanged,
@@ -228,6 +229,35 @@ def test_settings_are_typed_checked_and_applied(open_service: OpenService) -> No
             assert service.settings.poll_interval_seconds == 30.0
         finally:
             await service.close()
+
+    run(scenario())
+
+
+def test_connection_verdicts_for_claude_profiles(open_service: OpenService,
+                                                  tmp_path: Path) -> None:
+    """The same verdicts through Anthropic's API (the sandbox's Claude face, the real SDK)."""
+    server = SandboxThread(tmp_path / "provider", SandboxConfig(api_keys=("sk-ant-good",)))
+    url = server.start()
+
+    async def scenario() -> None:
+        service = await open_service()
+        try:
+            for name, where in (("claude", url), ("gone", "http://127.0.0.1:9")):
+                await service.add_profile(ProfileFields(name, ProfileKind.ANTHROPIC,
+                                                        base_url=where, key_env="NO_SUCH_KEY"))
+            good = await service.test_connection("claude", "sk-ant-good")
+            bad = await service.test_connection("claude", "sk-ant-wrong")
+            none = await service.test_connection("claude")
+            gone = await service.test_connection("gone", "sk-any")
+            builtin = await service.test_connection("sandbox-claude")
+            assert (good.ok, good.kind) == (True, "works")
+            assert (bad.ok, bad.kind) == (False, "key refused")
+            assert (none.ok, none.kind) == (False, "no key")
+            assert (gone.ok, gone.kind) == (False, "unreachable")
+            assert builtin.ok, builtin
+        finally:
+            await service.close()
+            server.stop()
 
     run(scenario())
 

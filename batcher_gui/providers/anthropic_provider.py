@@ -19,13 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import anthropic
 from anthropic.types.messages import MessageBatch
@@ -41,6 +39,12 @@ from batcher_gui.domain.remote import (
     RemoteBatch,
     RemoteFile,
     RetryLater,
+)
+from batcher_gui.providers.common import (
+    mapped_call,
+    mapped_pages,
+    write_chunk,
+    write_whole,
 )
 from batcher_gui.providers.errors import map_error
 from batcher_gui.providers.factory import ANTHROPIC_BASE_URL
@@ -165,12 +169,7 @@ class AnthropicProvider:
         return f"AnthropicProvider({profile}base_url={self.base_url!r})"
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await make()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise map_error(exc, profile_name=self.profile_name) from exc
+        return await mapped_call(make, self.profile_name)
 
     # --- "files" -------------------------------------------------------------------
 
@@ -208,51 +207,28 @@ class AnthropicProvider:
         if not file_id.startswith(RESULTS_PREFIX):
             raise PermanentError(f"{file_id!r} is not a batch's results.", code="invalid_id")
         batch_id = file_id[len(RESULTS_PREFIX):]
-        dest = Path(dest)
-        try:
-            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
-                                            suffix=".part")
-        except OSError as exc:
-            raise PermanentError(f"Cannot write into {dest.parent}: {exc}",
-                                 code="local_io") from exc
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                try:
-                    size = await self._stream_results(batch_id, out)
-                except NotFoundRemote:
-                    remote = await self.retrieve_batch(batch_id)
-                    if remote.output_file_id:
-                        raise RetryLater(f"the results of {batch_id} are not ready to read yet",
-                                         status=404) from None
-                    raise
-                try:
-                    out.flush()
-                    await asyncio.to_thread(os.fsync, out.fileno())
-                except OSError as exc:
-                    raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
+
+        async def fill(out: BinaryIO) -> int:
             try:
-                await asyncio.to_thread(os.replace, tmp, dest)
-            except OSError as exc:
-                raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+                return await self._stream_results(batch_id, out)
+            except NotFoundRemote:
+                remote = await self.retrieve_batch(batch_id)
+                if remote.output_file_id:
+                    raise RetryLater(f"the results of {batch_id} are not ready to read yet",
+                                     status=404) from None
+                raise
+
+        size = await write_whole(Path(dest), fill)
         log.debug("downloaded the results of %s (%d bytes)", batch_id, size)
         return size
 
-    async def _stream_results(self, batch_id: str, out: Any) -> int:
+    async def _stream_results(self, batch_id: str, out: BinaryIO) -> int:
         size = 0
         try:
             results = self._client.messages.batches.with_streaming_response.results(batch_id)
             async with results as response:
                 async for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise PermanentError(f"Cannot write the download: {exc}",
-                                             code="local_io") from exc
-                    size += len(chunk)
+                    size += write_chunk(out, chunk)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -294,23 +270,9 @@ class AnthropicProvider:
     async def list_batches(self, page_size: int = 100) -> AsyncIterator[RemoteBatch]:
         """Newest first, every page; stops when Anthropic says there is no more."""
         limit = max(1, min(page_size, MAX_BATCH_PAGE))
-        iterator = self._client.messages.batches.list(limit=limit).__aiter__()
-        try:
-            while True:
-                try:
-                    item = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    raise map_error(exc, profile_name=self.profile_name) from exc
-                yield to_remote_batch(item)
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+        async for item in mapped_pages(self._client.messages.batches.list(limit=limit),
+                                       self.profile_name):
+            yield to_remote_batch(item)
 
     async def count_tokens(self, body: dict[str, Any]) -> int:
         """Input tokens of one Messages request (Anthropic's free ``count_tokens`` call)."""

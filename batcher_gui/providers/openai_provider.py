@@ -10,14 +10,11 @@ batch metadata and the upload's file name.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import openai
 
@@ -28,6 +25,12 @@ from batcher_gui.domain.remote import (
     Provider,
     RemoteBatch,
     RemoteFile,
+)
+from batcher_gui.providers.common import (
+    mapped_call,
+    mapped_pages,
+    write_chunk,
+    write_whole,
 )
 from batcher_gui.providers.errors import map_error
 from batcher_gui.providers.wire import to_remote_batch, to_remote_file
@@ -138,12 +141,7 @@ class OpenAIProvider:
         return f"OpenAIProvider({profile}base_url={self.base_url!r})"
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await make()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise map_error(exc, profile_name=self.profile_name) from exc
+        return await mapped_call(make, self.profile_name)
 
     # --- files ---------------------------------------------------------------------
 
@@ -177,45 +175,16 @@ class OpenAIProvider:
     async def download_file(self, file_id: str, dest: Path) -> int:
         """Stream a file to ``dest``: written whole (fsynced, then renamed) or not at all."""
         _require_id(file_id, "file")
-        dest = Path(dest)
-        try:
-            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
-                                            suffix=".part")
-        except OSError as exc:
-            raise PermanentError(f"Cannot write into {dest.parent}: {exc}",
-                                 code="local_io") from exc
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                size = await self._stream_to(file_id, out)
-                try:
-                    out.flush()
-                    # fsync can take a while for a big file: keep the event loop responsive.
-                    await asyncio.to_thread(os.fsync, out.fileno())
-                except OSError as exc:
-                    raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
-            try:
-                await asyncio.to_thread(os.replace, tmp, dest)
-            except OSError as exc:
-                raise PermanentError(f"Cannot write {dest}: {exc}", code="local_io") from exc
-            await asyncio.to_thread(_fsync_dir, dest.parent)  # disk waits: off the loop
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        size = await write_whole(Path(dest), lambda out: self._stream_to(file_id, out))
         log.debug("downloaded %s (%d bytes)", file_id, size)
         return size
 
-    async def _stream_to(self, file_id: str, out: Any) -> int:
+    async def _stream_to(self, file_id: str, out: BinaryIO) -> int:
         size = 0
         try:
             async with self._client.files.with_streaming_response.content(file_id) as response:
                 async for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:  # disk full etc.: a local problem, not a remote one
-                        raise PermanentError(f"Cannot write the download: {exc}",
-                                             code="local_io") from exc
-                    size += len(chunk)
+                    size += write_chunk(out, chunk)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -261,26 +230,8 @@ class OpenAIProvider:
         async for item in self._iterate(self._client.batches.list(limit=limit)):
             yield to_remote_batch(item)
 
-    async def _iterate(self, pager: Any) -> AsyncIterator[Any]:
-        """Items of an SDK auto-pager; only the fetches are wrapped, not the consumer's code."""
-        iterator = pager.__aiter__()
-        try:
-            while True:
-                try:
-                    item = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    raise map_error(exc, profile_name=self.profile_name) from exc
-                yield item
-        finally:
-            # A consumer that stops early must not leave the SDK's page generator pending.
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+    def _iterate(self, pager: Any) -> AsyncIterator[Any]:
+        return mapped_pages(pager, self.profile_name)
 
     # --- lifetime ------------------------------------------------------------------
 
@@ -298,22 +249,6 @@ class OpenAIProvider:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); Windows cannot open directories, and needs no such step."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the engine's protocol

@@ -176,7 +176,7 @@ class ViewReader:
     async def models(self, run_id: int | None) -> list[str]:
         return await self._quick_call(ViewQueries.models, run_id)
 
-    async def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int]]:
+    async def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int, int]]:
         return await self._quick_call(ViewQueries.spend_by_day, since)
 
     async def counts_by_state(self, query: PromptQuery) -> dict[PromptState, int]:

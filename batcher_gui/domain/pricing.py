@@ -125,13 +125,16 @@ class PriceTable:
         return usd * (1 - price.batch_discount) if batch else usd
 
     def usage_cost(self, usage: Iterable[tuple[str, int, int]],
-                   cache: Mapping[str, tuple[int, int]] | None = None) -> float | None:
+                   cache: Mapping[str, tuple[int, ...]] | None = None) -> float | None:
         """USD of (model, input, output) totals, with each model's (cache reads, cache
-        writes) where known; None when no model has a price."""
-        known = [c for c in (self.cost(model, tokens_in, tokens_out,
-                                       cached_input=(cache or {}).get(model, (0, 0))[0],
-                                       cache_write=(cache or {}).get(model, (0, 0))[1])
-                             for model, tokens_in, tokens_out in usage) if c is not None]
+        writes[, of those written for an hour]) where known; None when no model has a
+        price."""
+        def priced(model: str, tokens_in: int, tokens_out: int) -> float | None:
+            read, written, written_1h = (*(cache or {}).get(model, ()), 0, 0, 0)[:3]
+            return self.cost(model, tokens_in, tokens_out, cached_input=read,
+                             cache_write=written, cache_write_1h=written_1h)
+
+        known = [c for c in (priced(*row) for row in usage) if c is not None]
         return sum(known) if known else None
 
     def estimate(self, usage: Mapping[str, tuple[int, int]]) -> CostRange:

@@ -118,8 +118,9 @@ class RunOverview:
     started_at: float | None = None
     finished_at: float | None = None
     estimate: tuple[tuple[str, int, int, int], ...] = ()
-    #: model -> (input tokens read from the prompt cache, written to it), as results said.
-    cache: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: model -> (input tokens read from the prompt cache, written to it, of those written
+    #: for an hour), as results said.
+    cache: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
     drafts_waiting_since: float | None = None
     cost: float | None = None
     unpriced: tuple[str, ...] = ()

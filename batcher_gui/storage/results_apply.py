@@ -70,6 +70,7 @@ class ApplySummary:
     #: of the files, also those applied by an earlier, interrupted pass).
     cached_input: int = 0
     cache_write: int = 0
+    cache_write_1h: int = 0  # of cache_write, kept for an hour
     #: Input and output tokens of its successful results (only those are billed): the
     #: batch's usage when the provider reports none of its own (Anthropic's batches).
     input_tokens: int = 0
@@ -111,6 +112,7 @@ class _Applier:
             summary = self.summary
             summary.cached_input += cache.read
             summary.cache_write += cache.written
+            summary.cache_write_1h += cache.written_1h
             summary.input_tokens += result.input_tokens or 0
             summary.output_tokens += result.output_tokens or 0
         pid = prompt_id_from_custom_id(result.custom_id) if result else None
@@ -272,7 +274,8 @@ def apply_and_finish(
                f"results applied: {summary.processed} ok, {summary.failed} failed, "
                f"{summary.retried} to retry", write,
                {**batch_fields, "cached_input_tokens": summary.cached_input,
-                "cache_write_tokens": summary.cache_write})
+                "cache_write_tokens": summary.cache_write,
+                "cache_write_1h_tokens": summary.cache_write_1h})
     return summary
 
 

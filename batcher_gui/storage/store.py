@@ -265,16 +265,18 @@ class Store:
                 out.setdefault(run_id, []).append((model, tin or 0, tout or 0))
         return out
 
-    def cache_by_run(self) -> dict[int, dict[str, tuple[int, int]]]:
-        """Per run and model: input tokens read from / written to the prompt cache."""
-        out: dict[int, dict[str, tuple[int, int]]] = {}
+    def cache_by_run(self) -> dict[int, dict[str, tuple[int, int, int]]]:
+        """Per run and model: input tokens read from / written to the prompt cache (and of
+        those written, for an hour)."""
+        out: dict[int, dict[str, tuple[int, int, int]]] = {}
         with self.db.read() as conn:
-            for run_id, model, cached, written in conn.exec_driver_sql(
+            for run_id, model, cached, written, written_1h in conn.exec_driver_sql(
                 "SELECT run_id, model, sum(coalesce(cached_input_tokens, 0)), "
-                "sum(coalesce(cache_write_tokens, 0)) FROM batches WHERE run_id IS NOT NULL "
+                "sum(coalesce(cache_write_tokens, 0)), sum(coalesce(cache_write_1h_tokens, 0)) "
+                "FROM batches WHERE run_id IS NOT NULL "
                 "AND (cached_input_tokens > 0 OR cache_write_tokens > 0) GROUP BY run_id, model"
             ):
-                out.setdefault(run_id, {})[model] = (int(cached), int(written))
+                out.setdefault(run_id, {})[model] = (int(cached), int(written), int(written_1h))
         return out
 
     def iter_run_prompts(self, run_id: int, chunk: int = 2000, *, after: int = 0,

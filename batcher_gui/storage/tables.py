@@ -106,6 +106,8 @@ batches = Table(
     Column("est_input_tokens", Integer),
     Column("cached_input_tokens", Integer),
     Column("cache_write_tokens", Integer),
+    # Added in 0008: of those, the ones written for an hour (priced higher).
+    Column("cache_write_1h_tokens", Integer),
     Index("ix_batches_state", "state"),
     Index("ix_batches_run", "run_id"),
     Index("ix_batches_group", "profile_id", "endpoint", "model", "state"),

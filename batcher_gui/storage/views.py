@@ -351,17 +351,17 @@ class ViewQueries:
         usage: dict[int, list[tuple[str, int, int]]] = {}
         models: dict[int, list[str]] = {}
         timing: dict[int, tuple[int, int, float | None, float | None, int]] = {}
-        cache: dict[int, dict[str, tuple[int, int]]] = {}
-        for run_id, model, tin, tout, cached, written in conn.execute(
+        cache: dict[int, dict[str, tuple[int, int, int]]] = {}
+        for run_id, model, tin, tout, cached, written, written_1h in conn.execute(
                 "SELECT run_id, model, sum(coalesce(input_tokens, 0)), "
                 "sum(coalesce(output_tokens, 0)), sum(coalesce(cached_input_tokens, 0)), "
-                "sum(coalesce(cache_write_tokens, 0)) FROM batches WHERE run_id IS NOT NULL "
-                "GROUP BY run_id, model"):
+                "sum(coalesce(cache_write_tokens, 0)), sum(coalesce(cache_write_1h_tokens, 0)) "
+                "FROM batches WHERE run_id IS NOT NULL GROUP BY run_id, model"):
             models.setdefault(run_id, []).append(model)
             if tin or tout:
                 usage.setdefault(run_id, []).append((model, tin, tout))
             if cached or written:
-                cache.setdefault(run_id, {})[model] = (cached, written)
+                cache.setdefault(run_id, {})[model] = (cached, written, written_1h)
         estimate: dict[int, list[tuple[str, int, int, int]]] = {}
         for run_id, model, n, tokens_in, bound in conn.execute(
                 "SELECT run_id, model, prompts, input_tokens, output_bound FROM run_tokens "
@@ -393,14 +393,16 @@ class ViewQueries:
                                    profile_kind=profile_kind))
         return out
 
-    def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int]]:
-        """(local day, model, input, output, cache-read and cache-written input tokens) the
-        provider reported for batches that ended since ``since`` (their last change)."""
-        return [(d, m, int(i or 0), int(o or 0), int(c or 0), int(w or 0))
-                for d, m, i, o, c, w in self._conn.execute(
+    def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int, int]]:
+        """(local day, model, input, output, cache-read, cache-written and of those
+        written-for-an-hour input tokens) the provider reported for batches that ended since
+        ``since`` (their last change)."""
+        return [(d, m, int(i or 0), int(o or 0), int(c or 0), int(w or 0), int(h or 0))
+                for d, m, i, o, c, w, h in self._conn.execute(
                     "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, model, "
                     "sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "
-                    "sum(cache_write_tokens) FROM batches WHERE input_tokens IS NOT NULL "
+                    "sum(cache_write_tokens), sum(cache_write_1h_tokens) FROM batches "
+                    "WHERE input_tokens IS NOT NULL "
                     "AND updated_at >= ? GROUP BY day, model ORDER BY day", (since,))]
 
     def batches(self, run_id: int | None = None) -> list[Batch]:

@@ -165,7 +165,7 @@ def test_cache_reads_in_results_lower_the_runs_reported_cost(ws: Workspace) -> N
     finally:
         views.close()
     prices = price_table()
-    assert run.cache == {"gpt-4o-mini": (cached, 0)}
+    assert run.cache == {"gpt-4o-mini": (cached, 0, 0)}
     full = prices.usage_cost(run.usage)
     with_cache = prices.usage_cost(run.usage, run.cache)
     assert full is not None and with_cache is not None and with_cache < full

@@ -31,7 +31,8 @@ def _downloading(store: Store, tmp_path: Path, n: int) -> tuple[int, list[int]]:
         "custom_id": f"c{i}", "method": "POST", "url": MESSAGES_ENDPOINT,
         "body": {"model": "claude-sonnet-5-5", "max_tokens": 20,
                  "messages": [{"role": "user", "content": f"q{i}"}]}}) + "\n" for i in range(n)))
-    batch_id = import_file(store, path, ImportOptions()).drafts[0]
+    batch_id = import_file(store, path, ImportOptions(),
+                           profile_name="sandbox-claude").drafts[0]
     book = BatchBook(store.db)
     Drafts(store.db).seal()
     book.move(batch_id, B.READY_FOR_UPLOAD, B.UPLOADING, "test")
@@ -70,11 +71,14 @@ def test_an_ended_batch_answers_fails_resends_and_bills_only_answers(
         store: Store, tmp_path: Path) -> None:
     batch_id, ids = _downloading(store, tmp_path, 7)
     ok_cached, ok_plain, overloaded, invalid, expired, canceled, api = ids
+    cached_line = _succeeded(ok_cached, input_tokens=10, output_tokens=5,
+                             cache_read_input_tokens=100, cache_creation_input_tokens=50)
+    cached_line["result"]["message"]["usage"]["cache_creation"] = {
+        "ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 30}
     results = _write(tmp_path / "results.jsonl", [  # not in input order, as Anthropic writes
         _errored(invalid, "invalid_request_error"),
         {"custom_id": f"p{expired}", "result": {"type": "expired"}},
-        _succeeded(ok_cached, input_tokens=10, output_tokens=5, cache_read_input_tokens=100,
-                   cache_creation_input_tokens=50),
+        cached_line,
         _errored(overloaded, "overloaded_error"),
         {"custom_id": f"p{canceled}", "result": {"type": "canceled"}},
         _succeeded(ok_plain),
@@ -99,8 +103,8 @@ def test_an_ended_batch_answers_fails_resends_and_bills_only_answers(
     assert (batch.input_tokens, batch.output_tokens) == (160 + 10, 5 + 4)
     with store.db.read() as conn:
         assert conn.exec_driver_sql(
-            "SELECT cached_input_tokens, cache_write_tokens FROM batches WHERE id = ?",
-            (batch_id,)).one() == (100, 50)
+            "SELECT cached_input_tokens, cache_write_tokens, cache_write_1h_tokens FROM batches "
+            "WHERE id = ?", (batch_id,)).one() == (100, 50, 30)  # 30 of the 50 kept an hour
 
 
 def test_a_cancelled_batch_keeps_its_answers_and_cancels_the_rest(

@@ -23,7 +23,7 @@ def test_new_workspace_is_at_head_with_wal_and_foreign_keys(tmp_path: Path) -> N
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
             names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM profiles")}
-        assert names == {"openai", "sandbox"}
+        assert names == {"openai", "sandbox", "sandbox-claude"}
     finally:
         db.close()
 
@@ -88,7 +88,7 @@ def test_reopening_at_head_does_not_migrate_again(tmp_path: Path) -> None:
     db = Database.open(path)
     try:
         with db.read() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM profiles").scalar() == 2
+            assert conn.exec_driver_sql("SELECT count(*) FROM profiles").scalar() == 3
     finally:
         db.close()
 

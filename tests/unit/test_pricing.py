@@ -126,3 +126,15 @@ def test_an_override_may_price_one_hour_cache_writes() -> None:
     assert found is not None and found.cache_write_1h == 2.0 and found.cache_write == 1.25
     assert price_table(value).cost("my-claude", 1_000_000, 0, cache_write=1_000_000,
                                    cache_write_1h=1_000_000) == pytest.approx(1.0)  # 2.0 / 2
+
+
+def test_run_totals_price_hour_long_cache_writes_apart() -> None:
+    """A run's (read, written, of those for an hour) cache totals: an hour's writes cost
+    2x input, five minutes' 1.25x (Claude Haiku 4.5: $1 input, batch half)."""
+    table = PriceTable({"claude-haiku-4-5": ModelPrice(1.0, 5.0, cached_input=0.1,
+                                                        cache_write=1.25, cache_write_1h=2.0)})
+    usage = [("claude-haiku-4-5", 1_000_000, 0)]
+    five_minutes = table.usage_cost(usage, {"claude-haiku-4-5": (0, 1_000_000, 0)})
+    one_hour = table.usage_cost(usage, {"claude-haiku-4-5": (0, 1_000_000, 1_000_000)})
+    older = table.usage_cost(usage, {"claude-haiku-4-5": (0, 1_000_000)})  # two figures
+    assert (five_minutes, one_hour, older) == pytest.approx((0.625, 1.0, 0.625))

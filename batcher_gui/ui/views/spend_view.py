@@ -123,16 +123,18 @@ class SpendView(QWidget):
         layout.addWidget(split, 1)
 
     def show_spend(self, prices: PriceTable, runs: list[RunOverview],
-                   by_day: list[tuple[str, str, int, int, int, int]], now: float | None = None
+                   by_day: list[tuple[str, str, int, int, int, int, int]],
+                   now: float | None = None
                    ) -> None:
         today = dt.date.fromtimestamp(now or time.time())
         per_day: dict[dt.date, float] = {today - dt.timedelta(days=n): 0.0
                                          for n in range(DAYS - 1, -1, -1)}
-        for day, model, tokens_in, tokens_out, cached, written in by_day:
+        for day, model, tokens_in, tokens_out, cached, written, written_1h in by_day:
             date = dt.date.fromisoformat(day)
             if date in per_day:
                 per_day[date] += prices.cost(model, tokens_in, tokens_out, cached_input=cached,
-                                             cache_write=written) or 0.0
+                                             cache_write=written,
+                                             cache_write_1h=written_1h) or 0.0
         self.chart.set_days(sorted(per_day.items()))
 
         run_rows, estimated_total, reported_total = [], [0.0, 0.0], 0.0

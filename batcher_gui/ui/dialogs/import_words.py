@@ -38,6 +38,8 @@ def cost_text(estimate: FileEstimate, prices: PriceTable) -> str:
     # Claude's tokens: scaled from the provider's count of a sample, or OpenAI's tokenizer's
     how = {"sampled": f" ({estimate.how_counted()})",
            "approximate": f", {estimate.how_counted()}"}.get(method, "")
+    if method == "counted" and estimate.sampled:
+        how = " (counted by the provider)"
     text = (f"{about}{estimate.input_tokens:,} input tokens{how}, at most "
             f"{estimate.output_bound:,} output")
     unpriced = prices.unpriced(estimate.models)

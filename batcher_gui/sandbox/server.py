@@ -249,6 +249,8 @@ async def _serve(state_dir: Path, config: SandboxConfig, host: str, port: int,
     if token is None and token_file is None:
         # Made up here and kept nowhere else: the one who started it needs to see it.
         print(f"Sandbox token (use it as the API key): {server.token}", flush=True)
+    print(f"Anthropic's Message Batches (Claude) on {server.anthropic_base_url}, same token",
+          flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []

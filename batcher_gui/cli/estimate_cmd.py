@@ -45,6 +45,7 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
             "exact": estimate.exact, "input_tokens": estimate.input_tokens,
             "input_tokens_method": estimate.method, "sampled_requests": estimate.sampled,
             "sample_problem": estimate.sample_problem,
+            "first_problem": estimate.first_problem,
             "output_tokens_max": estimate.output_bound, "prices_of": prices_date(),
             "cost_batch_min": cost.low, "cost_batch_max": cost.high,
             "cost_live_max": cost.live_high, "all_models_priced": cost.priced,
@@ -57,6 +58,8 @@ async def cmd_estimate(args: argparse.Namespace, service: Service) -> int:
         return EXIT_OK
     bad = f"; {plural(estimate.invalid, 'invalid line')} left out" if estimate.invalid else ""
     say(f"{args.file}: {plural(estimate.requests, 'request')}{bad}")
+    if estimate.first_problem:
+        say(f"first: {estimate.first_problem}", err=True)
     for model, m in sorted(estimate.models.items()):
         say(f"  {model:<28} {m.requests:>10,} req  {m.input:>14,} input tokens  "
             f"up to {m.output_bound:>14,} output")

@@ -113,6 +113,8 @@ class FileEstimate:
     models: dict[str, ModelTokens] = field(default_factory=dict)
     cost: CostRange | None = None
     sample_problem: str | None = None
+    #: The first invalid line's problem (file, line, field, what was expected).
+    first_problem: str | None = None
 
     @property
     def input_tokens(self) -> int:

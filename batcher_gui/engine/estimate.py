@@ -118,6 +118,8 @@ def estimate_file(
     for item in reader:
         if isinstance(item, LineError):
             result.invalid += 1
+            if result.first_problem is None:
+                result.first_problem = str(item)
             continue
         chunk.append(item)
         if len(chunk) >= CHUNK:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.ui.mixed import (
     CLAUDE_INPUT_TOTAL,
     CLAUDE_TEXT,
     INVALID,
+    TOOL_INPUT,
     build_mixed,
     claude_message,
 )
@@ -24,6 +26,10 @@ from tests.ui.mixed import (
 #: Prices for both models (the built-in table may not know the Claude model yet).
 PRICES = {CLAUDE: {"input": 3, "output": 15, "cached_input": 0.3, "cache_write": 3.75},
           "gpt-4o-mini": {"input": 0.15, "output": 0.6}}
+
+#: A Claude answer's text: its text blocks, then each tool call on a line (thinking left out).
+CLAUDE_ANSWER = (CLAUDE_TEXT + "\n[tool_use get_weather "
+                 + json.dumps(TOOL_INPUT, separators=(",", ":")) + "]")
 
 
 def _export(tmp_path: Path, fmt: ExportFormat) -> dict[str, list[dict[str, Any]]]:
@@ -58,7 +64,7 @@ def test_jsonl_lines_of_both_providers_have_the_same_fields(tmp_path: Path) -> N
     assert [line["output_text"] for line in openai] == ["answer 0", "answer 1", "answer 2"]
     # Claude: the answer is its text blocks (not the thinking, not the tool call's input).
     first = claude[0]
-    assert first["output_text"] == CLAUDE_TEXT
+    assert first["output_text"] == CLAUDE_ANSWER
     assert first["response"] == claude_message(0)  # the raw message, as Anthropic sent it
     assert first["usage"]["input_tokens"] == CLAUDE_INPUT_TOTAL
     assert first["usage"]["output_tokens"] == 87
@@ -73,7 +79,7 @@ def test_csv_rows_of_both_providers_fill_the_same_columns(tmp_path: Path) -> Non
     rows = _export(tmp_path, ExportFormat.CSV)
     openai, claude = rows["openai"], rows["claude"]
     assert openai[1]["output_text"] == "answer 1"
-    assert claude[1]["output_text"] == CLAUDE_TEXT
+    assert claude[1]["output_text"] == CLAUDE_ANSWER
     assert orjson.loads(claude[1]["response_body"]) == claude_message(1)
     assert claude[1]["input_tokens"] == str(CLAUDE_INPUT_TOTAL)
     assert claude[1]["output_tokens"] == "87"

@@ -72,12 +72,21 @@ def test_estimate_of_claude_requests_says_the_count_is_approximate(cli: Cli,
         "body": {"model": "claude-haiku-4-5", "max_tokens": 40,
                  "messages": [{"role": "user", "content": f"Classify item {i}"}]}}) + "\n"
         for i in range(3)))
-    # the default profile cannot count Claude's tokens: OpenAI's tokenizer, said so
-    text = cli.ok("estimate", str(path)).stdout.splitlines()
+    # an OpenAI profile (the default) takes no Claude request, and says why
+    refused = cli.ok("estimate", str(path))
+    assert refused.stdout.startswith(f"{path}: 0 requests; 3 invalid lines left out")
+    assert "line 1, field 'url': /v1/messages is Anthropic's" in refused.stderr
+    # offline, a Claude profile's count is OpenAI's tokenizer's, said so
+    text = cli.ok("estimate", str(path), "--profile", "sandbox-claude",
+                  "--offline").stdout.splitlines()
     assert text[2].startswith("Input tokens: about ")
     assert text[2].endswith(", approximate (OpenAI tokenizer); output at most 120")
-    out = json.loads(cli.ok("estimate", str(path), "--json", "--offline").stdout)
+    out = json.loads(cli.ok("estimate", str(path), "--json", "--offline",
+                            "--profile", "sandbox-claude").stdout)
     assert (out["input_tokens_method"], out["sampled_requests"], out["exact"]) == (
         "approximate", 0, False)
     assert out["models"]["claude-haiku-4-5"]["approximate"] is True
     assert out["all_models_priced"] is True and out["cost_batch_max"] > 0
+    # with the built-in Claude sandbox, Anthropic's count_tokens counts them (all three)
+    counted = cli.ok("estimate", str(path), "--profile", "sandbox-claude").stdout.splitlines()
+    assert "(counted, Claude's by the provider); output at most 120" in counted[2], counted

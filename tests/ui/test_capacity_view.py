@@ -12,11 +12,12 @@ from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.sandbox import SandboxConfig
 from batcher_gui.tokens.counting import TokenCounter
+from batcher_gui.ui.models.batches import BatchesModel
 from batcher_gui.ui.window.main_window import MainWindow
 from tests.app.conftest import write_chat
 from tests.ui.conftest import WAIT, await_task, message_box
 
-REASON_COLUMN = 8
+REASON_COLUMN = BatchesModel.HEADERS.index("Waiting / problem")
 
 
 def test_a_batch_waiting_for_token_room_shows_why_in_the_batches_view(

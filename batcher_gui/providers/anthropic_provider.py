@@ -248,6 +248,10 @@ class AnthropicProvider:
         try:
             # Up to 256 MB: joined in a worker thread, sent as they are (no re-encoding).
             content = await asyncio.to_thread(_request_body, path)
+        except FileNotFoundError as exc:
+            # Removed, or the workspace moved since: the engine writes it again ("uploads"
+            # it again), as it does for an OpenAI input file the provider lost.
+            raise NotFoundRemote(f"The batch file {path} is gone.", code="local_io") from exc
         except OSError as exc:
             raise PermanentError(f"Cannot read the batch file {path}: {exc}",
                                  code="local_io") from exc

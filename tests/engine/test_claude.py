@@ -12,6 +12,7 @@ import pytest
 from batcher_gui.domain.capacity import TIER_OPTION
 from batcher_gui.domain.models import ProfileKind, ProfileLimits
 from batcher_gui.sandbox import FaultSpec
+from batcher_gui.storage.batch_book import BatchBook
 from batcher_gui.storage.user_actions import UserActions
 from tests.engine.conftest import FAST, Workspace, chat
 
@@ -246,4 +247,19 @@ def test_a_restart_mid_batch_resumes_the_same_claude_batch(ws: Workspace) -> Non
 
     assert claude_stats(ws)["batches_created"] == 1
     assert ws.prompt_states() == {"processed": 5}
+    settled(ws)
+
+
+def test_a_batch_file_gone_since_the_last_send_is_written_again(ws: Workspace) -> None:
+    """A local id recorded by an earlier send whose file is gone (the workspace moved, the
+    file was removed): the batch is written and sent again, once."""
+    add_claude(ws)
+    ws.import_lines([claude(i) for i in range(3)], profile=CLAUDE)
+    batch = ws.store.list_batches()[0]
+    BatchBook(ws.store.db).set_fields(batch.id, input_file_id=f"local:{ws.root}/moved.jsonl")
+
+    assert ws.run() is True
+
+    assert ws.prompt_states() == {"processed": 3}
+    assert claude_stats(ws)["batches_created"] == 1
     settled(ws)

@@ -115,6 +115,9 @@ def test_refusals_and_faults_map_to_the_engines_kinds(tmp_path: Path) -> None:
                 await provider.create_batch("local:/x", "/v1/chat/completions", {})
             with pytest.raises(NotFoundRemote):
                 await provider.retrieve_batch("msgbatch_nope")
+            with pytest.raises(NotFoundRemote, match="is gone"):  # the engine writes it again
+                await provider.create_batch(f"local:{tmp_path / 'gone.jsonl'}",
+                                            "/v1/messages", {})
             server.config.faults = {"messages.batches.retrieve": FaultSpec(kinds=("529",))}
             with pytest.raises(RetryLater) as busy:
                 await provider.retrieve_batch("msgbatch_nope")

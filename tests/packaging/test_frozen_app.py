@@ -138,6 +138,24 @@ def test_version_and_the_command_line(built: Built, home: Path, tmp_path: Path) 
     assert [r["custom_id"] for r in rows] == [f"w{i}" for i in range(5)]
     assert all(r["state"] == "processed" and r["output_text"] for r in rows)
 
+    # The same workbook through Claude (the frozen anthropic SDK, the sandbox's Claude face):
+    # estimated by Anthropic's count_tokens, sent as a Message Batch, answered.
+    claude = ["--profile", "sandbox-claude", "--model", "claude-haiku-4-5", "--template",
+              "Define {word}", "--id-column", "id", "--max-tokens", "50"]
+    done = _run([cli, "--data-dir", ws, "estimate", str(xlsx), *claude], env)
+    assert done.returncode == 0 and "Claude's by the provider" in done.stdout, done.stderr
+    done = _run([cli, "--data-dir", ws, "import", str(xlsx), *claude, "--name", "claude"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _run([cli, "--data-dir", ws, "submit"], env).returncode == 0
+    done = _run([cli, "--data-dir", ws, "sync", "--wait", "--timeout", "150"], env, timeout=200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run([cli, "--data-dir", ws, "export", "claude", "--out", str(out)], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with out.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["state"] == "processed" and r["endpoint"] == "/v1/messages"
+               and r["output_text"].startswith("Sandbox reply") for r in rows), rows
+
 
 def test_smoke_test(built: Built, home: Path) -> None:
     done = _run([str(built.app / "batcher-gui"), "--smoke-test"], _env(home), timeout=240)

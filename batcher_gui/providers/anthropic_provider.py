@@ -19,10 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import anthropic
@@ -41,7 +40,7 @@ from batcher_gui.domain.remote import (
     RetryLater,
 )
 from batcher_gui.providers.common import (
-    mapped_call,
+    SdkProvider,
     mapped_pages,
     write_chunk,
     write_whole,
@@ -129,7 +128,7 @@ def _local_path(file_id: str) -> Path:
     return Path(file_id[len(LOCAL_PREFIX):])
 
 
-class AnthropicProvider:
+class AnthropicProvider(SdkProvider):
     """One Anthropic account (a profile and its key).
 
     Args:
@@ -159,17 +158,6 @@ class AnthropicProvider:
             max_requests=base.max_requests, max_batch_bytes=base.max_batch_bytes,
             completion_window="24h", has_metadata=False, can_delete_files=False)
         self.profile_name = profile_name
-
-    @property
-    def base_url(self) -> str:
-        return str(self._client.base_url)
-
-    def __repr__(self) -> str:  # never shows the key
-        profile = f"profile={self.profile_name!r}, " if self.profile_name else ""
-        return f"AnthropicProvider({profile}base_url={self.base_url!r})"
-
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        return await mapped_call(make, self.profile_name)
 
     # --- "files" -------------------------------------------------------------------
 
@@ -286,18 +274,6 @@ class AnthropicProvider:
             "/v1/messages/count_tokens", cast_to=anthropic.types.MessageTokensCount,
             body=params))
         return int(answer.input_tokens)
-
-    # --- lifetime ------------------------------------------------------------------
-
-    async def close(self) -> None:
-        await self._client.close()
-
-    async def __aenter__(self) -> AnthropicProvider:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
 
 
 def _load_lazy_parts(client: anthropic.AsyncAnthropic) -> None:

@@ -1,5 +1,5 @@
-"""What both SDK-backed providers do alike: write a download whole or not at all, walk an SDK
-auto-pager with its faults mapped, and run one call with its faults mapped."""
+"""What both SDK-backed providers do alike: their lifetime and name, one call or an SDK
+auto-pager with its faults mapped, and a download written whole or not at all."""
 
 from __future__ import annotations
 
@@ -9,12 +9,43 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from types import TracebackType
+from typing import Any, BinaryIO, Self, TypeVar
 
 from batcher_gui.domain.remote import PermanentError
 from batcher_gui.providers.errors import map_error
 
 T = TypeVar("T")
+
+
+class SdkProvider:
+    """The part of a provider that only holds an SDK client: its URL, a name that never
+    shows the key, calls with their faults mapped, and closing the connections."""
+
+    _client: Any
+    profile_name: str | None
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    def __repr__(self) -> str:  # never shows the key
+        profile = f"profile={self.profile_name!r}, " if self.profile_name else ""
+        return f"{type(self).__name__}({profile}base_url={self.base_url!r})"
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        return await mapped_call(make, self.profile_name)
+
+    async def close(self) -> None:
+        """Close the HTTP connections (a copy made with other options shares them)."""
+        await self._client.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
 
 
 async def mapped_call(make: Callable[[], Awaitable[T]], profile_name: str | None) -> T:

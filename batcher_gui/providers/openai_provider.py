@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import openai
@@ -27,7 +26,7 @@ from batcher_gui.domain.remote import (
     RemoteFile,
 )
 from batcher_gui.providers.common import (
-    mapped_call,
+    SdkProvider,
     mapped_pages,
     write_chunk,
     write_whole,
@@ -91,7 +90,7 @@ def _require_id(value: str, what: str) -> str:
     return value
 
 
-class OpenAIProvider:
+class OpenAIProvider(SdkProvider):
     """One provider account (a profile and its key) behind the engine's Provider protocol.
 
     Args:
@@ -131,17 +130,6 @@ class OpenAIProvider:
             _without_ambient_config(self._create_client)
         self.capabilities = capabilities or Capabilities()
         self.profile_name = profile_name
-
-    @property
-    def base_url(self) -> str:
-        return str(self._client.base_url)
-
-    def __repr__(self) -> str:  # never shows the key
-        profile = f"profile={self.profile_name!r}, " if self.profile_name else ""
-        return f"OpenAIProvider({profile}base_url={self.base_url!r})"
-
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        return await mapped_call(make, self.profile_name)
 
     # --- files ---------------------------------------------------------------------
 
@@ -232,23 +220,6 @@ class OpenAIProvider:
 
     def _iterate(self, pager: Any) -> AsyncIterator[Any]:
         return mapped_pages(pager, self.profile_name)
-
-    # --- lifetime ------------------------------------------------------------------
-
-    async def close(self) -> None:
-        """Close the HTTP connections (the create client shares them)."""
-        await self._client.close()
-
-    async def __aenter__(self) -> OpenAIProvider:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the engine's protocol

@@ -126,7 +126,11 @@ def _serve_in_child(state_dir: Path, config: SandboxConfig, port: int, token: st
     """Child process: serve until the parent says stop or goes away (its pipe closes)."""
     import asyncio as _asyncio
     import os
+    import signal
 
+    # Ctrl-C in a terminal reaches the whole process group: the parent handles it and ends
+    # this child through the pipe; the child must not die of it (with a traceback) first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:  # a stand-in provider gives way to the window it serves
         os.nice(5)
     except (AttributeError, OSError):

@@ -148,3 +148,32 @@ def test_sync_wait_with_only_drafts_says_what_waits(cli: Cli, tmp_path: Path) ->
 
     cli.ok("config", "set", "auto_seal_quiet_seconds", "0")
     assert cli("sync", "--wait", "--timeout", "120").returncode == 0
+
+
+def test_ctrl_c_in_a_terminal_stops_sync_and_its_sandbox_quietly(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, the built-in sandbox's process
+    too: only the command speaks, without a traceback, and the sandbox ends with it."""
+    import signal
+    import time
+
+    cli.ok("import", str(text_file(tmp_path / "q.txt", ["one", "two"])), "--profile",
+           "sandbox-claude", "--model", "claude-haiku-4-5")
+    cli.ok("submit")
+    proc = subprocess.Popen([BATCHER, "--data-dir", str(cli.ws), "sync", "--wait"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the sandbox has the batch (so it runs)
+        with sqlite3.connect(cli.ws / "batcher.sqlite3") as db:
+            sent = db.execute("SELECT count(*) FROM batches WHERE provider_batch_id IS NOT NULL"
+                              ).fetchone()[0]
+        if sent or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in out + err, (out, err)
+    assert "Traceback" not in out + err, err
+    assert "KeyboardInterrupt" not in err

@@ -26,6 +26,15 @@ class PromptSort(StrEnum):
     UPDATED = "updated_at"
 
 
+class CheckState(StrEnum):
+    """What a prompt's answer is, against its run's checks (a filter and a facet)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    #: No answer yet, no checks on its run, or checked under older rules not yet re-checked.
+    UNCHECKED = "unchecked"
+
+
 @dataclass(frozen=True, slots=True)
 class PromptQuery:
     """Which prompts a view shows, in which order.
@@ -44,6 +53,15 @@ class PromptQuery:
     text: str = ""
     sort: PromptSort = PromptSort.ID
     descending: bool = False
+    #: Facet filters (empty: any). Labels are keys 1-9, 0 for "no label"; a finish reason or
+    #: error kind of "" matches prompts without one. Values of one facet are OR-ed, facets
+    #: AND-ed with each other and with the filters above.
+    models: tuple[str, ...] = ()
+    checks: tuple[CheckState, ...] = ()
+    labels: tuple[int, ...] = ()
+    finish_reasons: tuple[str, ...] = ()
+    error_kinds: tuple[str, ...] = ()
+    has_note: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +82,12 @@ class PromptRow:
     output_tokens: int | None
     attempts: int
     updated_at: float | None
+    #: The reviewer's label key (1-9) and note (None: none); the check: True passed, False
+    #: failed (``check_detail`` says which rule and where), None not checked.
+    label: int | None = None
+    note: str | None = None
+    check: bool | None = None
+    check_detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)

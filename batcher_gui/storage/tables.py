@@ -63,6 +63,9 @@ runs = Table(
     Column("status", Text, nullable=False, server_default=text("'ready'")),
     # Added in 0004: when the user let the run go past its profile's budget.
     Column("budget_approved_at", Float),
+    # Added in 0009: the run this one re-runs with a change (what changed, as JSON).
+    Column("origin_run_id", Integer),
+    Column("origin_change", Text),
 )
 
 batches = Table(
@@ -141,9 +144,27 @@ prompts = Table(
     # Added in 0004: counted offline (NULL: not yet): input tokens, most output tokens.
     Column("est_input_tokens", Integer),
     Column("est_output_tokens", Integer),
+    # Added in 0009: the reviewer's label (1-9, see label_names) and note; the answer's check
+    # (1 passed, 0 failed, NULL not checked), the failing rule and where, under which rules'
+    # revision; the finish reason of a result and the kind of an error (what facets count).
+    Column("label", Integer),
+    Column("note", Text),
+    Column("check_state", Integer),
+    Column("check_detail", Text),
+    Column("check_revision", Integer),
+    Column("finish_reason", Text),
+    Column("error_kind", Text),
     Index("ix_prompts_batch_state", "batch_id", "state"),
     Index("ix_prompts_run_state", "run_id", "state"),
     Index("ix_prompts_uncounted", "id", sqlite_where=text("est_input_tokens IS NULL")),
+    Index("ix_prompts_run_label", "run_id", "label", sqlite_where=text("label IS NOT NULL")),
+    Index("ix_prompts_run_check_state", "run_id", "check_state",
+          sqlite_where=text("check_state IS NOT NULL")),
+    Index("ix_prompts_run_finish_reason", "run_id", "finish_reason",
+          sqlite_where=text("finish_reason IS NOT NULL")),
+    Index("ix_prompts_run_error_kind", "run_id", "error_kind",
+          sqlite_where=text("error_kind IS NOT NULL")),
+    Index("ix_prompts_run_note", "run_id", sqlite_where=text("note IS NOT NULL")),
 )
 
 batch_transitions = Table(
@@ -219,4 +240,23 @@ workspace_identity = Table(
     Column("id", Integer, primary_key=True),
     Column("uid", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# Added in 0009: the reviewer's label names, keys 1-9 (the keys that put them on a prompt).
+label_names = Table(
+    "label_names",
+    metadata,
+    Column("key", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+)
+
+# Added in 0009: a run's checks on answers (rules as JSON); the revision grows with each change,
+# so prompts checked under older rules are known (prompts.check_revision).
+run_checks = Table(
+    "run_checks",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("rules", Text, nullable=False),
+    Column("revision", Integer, nullable=False, server_default=text("1")),
+    Column("updated_at", Float, nullable=False),
 )

@@ -26,6 +26,7 @@ from batcher_gui.domain.progress import run_has_ended
 from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
+    CheckState,
     PromptDetail,
     PromptQuery,
     PromptRow,
@@ -41,7 +42,8 @@ from batcher_gui.storage.rows import batch_from_row
 PREVIEW = 160
 _ROW_SQL = ("SELECT id, run_id, batch_id, state, user_custom_id, model, endpoint, body, "
             "response, coalesce(error, delivery_error, ''), input_tokens, output_tokens, "
-            "attempts, updated_at FROM prompts")
+            "attempts, updated_at, label, note, check_state, coalesce(check_detail, '') "
+            "FROM prompts")
 _IN_FLIGHT = tuple(s.value for s in BATCH_IN_FLIGHT)
 _ENDED = tuple(s.value for s in BATCH_TERMINAL)
 
@@ -80,12 +82,13 @@ def _json(data: bytes | None) -> Any:
 
 def _row(r: Sequence[Any]) -> PromptRow:
     (pid, run_id, batch_id, state, custom_id, model, endpoint, body, response, error,
-     tokens_in, tokens_out, attempts, updated_at) = r
+     tokens_in, tokens_out, attempts, updated_at, label, note, check, check_detail) = r
     return PromptRow(pid, run_id, batch_id, PromptState(state), custom_id, model, endpoint,
                      _preview(prompt_text(_json(body))),
                      _preview(answer_text(endpoint, _json(response))),
                      _preview(mask(error)) if error else "",
-                     tokens_in, tokens_out, attempts, updated_at)
+                     tokens_in, tokens_out, attempts, updated_at, label, note,
+                     None if check is None else bool(check), check_detail)
 
 
 def _transition(r: Sequence[Any]) -> Transition:
@@ -102,7 +105,10 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
     the index out), from the run's first prompt: the first page then costs 200 rows read,
     not a sort of millions.
     """
-    by_index = not listing or bool(with_states and q.states) or q.sort is not PromptSort.ID
+    # A facet on a partial index (labels, checks...) is usually a few prompts: found by it.
+    by_index = (not listing or bool(with_states and q.states) or q.sort is not PromptSort.ID
+                or bool(q.labels or q.checks or q.finish_reasons or q.error_kinds)
+                or q.has_note is not None)
     column = "run_id" if by_index else "+run_id"
     parts: list[str] = []
     params: list[Any] = []
@@ -128,12 +134,43 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
         parts.append("(error IS NOT NULL OR delivery_error IS NOT NULL)")
     elif q.has_error is False:
         parts.append("error IS NULL AND delivery_error IS NULL")
+    _facet_conditions(q, parts, params)
     if q.text:
         needle = "%" + q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         parts.append("(user_custom_id LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? "
                      "ESCAPE '\\' OR CAST(response AS TEXT) LIKE ? ESCAPE '\\')")
         params += [needle, needle, needle]
     return " AND ".join(parts), params
+
+
+def _one_of(column: str, values: Sequence[Any], none: Any, parts: list[str],
+            params: list[Any]) -> None:
+    """``column`` is one of ``values``; the value ``none`` stands for NULL."""
+    if not values:
+        return
+    given = [v for v in values if v != none]
+    either = [f"{column} IN ({', '.join('?' for _ in given)})"] if given else []
+    if len(given) < len(values):
+        either.append(f"{column} IS NULL")
+    parts.append("(" + " OR ".join(either) + ")")
+    params += given
+
+
+_CHECK_SQL = {CheckState.PASSED: "check_state = 1", CheckState.FAILED: "check_state = 0",
+              CheckState.UNCHECKED: "check_state IS NULL"}
+
+
+def _facet_conditions(q: PromptQuery, parts: list[str], params: list[Any]) -> None:
+    _one_of("model", q.models, None, parts, params)
+    _one_of("label", q.labels, 0, parts, params)
+    _one_of("finish_reason", q.finish_reasons, "", parts, params)
+    _one_of("error_kind", q.error_kinds, "", parts, params)
+    if q.checks:
+        parts.append("(" + " OR ".join(_CHECK_SQL[c] for c in q.checks) + ")")
+    if q.has_note is True:
+        parts.append("note IS NOT NULL")
+    elif q.has_note is False:
+        parts.append("note IS NULL")
 
 
 #: custom_ids in natural order: "f2" before "f10" (the digits at the end compared as numbers:
@@ -227,7 +264,9 @@ class ViewQueries:
     def _plain(self, q: PromptQuery) -> bool:
         """Every prompt of the run(s), in import order: no filter but the runs."""
         return (q.sort is PromptSort.ID and not q.descending and not q.states
-                and not q.model and q.has_error is None and not q.text and q.batch_id is None)
+                and not q.model and q.has_error is None and not q.text and q.batch_id is None
+                and not q.models and not q.checks and not q.labels and not q.finish_reasons
+                and not q.error_kinds and q.has_note is None)
 
     def _visible(self) -> list[int]:
         return [i for (i,) in self._conn.execute("SELECT id FROM runs WHERE status = 'ready'")]

@@ -9,7 +9,7 @@ import pytest
 
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.engine.run_import import ImportCancelled, import_file
-from batcher_gui.storage import Store
+from batcher_gui.storage import Store, tables
 
 
 def write(path: Path, n: int) -> Path:
@@ -37,7 +37,7 @@ def test_a_big_first_import_leaves_indexes_and_references_intact(store: Store,
     with store.db.read() as conn:
         names = {r[0] for r in conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='prompts'")}
-        assert names == {"ix_prompts_batch_state", "ix_prompts_run_state", "ix_prompts_uncounted"}
+        assert names == {index.name for index in tables.prompts.indexes}
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         plan = " ".join(r[-1] for r in conn.exec_driver_sql(

@@ -11,7 +11,7 @@ from batcher_gui.domain.errors import ImportValidationError
 from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits
 from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.run_import import import_file
-from batcher_gui.storage import Store
+from batcher_gui.storage import Store, tables
 from batcher_gui.storage.drafts import Drafts
 
 
@@ -69,7 +69,7 @@ def test_one_bad_line_imports_nothing(store: Store, tmp_path: Path) -> None:
     with store.db.read() as conn:  # the import dropped them to rebuild later: rollback restores
         indexes = {r[0] for r in conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='prompts'")}
-    assert indexes == {"ix_prompts_batch_state", "ix_prompts_run_state", "ix_prompts_uncounted"}
+    assert indexes == {index.name for index in tables.prompts.indexes}
 
 
 def test_valid_only_keeps_the_good_lines(store: Store, tmp_path: Path) -> None:

@@ -38,16 +38,27 @@ Index = QModelIndex | QPersistentModelIndex
 COLUMNS: tuple[tuple[str, PromptSort | None], ...] = (
     ("State", PromptSort.STATE), ("#", PromptSort.ID), ("custom_id", PromptSort.CUSTOM_ID),
     ("Model", PromptSort.MODEL), ("Prompt", None), ("Answer", None), ("Error", None),
-    ("In", PromptSort.INPUT_TOKENS), ("Out", PromptSort.OUTPUT_TOKENS), ("Provider", None),
+    ("In", PromptSort.INPUT_TOKENS), ("Out", PromptSort.OUTPUT_TOKENS), ("Check", None),
+    ("Label", None), ("Provider", None),
 )
+COL_CHECK, COL_LABEL = len(COLUMNS) - 3, len(COLUMNS) - 2
 #: The Provider column: said by the prompt's run (one run, one profile), from a map the window
 #: keeps with the runs list; not read per row (a join per page on a million prompts).
 COL_PROVIDER = len(COLUMNS) - 1
 
 
+def _check_words(row: PromptRow) -> str:
+    if row.check is None:
+        return ""
+    return "passed" if row.check else f"failed: {row.check_detail}" if row.check_detail \
+        else "failed"
+
+
 def _cell(row: PromptRow, column: int) -> str:
     if column == 0:
         return state_label(row.state)
+    if column == COL_CHECK:
+        return _check_words(row)
     values = (None, row.id, row.custom_id, row.model, row.prompt, row.answer, row.error,
               row.input_tokens, row.output_tokens)
     value = values[column]
@@ -82,6 +93,21 @@ class PromptsModel(QAbstractTableModel):
         self.busy_since: float | None = None
         self._shown: asyncio.Event | None = None
         self._providers: dict[int, str] = {}
+        self._label_names: dict[int, str] = {}
+
+    def set_label_names(self, names: dict[int, str]) -> None:
+        """The workspace's label names by key (1-9), for the Label column."""
+        if names == self._label_names:
+            return
+        self._label_names = dict(names)
+        if self._count:
+            self.dataChanged.emit(self.index(0, COL_LABEL), self.index(self._count - 1, COL_LABEL))
+
+    def _label_cell(self, row: PromptRow) -> str:
+        label = "" if row.label is None else self._label_names.get(row.label, str(row.label))
+        if row.note:
+            return f"{label} ✎ {row.note}" if label else f"✎ {row.note}"
+        return label
 
     def set_providers(self, providers: dict[int, str]) -> None:
         """Each run id's profile and provider in words ("claude (Anthropic)"), for the
@@ -328,7 +354,12 @@ class PromptsModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if index.column() == COL_PROVIDER:
                 return self._providers.get(row.run_id, "")
+            if index.column() == COL_LABEL:
+                return self._label_cell(row)
             return _cell(row, index.column())
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == COL_CHECK:
+            return None if row.check is None else state_colour(
+                "succeeded" if row.check else "failed")
         if role == Qt.ItemDataRole.ForegroundRole and index.column() in (0, 6):
             return state_colour(row.state) if index.column() == 0 else state_colour("failed")
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (1, 7, 8):

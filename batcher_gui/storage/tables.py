@@ -165,6 +165,7 @@ prompts = Table(
     Index("ix_prompts_run_error_kind", "run_id", "error_kind",
           sqlite_where=text("error_kind IS NOT NULL")),
     Index("ix_prompts_run_note", "run_id", sqlite_where=text("note IS NOT NULL")),
+    Index("ix_prompts_run_custom_id", "run_id", "user_custom_id"),
 )
 
 batch_transitions = Table(

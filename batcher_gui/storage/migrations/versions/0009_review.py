@@ -33,6 +33,8 @@ def upgrade() -> None:
     for column in ("label", "check_state", "finish_reason", "error_kind"):
         op.execute(f"CREATE INDEX ix_prompts_run_{column} ON prompts (run_id, {column}) "
                    f"WHERE {column} IS NOT NULL")
+    # Compare pairs two runs' prompts by custom_id: one seek per prompt.
+    op.execute("CREATE INDEX ix_prompts_run_custom_id ON prompts (run_id, user_custom_id)")
     op.execute("CREATE INDEX ix_prompts_run_note ON prompts (run_id) WHERE note IS NOT NULL")
     labels = op.create_table(
         "label_names",
@@ -59,7 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("run_checks")
     op.drop_table("label_names")
-    for column in ("label", "check_state", "finish_reason", "error_kind", "note"):
+    for column in ("label", "check_state", "finish_reason", "error_kind", "note", "custom_id"):
         op.execute(f"DROP INDEX IF EXISTS ix_prompts_run_{column}")
     with op.batch_alter_table("prompts") as b:
         for name in ("error_kind", "finish_reason", "check_revision", "check_detail",

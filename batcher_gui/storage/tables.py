@@ -166,6 +166,8 @@ prompts = Table(
           sqlite_where=text("error_kind IS NOT NULL")),
     Index("ix_prompts_run_note", "run_id", sqlite_where=text("note IS NOT NULL")),
     Index("ix_prompts_run_custom_id", "run_id", "user_custom_id"),
+    Index("ix_prompts_unchecked", "run_id", "id",
+          sqlite_where=text("check_revision IS NULL AND response IS NOT NULL")),
 )
 
 batch_transitions = Table(

@@ -33,6 +33,10 @@ def upgrade() -> None:
     for column in ("label", "check_state", "finish_reason", "error_kind"):
         op.execute(f"CREATE INDEX ix_prompts_run_{column} ON prompts (run_id, {column}) "
                    f"WHERE {column} IS NOT NULL")
+    # The checker finds answers not yet checked under their run's rules by this index alone
+    # (a rules change sets check_revision back to NULL for the run).
+    op.execute("CREATE INDEX ix_prompts_unchecked ON prompts (run_id, id) "
+               "WHERE check_revision IS NULL AND response IS NOT NULL")
     # Compare pairs two runs' prompts by custom_id: one seek per prompt.
     op.execute("CREATE INDEX ix_prompts_run_custom_id ON prompts (run_id, user_custom_id)")
     op.execute("CREATE INDEX ix_prompts_run_note ON prompts (run_id) WHERE note IS NOT NULL")
@@ -59,6 +63,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_prompts_unchecked")
     op.drop_table("run_checks")
     op.drop_table("label_names")
     for column in ("label", "check_state", "finish_reason", "error_kind", "note", "custom_id"):

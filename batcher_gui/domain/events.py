@@ -136,6 +136,18 @@ class TokensCounted:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswersChecked:
+    """The background checker wrote check results of a run: its answers passed, failed and
+    not checked now, and answers of the workspace still waiting to be checked."""
+
+    run_id: int
+    passed: int
+    failed: int
+    not_checked: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something the user should know.
 
@@ -151,6 +163,6 @@ class Notice:
 
 
 Event = (BatchChanged | PromptsChanged | RunsChanged | ImportProgress | ExportProgress
-         | TokensCounted
+         | TokensCounted | AnswersChecked
          | EngineStateChanged | EngineActivity | Notice)
 Listener = Callable[[Event], None]

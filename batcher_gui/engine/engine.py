@@ -35,6 +35,7 @@ from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import Provider
 from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.backoff import Backoffs
+from batcher_gui.engine.checking import BackgroundChecker
 from batcher_gui.engine.claim import DriverClaim
 from batcher_gui.engine.delivery import Deliverer
 from batcher_gui.engine.pause import Pause
@@ -51,6 +52,7 @@ from batcher_gui.engine.steps import REMOTE_STATES
 from batcher_gui.engine.token_counting import BackgroundCounter, TokenGate
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage.batch_book import BatchBook
+from batcher_gui.storage.checks import CheckBook
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
 from batcher_gui.storage.token_book import TokenBook
@@ -93,6 +95,8 @@ class Engine(StepRunner):
         self.gate = TokenGate(token_book, self.workers, lambda: self.settings.token_limits,
                               prices=lambda: self.settings.prices)
         self._counting: asyncio.Task[int] | None = None
+        self.checking = BackgroundChecker(CheckBook(store.db), self.workers, listener)
+        self._checking: asyncio.Task[int] | None = None
         self._room_check_at = {}
         self._create_locks = {}
         self.state = EngineState.IDLE
@@ -234,6 +238,8 @@ class Engine(StepRunner):
             self._delivery = asyncio.get_running_loop().create_task(self._deliver())
         if self._counting is None or self._counting.done():  # never waited for: not "busy"
             self._counting = asyncio.get_running_loop().create_task(self._count_tokens())
+        if self._checking is None or self._checking.done():  # likewise never waited for
+            self._checking = asyncio.get_running_loop().create_task(self._check_answers())
         if time.monotonic() - self._checkpointed > CHECKPOINT_SECONDS:
             self._checkpointed = time.monotonic()  # keeps the WAL from growing (see db.py)
             await self.workers.write(self.store.db.checkpoint)
@@ -269,6 +275,13 @@ class Engine(StepRunner):
             return await self.counting.run_pass()
         except Exception as exc:  # counting is an estimate: it must never stop the engine
             log.error("counting tokens failed: %s", exc, exc_info=exc)
+            return 0
+
+    async def _check_answers(self) -> int:
+        try:
+            return await self.checking.run_pass()
+        except Exception as exc:  # a check is a verdict on answers: it must never stop the engine
+            log.error("checking answers failed: %s", exc, exc_info=exc)
             return 0
 
     def _next_poll_at(self, active: list[Batch]) -> float | None:
@@ -382,7 +395,7 @@ class Engine(StepRunner):
     async def _stop_tasks(self) -> None:
         """Let running steps finish (briefly), then cancel them: safe, intents are recorded."""
         running = [t for t in [*self._tasks.values(), self._delivery, self._flush,
-                               self._counting]
+                               self._counting, self._checking]
                    if t is not None and not t.done()]
         if running:
             _, pending = await asyncio.wait(running, timeout=self.settings.stop_grace)

@@ -51,8 +51,10 @@ _HOLD_BYTES = 64 * 1024 * 1024
 #: window's loop gets it (stalls of 200-500 ms measured by bench/results.py --anthropic; 10 ms
 #: with this).
 _YIELD_EVERY = 256
-_SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?"
-_FAILED_SET = "response = ?, error = ?"
+#: A new answer (or error) is checked again, under whatever rules its run has then.
+_UNCHECK = ", check_state = NULL, check_detail = NULL, check_revision = NULL"
+_SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?" + _UNCHECK
+_FAILED_SET = "response = ?, error = ?" + _UNCHECK
 _RETRY_SET = "error = ?, batch_id = NULL"
 
 

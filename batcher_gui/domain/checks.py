@@ -56,6 +56,25 @@ PASSED = CheckResult(True)
 
 
 @dataclass(frozen=True, slots=True)
+class CheckCounts:
+    """A run's prompts by check result (not checked: no answer yet, failed at the provider,
+    or not checked yet)."""
+
+    passed: int = 0
+    failed: int = 0
+    not_checked: int = 0
+
+    @property
+    def checked(self) -> int:
+        return self.passed + self.failed
+
+    def words(self) -> str:
+        """``412 ✓ 18 ✗`` (and ``· 70 not checked`` when some are)."""
+        text = f"{self.passed:,} ✓ {self.failed:,} ✗"
+        return text + (f" · {self.not_checked:,} not checked" if self.not_checked else "")
+
+
+@dataclass(frozen=True, slots=True)
 class CheckRules:
     """A run's rules on its answers (all off: no checks).
 

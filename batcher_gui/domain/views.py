@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from batcher_gui.domain.checks import CheckCounts
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.pricing import CostRange, PriceTable
 from batcher_gui.domain.progress import GroupCounts, RunEnding, run_ending
@@ -151,6 +152,8 @@ class RunOverview:
     cost_estimate: CostRange | None = None
     #: The profile's kind ("openai", "anthropic"...): which provider the run goes to.
     profile_kind: str = ""
+    #: Its prompts by check result (None: the run has no checks).
+    checks: CheckCounts | None = None
 
     def priced(self, prices: PriceTable) -> RunOverview:
         """This overview with its cost, unpriced models and estimate filled in."""

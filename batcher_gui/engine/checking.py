@@ -63,6 +63,8 @@ class BackgroundChecker:
         self._swept: dict[int, int] = {}
         #: Parsed rules by (run, revision): parsed once, not per chunk.
         self._parsed: dict[tuple[int, int], CheckRules | None] = {}
+        #: The last pass did something: more may wait (the engine passes again soon).
+        self.more = False
 
     async def run_pass(self) -> int:
         """Reset stale results of changed rules, then check up to CHUNKS_PER_PASS chunks;
@@ -98,6 +100,7 @@ class BackgroundChecker:
                 counts = await self.workers.read(self.book.counts, changed_id)
                 self.listener(AnswersChecked(changed_id, counts.passed, counts.failed,
                                              counts.not_checked, remaining))
+        self.more = bool(done or changed)
         return done
 
     def _rules_of(self, stored: StoredRules) -> CheckRules | None:

@@ -61,6 +61,9 @@ from batcher_gui.storage.wake import WakeCalls
 log = logging.getLogger(__name__)
 B = BatchState
 ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
+#: The pause between two engine passes while answers wait to be checked (each pass checks a
+#: bounded number: the loop stays free between them).
+CHECK_PAUSE = 0.05
 #: How often the engine asks SQLite to start its WAL over.
 CHECKPOINT_SECONDS = 30.0
 
@@ -282,6 +285,7 @@ class Engine(StepRunner):
             return await self.checking.run_pass()
         except Exception as exc:  # a check is a verdict on answers: it must never stop the engine
             log.error("checking answers failed: %s", exc, exc_info=exc)
+            self.checking.more = False  # the next pass tries again, at the usual pace
             return 0
 
     def _next_poll_at(self, active: list[Batch]) -> float | None:
@@ -297,6 +301,8 @@ class Engine(StepRunner):
         soonest = self._backoff.soonest()
         if soonest is not None:
             pause = min(pause, soonest - now)
+        if self.checking.more:  # answers wait to be checked: the next chunks go on soon
+            pause = min(pause, CHECK_PAUSE)
         return max(pause, 0.01)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -363,8 +369,13 @@ class Engine(StepRunner):
             self._set_state(EngineState.STOPPED, reason)
 
     async def _settled(self) -> bool:
-        """Nothing running, no draft waiting, and a whole delivery pass found nothing to do."""
+        """Nothing running, no draft waiting, a whole delivery pass found nothing to do, and
+        every answer is checked."""
         if self._tasks:
+            return False
+        if self._checking is not None and not self._checking.done():
+            await asyncio.wait([self._checking])  # one bounded pass: has it found more?
+        if self.checking.more:
             return False
         if await self.workers.read(self.drafts.any_waiting):
             return False

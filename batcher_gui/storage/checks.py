@@ -17,7 +17,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from batcher_gui.domain.checks import CheckCounts
 from batcher_gui.domain.states import PromptState
 from batcher_gui.storage.db import Database
 
@@ -49,19 +51,6 @@ class StoredRules:
     @property
     def empty(self) -> bool:
         return self.rules == NO_RULES
-
-
-@dataclass(frozen=True, slots=True)
-class CheckCounts:
-    """A run's answers by check result (not checked: no answer yet, or not checked yet)."""
-
-    passed: int = 0
-    failed: int = 0
-    not_checked: int = 0
-
-    @property
-    def checked(self) -> int:
-        return self.passed + self.failed
 
 
 class CheckBook:
@@ -181,9 +170,9 @@ class CheckBook:
         with self.db.read() as conn:
             total = int(conn.exec_driver_sql(
                 "SELECT prompt_count FROM runs WHERE id = ?", (run_id,)).scalar() or 0)
-            by: dict[int, int] = dict(conn.exec_driver_sql(
+            by = {int(r[0]): int(r[1]) for r in conn.exec_driver_sql(
                 "SELECT check_state, count(*) FROM prompts WHERE run_id = ? "
-                "AND check_state IS NOT NULL GROUP BY check_state", (run_id,)).tuples().all())
+                "AND check_state IS NOT NULL GROUP BY check_state", (run_id,))}
         passed, failed = int(by.get(1, 0)), int(by.get(0, 0))
         return CheckCounts(passed, failed, max(total - passed - failed, 0))
 
@@ -200,3 +189,27 @@ class CheckBook:
                     f"NULL AND run_id IN ({marks}) GROUP BY run_id, check_state", tuple(ids)):
                 out[run_id][0 if state == 1 else 1] += int(n)
         return {r: (p, f) for r, (p, f) in out.items()}
+
+
+class _Executes(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+
+def run_check_counts(conn: _Executes) -> dict[int, tuple[int, int]]:
+    """(passed, failed) of every run with rules (a plain sqlite3 connection: the views')."""
+    out: dict[int, tuple[int, int]] = {}
+    for run_id, passed, failed in conn.execute(
+            "SELECT c.run_id, (SELECT count(*) FROM prompts p WHERE p.run_id = c.run_id "
+            "AND p.check_state = 1), (SELECT count(*) FROM prompts p WHERE p.run_id = c.run_id "
+            "AND p.check_state = 0) FROM run_checks c WHERE c.rules != ?", (NO_RULES,)):
+        out[int(run_id)] = (int(passed), int(failed))
+    return out
+
+
+def checked_counts(counts: dict[int, tuple[int, int]], run_id: int,
+                   prompts: int) -> CheckCounts | None:
+    """The run's CheckCounts from :func:`run_check_counts` (None: it has no rules)."""
+    found = counts.get(run_id)
+    if found is None:
+        return None
+    return CheckCounts(found[0], found[1], max(prompts - found[0] - found[1], 0))

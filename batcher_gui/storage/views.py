@@ -35,6 +35,7 @@ from batcher_gui.domain.views import (
     Transition,
 )
 from batcher_gui.domain.wording import provider_words
+from batcher_gui.storage.checks import checked_counts, run_check_counts
 from batcher_gui.storage.revision import SCHEMA_HEAD
 from batcher_gui.storage.rows import batch_from_row
 
@@ -418,6 +419,7 @@ class ViewQueries:
                 f"{', '.join('?' for _ in _ENDED)})) FROM batches b "
                 "WHERE b.run_id IS NOT NULL GROUP BY b.run_id", [*_IN_FLIGHT, *_ENDED]):
             timing[run_id] = (total, flying or 0, started, last, ended or 0)
+        checks = run_check_counts(conn)
         out = []
         for (run_id, name, source, fmt, profile_id, created, prompt_count, kind, target,
              profile, profile_kind) in runs:
@@ -429,7 +431,8 @@ class ViewQueries:
                                    tuple(usage.get(run_id, ())), total, flying, started,
                                    finished, tuple(estimate.get(run_id, ())),
                                    cache.get(run_id, {}), waiting.get(run_id),
-                                   profile_kind=profile_kind))
+                                   profile_kind=profile_kind,
+                                   checks=checked_counts(checks, run_id, prompt_count)))
         return out
 
     def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int, int]]:

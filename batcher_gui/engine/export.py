@@ -42,6 +42,7 @@ _BY_SUFFIX = {".jsonl": ExportFormat.JSONL, ".ndjson": ExportFormat.JSONL,
 CSV_HEADER = [
     "custom_id", "state", "line", "endpoint", "model", "output_text", "error", "delivery_error",
     "input_tokens", "output_tokens", "cost_usd", "attempts", "request_body", "response_body",
+    "check", "check_detail",
 ]
 #: Costs are rounded to this many decimals (prices have at most ~4 significant digits per
 #: million tokens, so more would only print float noise like 5.474999999999999e-06).
@@ -78,6 +79,14 @@ def _cost(prices: PriceTable, model: str, tokens_in: int | None,
     return None if cost is None else round(cost, COST_DECIMALS)
 
 
+def check_words(checked: Sequence[Any]) -> tuple[str, str]:
+    """("passed" | "failed" | "", the failing rule) of a row's check columns (a row from
+    before them has none)."""
+    if not checked or checked[0] is None:
+        return "", ""
+    return ("passed" if checked[0] else "failed"), checked[1] or ""
+
+
 # Rows are unpacked as tuples (in EXPORT_COLUMNS order): attribute access on a million rows
 # costs more than writing them.
 
@@ -85,7 +94,8 @@ def _cost(prices: PriceTable, model: str, tokens_in: int | None,
 def jsonl_line(row: Any, prices: PriceTable) -> bytes:
     """One export line (JSONL) of a prompt row."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts, delivery_error) = row
+     tokens_out, attempts, delivery_error, *checked) = row
+    check, check_detail = check_words(checked)
     usage = None
     if tokens_in is not None or tokens_out is not None:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out,
@@ -103,6 +113,9 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
         "delivery_error": mask_optional(delivery_error),
         "usage": usage,
         "attempts": attempts,
+        # The run's checks on answers: "passed", "failed" (check_detail says why) or null.
+        "check": check or None,
+        "check_detail": check_detail or None,
     }) + b"\n"
 
 
@@ -129,7 +142,8 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
     """One export row (CSV, see CSV_HEADER) of a prompt row, its text cells made safe for a
     spreadsheet (see :func:`spreadsheet_safe`)."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts, delivery_error) = row
+     tokens_out, attempts, delivery_error, *checked) = row
+    check, check_detail = check_words(checked)
     cost = _cost(prices, model, tokens_in, tokens_out, response)
     safe = spreadsheet_safe
     return [
@@ -140,6 +154,7 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
         "" if tokens_out is None else tokens_out,
         "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),
         attempts, safe(body.decode("utf-8")), safe(response.decode("utf-8")) if response else "",
+        check, safe(check_detail),
     ]
 
 

@@ -224,6 +224,14 @@ class CheckRules:
                    regex=data.get("regex"), max_chars=data.get("max_chars"))
 
 
+def check_words(check: bool | None, detail: str = "") -> str:
+    """A prompt's check in words: ``Check passed``, ``Check failed — schema: $.score: ...``,
+    '' when not checked."""
+    if check is None:
+        return ""
+    return "✓ Check passed" if check else f"✗ Check failed — {detail or 'no detail'}"
+
+
 def parse_schema(text: str, source: str = "schema") -> Mapping[str, Any] | bool:
     """A JSON Schema given as text (pasted, or a file's content): parsed and validated."""
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from batcher_gui.domain.checks import CheckCounts
+from batcher_gui.domain.errors import NotFound
 from batcher_gui.domain.states import PromptState
 from batcher_gui.storage.db import Database
 
@@ -78,7 +79,7 @@ class CheckBook:
         with self.db.write() as conn:
             exists = conn.exec_driver_sql("SELECT 1 FROM runs WHERE id = ?", (run_id,)).first()
             if exists is None:
-                raise LookupError(f"run {run_id} does not exist")
+                raise NotFound(f"run #{run_id} does not exist (deleted?)")
             conn.exec_driver_sql(
                 "INSERT INTO run_checks (run_id, rules, revision, updated_at) "
                 "VALUES (?, ?, 1, ?) ON CONFLICT (run_id) DO UPDATE SET rules = excluded.rules, "

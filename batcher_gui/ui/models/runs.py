@@ -19,7 +19,7 @@ __all__ = ["ItemRole", "ProgressRole", "RunsModel"]
 P = PromptState
 COL_RUN, COL_PROGRESS, COL_PENDING, COL_IN_FLIGHT, COL_DONE, COL_FAILED, COL_CANCELLED, \
     COL_TOKENS, COL_COST, COL_PROVIDER, COL_MODELS, COL_SOURCE, COL_STARTED, COL_FINISHED, \
-    COL_ESTIMATE = range(15)
+    COL_ESTIMATE, COL_CHECKS = range(16)
 _GROUP_COLUMNS = {COL_PENDING: StateGroup.PENDING, COL_IN_FLIGHT: StateGroup.IN_FLIGHT,
                   COL_DONE: StateGroup.DONE, COL_FAILED: StateGroup.FAILED,
                   COL_CANCELLED: StateGroup.CANCELLED}
@@ -30,7 +30,7 @@ class RunsModel(ItemTableModel[RunOverview]):
 
     HEADERS = ("Run", "Progress", "Pending", "In flight", "Done", "Failed", "Cancelled",
                "Tokens", "Cost", "Provider", "Models", "Source", "Started", "Finished",
-               "Estimate")
+               "Estimate", "Checks")
     NUMERIC = frozenset({COL_PENDING, COL_IN_FLIGHT, COL_DONE, COL_FAILED, COL_CANCELLED,
                          COL_TOKENS, COL_COST, COL_ESTIMATE})
 
@@ -45,6 +45,8 @@ class RunsModel(ItemTableModel[RunOverview]):
                 return state_colour(P.FAILED)
             if column == COL_CANCELLED and item.groups.cancelled:
                 return state_colour(P.CANCELLED)
+            if column == COL_CHECKS and item.checks is not None and item.checks.failed:
+                return state_colour(P.FAILED)
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(item, column)
@@ -78,6 +80,9 @@ class RunsModel(ItemTableModel[RunOverview]):
             return when(item.finished_at)
         if column == COL_ESTIMATE:
             return self._estimate_text(item)
+        if column == COL_CHECKS:  # answers passed and failed under the run's checks
+            c = item.checks
+            return "" if c is None else f"{c.passed:,} ✓ {c.failed:,} ✗"
         return None
 
     def _tooltip(self, item: RunOverview, column: int) -> str | None:
@@ -88,6 +93,10 @@ class RunsModel(ItemTableModel[RunOverview]):
             return "\n".join(lines) or "no prompts"
         if column == COL_ESTIMATE:
             return self._estimate_tooltip(item)
+        if column == COL_CHECKS:
+            return ("No checks: Run → Checks… sets them" if item.checks is None else
+                    f"{item.checks.passed:,} answers passed the run's checks, "
+                    f"{item.checks.failed:,} failed, {item.checks.not_checked:,} not checked")
         if column == COL_COST and item.unpriced:
             return f"No price is known for {', '.join(item.unpriced)}."
         return self._text(item, column)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.app.render import Colors, conversation_html, usage_text
 from batcher_gui.config.prices import price_table
+from batcher_gui.domain.checks import check_words
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.progress import count_words, drafts_due
 from batcher_gui.domain.usage import cache_tokens_in
@@ -88,6 +89,10 @@ class PromptPane(QWidget):
         row.addStretch(1)
         row.addWidget(self.usage)
         layout.addLayout(row)
+        #: The answer against its run's checks: passed, or the failing rule and where.
+        self.check = _value_label("")
+        self.check.setAccessibleName("Check result")
+        layout.addWidget(self.check)
         self.tabs = QTabWidget()
         self.conversation = QTextBrowser()
         self.conversation.setAccessibleName("Conversation")
@@ -157,6 +162,7 @@ class PromptPane(QWidget):
                            + f" · line {detail.line_no} · {escape(row.model)}"
                            + (f" · {escape(detail.provider)}" if detail.provider else ""))
         _badge(self.state, row.state)
+        self._show_check(row.check, row.check_detail)
         cached, written, written_1h = cache_tokens_in(detail.response)
         cost = self.prices.cost(row.model, row.input_tokens, row.output_tokens,
                                 cached_input=cached, cache_write=written,
@@ -169,6 +175,13 @@ class PromptPane(QWidget):
         self.request.set_json(detail.body)
         self.response.set_json(detail.response)
         self.history.setPlainText(_timeline(detail.transitions))
+
+
+    def _show_check(self, check: bool | None, detail: str) -> None:
+        self.check.setVisible(check is not None)
+        self.check.setText(check_words(check, detail))
+        colour = state_colour("failed" if check is False else "processed").name()
+        self.check.setStyleSheet(f"color: {colour};")
 
 
 class BatchPane(QWidget):

@@ -72,6 +72,9 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          "Restart the run's failed batches and send its failed prompts again", True),
         ("delivery", "De&livery…", None,
          "Where the selected run's answers go as they arrive (a folder or a webhook)", False),
+        ("checks", "Chec&ks…", None,
+         "Rules every answer of the selected run must meet (JSON, a schema, labels, a regex, "
+         "a length)", False),
         ("-", "", None, "", False),
         ("delete_run", "&Delete Run…", "Delete",
          "Delete the selected run with its prompts and results", False),

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMainWindow
 from batcher_gui.app.reader import Superseded
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
+    AnswersChecked,
     BatchChanged,
     EngineActivity,
     EngineStateChanged,
@@ -41,6 +42,7 @@ from batcher_gui.paths import WorkspacePaths, resolve_workspace, resource
 from batcher_gui.ui.base.messages import inform, open_path, pick_files
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.base.theme import apply_color_scheme
+from batcher_gui.ui.dialogs.checks_dialog import open_checks
 from batcher_gui.ui.window.actions import build_actions
 from batcher_gui.ui.window.commands import Commands
 from batcher_gui.ui.window.intake import Intake
@@ -49,7 +51,8 @@ from batcher_gui.ui.window.parts import WindowParts
 from batcher_gui.ui.window.session import WorkspaceSession
 
 MAX_RECENT = 8
-RUN_MENU = ("submit", "cancel_run", "retry", "export", "delivery", "open_results", "delete_run")
+RUN_MENU = ("submit", "cancel_run", "retry", "export", "delivery", "checks", "open_results",
+            "delete_run")
 BATCH_MENU = ("cancel_batch", "restart_batch")
 
 
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
             "restart_batch": c.restart_batch, "open_log": c.open_log,
             "about": lambda: i.about(self.paths), "preferences": i.open_settings,
             "delivery": i.open_delivery, "sample": i.try_sample,
+            "checks": lambda: open_checks(self, self.live, self.session),
             "scheme_system": lambda: self.set_color_scheme(None),
             "scheme_light": lambda: self.set_color_scheme("light"),
             "scheme_dark": lambda: self.set_color_scheme("dark"),
@@ -213,6 +217,8 @@ class MainWindow(QMainWindow):
             self.live.refresh_soon()
         elif isinstance(event, (ImportProgress, ExportProgress)):
             self.commands.on_progress(event)
+        elif isinstance(event, AnswersChecked):  # Check and Checks columns fill in
+            self.live.refresh_soon()
         elif isinstance(event, TokensCounted):  # the runs' Estimate column fills in
             if event.remaining:
                 self.statusBar().showMessage(
@@ -223,7 +229,8 @@ class MainWindow(QMainWindow):
         run = self.live.selected_run()
         batch = self.live.selected_batch()
         a = self.menu
-        for name in ("export", "cancel_run", "retry", "delete_run", "submit", "delivery"):
+        for name in ("export", "cancel_run", "retry", "delete_run", "submit", "delivery",
+                     "checks"):
             a[name].setEnabled(run is not None)
         a["open_results"].setEnabled(run is not None and run.run.delivery_kind == "folder")
         a["cancel_batch"].setEnabled(batch is not None and batch.state not in BATCH_TERMINAL)

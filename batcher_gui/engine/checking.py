@@ -123,6 +123,11 @@ class BackgroundChecker:
         if span is not None:
             after = span[0] - 1
             while after < span[1]:
+                first = await self.workers.read(self.book.first_stale, rules.run_id,
+                                                rules.revision, after, span[1])
+                if first is None:
+                    break
+                after = first - 1
                 reset += await self.workers.write(self.book.reset_stale, rules.run_id,
                                                   rules.revision, after)
                 after += RESET_SPAN

@@ -30,6 +30,9 @@ Unchecked = tuple[int, bool, str, bytes]
 Checked = tuple[int, bool, int | None, str | None]
 #: Rules stored for a run with none.
 NO_RULES = "{}"
+#: SQL: the prompt is the run's, tested row by row in an id range (the unary + keeps SQLite
+#: from walking the run's whole index for each chunk instead of the range).
+_RUN_BY_ID = "+run_id = ?"
 #: Ids covered by one chunk of a stale-results reset (a run's ids are mostly contiguous).
 RESET_SPAN = 20_000
 _P = PromptState
@@ -96,6 +99,18 @@ class CheckBook:
                 "SELECT min(id), max(id) FROM prompts WHERE run_id = ?", (run_id,)).first()
         return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
+    def first_stale(self, run_id: int, revision: int, after_id: int, last_id: int
+                    ) -> int | None:
+        """The run's first prompt past ``after_id`` (up to ``last_id``) checked under another
+        revision (None: there is none). A read: a restart finds nothing to reset quickly,
+        without holding the write lock."""
+        with self.db.read() as conn:
+            found = conn.exec_driver_sql(
+                f"SELECT min(id) FROM prompts WHERE id > ? AND id <= ? AND {_RUN_BY_ID} "
+                "AND check_revision IS NOT NULL AND check_revision != ?",
+                (after_id, last_id, run_id, revision)).scalar()
+        return None if found is None else int(found)
+
     def reset_stale(self, run_id: int, revision: int, after_id: int,
                     span: int = RESET_SPAN) -> int:
         """Make the run's prompts with ids in (after_id, after_id + span] that were checked
@@ -104,7 +119,7 @@ class CheckBook:
         with self.db.write() as conn:
             return int(conn.exec_driver_sql(
                 "UPDATE prompts SET check_state = NULL, check_detail = NULL, "
-                "check_revision = NULL WHERE id > ? AND id <= ? AND run_id = ? "
+                f"check_revision = NULL WHERE id > ? AND id <= ? AND {_RUN_BY_ID} "
                 "AND check_revision IS NOT NULL AND check_revision != ?",
                 (after_id, after_id + span, run_id, revision)).rowcount or 0)
 

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from batcher_gui.app import Service  # noqa: E402
+from batcher_gui.domain.checks import CheckRules  # noqa: E402
 from batcher_gui.domain.models import ImportOptions, InputFormat  # noqa: E402
 from batcher_gui.paths import WorkspacePaths  # noqa: E402
 from batcher_gui.sandbox import SandboxConfig  # noqa: E402
@@ -173,6 +174,10 @@ async def build_demo(work: Path) -> WorkspacePaths:
         embeddings = await service.import_file(_embeddings(work / "handbook.jsonl", 80),
                                                ImportOptions(), profile="sandbox")
         await service.set_delivery(reviews.run.id, folder=str(work / "delivered"))
+        # Checks on its answers (the sandbox's "Sandbox reply <hex>..."): a demo regex that
+        # about half of them meet, and a length.
+        await service.set_checks(reviews.run.id, CheckRules(regex=r"^Sandbox reply [0-7]",
+                                                            max_chars=400))
         await service.submit(reviews.run.id)
         await service.submit(embeddings.run.id)
         await service.sync(timeout=300)
@@ -239,6 +244,16 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_run("reviews-nov")
     await select_prompt(lambda r: r.state is PromptState.DELIVERED)  # type: ignore[attr-defined]
     save("prompts")
+    # Checks: a failed check in the detail, and the Run → Checks… dialog.
+    await select_prompt(lambda r: r.check is False)  # type: ignore[attr-defined]
+    save("check-failed")
+    from batcher_gui.ui.dialogs.checks_dialog import open_checks
+
+    checks = open_checks(window, window.live, window.session)
+    assert checks is not None
+    await settle(2)
+    save_widget(checks, "checks")
+    checks.reject()
     window.prompts.state.setCurrentIndex(window.prompts.state.findData(PromptState.FAILED))
     await settle()
     await select_prompt(lambda r: True)

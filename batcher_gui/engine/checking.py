@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import orjson
 
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 CHUNK = 1024
 #: Chunks per pass (the next engine pass goes on).
 CHUNKS_PER_PASS = 16
+#: Answers checked between two moments the checking thread lets go of the interpreter: pure
+#: Python (JSON, schemas, regexes) would otherwise keep the window's loop waiting for it.
+YIELD_EVERY = 64
 #: Answers of a run without rules taken out of the queue per write.
 MARK_CHUNK = 20_000
 
@@ -41,7 +45,9 @@ MARK_CHUNK = 20_000
 def check_rows(rules: CheckRules, rows: list[Unchecked]) -> list[Checked]:
     """Each answer's result (runs in a worker thread)."""
     out: list[Checked] = []
-    for prompt_id, answered, endpoint, response in rows:
+    for n, (prompt_id, answered, endpoint, response) in enumerate(rows):
+        if not n % YIELD_EVERY:
+            time.sleep(0)  # see YIELD_EVERY
         if not answered:  # failed at the provider: nothing to check
             out.append((prompt_id, answered, None, None))
             continue

@@ -5,6 +5,7 @@ Usage: python bench/checks.py [N] [--keep DIR]      (N answered prompts, default
 Builds a workspace of N chat prompts (the real import), gives every prompt an answer in SQL
 (every other one a JSON object {"score": n}, the rest plain text), then measures, on an event
 loop with a 5 ms heartbeat (the window's loop would be this one):
+  (0) the first start after the upgrade: answers of a run without rules leave the queue;
   (1) checking every answer against a JSON Schema, from the first pass to an empty queue:
       answers per second, and the loop's longest stall;
   (2) a rules change (a regex): the reset of every result and the check again;
@@ -79,8 +80,16 @@ async def measure(db: Path, run_id: int, n: int) -> None:
     book = CheckBook(store.db)
     beat = Heartbeat()
     try:
-        await workers.write(book.set_rules, run_id, CheckRules(schema=SCHEMA).to_json())
+        # A workspace opened for the first time after the upgrade: answers of runs without
+        # rules leave the queue unchecked (in bulk, no answer read).
+        _, _, idle = await beat.measure(asyncio.sleep(3))
+        print(f"baseline     : longest stall of an idle loop over 3 s {idle:.0f} ms "
+              "(what the machine's load alone costs)")
         checker = BackgroundChecker(book, workers, None)
+        done, took, stall = await beat.measure(drain(checker))
+        print(f"(0) no rules : {done:,} answers taken out of the queue in {took:.1f} s; "
+              f"longest loop stall {stall:.0f} ms")
+        await workers.write(book.set_rules, run_id, CheckRules(schema=SCHEMA).to_json())
         done, took, stall = await beat.measure(drain(checker))
         counts = await workers.read(book.counts, run_id)
         print(f"(1) schema   : {done:,} answers checked in {took:.1f} s = "

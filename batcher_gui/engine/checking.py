@@ -32,12 +32,12 @@ from batcher_gui.storage.checks import (
 log = logging.getLogger(__name__)
 
 #: Answers read, checked and written together.
-CHUNK = 1024
-#: Chunks per pass (the next engine pass goes on).
-CHUNKS_PER_PASS = 16
+CHUNK = 512
+#: Chunks per pass (the next engine pass goes on): ~16k answers, about a second.
+CHUNKS_PER_PASS = 32
 #: Answers checked between two moments the checking thread lets go of the interpreter: pure
 #: Python (JSON, schemas, regexes) would otherwise keep the window's loop waiting for it.
-YIELD_EVERY = 64
+YIELD_EVERY = 32
 #: Answers of a run without rules taken out of the queue per write.
 MARK_CHUNK = 20_000
 
@@ -89,16 +89,16 @@ class BackgroundChecker:
                 break  # rules set meanwhile: the next pass sweeps and checks
             parsed = self._rules_of(rules) if rules is not None else None
             revision = rules.revision if rules is not None else 0
-            if parsed is None:
+            if parsed is None:  # no rules: nothing a view shows changes (no event)
                 n = await self.workers.write(self.book.mark_not_checked, run_id, revision,
                                              MARK_CHUNK)
                 budget -= 1
             else:
                 n = await self._check_run(run_id, revision, parsed, budget)
                 budget -= max(1, -(-n // CHUNK))
-            if n:
-                done += n
-                changed.add(run_id)
+                if n:
+                    changed.add(run_id)
+            done += n
             run_id = await self.workers.read(self.book.next_run_with_work, run_id)
         if changed and self.listener is not None:
             remaining = await self.workers.read(self.book.unchecked_total)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batcher_gui.domain.checks import CheckResult, CheckRules, parse_labels, parse_schema
 from batcher_gui.domain.errors import InvalidInput
@@ -160,3 +162,12 @@ def test_describe_and_label_parsing() -> None:
 def test_deeply_nested_json_fails_instead_of_crashing() -> None:
     result = CheckRules(json=True).evaluate("[" * 100_000 + "]" * 100_000)
     assert not result.passed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.from_regex(r"```json\n[\[\]{}\",:0-9a-z ]{0,40}\n```"))
+def test_any_answer_gets_a_verdict_never_an_exception(answer: str) -> None:
+    rules = CheckRules(schema={"type": "object"}, labels=("a",), regex="b", max_chars=150)
+    result = rules.evaluate(answer)
+    assert result.passed or result.detail.split(":")[0] in ("max chars", "json", "schema",
+                                                            "labels", "regex")

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
+from batcher_gui.app.rerun import RerunActions
 from batcher_gui.app.connections import Connections, ConnectionVerdict
 from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
@@ -70,7 +71,7 @@ T = TypeVar("T")
 _PROGRESS_EVERY = 0.1
 
 
-class Service(Actions):
+class Service(Actions, RerunActions):
     """One open workspace (see the module docstring). Use :meth:`open`, then :meth:`close`.
 
     Args:

@@ -209,7 +209,8 @@ def _prepare(store: Store, origin_ref: int | str, change: RerunChange, scope: Re
                else store.get_profile_by_id(origin.profile_id))
     count = rerun_rows.count_scope(store.db, origin.id, scope.query, scope.ids)
     if count == 0:
-        raise RerunRefused(f"run {origin.label} has no {scope.words or 'prompts'} to re-run")
+        raise RerunRefused(f"nothing to re-run: run {origin.label} has none of the prompts "
+                           f"asked for ({scope.words or 'all'})")
     rewriter = _Rewriter(store, origin, profile, change, scope, should_stop)
     return origin, profile, rewriter, count
 

@@ -15,9 +15,9 @@ from batcher_gui.config.prices import price_table
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.events import Event, ImportProgress, RunsChanged
 from batcher_gui.domain.models import ImportSummary
-from batcher_gui.domain.rerun import RerunChange, RerunScope, lineage_text
+from batcher_gui.domain.rerun import RerunChange, RerunPlan, RerunScope, lineage_text
 from batcher_gui.engine.engine import Engine
-from batcher_gui.engine.rerun import RerunPlan, plan_rerun, rerun_run
+from batcher_gui.engine.rerun import plan_rerun, rerun_run
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage import Store, rerun_rows
 
@@ -76,6 +76,12 @@ class RerunActions:
         self._emit(RunsChanged(f"re-ran as run #{summary.run.id}"))
         self.engine.wake()
         return summary
+
+    async def count_rerun(self, run_ref: int | str, scope: RerunScope) -> int:
+        """How many of the run's prompts the scope takes."""
+        run = await self.read(self.store.find_run, run_ref)
+        return await self.read(rerun_rows.count_scope, self.store.db, run.id, scope.query,
+                               scope.ids)
 
     async def lineages(self) -> dict[int, str]:
         """run id -> ``re-run of #3 (model → gpt-4o; 18 failed checks)`` of every re-run."""

@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from batcher_gui.app.actions import Actions
-from batcher_gui.app.rerun import RerunActions
 from batcher_gui.app.connections import Connections, ConnectionVerdict
 from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.app.process import load_for_driving
+from batcher_gui.app.rerun import RerunActions
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.secrets import SecretStore, remember_environment_keys
 from batcher_gui.config.settings import WorkspaceSettings

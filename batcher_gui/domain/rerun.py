@@ -9,6 +9,7 @@ with the reason: nothing is dropped silently. The words (:func:`change_words`,
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from batcher_gui.domain.claude_convert import (
 )
 from batcher_gui.domain.endpoints import MESSAGES_ENDPOINT, is_claude
 from batcher_gui.domain.errors import InvalidInput
+from batcher_gui.domain.intake import FileEstimate
+from batcher_gui.domain.models import Profile, Run
 from batcher_gui.domain.views import CheckState, PromptQuery
 
 CHAT_ENDPOINT = "/v1/chat/completions"
@@ -78,7 +81,8 @@ class RerunScope:
     def failed(cls) -> RerunScope:
         from batcher_gui.domain.states import PromptState
 
-        return cls(PromptQuery(states=(PromptState.FAILED, PromptState.EXPIRED)), words="failed prompts")
+        return cls(PromptQuery(states=(PromptState.FAILED, PromptState.EXPIRED)),
+                   words="failed prompts")
 
     @classmethod
     def failed_checks(cls) -> RerunScope:
@@ -98,8 +102,6 @@ class RerunScope:
 def parse_option(text: str) -> tuple[str, Any]:
     """``key=value`` as typed (``temperature=0.2``, ``stop=["\\n"]``, ``seed=null``): the value
     is read as JSON when it is JSON, else kept as text."""
-    import orjson
-
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -107,8 +109,8 @@ def parse_option(text: str) -> tuple[str, Any]:
     if key in _NOT_OPTIONS:
         raise InvalidInput(f"{key!r} is not an option: use {_NOT_OPTIONS[key]} to change it")
     try:
-        value: Any = orjson.loads(raw.strip())
-    except orjson.JSONDecodeError:
+        value: Any = json.loads(raw.strip())
+    except ValueError:
         value = raw.strip()
     return key, value
 
@@ -130,9 +132,7 @@ def change_words(change: RerunChange) -> str:
 
 
 def _short(value: Any) -> str:
-    import orjson
-
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 24 else text[:23] + "…"
 
 
@@ -254,3 +254,31 @@ def _set_system(endpoint: str, body: dict[str, Any], system: str) -> None:
             body.pop("instructions", None)
     else:
         raise RerunRefused(f"{endpoint} requests have no system prompt to change")
+
+
+@dataclass(slots=True)
+class RerunPlan:
+    """What a re-run will do, before anything is written (the dialog's and CLI's summary).
+
+    Attributes:
+        examples: (custom_id, request before, request after) of the first prompts.
+        estimate: tokens and cost of every new request (None: not asked for).
+    """
+
+    origin: Run
+    profile: Profile
+    change: RerunChange
+    scope: RerunScope
+    count: int
+    name: str
+    examples: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    estimate: FileEstimate | None = None
+
+    @property
+    def words(self) -> str:
+        """``re-run of #3 (model → gpt-4o; 18 failed checks)``."""
+        return lineage_text(self.origin.id, origin_record(self.change, self.scope, self.count))
+
+    @property
+    def which(self) -> str:
+        return scope_words(self.scope, self.count)

@@ -12,8 +12,7 @@ Synchronous: the service runs it in a worker thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import orjson
@@ -33,13 +32,12 @@ from batcher_gui.domain.names import check_run_name
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.rerun import (
     RerunChange,
+    RerunPlan,
     RerunRefused,
     RerunScope,
     default_name,
-    lineage_text,
     origin_record,
     rewrite_body,
-    scope_words,
 )
 from batcher_gui.engine.estimate import approximate
 from batcher_gui.importing import RequestReader
@@ -62,34 +60,6 @@ def _direct(fn: Callable[..., Any], *args: Any) -> Any:
 
 class RerunCancelled(Cancelled):
     """The user stopped the re-run; nothing was written."""
-
-
-@dataclass(slots=True)
-class RerunPlan:
-    """What a re-run will do, before anything is written (the dialog's and CLI's summary).
-
-    Attributes:
-        examples: (custom_id, request before, request after) of the first prompts.
-        estimate: tokens and cost of every new request (None: not asked for).
-    """
-
-    origin: Run
-    profile: Profile
-    change: RerunChange
-    scope: RerunScope
-    count: int
-    name: str
-    examples: list[tuple[str, bytes, bytes]] = field(default_factory=list)
-    estimate: FileEstimate | None = None
-
-    @property
-    def words(self) -> str:
-        """``re-run of #3 (model → gpt-4o; 18 failed checks)``."""
-        return lineage_text(self.origin.id, origin_record(self.change, self.scope, self.count))
-
-    @property
-    def which(self) -> str:
-        return scope_words(self.scope, self.count)
 
 
 class _Rewriter:
@@ -153,7 +123,7 @@ class _Rewriter:
             self._stop()
             yield from chunk
 
-    def requests(self) -> Iterator[tuple[bytes, ParsedRequest]]:
+    def requests(self) -> Generator[tuple[bytes, ParsedRequest], None, None]:
         """(the origin's request, the re-run's) for each prompt, in import order."""
         if self.options is not None:
             yield from self._from_source(self.options)

@@ -65,7 +65,7 @@ def scope_rows(db: Database, run_id: int, query: PromptQuery | None, ids: Sequen
                     f"SELECT {_COLUMNS} FROM prompts WHERE run_id = ? AND id IN "
                     f"({', '.join('?' for _ in part)}) ORDER BY id", (run_id, *part)).all()
             if rows:
-                yield [tuple(r) for r in rows]  # type: ignore[misc]
+                yield [tuple(r) for r in rows]
         return
     where, params = _condition(run_id, query or PromptQuery())
     sql = f"SELECT {_COLUMNS} FROM prompts WHERE id > ? AND {where} ORDER BY id LIMIT ?"
@@ -79,7 +79,7 @@ def scope_rows(db: Database, run_id: int, query: PromptQuery | None, ids: Sequen
         if not rows:
             return
         after = rows[-1][0]
-        yield [tuple(r) for r in rows]  # type: ignore[misc]
+        yield [tuple(r) for r in rows]
 
 
 def import_record(db: Database, run_id: int) -> dict[str, Any]:

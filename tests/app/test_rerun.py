@@ -171,7 +171,8 @@ def test_refused_changes_leave_nothing(open_service: OpenService, tmp_path: Path
             with pytest.raises(RerunRefused, match="'gpt-4o-mini' is an OpenAI model"):
                 await service.rerun(origin.id, RerunChange(profile="sandbox-claude"),
                                     RerunScope.everything())
-            with pytest.raises(RerunRefused, match=r"none of the prompts asked for \(failed prompts\)"):
+            with pytest.raises(RerunRefused,
+                               match=r"none of the prompts asked for \(failed prompts\)"):
                 await service.rerun(origin.id, RerunChange(model="x"), RerunScope.failed())
             with pytest.raises(RerunRefused, match="choose what to change"):
                 await service.rerun(origin.id, RerunChange(), RerunScope.everything())

@@ -9,7 +9,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -59,6 +59,7 @@ class RerunDialog(QDialog):
         self.which = QLabel("Counting the prompts…")
         self.which.setAccessibleName("Which prompts")
         self.which.setWordWrap(True)
+        self.which.setTextFormat(Qt.TextFormat.PlainText)
         self.profile = QComboBox()
         self.profile.setAccessibleName("Profile")
         self.profile.addItem("Same profile", SAME)
@@ -184,11 +185,10 @@ class RerunDialog(QDialog):
         self.rerun_button.setEnabled(True)
 
     def _show_which(self, count: int) -> None:
-        self.which.setText(f"{scope_words(self.scope, count)} of run "
-                           f"{html.escape(self.origin.label)}")
+        self.which.setText(f"{scope_words(self.scope, count)} of run {self.origin.label}")
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        shown = html.escape(text)
+        shown = html.escape(text, quote=False)
         self.message.setText(f"<span style='color:{RED}'>{shown}</span>" if error else shown)
 
     async def _make(self) -> None:

@@ -47,6 +47,9 @@ class RerunActions:
     def new_job_id(self) -> int:
         raise NotImplementedError
 
+    def _throttled(self, emit: Callable[[int, int, int], None]) -> Callable[[int, int, int], None]:
+        raise NotImplementedError
+
     async def plan_rerun(self, run_ref: int | str, change: RerunChange, scope: RerunScope, *,
                          estimate: bool = True, examples: int = 3,
                          cancel: threading.Event | None = None) -> RerunPlan:
@@ -67,8 +70,11 @@ class RerunActions:
         cancel = cancel or threading.Event()
         shown = f"re-run of {run_ref if isinstance(run_ref, str) else f'#{run_ref}'}"
 
+        throttled = self._throttled(lambda done, total, _n: self._emit(
+            ImportProgress(job, shown, done, total, done, phase="re-running")))
+
         def progress(done: int, total: int) -> None:
-            self._emit(ImportProgress(job, shown, done, total, done, phase="re-running"))
+            throttled(done, total, done)
 
         summary = await self._job(functools.partial(
             rerun_run, self.store, run_ref, change, scope, name=name, progress=progress,

@@ -57,11 +57,12 @@ def test_rerun_dialog_shows_the_change_and_makes_the_run(
     dialog.model.setText("gpt-4o")
     dialog.options.setPlainText("temperature=0.2")
     qtbot.waitUntil(dialog.rerun_button.isEnabled, timeout=WAIT)
+    qtbot.waitUntil(lambda: "input tokens" in dialog.estimate.text(), timeout=WAIT)
     assert dialog.message.text() == ("Re-run of #1 (model → gpt-4o, temperature → 0.2; all 3 "
                                      "prompts): a new run, sent like an import.")
     preview = dialog.preview.toPlainText()
     assert preview.startswith("custom_id: c0\n— now —\n") and '"model": "gpt-4o"' in preview
-    assert '"temperature": 0.2' in preview and "input tokens" in dialog.estimate.text()
+    assert "\"temperature\": 0.2" in preview
     assert dialog.name.placeholderText() == "rev → gpt-4o"
     with qtbot.waitSignal(dialog.made, timeout=WAIT) as made:
         dialog.rerun_button.click()

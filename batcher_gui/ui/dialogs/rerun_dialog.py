@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.errors import BatcherError, InvalidInput
+from batcher_gui.domain.events import ImportProgress
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.rerun import (
     RerunChange,
@@ -119,10 +120,10 @@ class RerunDialog(QDialog):
         self._later = QTimer(self, singleShot=True, interval=300)
         self._later.timeout.connect(self.replan)
         for edit in (self.model, self.template, self.name):
-            edit.textChanged.connect(lambda _t: self._later.start())
+            edit.textChanged.connect(lambda _t: self._changed())
         for text in (self.system, self.options):
-            text.textChanged.connect(self._later.start)
-        self.profile.currentIndexChanged.connect(lambda _i: self._later.start())
+            text.textChanged.connect(self._changed)
+        self.profile.currentIndexChanged.connect(lambda _i: self._changed())
         self.change_system.toggled.connect(self._system_toggled)
         self.resize(720, 640)
         spawn(self._load_profiles(), name="rerun-profiles", owner=self)
@@ -137,6 +138,11 @@ class RerunDialog(QDialog):
 
     def _system_toggled(self, on: bool) -> None:
         self.system.setEnabled(on)
+        self._changed()
+
+    def _changed(self) -> None:
+        """A field changed: what was checked no longer holds until it is checked again."""
+        self.rerun_button.setEnabled(False)
         self._later.start()
 
     def change(self) -> RerunChange:
@@ -169,7 +175,11 @@ class RerunDialog(QDialog):
                           "or option.")
                 return
             self.message.setText("Checking…")
-            plan = await self.service.plan_rerun(self.origin.id, change, self.scope)
+            # First the count and the first requests (quick), then every request rewritten
+            # and counted for the estimate (seconds for a million): the button waits for
+            # neither the estimate nor the whole check (the re-run itself is all or nothing).
+            plan = await self.service.plan_rerun(self.origin.id, change, self.scope,
+                                                 estimate=False)
         except (BatcherError, InvalidInput) as exc:
             self.plan = None
             self._say(str(exc), error=True)
@@ -178,11 +188,20 @@ class RerunDialog(QDialog):
         self._show_which(plan.count)
         self.name.setPlaceholderText(plan.name)
         self.preview.setPlainText(_examples(plan))
-        if plan.estimate is not None and plan.estimate.cost is not None:
-            self.estimate.setText(cost_text(plan.estimate,
-                                            price_table(self.service.settings.prices)))
         self._say(plan.words[0].upper() + plan.words[1:] + ": a new run, sent like an import.")
         self.rerun_button.setEnabled(True)
+        self.estimate.setText("Estimating the cost…")
+        try:
+            full = await self.service.plan_rerun(self.origin.id, change, self.scope)
+        except BatcherError as exc:
+            self.plan = None
+            self.rerun_button.setEnabled(False)
+            self.estimate.setText("")
+            self._say(str(exc), error=True)
+            return
+        if full.estimate is not None and full.estimate.cost is not None:
+            self.estimate.setText(cost_text(full.estimate,
+                                            price_table(self.service.settings.prices)))
 
     def _show_which(self, count: int) -> None:
         self.which.setText(f"{scope_words(self.scope, count)} of run {self.origin.label}")
@@ -192,19 +211,29 @@ class RerunDialog(QDialog):
         self.message.setText(f"<span style='color:{RED}'>{shown}</span>" if error else shown)
 
     async def _make(self) -> None:
-        if self._planning is not None and not self._planning.done():
-            await asyncio.wait([self._planning])
-        if self.plan is None:
+        if self.plan is None or self._later.isActive():
             return
+        if self._planning is not None and not self._planning.done():
+            self._planning.cancel()  # only the estimate is left: the re-run need not wait
         self.rerun_button.setEnabled(False)
         self._say(f"Making the re-run of {self.plan.which}…")
+        job = self.service.new_job_id()
+
+        def progress(event: object) -> None:  # a big re-run takes seconds: show how far
+            if isinstance(event, ImportProgress) and event.job_id == job and event.total:
+                self._say(f"Making the re-run: {event.done:,} of {event.total:,} prompts…")
+
+        unsubscribe = self.service.subscribe(progress)
         try:
             summary = await self.service.rerun(self.origin.id, self.change(), self.scope,
-                                               name=self.name.text().strip() or None)
+                                               name=self.name.text().strip() or None,
+                                               job_id=job)
         except BatcherError as exc:
             self._say(str(exc), error=True)
             self.rerun_button.setEnabled(True)
             return
+        finally:
+            unsubscribe()
         self.made.emit(self.origin.id, summary.run.id)
         self.accept()
 

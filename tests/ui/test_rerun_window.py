@@ -3,6 +3,7 @@ list, and Compare offered once when the re-run has ended (real engine, built-in 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,3 +143,38 @@ def test_compare_opens_once_when_the_rerun_has_ended(
             window.full_refresh()
     qtbot.waitUntil(lambda: not window.reruns._checking, timeout=WAIT)
     assert calls == [(1, 2)] and window.reruns.offered == [(1, 2)]
+
+
+def test_rerun_failed_checks_and_the_different_ones(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
+    window = _window_with_run(make_window, qtbot, tmp_path, n=4)
+    window.menu["rerun_failed_checks"].trigger()  # no answer failed a check yet
+    dialog = _dialog(window, qtbot)
+    qtbot.waitUntil(lambda: "nothing to re-run" in dialog.message.text(), timeout=WAIT)
+    assert dialog.which.text() == "0 failed checks of run #1 'rev'"
+    assert not dialog.rerun_button.isEnabled()
+    dialog.reject()
+    window.reruns.dialog = None
+    conn = sqlite3.connect(tmp_path / "ws" / "batcher.sqlite3")
+    with conn:
+        conn.execute("UPDATE prompts SET check_state = 0 WHERE user_custom_id IN ('c1', 'c3')")
+        ids = [pid for (pid,) in conn.execute(
+            "SELECT id FROM prompts WHERE user_custom_id IN ('c0', 'c2') ORDER BY id")]
+    conn.close()
+    window.menu["rerun_failed_checks"].trigger()
+    dialog = _dialog(window, qtbot)
+    dialog.model.setText("gpt-4o")
+    qtbot.waitUntil(dialog.rerun_button.isEnabled, timeout=WAIT)
+    assert dialog.which.text() == "2 failed checks of run #1 'rev'"
+    dialog.reject()
+    window.reruns.dialog = None
+    window.reruns.rerun_different(1, ids)  # what Compare's "Re-run the different ones" calls
+    dialog = _dialog(window, qtbot)
+    dialog.model.setText("gpt-4o")
+    qtbot.waitUntil(dialog.rerun_button.isEnabled, timeout=WAIT)
+    assert dialog.which.text() == "2 different of run #1 'rev'"
+    with qtbot.waitSignal(dialog.made, timeout=WAIT):
+        dialog.rerun_button.click()
+    qtbot.waitUntil(lambda: window.runs_model.rowCount() == 2, timeout=WAIT)
+    assert window.runs_model.data(window.runs_model.index(0, COL_SOURCE)) == (
+        "re-run of #1 (model → gpt-4o; 2 different)")

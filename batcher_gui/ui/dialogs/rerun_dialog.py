@@ -168,9 +168,14 @@ class RerunDialog(QDialog):
         try:
             change = self.change()
             if change.empty:
-                self._show_which(await self.service.count_rerun(self.origin.id, self.scope))
+                count = await self.service.count_rerun(self.origin.id, self.scope)
+                self._show_which(count)
                 self.preview.setPlainText("")
                 self.estimate.setText("")
+                if count == 0:
+                    self._say(f"Run {self.origin.label} has none of these prompts "
+                              f"({self.scope.words}): there is nothing to re-run.", error=True)
+                    return
                 self._say("Choose what to change: a profile, model, system prompt, template "
                           "or option.")
                 return

@@ -87,6 +87,14 @@ class Reruns(QObject):
             return
         self.open(run_id, RerunScope(self.prompts.model.query, words="shown"))
 
+    def rerun_different(self, origin_id: int, prompt_ids: list[int]) -> None:
+        """Compare's "Re-run the different ones…": those prompts of ``origin_id`` (the ids of
+        its side of the pairs that differ)."""
+        if not prompt_ids:
+            inform(self.window, "No pair differs: there is nothing to re-run.")
+            return
+        self.open(origin_id, RerunScope.of_ids(prompt_ids, words="different"))
+
     def _open_for_selected(self, scope: RerunScope) -> None:
         overview = self.live.selected_run()
         if overview is None:

@@ -1,7 +1,8 @@
 """The window's re-runs: opening the Re-run dialog from the runs list, the Run menu and the
 prompts table, and offering Compare of origin and re-run once a re-run has ended.
 
-"Ended" is read from the workspace after every refresh of the runs (which events trigger), and
+"Ended" is read from the workspace after every refresh of the runs (which events trigger; and
+every 20 s besides), and
 the service marks each re-run offered as it hands it out: Compare opens once per re-run, also
 after a restart or when another window (or ``batcher sync``) drove it to the end.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow
 
@@ -27,6 +28,10 @@ from batcher_gui.ui.window.session import WorkspaceSession
 
 if TYPE_CHECKING:
     from batcher_gui.ui.dialogs.rerun_dialog import RerunDialog
+
+
+#: How often the window looks for ended re-runs besides after each refresh of the runs.
+CHECK_EVERY_MS = 20_000
 
 
 class Reruns(QObject):
@@ -45,6 +50,10 @@ class Reruns(QObject):
         self.offered: list[tuple[int, int]] = []
         self.dialog: RerunDialog | None = None
         live.refreshed.connect(lambda _runs: self.check_ended())
+        # A safety net: a re-run ended by another process while this window saw no event.
+        self._every = QTimer(self, interval=CHECK_EVERY_MS)
+        self._every.timeout.connect(self.check_ended)
+        self._every.start()
         # The prompts table's right-click menu: the selection, or what the filters show.
         self.rerun_selected = QAction("Re-run These…", prompts.table)
         self.rerun_selected.setStatusTip("Re-run the selected prompts with a change")

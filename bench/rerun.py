@@ -29,8 +29,9 @@ from batcher_gui.engine.rerun import plan_rerun, rerun_run  # noqa: E402
 from batcher_gui.engine.run_import import import_file  # noqa: E402
 from batcher_gui.storage import open_store  # noqa: E402
 
-WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
-         "pi rho sigma tau upsilon phi chi psi omega").split()
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+         "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi",
+         "chi", "psi", "omega"]
 
 
 def generate(path: Path, n: int) -> None:

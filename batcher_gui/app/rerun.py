@@ -13,10 +13,13 @@ from typing import Any, TypeVar
 
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.settings import WorkspaceSettings
+from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import Event, ImportProgress, RunsChanged
-from batcher_gui.domain.models import ImportSummary
+from batcher_gui.domain.models import ImportSummary, Profile
 from batcher_gui.domain.rerun import RerunChange, RerunPlan, RerunScope, lineage_text
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.engine.engine import Engine
+from batcher_gui.engine.estimate import RequestSample, TokenCount, count_sample
 from batcher_gui.engine.rerun import plan_rerun, rerun_run
 from batcher_gui.engine.workers import DbWorkers
 from batcher_gui.storage import Store, rerun_rows
@@ -47,6 +50,9 @@ class RerunActions:
     def new_job_id(self) -> int:
         raise NotImplementedError
 
+    async def _token_counter(self, profile: Profile) -> TokenCount | None:
+        raise NotImplementedError
+
     def _throttled(self, emit: Callable[[int, int, int], None]) -> Callable[[int, int, int], None]:
         raise NotImplementedError
 
@@ -57,9 +63,20 @@ class RerunActions:
         nothing. Raises RerunRefused (an InvalidInput) when it cannot be made."""
         cancel = cancel or threading.Event()
         prices = price_table(self.settings.prices) if estimate else None
-        return await self._job(functools.partial(
+        sample = RequestSample() if estimate else None
+        plan = await self._job(functools.partial(
             plan_rerun, self.store, run_ref, change, scope, prices=prices, examples=examples,
-            should_stop=cancel.is_set), cancel)
+            should_stop=cancel.is_set, sample=sample), cancel)
+        if sample is not None and sample.requests and plan.estimate is not None \
+                and prices is not None:
+            # Claude's tokens: the provider counts a sample, as for an import's estimate.
+            try:
+                count_tokens = await self._token_counter(plan.profile)
+            except BatcherError as exc:  # no key, a bad URL: the offline count stands
+                plan.estimate.sample_problem = mask(str(exc))
+            else:
+                await count_sample(plan.estimate, sample, count_tokens, prices)
+        return plan
 
     async def rerun(self, run_ref: int | str, change: RerunChange, scope: RerunScope, *,
                     name: str | None = None, cancel: threading.Event | None = None,

@@ -39,7 +39,7 @@ from batcher_gui.domain.rerun import (
     origin_record,
     rewrite_body,
 )
-from batcher_gui.engine.estimate import approximate
+from batcher_gui.engine.estimate import RequestSample, approximate
 from batcher_gui.importing import RequestReader
 from batcher_gui.storage import rerun_rows
 from batcher_gui.storage.import_rows import RowBuilder
@@ -188,9 +188,11 @@ def _prepare(store: Store, origin_ref: int | str, change: RerunChange, scope: Re
 def plan_rerun(store: Store, origin_ref: int | str, change: RerunChange, scope: RerunScope,
                *, prices: PriceTable | None = None, examples: int = 3,
                should_stop: Callable[[], bool] | None = None,
-               counter: TokenCounter | None = None) -> RerunPlan:
+               counter: TokenCounter | None = None,
+               sample: RequestSample | None = None) -> RerunPlan:
     """Check a re-run and say what it will do: how many prompts, the first requests before
-    and after, and (with ``prices``) the estimate of every new request. Writes nothing;
+    and after, and (with ``prices``) the estimate of every new request (``sample`` keeps
+    Claude requests for the provider to count, as an import's estimate does). Writes nothing;
     raises RerunRefused naming the first prompt that cannot take the change."""
     origin, profile, rewriter, count = _prepare(store, origin_ref, change, scope, should_stop)
     plan = RerunPlan(origin, profile, change, scope, count, default_name(origin.name, change))
@@ -217,6 +219,8 @@ def plan_rerun(store: Store, origin_ref: int | str, change: RerunChange, scope: 
             model.input += tokens.input
             model.output_bound += tokens.output_bound
             model.exact = model.exact and tokens.exact
+            if sample is not None and sample.wants(request):
+                sample.offer(request.model, request.body, tokens.input)
         estimate.requests += len(chunk)
         chunk.clear()
 

@@ -293,3 +293,23 @@ def test_compare_is_offered_once_when_the_rerun_has_ended(
             await reopened.close()
 
     run(scenario())
+
+
+def test_claude_estimate_is_counted_by_the_provider(open_service: OpenService,
+                                                    tmp_path: Path) -> None:
+    data = write_chat(tmp_path / "p.jsonl", 3)
+
+    async def scenario() -> None:
+        service = await open_service()
+        try:
+            origin = (await service.import_file(data, ImportOptions(), profile="sandbox")).run
+            plan = await service.plan_rerun(
+                origin.id, RerunChange(profile="sandbox-claude", model="claude-haiku-4-5"),
+                RerunScope.everything())
+            assert plan.estimate is not None and plan.estimate.sample_problem is None
+            assert plan.estimate.sampled == 3 and plan.estimate.method == "counted"
+            assert plan.count == 3 and _table_counts(service)[0] == 1  # nothing written
+        finally:
+            await service.close()
+
+    run(scenario())

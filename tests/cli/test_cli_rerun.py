@@ -41,6 +41,10 @@ def test_rerun_prints_the_plan_and_makes_the_run(cli: Cli, tmp_path: Path) -> No
         "Made run #2 'to claude': 2 prompts, re-run of #1 (profile → sandbox-claude, model → "
         "claude-haiku-4-5, new system prompt; 2 from ids.txt). It is sent like an import "
         "(`batcher submit #2` sends it now); `batcher compare #1 #2` compares them.")
+    status = cli.ok("status").stdout.splitlines()
+    assert status[status.index(next(s for s in status if s.startswith("  #2 "))) + 1] == (
+        "        re-run of #1 (profile → sandbox-claude, model → claude-haiku-4-5, new system "
+        "prompt; 2 from ids.txt)")
     (_, name, origin, change) = _runs(cli.ws)[1]
     assert (name, origin) == ("to claude", 1)
     assert orjson.loads(change or "") == {

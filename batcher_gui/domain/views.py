@@ -152,6 +152,8 @@ class RunOverview:
     cost_estimate: CostRange | None = None
     #: The profile's kind ("openai", "anthropic"...): which provider the run goes to.
     profile_kind: str = ""
+    #: For a re-run: "re-run of #3 (model → gpt-4o; 18 failed checks)"; "" for an import.
+    lineage: str = ""
     #: Its prompts by check result (None: the run has no checks).
     checks: CheckCounts | None = None
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.review import FacetCounts
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import (
     PromptDetail,
@@ -182,6 +183,13 @@ class ViewReader:
     async def counts_by_state(self, query: PromptQuery) -> dict[PromptState, int]:
         """Counts by state of ``query`` without its state filter."""
         return await self._quick_call(ViewQueries.counts_by_state, query)
+
+    async def label_names(self) -> dict[int, str]:
+        return await self._quick_call(ViewQueries.label_names)
+
+    async def facet_counts(self, query: PromptQuery) -> FacetCounts:
+        """Counts of every facet for ``query`` (a newer facets query supersedes it)."""
+        return await self._latest("facets", ViewQueries.facet_counts, query)
 
     # -- the prompts table -----------------------------------------------------------------
     async def count(self, query: PromptQuery) -> int:

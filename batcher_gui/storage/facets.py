@@ -1,0 +1,190 @@
+"""Facet counts of the prompts view: by state, model, check, label, note, finish reason and
+error kind, each counted under every filter except its own (Datasette's facets).
+
+Two ways, chosen by the query:
+
+* Only facet filters (and the runs): each facet is read from its own index — the state
+  facet from ``ix_prompts_run_state``, labels, checks, finish reasons, error kinds and notes
+  from their partial indexes (``... WHERE x IS NOT NULL``: only prompts that have one); the
+  prompts without one are the total minus those. A million-prompt run costs a few index walks,
+  not a table scan.
+* A search text, a batch, the error filter...: the matching prompts must be read anyway, so
+  they are read once, grouped by every facet column at the same time, and each facet's counts
+  are summed from those groups in Python (the groups are few: states x models x labels...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from batcher_gui.domain.review import FacetCounts
+from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.views import CheckState, PromptQuery, PromptSort
+from batcher_gui.storage.views import prompt_condition
+
+_CHECK_OF = {1: CheckState.PASSED, 0: CheckState.FAILED, None: CheckState.UNCHECKED}
+#: The facet filters of a PromptQuery, emptied (the query then filters by runs and the rest).
+_NO_FACETS: dict[str, Any] = {"states": (), "models": (), "checks": (), "labels": (),
+                              "finish_reasons": (), "error_kinds": (), "has_note": None}
+
+
+def _without(q: PromptQuery, name: str) -> PromptQuery:
+    return dataclasses.replace(q, **{name: _NO_FACETS[name]}, sort=PromptSort.ID,
+                               descending=False)
+
+
+def _only_facets(q: PromptQuery) -> bool:
+    """Nothing but facet filters (and runs): each facet can be read from its index."""
+    return (not q.text and q.batch_id is None and not q.model and q.has_error is None)
+
+
+def facet_counts(conn: sqlite3.Connection, q: PromptQuery, runs: Sequence[int]) -> FacetCounts:
+    """Counts of every facet for ``q`` over ``runs`` (the visible runs, or ``q.run_id``)."""
+    out = FacetCounts()
+    for run_id in ([q.run_id] if q.run_id is not None else runs):
+        one = dataclasses.replace(q, run_id=run_id)
+        part = _by_index(conn, one) if _only_facets(one) else _by_groups(conn, one)
+        _add(out, part)
+    return out
+
+
+def _add(out: FacetCounts, part: FacetCounts) -> None:
+    for name in ("states", "models", "checks", "labels", "finish_reasons", "error_kinds"):
+        into: dict[Any, int] = getattr(out, name)
+        for key, n in getattr(part, name).items():
+            into[key] = into.get(key, 0) + n
+    out.notes = (out.notes[0] + part.notes[0], out.notes[1] + part.notes[1])
+
+
+# -- only facet filters: each facet from its index ------------------------------------------
+class _Totals:
+    """count(*) of a query, remembered (several facets often share their query)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.known: dict[PromptQuery, int] = {}
+        self.by_state: dict[PromptState, int] | None = None
+
+    def states(self, q: PromptQuery) -> dict[PromptState, int]:
+        where, params = prompt_condition(_without(q, "states"), [], with_states=False)
+        return {PromptState(s): n for s, n in self.conn.execute(
+            f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state", params)}
+
+    def count(self, q: PromptQuery) -> int:
+        if q in self.known:
+            return self.known[q]
+        if all(getattr(q, name) == empty for name, empty in _NO_FACETS.items()
+               if name != "states"):
+            # The run's counts by state (an index walk), summed over the states asked for.
+            if self.by_state is None:
+                self.by_state = self.states(q)
+            n = sum(v for s, v in self.by_state.items() if not q.states or s in q.states)
+        else:
+            where, params = prompt_condition(q, [])
+            n = int(self.conn.execute(f"SELECT count(*) FROM prompts WHERE {where}",
+                                      params).fetchone()[0])
+        self.known[q] = n
+        return n
+
+
+def _present(conn: sqlite3.Connection, q: PromptQuery, column: str) -> dict[Any, int]:
+    """Counts by ``column`` of the prompts that have one (its partial index)."""
+    where, params = prompt_condition(q, [])
+    return dict(conn.execute(f"SELECT {column}, count(*) FROM prompts WHERE {where} AND "
+                             f"{column} IS NOT NULL GROUP BY {column}", params).fetchall())
+
+
+def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
+    totals = _Totals(conn)
+    out = FacetCounts(states=totals.states(q))
+
+    def with_none(name: str, column: str, none: Any) -> dict[Any, int]:
+        base = _without(q, name)
+        found = _present(conn, base, column)
+        missing = totals.count(base) - sum(found.values())
+        if missing:
+            found[none] = missing
+        return found
+
+    out.labels.update(with_none("labels", "label", 0))
+    out.finish_reasons.update(with_none("finish_reasons", "finish_reason", ""))
+    out.error_kinds.update(with_none("error_kinds", "error_kind", ""))
+    out.checks.update({_CHECK_OF[k]: n for k, n in
+                       with_none("checks", "check_state", None).items()})
+    base = _without(q, "has_note")
+    where, params = prompt_condition(base, [])
+    noted = int(conn.execute(f"SELECT count(*) FROM prompts WHERE {where} AND note IS NOT NULL",
+                             params).fetchone()[0])
+    out.notes = (noted, totals.count(base) - noted)
+    base = _without(q, "models")
+    # A run's prompts are batched by model: one model among its batches is every prompt's.
+    models = [m for (m,) in conn.execute("SELECT DISTINCT model FROM batches WHERE run_id = ?",
+                                         (q.run_id,))]
+    if len(models) == 1:
+        n = totals.count(base)
+        if n:
+            out.models[models[0]] = n
+    else:
+        where, params = prompt_condition(base, [])
+        out.models.update(conn.execute(f"SELECT model, count(*) FROM prompts WHERE {where} "
+                                       "GROUP BY model", params).fetchall())
+    return out
+
+
+# -- other filters: one pass, grouped by every facet column ----------------------------------
+_GROUPS = ("SELECT state, model, coalesce(label, 0), check_state, coalesce(finish_reason, ''), "
+           "coalesce(error_kind, ''), note IS NOT NULL, count(*) FROM prompts WHERE {where} "
+           "GROUP BY 1, 2, 3, 4, 5, 6, 7")
+_Group = tuple[str, str, int, int | None, str, str, int, int]
+
+
+def _tests(q: PromptQuery) -> dict[str, Callable[[_Group], bool]]:
+    """Each facet filter of ``q`` as a test of a group (the SQL's meaning, in Python)."""
+    states = {s.value for s in q.states}
+    checks = {c for c in q.checks}
+    has_note = q.has_note
+    tests: dict[str, Callable[[_Group], bool]] = {}
+    if states:
+        tests["states"] = lambda g: g[0] in states
+    if q.models:
+        tests["models"] = lambda g: g[1] in q.models
+    if q.labels:
+        tests["labels"] = lambda g: g[2] in q.labels
+    if checks:
+        tests["checks"] = lambda g: _CHECK_OF[g[3]] in checks
+    if q.finish_reasons:
+        tests["finish_reasons"] = lambda g: g[4] in q.finish_reasons
+    if q.error_kinds:
+        tests["error_kinds"] = lambda g: g[5] in q.error_kinds
+    if has_note is not None:
+        tests["has_note"] = lambda g: bool(g[6]) is has_note
+    return tests
+
+
+def _by_groups(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
+    where, params = prompt_condition(dataclasses.replace(q, **_NO_FACETS), [])
+    groups: list[_Group] = conn.execute(_GROUPS.format(where=where), params).fetchall()
+    tests = _tests(q)
+    out = FacetCounts()
+    noted = [0, 0]
+    # Which facet's dict a group adds to, under which key (a facet ignores its own filter).
+    keys: tuple[tuple[str, Callable[[_Group], Any]], ...] = (
+        ("states", lambda g: PromptState(g[0])), ("models", lambda g: g[1]),
+        ("labels", lambda g: g[2]), ("checks", lambda g: _CHECK_OF[g[3]]),
+        ("finish_reasons", lambda g: g[4]), ("error_kinds", lambda g: g[5]))
+    for g in groups:
+        failed = [name for name, test in tests.items() if not test(g)]
+        if len(failed) > 1:
+            continue
+        for name, key in keys:
+            if not failed or failed == [name]:
+                into: dict[Any, int] = getattr(out, name)
+                k = key(g)
+                into[k] = into.get(k, 0) + g[7]
+        if not failed or failed == ["has_note"]:
+            noted[0 if g[6] else 1] += g[7]
+    out.notes = (noted[0], noted[1])
+    return out

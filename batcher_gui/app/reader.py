@@ -59,6 +59,7 @@ class ViewReader:
         self._generation: dict[str, int] = {}
         self._running: str | None = None  # the kind of latest() query on the bulk thread now
         self._closed = False
+        self._facets: _FacetThread | None = None  # made when the facets are first counted
 
     @classmethod
     async def open(cls, database: Path, prices: PriceTable | None = None) -> ViewReader:
@@ -143,6 +144,8 @@ class ViewReader:
                               (self._quick, self._quick_queries)):
             pool.submit(queries.close)
             pool.shutdown(wait=True)
+        if self._facets is not None:
+            self._facets.close()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
@@ -188,8 +191,13 @@ class ViewReader:
         return await self._quick_call(ViewQueries.label_names)
 
     async def facet_counts(self, query: PromptQuery) -> FacetCounts:
-        """Counts of every facet for ``query`` (a newer facets query supersedes it)."""
-        return await self._latest("facets", ViewQueries.facet_counts, query)
+        """Counts of every facet for ``query``, on a thread and connection of their own (a
+        second of counting on a million prompts must not hold up the table's pages); a newer
+        facets query interrupts it (Superseded)."""
+        self._check_open()
+        if self._facets is None:
+            self._facets = _FacetThread(self.database)
+        return await self._facets.count(query)
 
     # -- the prompts table -----------------------------------------------------------------
     async def count(self, query: PromptQuery) -> int:
@@ -213,3 +221,39 @@ class ViewReader:
     async def rows(self, ids: Sequence[int]) -> list[PromptRow]:
         """These prompts' rows, in the order given (deleted ones left out)."""
         return await self._bulk_call(ViewQueries.rows, ids)
+
+
+class _FacetThread:
+    """The facets' counting: one thread, one connection, only the newest query runs."""
+
+    def __init__(self, database: Path) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-view-facets")
+        self._queries = self._pool.submit(ViewQueries, database).result()
+        self._generation = 0
+        self._closed = False
+
+    async def count(self, query: PromptQuery) -> FacetCounts:
+        self._generation += 1
+        generation = self._generation
+        self._queries.interrupt()  # whatever runs is for an older query
+
+        def call() -> FacetCounts:
+            if generation != self._generation or self._closed:
+                raise Superseded("facets")
+            try:
+                return self._queries.facet_counts(query)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" in str(exc):
+                    raise Superseded("facets") from None
+                raise
+
+        result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        if generation != self._generation:
+            raise Superseded("facets")
+        return result
+
+    def close(self) -> None:
+        self._closed = True
+        self._queries.interrupt()
+        self._pool.submit(self._queries.close)
+        self._pool.shutdown(wait=True)

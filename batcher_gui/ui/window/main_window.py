@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.live.selection_changed.connect(self.update_actions)
         p.detail.run.send_now.connect(self.commands.submit)
         p.banner.action.connect(self.intake.add_key)
+        self._wire_review()
         self.restore_layout()
         self.update_actions()
 
@@ -118,7 +119,40 @@ class MainWindow(QMainWindow):
             "scheme_system": lambda: self.set_color_scheme(None),
             "scheme_light": lambda: self.set_color_scheme("light"),
             "scheme_dark": lambda: self.set_color_scheme("dark"),
+            "undo_label": p.prompts.review.undo, "labels": self.open_labels,
+            "toggle_facets": lambda: self.show_facets(self.menu["toggle_facets"].isChecked()),
         }
+
+    # -- review: labels, notes, facets ---------------------------------------------------------
+    def _wire_review(self) -> None:
+        prompts = self.parts.prompts
+        prompts.review.service = lambda: self.service
+        prompts.review.said.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        prompts.review.changed.connect(prompts.refresh_facets)
+        facets = self.menu["toggle_facets"]
+        facets.setCheckable(True)
+        self.show_facets(self.settings.value("view/facets", True, bool))
+
+    def show_facets(self, visible: bool) -> None:
+        """View → Facets: the facets beside the prompts table, or not (remembered)."""
+        self.settings.setValue("view/facets", visible)
+        self.menu["toggle_facets"].setChecked(visible)
+        self.parts.prompts.set_facets_visible(visible)
+
+    def open_labels(self) -> None:
+        """Edit → Labels…: name the labels keys 1-9 put on prompts."""
+        session = self.session
+        if session is None or session.service is None:
+            return
+        from batcher_gui.ui.dialogs.labels_dialog import LabelsDialog
+
+        dialog = LabelsDialog(session.service, self)
+        session.adopt(dialog)
+        dialog.saved.connect(lambda: spawn(self.parts.prompts.workspace_changed(),
+                                           name="labels-saved", owner=self))
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        session.spawn(dialog.load(), name="labels-load")
+        dialog.show()
 
     # -- the parts, by name (tests and tools read them) ----------------------------------------
     @property

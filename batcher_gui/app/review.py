@@ -72,6 +72,10 @@ class ReviewActions:
         await self.set_note([prompt_id], note)
         return prompt_id
 
+    async def label_counts(self) -> dict[int | None, dict[int, int]]:
+        """Labelled prompts by run and label key."""
+        return await self.read(self._review.label_counts)
+
     async def reviewed(self, run_ref: int | str) -> list[tuple[str, str, str]]:
         """(custom_id, label name, note) of a run's labelled or noted prompts."""
         run = await self.read(self.store.find_run, run_ref)

@@ -131,7 +131,7 @@ class Review:
     def reviewed(self, run_id: int) -> list[tuple[str, int | None, str | None]]:
         """(custom_id, label key, note) of a run's labelled or noted prompts, in order."""
         with self.db.read() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(  # type: ignore[misc]
+            return [tuple(r) for r in conn.exec_driver_sql(
                 "SELECT user_custom_id, label, note FROM prompts WHERE run_id = ? AND "
                 "(label IS NOT NULL OR note IS NOT NULL) ORDER BY id", (run_id,))]
 

@@ -45,9 +45,34 @@ def facet_counts(conn: sqlite3.Connection, q: PromptQuery, runs: Sequence[int]) 
     """Counts of every facet for ``q`` over ``runs`` (the visible runs, or ``q.run_id``)."""
     out = FacetCounts()
     for run_id in ([q.run_id] if q.run_id is not None else runs):
-        one = dataclasses.replace(q, run_id=run_id)
-        part = _by_index(conn, one) if _only_facets(one) else _by_groups(conn, one)
-        _add(out, part)
+        _add(out, _run_counts(conn, dataclasses.replace(q, run_id=run_id)))
+    return out
+
+
+#: FacetCounts' field of each facet filter.
+_FIELD = {"states": "states", "models": "models", "checks": "checks", "labels": "labels",
+          "finish_reasons": "finish_reasons", "error_kinds": "error_kinds", "has_note": "notes"}
+
+
+def _active(q: PromptQuery) -> list[str]:
+    return [name for name, empty in _NO_FACETS.items() if getattr(q, name) != empty]
+
+
+def _run_counts(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
+    """One run's facets. Only facet filters: the facets not filtered on are counted in one
+    grouped pass over the prompts the filters keep (found by the chosen value's index: a
+    label is a few prompts), each filtered facet under the others' filters (the same way, or
+    from the indexes alone when no other facet filters); nothing chosen: indexes alone."""
+    if not _only_facets(q):
+        return _sum(_groups(conn, dataclasses.replace(q, **_NO_FACETS)), _tests(q))
+    active = _active(q)
+    if not active:
+        return _by_index(conn, q)
+    out = _sum(_groups(conn, q), {})
+    for name in active:
+        base = _without(q, name)
+        counts = _by_index(conn, base) if not _active(base) else _sum(_groups(conn, base), {})
+        setattr(out, _FIELD[name], getattr(counts, _FIELD[name]))
     return out
 
 
@@ -69,9 +94,15 @@ class _Totals:
         self.by_state: dict[PromptState, int] | None = None
 
     def states(self, q: PromptQuery) -> dict[PromptState, int]:
+        plain = not _active(_without(q, "states"))
+        if plain and self.by_state is not None:
+            return self.by_state
         where, params = prompt_condition(_without(q, "states"), [], with_states=False)
-        return {PromptState(s): n for s, n in self.conn.execute(
+        found = {PromptState(s): n for s, n in self.conn.execute(
             f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state", params)}
+        if plain:
+            self.by_state = found
+        return found
 
     def count(self, q: PromptQuery) -> int:
         if q in self.known:
@@ -135,9 +166,11 @@ def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
 
 
 # -- other filters: one pass, grouped by every facet column ----------------------------------
+# Grouped by expressions, not bare columns: no index is chosen for the grouping's order, so
+# SQLite finds the rows by the filter's own index (a chosen label: its partial index).
 _GROUPS = ("SELECT state, model, coalesce(label, 0), check_state, coalesce(finish_reason, ''), "
            "coalesce(error_kind, ''), note IS NOT NULL, count(*) FROM prompts WHERE {where} "
-           "GROUP BY 1, 2, 3, 4, 5, 6, 7")
+           "GROUP BY +state, +model, 3, +check_state, 5, 6, 7")
 _Group = tuple[str, str, int, int | None, str, str, int, int]
 
 
@@ -164,10 +197,13 @@ def _tests(q: PromptQuery) -> dict[str, Callable[[_Group], bool]]:
     return tests
 
 
-def _by_groups(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
-    where, params = prompt_condition(dataclasses.replace(q, **_NO_FACETS), [])
-    groups: list[_Group] = conn.execute(_GROUPS.format(where=where), params).fetchall()
-    tests = _tests(q)
+def _groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
+    where, params = prompt_condition(q, [])
+    return conn.execute(_GROUPS.format(where=where), params).fetchall()
+
+
+def _sum(groups: list[_Group], tests: dict[str, Callable[[_Group], bool]]) -> FacetCounts:
+    """Each facet's counts from the groups that pass every test but the facet's own."""
     out = FacetCounts()
     noted = [0, 0]
     # Which facet's dict a group adds to, under which key (a facet ignores its own filter).

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QPushButton, QVBox
 
 from batcher_gui.app.reader import Superseded, ViewReader
 from batcher_gui.domain.views import PromptQuery
+from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.models.facets import FacetsModel
 
 
@@ -48,6 +49,8 @@ class FacetsPanel(QWidget):
         self.list.activated.connect(self._clicked)  # Enter/Space from the keyboard
         self.clear.clicked.connect(self.model.clear)
         self.model.filtersChanged.connect(self._chosen)
+        self._busy = 0  # counts running
+        self._again: tuple[ViewReader, PromptQuery] | None = None  # asked for meanwhile
 
     def _clicked(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -60,14 +63,37 @@ class FacetsPanel(QWidget):
     def filters(self) -> dict[str, Any]:
         return self.model.filters()
 
-    async def refresh(self, reader: ViewReader | None, query: PromptQuery) -> None:
-        """Count again for ``query`` (the table's query, facets and all)."""
+    def count(self, reader: ViewReader | None, query: PromptQuery, *,
+              interrupt: bool = True) -> None:
+        """Count for ``query`` (the table's query, facets and all). ``interrupt``: the user
+        asked for other prompts, so a count still running is stopped; else (the workspace
+        changed under a running batch) the count follows once the running one is done, so a
+        stream of changes never keeps every count from finishing."""
         if reader is None or not self.isVisible():
             return
+        if self._busy and not interrupt:
+            self._again = (reader, query)
+            return
+        self._again = None
+        spawn(self._count(reader, query), name="facets", owner=self)
+
+    async def _count(self, reader: ViewReader, query: PromptQuery) -> None:
+        self._busy += 1
         self.status.setText("counting…")
         try:
             counts = await reader.facet_counts(query)
         except Superseded:
             return
+        finally:
+            self._busy -= 1
         self.model.set_counts(counts)
         self.status.setText("")
+        if self._again is not None and not self._busy:
+            reader, query = self._again
+            self.count(reader, query)
+
+    async def refresh(self, reader: ViewReader | None, query: PromptQuery) -> None:
+        """Count for ``query`` now and wait for it (tests, and a first showing)."""
+        if reader is None or not self.isVisible():
+            return
+        await self._count(reader, query)

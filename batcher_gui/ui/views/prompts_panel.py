@@ -206,8 +206,8 @@ class PromptsPanel(QWidget):
         self.model.set_query(query)
         self.refresh_facets()
 
-    def refresh_facets(self) -> None:
-        spawn(self.facets.refresh(self.reader, self.build_query()), name="facets", owner=self)
+    def refresh_facets(self, *, interrupt: bool = True) -> None:
+        self.facets.count(self.reader, self.build_query(), interrupt=interrupt)
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -254,7 +254,7 @@ class PromptsPanel(QWidget):
             self.table.verticalHeader().defaultSectionSize(), 1)
         await self.model.reload_shown(top, bottom)
         await self.refresh_counts()
-        await self.facets.refresh(self.reader, self.build_query())
+        self.refresh_facets(interrupt=False)  # not awaited: the refresh goes on meanwhile
 
     def _restore_row(self, row: int) -> None:
         """After a reload, the prompt that was chosen is chosen again (where it is now)."""

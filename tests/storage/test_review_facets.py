@@ -21,6 +21,7 @@ from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import CheckState, PromptQuery
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import Store
+from batcher_gui.storage.facets import FACETS_INDEX_SQL
 from batcher_gui.storage.review import Review
 from batcher_gui.storage.views import ViewQueries
 
@@ -126,10 +127,14 @@ QUERIES = [
 ]
 
 
+@pytest.mark.parametrize("covering", [False, True], ids=["indexes", "covering-index"])
 @pytest.mark.parametrize("query", QUERIES, ids=[str(i) for i in range(len(QUERIES))])
 def test_facet_counts_equal_sql_counts(marked: tuple[Store, int, int],
-                                       query: PromptQuery) -> None:
+                                       query: PromptQuery, covering: bool) -> None:
     store, first, _ = marked
+    if covering:  # the proposed covering index of the facet columns: the same counts
+        with store.db.write() as conn:
+            conn.exec_driver_sql(FACETS_INDEX_SQL)
     q = dataclasses.replace(query, run_id=first)
     views = ViewQueries(store.db.path)
     try:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Changes that Ctrl+Z can take back, newest last.
 UNDO_DEPTH = 200
+#: Prompts labelled at once, at most: each change keeps what it replaced for the undo.
+MAX_AT_ONCE = 100_000
 _DIGITS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
 
 
@@ -154,6 +156,10 @@ class ReviewKeys(QObject):
         service = self.service()
         if service is None:
             self.said.emit("The workspace is still opening: label again in a moment.")
+            return
+        if len(ids) > MAX_AT_ONCE:
+            self.said.emit(f"{len(ids):,} prompts are selected: label at most {MAX_AT_ONCE:,} "
+                           "at once (narrow the selection or the filters)")
             return
         if what == "label":
             self.model.patch_rows({i: {"label": value} for i in ids})

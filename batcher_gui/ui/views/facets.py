@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QPushButton, QVBoxLayout, QWidget
 
 from batcher_gui.app.reader import Superseded, ViewReader
@@ -22,6 +23,8 @@ class FacetsPanel(QWidget):
     """See the module docstring. ``filtersChanged``: a value was chosen or unchosen."""
 
     filtersChanged = Signal()
+    #: Shown again (its tab chosen, View → Facets): counts are only kept while it shows.
+    shown = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -51,6 +54,10 @@ class FacetsPanel(QWidget):
         self.model.filtersChanged.connect(self._chosen)
         self._busy = 0  # counts running
         self._again: tuple[ViewReader, PromptQuery] | None = None  # asked for meanwhile
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
 
     def _clicked(self, index: QModelIndex) -> None:
         if index.isValid():

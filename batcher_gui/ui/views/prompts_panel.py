@@ -120,6 +120,7 @@ class PromptsPanel(QWidget):
         layout.addWidget(self.split, 1)
         self.review = ReviewKeys(self)
         self.facets.filtersChanged.connect(self.apply_filters)
+        self.facets.shown.connect(lambda: self.refresh_facets(interrupt=False))
         slash = QShortcut(QKeySequence("/"), self, context=Qt.ShortcutContext.
                           WidgetWithChildrenShortcut)
         slash.activated.connect(self.focus_search)
@@ -214,9 +215,7 @@ class PromptsPanel(QWidget):
         self.search.selectAll()
 
     def set_facets_visible(self, visible: bool) -> None:
-        self.facets.setVisible(visible)
-        if visible:
-            self.refresh_facets()
+        self.facets.setVisible(visible)  # shown: it counts (FacetsPanel.shown)
 
     # -- counts ------------------------------------------------------------------------------
     def _counts_later(self) -> None:

@@ -176,6 +176,12 @@ async def build_demo(work: Path) -> WorkspacePaths:
         await service.submit(reviews.run.id)
         await service.submit(embeddings.run.id)
         await service.sync(timeout=300)
+        # A reviewer's pass: labels and a note (the Label column and the facets show them).
+        for i in range(24):
+            rid = REVIEWS[i % len(REVIEWS)][0]
+            label = "good" if i % 5 in (0, 2, 3) else "wrong" if i % 5 == 1 else "unsure"
+            await service.label_by_custom_id(reviews.run.id, f"{rid}-{i}", label)
+        await service.note_by_custom_id(reviews.run.id, "r-102-1", "angry, but about delivery")
     finally:
         await service.close()
     service = await Service.open(paths, sandbox_config=SLOW, engine_overrides={
@@ -196,6 +202,7 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     from PySide6.QtWidgets import QWidget
 
     from batcher_gui.domain.states import BatchState, PromptState
+    from batcher_gui.ui.models.facets import FacetRole
     from batcher_gui.ui.window.main_window import MainWindow
 
     suffix = "" if scheme == "light" else "-dark"
@@ -244,6 +251,15 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_prompt(lambda r: True)
     save("failed-prompt")
     window.prompts.state.setCurrentIndex(0)
+    await settle()
+    facets = window.prompts.facets  # the facets beside the table, label "good" chosen
+    for row in range(facets.model.rowCount()):
+        if facets.model.data(facets.model.index(row), FacetRole) == ("labels", 1):
+            facets.list.clicked.emit(facets.model.index(row))
+    await settle()
+    await select_prompt(lambda r: True)
+    save("facets")
+    facets.model.clear()
     await select_run("weather-claude")  # a Claude answer: text, a tool call, folded thinking
     await select_prompt(lambda r: r.custom_id == "wx-001")  # type: ignore[attr-defined]
     save("claude-prompt")

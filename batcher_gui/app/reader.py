@@ -59,7 +59,8 @@ class ViewReader:
         self._generation: dict[str, int] = {}
         self._running: str | None = None  # the kind of latest() query on the bulk thread now
         self._closed = False
-        self._facets: _FacetThread | None = None  # made when the facets are first counted
+        # Its own thread and connection: counting facets must not hold up the table's pages.
+        self._facets = _FacetThread(database)
 
     @classmethod
     async def open(cls, database: Path, prices: PriceTable | None = None) -> ViewReader:
@@ -144,8 +145,7 @@ class ViewReader:
                               (self._quick, self._quick_queries)):
             pool.submit(queries.close)
             pool.shutdown(wait=True)
-        if self._facets is not None:
-            self._facets.close()
+        self._facets.close()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
@@ -195,8 +195,6 @@ class ViewReader:
         second of counting on a million prompts must not hold up the table's pages); a newer
         facets query interrupts it (Superseded)."""
         self._check_open()
-        if self._facets is None:
-            self._facets = _FacetThread(self.database)
         return await self._facets.count(query)
 
     # -- the prompts table -----------------------------------------------------------------

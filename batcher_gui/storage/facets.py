@@ -70,6 +70,10 @@ def _run_counts(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
     active = _active(q)
     if not active:
         return _by_index(conn, q)
+    if len(active) == 1:
+        found = _by_complement(conn, q, active[0])
+        if found is not None:
+            return found
     out = _sum(_groups(conn, q), {})
     for name in active:
         base = _without(q, name)
@@ -84,6 +88,40 @@ def _add(out: FacetCounts, part: FacetCounts) -> None:
         for key, n in getattr(part, name).items():
             into[key] = into.get(key, 0) + n
     out.notes = (out.notes[0] + part.notes[0], out.notes[1] + part.notes[1])
+
+
+def _by_complement(conn: sqlite3.Connection, q: PromptQuery, name: str) -> FacetCounts | None:
+    """One facet filter that keeps most prompts ("no label", "without a note"): every facet
+    is the run's counts (indexes alone) minus those of the prompts the filter leaves out, a
+    few found by the facet's partial index. None when the prompts kept are the fewer."""
+    field = _FIELD[name]
+    plain = _by_index(conn, dataclasses.replace(q, **_NO_FACETS))
+    if name == "has_note":
+        kept, left_out = (plain.notes[0], plain.notes[1]) if q.has_note else plain.notes[::-1]
+        other: Any = not q.has_note
+    else:
+        counts: dict[Any, int] = getattr(plain, field)
+        chosen = set(getattr(q, name))
+        kept = sum(n for v, n in counts.items() if v in chosen)
+        left_out = sum(n for v, n in counts.items() if v not in chosen)
+        other = tuple(v for v in counts if v not in chosen)
+    if left_out >= kept:
+        return None
+    if not left_out:
+        return plain
+    minus = _sum(_groups(conn, dataclasses.replace(q, **{name: other})), {})
+    for each in _FIELD.values():
+        if each == field:
+            continue
+        if each == "notes":
+            plain.notes = (plain.notes[0] - minus.notes[0], plain.notes[1] - minus.notes[1])
+            continue
+        into: dict[Any, int] = getattr(plain, each)
+        for key, n in getattr(minus, each).items():
+            into[key] -= n
+            if not into[key]:
+                del into[key]
+    return plain
 
 
 # -- only facet filters: each facet from its index ------------------------------------------

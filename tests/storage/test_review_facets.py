@@ -121,6 +121,9 @@ QUERIES = [
     PromptQuery(states=(PromptState.FAILED, PromptState.PENDING), error_kinds=("expired", "")),
     PromptQuery(finish_reasons=("length",), has_note=True, models=("gpt-b",)),
     PromptQuery(checks=(CheckState.UNCHECKED,), has_note=False),
+    PromptQuery(has_note=False),  # most prompts: counted as all minus those with a note
+    PromptQuery(labels=(0, 2, 3)),
+    PromptQuery(states=(PromptState.PROCESSED, PromptState.PENDING)),
     PromptQuery(text="rare"),  # a search: counted in one grouped pass
     PromptQuery(text="rare", labels=(1, 3), states=(PromptState.PROCESSED,)),
     PromptQuery(text="w", finish_reasons=("",), checks=(CheckState.PASSED, CheckState.FAILED)),

@@ -133,7 +133,8 @@ class MainWindow(QMainWindow):
         prompts = self.parts.prompts
         prompts.review.service = lambda: self.service
         prompts.review.said.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        prompts.review.changed.connect(prompts.refresh_facets)
+        # Counted again after the running count: labelling fast never piles up counts.
+        prompts.review.changed.connect(lambda: prompts.refresh_facets(interrupt=False))
         facets = self.menu["toggle_facets"]
         facets.setCheckable(True)
         self.show_facets(self.settings.value("view/facets", True, bool))

@@ -1,0 +1,358 @@
+"""Two runs side by side: pairs materialised once per compare, paged by position.
+
+A compare reads on a connection of its own (read-only, like the prompts view's), into TEMP
+tables that live as long as it does: ``cmp_pairs(pos, a_id, b_id, flags)`` holds one row per
+pair in the compare's order (A's prompts in import order, then those only in B), with
+:class:`~batcher_gui.domain.compare.PairFlag` bits, so every filter is a bit test over a small
+table and a page is a range of ``pos``. Building it is one pass: SQL pairs the ids (the
+``(run_id, user_custom_id)`` index for custom_ids; a keyed temp table for lines and request
+text), SQLite's JSON functions pull the answer text out of the common responses, and the few
+rules SQL lacks (case-folding, JSON key by key) run in Python on the pairs that need them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batcher_gui.domain.answers import answer_text
+from batcher_gui.domain.compare import (
+    CompareFilter,
+    CompareSummary,
+    JsonAgreement,
+    PairFlag,
+    PairRule,
+    choose_rule,
+    pair_flags,
+    request_key,
+)
+from batcher_gui.domain.errors import Cancelled
+from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.views import PromptDetail, PromptRow
+from batcher_gui.storage.views import ViewQueries
+
+#: Pairs computed per step (progress is said, and a stop is noticed, between steps).
+CHUNK = 50_000
+
+# The answer's text in SQL for the endpoints whose answer is one JSON path (most of them);
+# NULL there means "ask Python" (other endpoints, odd shapes). Responses are stored as
+# bytes: CAST makes them text for the JSON functions.
+_TEXT_SQL = """CASE
+  WHEN {x}.response IS NULL THEN NULL
+  WHEN {x}.endpoint = '/v1/chat/completions' AND json_valid(CAST({x}.response AS TEXT))
+       AND coalesce(json_type(CAST({x}.response AS TEXT), '$.choices[0].message.content'),
+                    'null') IN ('text', 'null')
+    THEN coalesce(CAST({x}.response AS TEXT) ->> '$.choices[0].message.content', '')
+  WHEN {x}.endpoint = '/v1/completions' AND json_valid(CAST({x}.response AS TEXT))
+       AND coalesce(json_type(CAST({x}.response AS TEXT), '$.choices[0].text'),
+                    'null') IN ('text', 'null')
+    THEN coalesce(CAST({x}.response AS TEXT) ->> '$.choices[0].text', '')
+  ELSE NULL END"""
+_RAW_SQL = ("CASE WHEN {x}.response IS NOT NULL AND ({t}) IS NULL THEN {x}.response END")
+
+
+def _side_sql(x: str) -> str:
+    text = _TEXT_SQL.format(x=x)
+    return f"{x}.state, {text}, {_RAW_SQL.format(x=x, t=text)}, {x}.endpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    """One row of the compare table: the pair's position, flags and both sides (None: not
+    in that run), with each side's cost (None: unknown)."""
+
+    pos: int
+    flags: int
+    a: PromptRow | None
+    b: PromptRow | None
+    a_cost: float | None = None
+    b_cost: float | None = None
+
+    @property
+    def key(self) -> str:
+        side = self.a or self.b
+        return side.custom_id if side is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PairDetail:
+    """A pair in full, for the detail pane: both prompts and both whole answers."""
+
+    row: PairRow
+    a: PromptDetail | None
+    b: PromptDetail | None
+    a_answer: str
+    b_answer: str
+
+
+def _answer(text: str | None, raw: bytes | None, endpoint: str | None) -> str | None:
+    if text is not None:
+        return text
+    if raw is None:
+        return None
+    try:
+        return answer_text(endpoint or "", orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return ""
+
+
+class CompareQueries(ViewQueries):
+    """The pairs of one compare (see the module docstring); its own connection and thread."""
+
+    def __init__(self, database: Path, prices: PriceTable | None = None) -> None:
+        super().__init__(database)
+        self.prices = prices
+        self.summary: CompareSummary | None = None
+        self.runs: tuple[int, int] | None = None
+        # TEMP tables go to memory: a million pairs is ~30 MB, and a read-only workspace
+        # folder (or a full disk) must not stop a compare.
+        self._conn.execute("PRAGMA temp_store = MEMORY")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn
+
+    # -- pairing -----------------------------------------------------------------------------
+    def _ids_distinct(self, run_id: int) -> bool:
+        return self._conn.execute(
+            "SELECT 1 FROM prompts WHERE run_id = ? GROUP BY user_custom_id HAVING count(*) > 1 "
+            "LIMIT 1", (run_id,)).fetchone() is None
+
+    def _shared_ids(self, run_a: int, run_b: int, sample: int = 1000) -> int:
+        return int(self._conn.execute(
+            "SELECT count(*) FROM (SELECT user_custom_id AS c FROM prompts WHERE run_id = ? "
+            "LIMIT ?) a WHERE EXISTS (SELECT 1 FROM prompts b WHERE b.run_id = ? AND "
+            "b.user_custom_id = a.c)", (run_a, sample, run_b)).fetchone()[0])
+
+    def _shape(self, run_id: int) -> tuple[int, int]:
+        found = self._conn.execute("SELECT count(*), coalesce(max(line_no), 0) FROM prompts "
+                                   "WHERE run_id = ?", (run_id,)).fetchone()
+        return int(found[0]), int(found[1])
+
+    def choose_rule(self, run_a: int, run_b: int) -> PairRule:
+        """The pairing rule these two runs get (see :func:`choose_rule`)."""
+        distinct = self._ids_distinct(run_a) and self._ids_distinct(run_b)
+        shared = self._shared_ids(run_a, run_b) if distinct else 0
+        if distinct and shared:
+            return PairRule.CUSTOM_ID
+        return choose_rule(ids_distinct=distinct, shared_ids=shared,
+                           same_length=self._shape(run_a) == self._shape(run_b))
+
+    def _span(self, run_id: int) -> tuple[int, int]:
+        low, high = self._id_span(run_id)
+        return (low or 0, high if high is not None else -1)
+
+    def _pair_ids(self, run_a: int, run_b: int, rule: PairRule) -> int:
+        """Fill ``cmp_ids(pos, a_id, b_id, dup)`` in the compare's order; returns how many
+        pairs came from duplicated keys."""
+        c = self._conn
+        c.execute("DROP TABLE IF EXISTS temp.cmp_ids")
+        c.execute("CREATE TEMP TABLE cmp_ids (pos INTEGER PRIMARY KEY, a_id INTEGER, "
+                  "b_id INTEGER)")
+        a_low, a_high = self._span(run_a)
+        b_low, b_high = self._span(run_b)
+        if rule is PairRule.CUSTOM_ID:
+            # A's prompts walked by id (a range of the primary key), B's found by the index.
+            c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, (SELECT b.id FROM prompts "
+                      "b WHERE b.run_id = ? AND b.user_custom_id = a.user_custom_id) FROM "
+                      "prompts a WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? ORDER BY a.id",
+                      (run_b, a_low, a_high, run_a))
+            c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM prompts b WHERE "
+                      "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                      "prompts a WHERE a.run_id = ? AND a.user_custom_id = b.user_custom_id) "
+                      "ORDER BY b.id", (b_low, b_high, run_b, run_a))
+            return 0
+        c.execute("DROP TABLE IF EXISTS temp.cmp_keys")
+        c.execute("CREATE TEMP TABLE cmp_keys (side INTEGER, key, id INTEGER)")
+        for side, run_id, low, high in ((0, run_a, a_low, a_high), (1, run_b, b_low, b_high)):
+            if rule is PairRule.LINE:
+                c.execute("INSERT INTO cmp_keys SELECT ?, line_no, id FROM prompts WHERE id "
+                          "BETWEEN ? AND ? AND +run_id = ?", (side, low, high, run_id))
+            else:
+                self._text_keys(side, run_id, low, high)
+        c.execute("DROP TABLE IF EXISTS temp.cmp_occ")
+        # Duplicates pair in order: the n-th of a key in A with the n-th of it in B.
+        c.execute("CREATE TEMP TABLE cmp_occ AS SELECT side, key, id, row_number() OVER "
+                  "(PARTITION BY side, key ORDER BY id) AS occ, count(*) OVER (PARTITION BY "
+                  "side, key) AS n FROM cmp_keys")
+        c.execute("DROP TABLE temp.cmp_keys")
+        c.execute("CREATE INDEX temp.ix_cmp_occ ON cmp_occ (side, key, occ)")
+        c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, b.id FROM cmp_occ a LEFT JOIN "
+                  "cmp_occ b ON b.side = 1 AND b.key = a.key AND b.occ = a.occ WHERE a.side = 0 "
+                  "ORDER BY a.id")
+        c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM cmp_occ b WHERE "
+                  "b.side = 1 AND NOT EXISTS (SELECT 1 FROM cmp_occ a WHERE a.side = 0 AND "
+                  "a.key = b.key AND a.occ = b.occ) ORDER BY b.id")
+        dup = int(c.execute("SELECT count(*) FROM cmp_occ a JOIN cmp_occ b ON b.side = 1 AND "
+                            "b.key = a.key AND b.occ = a.occ WHERE a.side = 0 AND "
+                            "(a.n > 1 OR b.n > 1)").fetchone()[0])
+        c.execute("DROP TABLE temp.cmp_occ")
+        return dup
+
+    def _text_keys(self, side: int, run_id: int, low: int, high: int) -> None:
+        cursor = self._conn.execute("SELECT id, body FROM prompts WHERE id BETWEEN ? AND ? "
+                                    "AND +run_id = ?", (low, high, run_id))
+        insert = self._conn.cursor()
+        while chunk := cursor.fetchmany(CHUNK):
+            rows = []
+            for pid, body in chunk:
+                try:
+                    parsed = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    parsed = body.decode("utf-8", "replace")
+                rows.append((side, hashlib.blake2b(request_key(parsed), digest_size=16)
+                             .digest(), pid))
+            insert.executemany("INSERT INTO cmp_keys VALUES (?, ?, ?)", rows)
+
+    def build(self, run_a: int, run_b: int, rule: PairRule | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> CompareSummary:
+        """Pair the two runs and classify every pair (see the module docstring)."""
+        if run_a == run_b:
+            from batcher_gui.domain.errors import InvalidInput
+
+            raise InvalidInput("a run compared with itself agrees with itself: choose two "
+                               "different runs")
+        rule = rule or self.choose_rule(run_a, run_b)
+        c = self._conn
+        c.execute("BEGIN")  # one snapshot of the workspace for the whole build
+        try:
+            duplicates = self._pair_ids(run_a, run_b, rule)
+            total = int(c.execute("SELECT count(*) FROM cmp_ids").fetchone()[0])
+            c.execute("DROP TABLE IF EXISTS temp.cmp_pairs")
+            c.execute("CREATE TEMP TABLE cmp_pairs (pos INTEGER PRIMARY KEY, a_id INTEGER, "
+                      "b_id INTEGER, flags INTEGER NOT NULL)")
+            json = JsonAgreement()
+            counts = dict.fromkeys(CompareFilter, 0)
+            tally = {f: 0 for f in PairFlag}
+            cursor = c.execute(
+                f"SELECT p.pos, p.a_id, p.b_id, {_side_sql('a')}, {_side_sql('b')} FROM cmp_ids "
+                "p LEFT JOIN prompts a ON a.id = p.a_id LEFT JOIN prompts b ON b.id = p.b_id "
+                "ORDER BY p.pos")
+            insert = c.cursor()
+            done = 0
+            while chunk := cursor.fetchmany(CHUNK):
+                rows = []
+                for (pos, a_id, b_id, a_state, a_text, a_raw, a_end,
+                     b_state, b_text, b_raw, b_end) in chunk:
+                    flags, a_json, b_json = pair_flags(
+                        a_state, _answer(a_text, a_raw, a_end), b_state,
+                        _answer(b_text, b_raw, b_end))
+                    if a_json is not None and b_json is not None:
+                        json.add(a_json, b_json)
+                    rows.append((pos, a_id, b_id, flags))
+                    for f in tally:
+                        if flags & f:
+                            tally[f] += 1
+                    for name in CompareFilter:
+                        if name.matches(flags):
+                            counts[name] += 1
+                insert.executemany("INSERT INTO cmp_pairs VALUES (?, ?, ?, ?)", rows)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+                if should_stop is not None and should_stop():
+                    raise Cancelled("compare stopped")
+            c.execute("DROP TABLE temp.cmp_ids")
+        finally:
+            c.execute("COMMIT")
+        self.runs = (run_a, run_b)
+        self.summary = CompareSummary(
+            rule=rule, paired=total - tally[PairFlag.ONLY_A] - tally[PairFlag.ONLY_B],
+            only_a=tally[PairFlag.ONLY_A], only_b=tally[PairFlag.ONLY_B],
+            duplicates=duplicates, answered=tally[PairFlag.ANSWERED],
+            same=tally[PairFlag.SAME], normalised_same=tally[PairFlag.NORMALISED_SAME],
+            failed=tally[PairFlag.FAILED], json_pairs=json.pairs, json_keys=json.per_key(),
+            counts=counts)
+        return self.summary
+
+    # -- reading pairs -------------------------------------------------------------------------
+    def pair_page(self, only: CompareFilter, after: int, limit: int) -> list[PairRow]:
+        """Up to ``limit`` pairs under ``only`` after position ``after`` (keyset paging)."""
+        found = self._conn.execute(
+            f"SELECT pos, a_id, b_id, flags FROM cmp_pairs WHERE pos > ? AND {only.sql()} "
+            "ORDER BY pos LIMIT ?", (after, limit)).fetchall()
+        return self._pair_rows(found)
+
+    def positions(self, only: CompareFilter) -> Sequence[int]:
+        """Every position under ``only``, in order (the snapshot the table pages by)."""
+        out: array[int] = array("q")
+        cursor = self._conn.execute(f"SELECT pos FROM cmp_pairs WHERE {only.sql()} ORDER BY pos")
+        while chunk := cursor.fetchmany(CHUNK):
+            out.extend(p for (p,) in chunk)
+        return out
+
+    def pairs_at(self, positions: Sequence[int]) -> list[PairRow]:
+        """The pairs at these positions, in the order given."""
+        if not positions:
+            return []
+        marks = ", ".join("?" for _ in positions)
+        found = {r[0]: r for r in self._conn.execute(
+            f"SELECT pos, a_id, b_id, flags FROM cmp_pairs WHERE pos IN ({marks})",
+            list(positions))}
+        return self._pair_rows([found[p] for p in positions if p in found])
+
+    def _pair_rows(self, found: Sequence[Sequence[Any]]) -> list[PairRow]:
+        ids = [i for r in found for i in (r[1], r[2]) if i is not None]
+        rows = {r.id: r for r in self.rows(ids)}
+        out = []
+        for pos, a_id, b_id, flags in found:
+            a, b = rows.get(a_id), rows.get(b_id)
+            out.append(PairRow(pos, flags, a, b, self._cost(a), self._cost(b)))
+        return out
+
+    def _cost(self, row: PromptRow | None) -> float | None:
+        if row is None or self.prices is None:
+            return None
+        return self.prices.cost(row.model, row.input_tokens, row.output_tokens)
+
+    def pair_detail(self, pos: int) -> PairDetail | None:
+        """A pair with both prompts' details and whole answers."""
+        rows = self.pairs_at([pos])
+        if not rows:
+            return None
+        row = rows[0]
+        a = self.detail(row.a.id) if row.a is not None else None
+        b = self.detail(row.b.id) if row.b is not None else None
+        return PairDetail(row, a, b, _full_answer(a), _full_answer(b))
+
+    def export_rows(self, only: CompareFilter) -> Iterator[list[tuple[PairRow, str, str]]]:
+        """Every pair under ``only`` with both whole answers, in chunks (for a file)."""
+        after = 0
+        while True:
+            found = self._conn.execute(
+                f"SELECT pos, a_id, b_id, flags FROM cmp_pairs WHERE pos > ? AND {only.sql()} "
+                "ORDER BY pos LIMIT ?", (after, 2000)).fetchall()
+            if not found:
+                return
+            after = found[-1][0]
+            answers = self._answers([i for r in found for i in (r[1], r[2]) if i is not None])
+            yield [(row, answers.get(row.a.id, "") if row.a else "",
+                    answers.get(row.b.id, "") if row.b else "")
+                   for row in self._pair_rows(found)]
+
+    def _answers(self, ids: Sequence[int]) -> dict[int, str]:
+        marks = ", ".join("?" for _ in ids)
+        out = {}
+        for pid, endpoint, response in self._conn.execute(
+                f"SELECT id, endpoint, response FROM prompts WHERE id IN ({marks})", list(ids)):
+            out[pid] = _answer(None, response, endpoint) or ""
+        return out
+
+
+def _full_answer(detail: PromptDetail | None) -> str:
+    if detail is None or detail.response is None:
+        return ""
+    return _answer(None, detail.response, detail.row.endpoint) or ""
+
+
+#: What "failed" means for a side (the Failed-in-either filter).
+FAILED_STATES = (PromptState.FAILED, PromptState.EXPIRED)

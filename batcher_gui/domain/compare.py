@@ -149,8 +149,8 @@ def pair_flags(a_state: str | None, a_answer: str | None, b_state: str | None,
     """A pair's flags (None state: that side is missing) and, when both answers are JSON
     objects, both objects (for key-by-key agreement).
 
-    An answer of None means no response is stored (pending, failed...); '' is an empty
-    answer, which agrees with another empty one.
+    An answer of None means no response is stored (pending...); '' is an empty answer, which
+    agrees with another empty one. A pair with a failed side neither agrees nor differs.
     """
     flags = PairFlag.NONE
     if a_state is None:
@@ -158,7 +158,9 @@ def pair_flags(a_state: str | None, a_answer: str | None, b_state: str | None,
     if b_state is None:
         flags |= PairFlag.ONLY_A
     if a_state in _FAILED_STATES or b_state in _FAILED_STATES:
+        # A failed prompt may keep the provider's error body: that is not an answer.
         flags |= PairFlag.FAILED
+        return int(flags), None, None
     if a_answer is None or b_answer is None or a_state is None or b_state is None:
         return int(flags), None, None
     flags |= PairFlag.ANSWERED

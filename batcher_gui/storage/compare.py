@@ -120,6 +120,10 @@ class CompareQueries(ViewQueries):
     def conn(self) -> sqlite3.Connection:
         return self._conn
 
+    def label_names(self) -> dict[int, str]:
+        """The workspace's label names by key (1-9)."""
+        return dict(self._conn.execute("SELECT key, name FROM label_names"))
+
     # -- pairing -----------------------------------------------------------------------------
     def _ids_distinct(self, run_id: int) -> bool:
         return self._conn.execute(

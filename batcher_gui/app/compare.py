@@ -53,8 +53,12 @@ class Comparison:
                  prices: PriceTable | None = None) -> None:
         self.run_a, self.run_b = run_a, run_b
         self.prices = prices or price_table()
+        # Two threads, each with its connection: the pairs are built (and then paged) on one,
+        # while the other reads the first page and details at once.
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-compare")
         self._queries = self._pool.submit(CompareQueries, database, self.prices).result()
+        self._quick_pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-compare-quick")
+        self._quick = self._quick_pool.submit(CompareQueries, database, self.prices).result()
         self._stop = threading.Event()
         self._closed = False
         self.summary: CompareSummary | None = None
@@ -67,22 +71,23 @@ class Comparison:
         return await asyncio.get_running_loop().run_in_executor(
             None, cls, database, run_a, run_b, prices)
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _call(self, fn: Callable[..., T], *args: Any, quick: bool = False) -> T:
         if self._closed:
             raise Superseded("closed")
+        queries = self._quick if quick else self._queries
 
         def call() -> T:
             if self._closed:
                 raise Superseded("closed")
             try:
-                return fn(self._queries, *args)
+                return fn(queries, *args)
             except sqlite3.OperationalError as exc:
                 if "interrupted" in str(exc):
                     raise Superseded("compare") from None
                 raise
 
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, functools.partial(call))
+            self._quick_pool if quick else self._pool, functools.partial(call))
 
     async def build(self, progress: Progress | None = None,
                     rule: PairRule | None = None) -> CompareSummary:
@@ -94,13 +99,13 @@ class Comparison:
             if progress is not None:
                 loop.call_soon_threadsafe(progress, done, total)
 
-        runs = {r.run.id: r for r in await self._call(CompareQueries.run_overviews)}
+        runs = {r.run.id: r for r in await self._call(CompareQueries.run_overviews, quick=True)}
         for run_id in (self.run_a, self.run_b):
             if run_id not in runs:
                 raise Superseded(f"run {run_id} is gone")
         self.sides = (run_side(runs[self.run_a].priced(self.prices)),
                       run_side(runs[self.run_b].priced(self.prices)))
-        self.label_names = await self._call(CompareQueries.label_names)
+        self.label_names = await self._call(CompareQueries.label_names, quick=True)
         try:
             self.summary = await self._call(CompareQueries.build, self.run_a, self.run_b, rule,
                                             said, self._stop.is_set)
@@ -117,8 +122,13 @@ class Comparison:
     async def pairs_at(self, positions: Sequence[int]) -> list[PairRow]:
         return await self._call(CompareQueries.pairs_at, positions)
 
-    async def pair_detail(self, pos: int) -> PairDetail | None:
-        return await self._call(CompareQueries.pair_detail, pos)
+    async def preview(self, limit: int) -> list[PairRow] | None:
+        """The first pairs at once, before the build ends (None: they wait for it)."""
+        return await self._call(CompareQueries.preview, self.run_a, self.run_b, limit,
+                                quick=True)
+
+    async def pair_detail(self, row: PairRow) -> PairDetail:
+        return await self._call(CompareQueries.pair_detail, row, quick=True)
 
     async def write(self, only: CompareFilter, out: str, fmt: str | None = None) -> int:
         """Write the pairs under ``only`` to ``out`` (JSONL or CSV); returns how many."""
@@ -128,9 +138,10 @@ class Comparison:
         """Stop what runs and close the connection (blocks: call in a thread)."""
         self._closed = True
         self._stop.set()
-        self._queries.interrupt()
-        self._pool.submit(self._queries.close)
-        self._pool.shutdown(wait=True)
+        for pool, queries in ((self._pool, self._queries), (self._quick_pool, self._quick)):
+            queries.interrupt()
+            pool.submit(queries.close)
+            pool.shutdown(wait=True)
 
     async def aclose(self) -> None:
         if not self._closed:

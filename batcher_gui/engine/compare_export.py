@@ -12,6 +12,7 @@ import orjson
 
 from batcher_gui.domain.compare import CompareFilter, PairFlag
 from batcher_gui.domain.views import PromptRow
+from batcher_gui.engine.destination import written_file
 from batcher_gui.engine.export import (
     COST_DECIMALS,
     ExportFormat,
@@ -19,7 +20,6 @@ from batcher_gui.engine.export import (
     format_for,
     spreadsheet_safe,
 )
-from batcher_gui.engine.destination import written_file
 from batcher_gui.storage.compare import CompareQueries, PairRow
 
 SIDE_FIELDS = ("custom_id", "state", "answer", "input_tokens", "output_tokens", "cost_usd",

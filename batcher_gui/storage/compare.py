@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,26 +43,22 @@ from batcher_gui.storage.views import ViewQueries
 #: Pairs computed per step (progress is said, and a stop is noticed, between steps).
 CHUNK = 50_000
 
-# The answer's text in SQL for the endpoints whose answer is one JSON path (most of them);
-# NULL there means "ask Python" (other endpoints, odd shapes). Responses are stored as
-# bytes: CAST makes them text for the JSON functions.
-_TEXT_SQL = """CASE
-  WHEN {x}.response IS NULL THEN NULL
-  WHEN {x}.endpoint = '/v1/chat/completions' AND json_valid(CAST({x}.response AS TEXT))
-       AND coalesce(json_type(CAST({x}.response AS TEXT), '$.choices[0].message.content'),
-                    'null') IN ('text', 'null')
-    THEN coalesce(CAST({x}.response AS TEXT) ->> '$.choices[0].message.content', '')
-  WHEN {x}.endpoint = '/v1/completions' AND json_valid(CAST({x}.response AS TEXT))
-       AND coalesce(json_type(CAST({x}.response AS TEXT), '$.choices[0].text'),
-                    'null') IN ('text', 'null')
-    THEN coalesce(CAST({x}.response AS TEXT) ->> '$.choices[0].text', '')
-  ELSE NULL END"""
-_RAW_SQL = ("CASE WHEN {x}.response IS NOT NULL AND ({t}) IS NULL THEN {x}.response END")
+# The answer's text in SQL for the endpoints whose answer is one JSON path (most of them); for
+# the others (NULL here) the response goes to Python. Responses are stored as bytes: CAST
+# makes them text for the JSON functions; a body that is not JSON has no answer text ('').
+_SIMPLE = {"/v1/chat/completions": "$.choices[0].message.content",
+           "/v1/completions": "$.choices[0].text"}
+_TEXT_SQL = ("CASE WHEN {x}.response IS NULL THEN NULL "
+             + " ".join(f"WHEN {{x}}.endpoint = '{endpoint}' THEN coalesce(CASE WHEN "
+                        f"json_valid(CAST({{x}}.response AS TEXT)) THEN CAST({{x}}.response AS "
+                        f"TEXT) ->> '{path}' END, '')" for endpoint, path in _SIMPLE.items())
+             + " END")
+_RAW_SQL = ("CASE WHEN {x}.endpoint NOT IN ("
+            + ", ".join(f"'{e}'" for e in _SIMPLE) + ") THEN {x}.response END")
 
 
 def _side_sql(x: str) -> str:
-    text = _TEXT_SQL.format(x=x)
-    return f"{x}.state, {text}, {_RAW_SQL.format(x=x, t=text)}, {x}.endpoint"
+    return f"{x}.state, {_TEXT_SQL.format(x=x)}, {_RAW_SQL.format(x=x)}, {x}.endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +232,7 @@ class CompareQueries(ViewQueries):
             c.execute("CREATE TEMP TABLE cmp_pairs (pos INTEGER PRIMARY KEY, a_id INTEGER, "
                       "b_id INTEGER, flags INTEGER NOT NULL)")
             json = JsonAgreement()
-            counts = dict.fromkeys(CompareFilter, 0)
-            tally = {f: 0 for f in PairFlag}
+            seen: Counter[int] = Counter()  # pairs by flags (a few kinds): counted at the end
             cursor = c.execute(
                 f"SELECT p.pos, p.a_id, p.b_id, {_side_sql('a')}, {_side_sql('b')} FROM cmp_ids "
                 "p LEFT JOIN prompts a ON a.id = p.a_id LEFT JOIN prompts b ON b.id = p.b_id "
@@ -248,17 +244,12 @@ class CompareQueries(ViewQueries):
                 for (pos, a_id, b_id, a_state, a_text, a_raw, a_end,
                      b_state, b_text, b_raw, b_end) in chunk:
                     flags, a_json, b_json = pair_flags(
-                        a_state, _answer(a_text, a_raw, a_end), b_state,
-                        _answer(b_text, b_raw, b_end))
+                        a_state, a_text if a_raw is None else _answer(a_text, a_raw, a_end),
+                        b_state, b_text if b_raw is None else _answer(b_text, b_raw, b_end))
                     if a_json is not None and b_json is not None:
                         json.add(a_json, b_json)
                     rows.append((pos, a_id, b_id, flags))
-                    for f in tally:
-                        if flags & f:
-                            tally[f] += 1
-                    for name in CompareFilter:
-                        if name.matches(flags):
-                            counts[name] += 1
+                    seen[flags] += 1
                 insert.executemany("INSERT INTO cmp_pairs VALUES (?, ?, ?, ?)", rows)
                 done += len(chunk)
                 if progress is not None:
@@ -269,6 +260,9 @@ class CompareQueries(ViewQueries):
         finally:
             c.execute("COMMIT")
         self.runs = (run_a, run_b)
+        tally = {f: sum(n for flags, n in seen.items() if flags & f) for f in PairFlag}
+        counts = {name: sum(n for flags, n in seen.items() if name.matches(flags))
+                  for name in CompareFilter}
         self.summary = CompareSummary(
             rule=rule, paired=total - tally[PairFlag.ONLY_A] - tally[PairFlag.ONLY_B],
             only_a=tally[PairFlag.ONLY_A], only_b=tally[PairFlag.ONLY_B],
@@ -318,15 +312,41 @@ class CompareQueries(ViewQueries):
             return None
         return self.prices.cost(row.model, row.input_tokens, row.output_tokens)
 
-    def pair_detail(self, pos: int) -> PairDetail | None:
-        """A pair with both prompts' details and whole answers."""
-        rows = self.pairs_at([pos])
-        if not rows:
-            return None
-        row = rows[0]
+    def pair_detail(self, row: PairRow) -> PairDetail:
+        """A pair with both prompts' details and whole answers (by its prompts' ids: any
+        connection answers it, the pairs built or not)."""
         a = self.detail(row.a.id) if row.a is not None else None
         b = self.detail(row.b.id) if row.b is not None else None
         return PairDetail(row, a, b, _full_answer(a), _full_answer(b))
+
+    def preview(self, run_a: int, run_b: int, limit: int) -> list[PairRow] | None:
+        """The first ``limit`` pairs, read straight from the runs while the pairs are built
+        (None: no quick way; the page waits for the build).
+
+        When the runs share custom_ids (a sample of A's first ones) the first page of "All"
+        is A's first prompts and their partners found by the custom_id index: ``limit``
+        seeks. Its positions are those the build gives them (A's prompts come first, in
+        order).
+        """
+        if run_a == run_b or not self._shared_ids(run_a, run_b, sample=limit):
+            return None
+        low, high = self._span(run_a)
+        ids = self._conn.execute(
+            "SELECT a.id, (SELECT b.id FROM prompts b WHERE b.run_id = ? AND b.user_custom_id "
+            "= a.user_custom_id) FROM prompts a WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? "
+            "ORDER BY a.id LIMIT ?", (run_b, low, high, run_a, limit)).fetchall()
+        sides = {r[0]: r[1:] for r in self._conn.execute(
+            f"SELECT x.id, {_side_sql('x')} FROM prompts x WHERE x.id IN "
+            f"({', '.join('?' for pair in ids for i in pair if i is not None)})",
+            [i for pair in ids for i in pair if i is not None])}
+        found_rows = []
+        for pos, (a_id, b_id) in enumerate(ids, start=1):
+            a_state, a_text, a_raw, a_end = sides[a_id]
+            b_state, b_text, b_raw, b_end = sides.get(b_id, (None, None, None, None))
+            flags, _, _ = pair_flags(a_state, _answer(a_text, a_raw, a_end), b_state,
+                                     _answer(b_text, b_raw, b_end))
+            found_rows.append((pos, a_id, b_id, flags))
+        return self._pair_rows(found_rows)
 
     def export_rows(self, only: CompareFilter) -> Iterator[list[tuple[PairRow, str, str]]]:
         """Every pair under ``only`` with both whole answers, in chunks (for a file)."""

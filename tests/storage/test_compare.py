@@ -117,9 +117,26 @@ def test_json_answers_agree_key_by_key_and_failures_are_counted(
         assert s.counts[CompareFilter.FAILED] == 1
         failed = q.pair_page(CompareFilter.FAILED, 0, 9)
         assert failed[0].a.state.value == "failed" and failed[0].b.answer == "late"
-        detail = q.pair_detail(failed[0].pos)
-        assert detail is not None and detail.b_answer == "late" and detail.a_answer == ""
+        detail = q.pair_detail(failed[0])
+        assert detail.b_answer == "late" and detail.a_answer == ""
         lines = "\n".join(s.lines())
         assert "key by key 66.7% (4 of 6 values)" in lines and "label: 100.0%" in lines
+    finally:
+        q.close()
+
+
+def test_the_first_page_is_read_before_the_build_with_the_same_positions(
+        store: Store, tmp_path: Path) -> None:
+    a = make_run(store, tmp_path, "a", [(f"k{i}", f"p{i}") for i in range(6)],
+                 ["x", "y", "z", None, "w", "v"])
+    b = make_run(store, tmp_path, "b", [(f"k{i}", f"p{i}") for i in (5, 4, 3, 2, 1, 7)],
+                 ["v", "W", "q", "z", "y", "new"])
+    q = _queries(store)
+    try:
+        early = q.preview(a, b, 4)
+        assert early is not None
+        q.build(a, b)
+        assert early == q.pair_page(CompareFilter.ALL, 0, 4)
+        assert [r.flags & PairFlag.SAME for r in early] == [0, PairFlag.SAME, PairFlag.SAME, 0]
     finally:
         q.close()

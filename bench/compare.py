@@ -42,8 +42,8 @@ def write_prompts(path: Path, n: int) -> None:
             }) + b"\n" for i in range(start, min(n, start + 50_000))))
 
 
-_ANSWER = """CASE WHEN {i} % 10 = 9 THEN '{{"label": "' || ({i} % {m}) || '", "score": ' || ({i} % 3)
-  || '}}' ELSE 'The answer to item ' || {i} || ' is ' || ({i} % {m}) || '.' END"""
+_ANSWER = """CASE WHEN {i} % 10 = 9 THEN '{{"label": "' || ({i} % {m}) || '", "score": '
+  || ({i} % 3) || '}}' ELSE 'The answer to item ' || {i} || ' is ' || ({i} % {m}) || '.' END"""
 
 
 def store_answers(database: Path, run_id: int, *, b_side: bool) -> None:

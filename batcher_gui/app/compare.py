@@ -19,13 +19,20 @@ from typing import Any, TypeVar
 
 from batcher_gui.app.reader import Superseded
 from batcher_gui.config.prices import price_table
-from batcher_gui.domain.compare import CompareFilter, CompareSummary, PairRule, RunSide
+from batcher_gui.domain.compare import (
+    CompareFilter,
+    CompareSummary,
+    PairDetail,
+    PairRow,
+    PairRule,
+    RunSide,
+)
 from batcher_gui.domain.errors import Cancelled
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.views import RunOverview
 from batcher_gui.engine.compare_export import write_pairs
 from batcher_gui.engine.export import check_destination, format_for
-from batcher_gui.storage.compare import CompareQueries, PairDetail, PairRow
+from batcher_gui.storage.compare import CompareQueries
 
 T = TypeVar("T")
 #: Called (on the event loop) with (pairs done, pairs in all) while a compare is built.

@@ -16,15 +16,15 @@ hold the same value on both).
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntFlag, StrEnum
 from typing import Any
 
-import orjson
-
 from batcher_gui.domain.states import PromptState
+from batcher_gui.domain.views import PromptDetail, PromptRow
 
 
 class PairRule(StrEnum):
@@ -118,7 +118,8 @@ def request_key(body: Any) -> bytes:
     """What pairs requests by text: the parsed body without ``model``, keys sorted."""
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if k != "model"}
-    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
 
 
 def normalised(text: str) -> str:
@@ -138,8 +139,8 @@ def json_object(text: str) -> dict[str, Any] | None:
     if not stripped.startswith("{"):
         return None
     try:
-        value = orjson.loads(stripped)
-    except orjson.JSONDecodeError:
+        value = json.loads(stripped)
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return None
     return value if isinstance(value, dict) else None
 
@@ -264,6 +265,36 @@ class CompareSummary:
 def share(part: int, whole: int) -> str:
     """``part`` of ``whole`` as a percentage ("—" of nothing)."""
     return f"{100 * part / whole:.1f}%" if whole else "—"
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    """One row of the compare table: the pair's position, flags and both sides (None: not
+    in that run), with each side's cost (None: unknown)."""
+
+    pos: int
+    flags: int
+    a: PromptRow | None
+    b: PromptRow | None
+    a_cost: float | None = None
+    b_cost: float | None = None
+
+    @property
+    def key(self) -> str:
+        side = self.a or self.b
+        return side.custom_id if side is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PairDetail:
+    """A pair in full, for the detail pane: both prompts and both whole answers."""
+
+    row: PairRow
+    a: PromptDetail | None
+    b: PromptDetail | None
+    a_answer: str
+    b_answer: str
+
 
 
 # -- word-level diff ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from batcher_gui.domain.compare import CompareFilter, PairFlag
+from batcher_gui.domain.compare import CompareFilter, PairFlag, PairRow
 from batcher_gui.domain.views import PromptRow
 from batcher_gui.engine.destination import written_file
 from batcher_gui.engine.export import (
@@ -20,7 +20,7 @@ from batcher_gui.engine.export import (
     format_for,
     spreadsheet_safe,
 )
-from batcher_gui.storage.compare import CompareQueries, PairRow
+from batcher_gui.storage.compare import CompareQueries
 
 SIDE_FIELDS = ("custom_id", "state", "answer", "input_tokens", "output_tokens", "cost_usd",
                "label", "note", "check")

@@ -17,7 +17,6 @@ import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,9 @@ from batcher_gui.domain.compare import (
     CompareFilter,
     CompareSummary,
     JsonAgreement,
+    PairDetail,
     PairFlag,
+    PairRow,
     PairRule,
     choose_rule,
     pair_flags,
@@ -59,35 +60,6 @@ _RAW_SQL = ("CASE WHEN {x}.endpoint NOT IN ("
 
 def _side_sql(x: str) -> str:
     return f"{x}.state, {_TEXT_SQL.format(x=x)}, {_RAW_SQL.format(x=x)}, {x}.endpoint"
-
-
-@dataclass(frozen=True, slots=True)
-class PairRow:
-    """One row of the compare table: the pair's position, flags and both sides (None: not
-    in that run), with each side's cost (None: unknown)."""
-
-    pos: int
-    flags: int
-    a: PromptRow | None
-    b: PromptRow | None
-    a_cost: float | None = None
-    b_cost: float | None = None
-
-    @property
-    def key(self) -> str:
-        side = self.a or self.b
-        return side.custom_id if side is not None else ""
-
-
-@dataclass(frozen=True, slots=True)
-class PairDetail:
-    """A pair in full, for the detail pane: both prompts and both whole answers."""
-
-    row: PairRow
-    a: PromptDetail | None
-    b: PromptDetail | None
-    a_answer: str
-    b_answer: str
 
 
 def _answer(text: str | None, raw: bytes | None, endpoint: str | None) -> str | None:

@@ -72,6 +72,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          "Restart the run's failed batches and send its failed prompts again", True),
         ("delivery", "De&livery…", None,
          "Where the selected run's answers go as they arrive (a folder or a webhook)", False),
+        ("compare", "Co&mpare…", "Ctrl+Shift+M",
+         "Compare two runs side by side: select two runs, or choose the other one", False),
         ("-", "", None, "", False),
         ("delete_run", "&Delete Run…", "Delete",
          "Delete the selected run with its prompts and results", False),

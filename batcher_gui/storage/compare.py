@@ -59,7 +59,8 @@ _RAW_SQL = ("CASE WHEN {x}.endpoint NOT IN ("
 
 
 def _side_sql(x: str) -> str:
-    return f"{x}.state, {_TEXT_SQL.format(x=x)}, {_RAW_SQL.format(x=x)}, {x}.endpoint"
+    return (f"{x}.state AS s{x}, {_TEXT_SQL.format(x=x)} AS t{x}, {_RAW_SQL.format(x=x)} AS r{x}, "
+            f"{x}.endpoint AS e{x}")
 
 
 def _answer(text: str | None, raw: bytes | None, endpoint: str | None) -> str | None:
@@ -204,30 +205,42 @@ class CompareQueries(ViewQueries):
             c.execute("CREATE TEMP TABLE cmp_pairs (pos INTEGER PRIMARY KEY, a_id INTEGER, "
                       "b_id INTEGER, flags INTEGER NOT NULL)")
             json = JsonAgreement()
-            seen: Counter[int] = Counter()  # pairs by flags (a few kinds): counted at the end
-            cursor = c.execute(
-                f"SELECT p.pos, p.a_id, p.b_id, {_side_sql('a')}, {_side_sql('b')} FROM cmp_ids "
-                "p LEFT JOIN prompts a ON a.id = p.a_id LEFT JOIN prompts b ON b.id = p.b_id "
-                "ORDER BY p.pos")
-            insert = c.cursor()
-            done = 0
-            while chunk := cursor.fetchmany(CHUNK):
-                rows = []
-                for (pos, a_id, b_id, a_state, a_text, a_raw, a_end,
-                     b_state, b_text, b_raw, b_end) in chunk:
-                    flags, a_json, b_json = pair_flags(
-                        a_state, a_text if a_raw is None else _answer(a_text, a_raw, a_end),
-                        b_state, b_text if b_raw is None else _answer(b_text, b_raw, b_end))
-                    if a_json is not None and b_json is not None:
-                        json.add(a_json, b_json)
-                    rows.append((pos, a_id, b_id, flags))
-                    seen[flags] += 1
-                insert.executemany("INSERT INTO cmp_pairs VALUES (?, ?, ?, ?)", rows)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-                if should_stop is not None and should_stop():
-                    raise Cancelled("compare stopped")
+
+            def classify(a_state: str | None, a_text: str | None, a_raw: bytes | None,
+                         a_end: str | None, b_state: str | None, b_text: str | None,
+                         b_raw: bytes | None, b_end: str | None) -> int:
+                flags, a_json, b_json = pair_flags(
+                    a_state, a_text if a_raw is None else _answer(a_text, a_raw, a_end),
+                    b_state, b_text if b_raw is None else _answer(b_text, b_raw, b_end))
+                if a_json is not None and b_json is not None:
+                    json.add(a_json, b_json)
+                return flags
+
+            # Pairs whose answers are the very same text (and do not look like JSON) are
+            # classified by SQL; Python sees the others (different, JSON, missing, odd).
+            c.create_function("cmp_classify", 8, classify)
+            args = "sa, ta, ra, ea, sb, tb, rb, eb"
+            failed = "('failed', 'expired')"
+            same = int(PairFlag.ANSWERED | PairFlag.SAME | PairFlag.NORMALISED_SAME)
+            step = (f"WITH t AS MATERIALIZED (SELECT p.pos, p.a_id, p.b_id, {_side_sql('a')}, "
+                    f"{_side_sql('b')} FROM cmp_ids p LEFT JOIN prompts a ON a.id = p.a_id "
+                    "LEFT JOIN prompts b ON b.id = p.b_id WHERE p.pos BETWEEN ? AND ?) "
+                    "INSERT INTO cmp_pairs SELECT pos, a_id, b_id, CASE WHEN sa IS NULL OR sb "
+                    f"IS NULL OR sa IN {failed} OR sb IN {failed} OR ra IS NOT NULL OR rb IS "
+                    f"NOT NULL OR ta IS NULL OR tb IS NULL THEN cmp_classify({args}) "
+                    f"WHEN ta = tb AND instr(substr(ta, 1, 100), '{{') = 0 THEN {same} "
+                    f"ELSE cmp_classify({args}) END FROM t")
+            try:
+                for first in range(1, total + 1, CHUNK):
+                    c.execute(step, (first, first + CHUNK - 1))
+                    if progress is not None:
+                        progress(min(first + CHUNK - 1, total), total)
+                    if should_stop is not None and should_stop():
+                        raise Cancelled("compare stopped")
+            finally:
+                c.create_function("cmp_classify", 8, None)
+            seen = Counter(dict(c.execute("SELECT flags, count(*) FROM cmp_pairs "
+                                          "GROUP BY flags").fetchall()))
             c.execute("DROP TABLE temp.cmp_ids")
         finally:
             c.execute("COMMIT")

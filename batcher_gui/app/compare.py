@@ -65,7 +65,7 @@ class Comparison:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-compare")
         self._queries = self._pool.submit(CompareQueries, database, self.prices).result()
         self._quick_pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-compare-quick")
-        self._quick = self._quick_pool.submit(CompareQueries, database, self.prices).result()
+        self._quick = self._quick_pool.submit(CompareQueries, database, self.prices, 2).result()
         self._stop = threading.Event()
         self._closed = False
         self.summary: CompareSummary | None = None

@@ -78,10 +78,17 @@ def test_two_selected_runs_compare_in_a_tab(make_window: Callable[..., MainWindo
     assert "q 1" in view.answer_a.toPlainText()
     assert "c1 — different" in view.pair_title.text()
 
-    # Opening the same compare again goes back to its tab; closing it removes it.
+    # Opening the same compare again goes back to its tab; "Compare Again" reads it afresh
+    # in its place; closing it removes it.
     assert window.open_compare(1, 2) is view
-    view.close_button.click()
-    assert window.tabs.indexOf(view) == -1
+    view.again_button.click()
+    fresh = window.tabs.currentWidget()
+    assert isinstance(fresh, CompareView) and fresh is not view
+    assert window.tabs.indexOf(fresh) == 3
+    qtbot.waitUntil(lambda: fresh.buttons[CompareFilter.SAME].text() == "Same (3)",
+                    timeout=WAIT)
+    fresh.close_button.click()
+    assert window.tabs.indexOf(fresh) == -1
     assert window.tabs.count() == 3
 
 
@@ -105,13 +112,17 @@ def test_compare_with_asks_for_the_other_run(make_window: Callable[..., MainWind
                     timeout=WAIT)
 
 
-def test_a_run_is_not_compared_with_itself(make_window: Callable[..., MainWindow],
-                                           qtbot: QtBot, tmp_path: Path) -> None:
+def test_a_run_is_not_compared_with_itself_nor_with_a_missing_one(
+        make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window()
     assert window.open_compare(1, 1) is None
     qtbot.waitUntil(lambda: window.findChild(QMessageBox, "message-box") is not None,
                     timeout=WAIT)
     assert "itself" in window.findChild(QMessageBox, "message-box").text()
+    view = window.open_compare(1, 2)  # neither exists (a run deleted meanwhile)
+    assert view is not None
+    qtbot.waitUntil(lambda: "Cannot compare: run 1 is gone" in view.agreement.text(),
+                    timeout=WAIT)
 
 
 def test_the_diff_marks_words_each_side_lacks_in_light_and_dark() -> None:

@@ -94,6 +94,8 @@ class CompareView(QWidget):
 
     #: The user closed the tab (the owner removes it and closes the comparison).
     closeRequested = Signal()
+    #: The user asked to compare the runs again as they are now.
+    refreshRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +113,10 @@ class CompareView(QWidget):
         self.progress.setFormat("Comparing: %v of %m pairs")
         self.close_button = QPushButton("Close Compare")
         self.close_button.clicked.connect(self.closeRequested.emit)
+        self.again_button = QPushButton("Compare Again")
+        self.again_button.setToolTip("A compare shows the runs as they were when it opened: "
+                                     "read them again (answers that arrived since, labels)")
+        self.again_button.clicked.connect(self.refreshRequested.emit)
         self.filters = QButtonGroup(self)
         self.filters.setExclusive(True)
         self.buttons: dict[CompareFilter, QPushButton] = {}
@@ -126,6 +132,7 @@ class CompareView(QWidget):
             bar.addWidget(button)
         self.buttons[CompareFilter.ALL].setChecked(True)
         bar.addStretch(1)
+        bar.addWidget(self.again_button)
         bar.addWidget(self.close_button)
         self.model = CompareModel(self)
         self.table = QTableView()
@@ -178,7 +185,10 @@ class CompareView(QWidget):
 
         try:
             summary = await comparison.build(progressed)
-        except Superseded:
+        except Superseded as gone:
+            if "gone" in str(gone):  # deleted meanwhile: said, not left "pairing" for ever
+                self.progress.hide()
+                self.agreement.setText(html.escape(f"Cannot compare: {gone}."))
             return None
         preview.cancel()
         assert comparison.sides is not None

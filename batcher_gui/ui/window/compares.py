@@ -46,6 +46,7 @@ class Compares:
         self._tabs.addTab(view, f"Compare #{run_a} ↔ #{run_b}")
         self._tabs.setCurrentWidget(view)
         view.closeRequested.connect(lambda: self.close(run_a, run_b))
+        view.refreshRequested.connect(lambda: self.again(run_a, run_b))
         database, prices = session.reader.database, session.reader.prices
         spawn(self._start(view, database, run_a, run_b, prices), name="compare", owner=view)
         return view
@@ -57,6 +58,17 @@ class Compares:
             await comparison.aclose()
             return
         await view.start(comparison)
+
+    def again(self, run_a: int, run_b: int) -> CompareView | None:
+        """Compare the two runs again as they are now (a new tab in place of the old)."""
+        view = self.views.get((run_a, run_b))
+        index = self._tabs.indexOf(view) if view is not None else -1
+        self.close(run_a, run_b)
+        fresh = self.open(run_a, run_b)
+        if fresh is not None and index >= 0:
+            self._tabs.tabBar().moveTab(self._tabs.indexOf(fresh), index)
+            self._tabs.setCurrentWidget(fresh)
+        return fresh
 
     def close(self, run_a: int, run_b: int) -> None:
         view = self.views.pop((run_a, run_b), None)

@@ -169,9 +169,10 @@ def pair_flags(a_state: str | None, a_answer: str | None, b_state: str | None,
         flags |= PairFlag.SAME | PairFlag.NORMALISED_SAME
     elif normalised(a_answer) == normalised(b_answer):
         flags |= PairFlag.NORMALISED_SAME
-    # Parsed only when it may be JSON: most answers are prose.
+    # Parsed only when it may be JSON (most answers are prose); the same text once.
     a_json = json_object(a_answer) if "{" in a_answer[:100] else None
-    b_json = json_object(b_answer) if a_json is not None else None
+    b_json = (a_json if a_answer == b_answer else json_object(b_answer)) \
+        if a_json is not None else None
     if a_json is not None and b_json is not None:
         flags |= PairFlag.JSON
         return int(flags), a_json, b_json

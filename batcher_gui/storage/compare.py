@@ -138,15 +138,21 @@ class CompareQueries(ViewQueries):
         a_low, a_high = self._span(run_a)
         b_low, b_high = self._span(run_b)
         if rule is PairRule.CUSTOM_ID:
-            # A's prompts walked by id (a range of the primary key), B's found by the index.
-            c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, (SELECT b.id FROM prompts "
-                      "b WHERE b.run_id = ? AND b.user_custom_id = a.user_custom_id) FROM "
-                      "prompts a WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? ORDER BY a.id",
-                      (run_b, a_low, a_high, run_a))
+            # A's prompts walked by id (a range of the primary key). Its partner is first
+            # looked for at the same place in B (runs of one file keep its order: a seek by
+            # primary key), else found by the custom_id index.
+            c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, CASE WHEN "
+                      "b.user_custom_id = a.user_custom_id THEN b.id ELSE (SELECT x.id FROM "
+                      "prompts x WHERE x.run_id = ? AND x.user_custom_id = a.user_custom_id) "
+                      "END FROM prompts a LEFT JOIN prompts b ON b.id = a.id - ? AND "
+                      "b.run_id = ? WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? ORDER BY a.id",
+                      (run_b, a_low - b_low, run_b, a_low, a_high, run_a))
             c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM prompts b WHERE "
-                      "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT EXISTS (SELECT 1 FROM "
-                      "prompts a WHERE a.run_id = ? AND a.user_custom_id = b.user_custom_id) "
-                      "ORDER BY b.id", (b_low, b_high, run_b, run_a))
+                      "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT (coalesce((SELECT "
+                      "a.user_custom_id = b.user_custom_id FROM prompts a WHERE a.id = b.id + ? "
+                      "AND a.run_id = ?), 0) OR EXISTS (SELECT 1 FROM prompts a WHERE "
+                      "a.run_id = ? AND a.user_custom_id = b.user_custom_id)) ORDER BY b.id",
+                      (b_low, b_high, run_b, a_low - b_low, run_a, run_a))
             return 0
         c.execute("DROP TABLE IF EXISTS temp.cmp_keys")
         c.execute("CREATE TEMP TABLE cmp_keys (side INTEGER, key, id INTEGER)")

@@ -126,6 +126,10 @@ class Comparison:
     async def positions(self, only: CompareFilter) -> Sequence[int]:
         return await self._call(CompareQueries.positions, only)
 
+    async def side_ids(self, only: CompareFilter, side: str = "a") -> list[int]:
+        """Prompt ids of one side of the pairs under ``only`` (what a re-run of them takes)."""
+        return await self._call(CompareQueries.side_ids, only, side)
+
     async def pairs_at(self, positions: Sequence[int]) -> list[PairRow]:
         return await self._call(CompareQueries.pairs_at, positions)
 

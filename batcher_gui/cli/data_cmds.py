@@ -163,6 +163,7 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
         say("No runs yet. Import a file:  batcher import prompts.jsonl")
         return EXIT_OK
     say("Runs:")
+    lineages = await service.lineages()
     for run in payload["runs"]:
         progress = said.run_progress(run["by_state"], run["delivery_failures"],
                                      run_id=run["id"])
@@ -175,6 +176,8 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
             cost += f"  (no price known for {', '.join(run['unpriced_models'])})"
         say(f"  #{run['id']:<4} {run['name']:<30} {plural(run['prompts'], 'prompt'):>16}   "
             f"{progress}{tokens}{cost}")
+        if run["id"] in lineages:
+            say(f"        {lineages[run['id']]}")
     batches = ", ".join(f"{s} {n}" for s, n in sorted(payload["batches"].items()))
     say(f"Batches: {batches or 'none'}")
     return EXIT_OK

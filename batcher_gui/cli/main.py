@@ -16,7 +16,14 @@ import sys
 from collections.abc import Sequence
 
 from batcher_gui.app.logs import guard
-from batcher_gui.cli import compare_cmd, data_cmds, engine_cmds, estimate_cmd, setup_cmds
+from batcher_gui.cli import (
+    compare_cmd,
+    data_cmds,
+    engine_cmds,
+    estimate_cmd,
+    rerun_cmd,
+    setup_cmds,
+)
 from batcher_gui.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -64,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_cmds.register(add)
     estimate_cmd.register(add)
+    rerun_cmd.register(add)
     compare_cmd.register(add)
     engine_cmds.register(add)
     setup_cmds.register(add, subs)

@@ -151,6 +151,8 @@ class RunOverview:
     cost_estimate: CostRange | None = None
     #: The profile's kind ("openai", "anthropic"...): which provider the run goes to.
     profile_kind: str = ""
+    #: For a re-run: "re-run of #3 (model → gpt-4o; 18 failed checks)"; "" for an import.
+    lineage: str = ""
 
     def priced(self, prices: PriceTable) -> RunOverview:
         """This overview with its cost, unpriced models and estimate filled in."""

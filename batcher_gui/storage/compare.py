@@ -283,6 +283,13 @@ class CompareQueries(ViewQueries):
             out.extend(p for (p,) in chunk)
         return out
 
+    def side_ids(self, only: CompareFilter, side: str = "a") -> list[int]:
+        """The prompt ids of one side ("a" or "b") of the pairs under ``only``, in order."""
+        column = "a_id" if side == "a" else "b_id"
+        return [i for (i,) in self._conn.execute(
+            f"SELECT {column} FROM cmp_pairs WHERE {only.sql()} AND {column} IS NOT NULL "
+            "ORDER BY pos")]
+
     def pairs_at(self, positions: Sequence[int]) -> list[PairRow]:
         """The pairs at these positions, in the order given."""
         if not positions:

@@ -23,6 +23,7 @@ import orjson
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.models import Batch, Run
 from batcher_gui.domain.progress import run_has_ended
+from batcher_gui.domain.rerun import lineage_text
 from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
@@ -89,6 +90,11 @@ def _row(r: Sequence[Any]) -> PromptRow:
                      _preview(mask(error)) if error else "",
                      tokens_in, tokens_out, attempts, updated_at, label, note,
                      None if check is None else bool(check), check_detail)
+
+
+def _record(raw: str | None) -> dict[str, Any] | None:
+    value = _json(raw.encode()) if raw else None
+    return value if isinstance(value, dict) else None
 
 
 def _transition(r: Sequence[Any]) -> Transition:
@@ -380,7 +386,8 @@ class ViewQueries:
         conn = self._conn
         runs = conn.execute(
             "SELECT r.id, r.name, r.source_path, r.source_format, r.profile_id, r.created_at, "
-            "r.prompt_count, r.delivery_kind, r.delivery_target, p.name, p.kind FROM runs r JOIN "
+            "r.prompt_count, r.delivery_kind, r.delivery_target, p.name, p.kind, r.origin_run_id, "
+            "r.origin_change FROM runs r JOIN "
             "profiles p ON p.id = r.profile_id WHERE r.status = 'ready' ORDER BY r.id DESC"
         ).fetchall()
         counts: dict[int, dict[PromptState, int]] = {}
@@ -420,7 +427,7 @@ class ViewQueries:
             timing[run_id] = (total, flying or 0, started, last, ended or 0)
         out = []
         for (run_id, name, source, fmt, profile_id, created, prompt_count, kind, target,
-             profile, profile_kind) in runs:
+             profile, profile_kind, origin_id, origin_change) in runs:
             run = Run(run_id, name, source, fmt, profile_id, created, prompt_count, kind, target)
             total, flying, started, last, ended = timing.get(run_id, (0, 0, None, None, 0))
             by_state = counts.get(run_id, {})
@@ -429,7 +436,8 @@ class ViewQueries:
                                    tuple(usage.get(run_id, ())), total, flying, started,
                                    finished, tuple(estimate.get(run_id, ())),
                                    cache.get(run_id, {}), waiting.get(run_id),
-                                   profile_kind=profile_kind))
+                                   profile_kind=profile_kind,
+                                   lineage=lineage_text(origin_id, _record(origin_change))))
         return out
 
     def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int, int]]:

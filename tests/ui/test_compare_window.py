@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from batcher_gui.domain.compare import CompareFilter, DiffOp, word_diff
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.states import PromptState
+from batcher_gui.ui.dialogs.rerun_dialog import RerunDialog
 from batcher_gui.ui.models.compare import COL_A, COL_B, COL_KEY, COL_SAME
 from batcher_gui.ui.views.compare_view import CompareView, diff_html
 from batcher_gui.ui.window.main_window import MainWindow
@@ -77,6 +78,14 @@ def test_two_selected_runs_compare_in_a_tab(make_window: Callable[..., MainWindo
     qtbot.waitUntil(lambda: "other question 1" in view.answer_b.toPlainText(), timeout=WAIT)
     assert "q 1" in view.answer_a.toPlainText()
     assert "c1 — different" in view.pair_title.text()
+
+    # "Re-run the Different Ones…": the Re-run dialog on run A's two different prompts.
+    view.rerun_button.click()
+    qtbot.waitUntil(lambda: window.findChild(RerunDialog, "rerun-dialog") is not None,
+                    timeout=WAIT)
+    dialog = window.findChild(RerunDialog, "rerun-dialog")
+    qtbot.waitUntil(lambda: dialog.which.text() == "2 different of run #1 'one'", timeout=WAIT)
+    dialog.reject()
 
     # Opening the same compare again goes back to its tab; "Compare Again" reads it afresh
     # in its place; closing it removes it.

@@ -71,6 +71,8 @@ class RunsModel(ItemTableModel[RunOverview]):
         if column == COL_MODELS:
             return ", ".join(item.models)
         if column == COL_SOURCE:
+            if item.lineage:  # a re-run: where it comes from says more than the file
+                return item.lineage
             return (item.run.source_path or "").rsplit("/", 1)[-1]
         if column == COL_STARTED:
             return when(item.started_at)
@@ -82,7 +84,8 @@ class RunsModel(ItemTableModel[RunOverview]):
 
     def _tooltip(self, item: RunOverview, column: int) -> str | None:
         if column == COL_RUN:
-            return f"{item.run.label}\n{item.run.source_path or ''}\n{item.provider}".strip()
+            return (f"{item.run.label}\n{item.lineage}\n{item.run.source_path or ''}\n"
+                    f"{item.provider}").replace("\n\n", "\n").strip()
         if column == COL_PROGRESS:
             lines = [f"{group.value}: {n:,}" for group, n in item.groups.items() if n]
             return "\n".join(lines) or "no prompts"

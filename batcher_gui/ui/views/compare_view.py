@@ -96,6 +96,8 @@ class CompareView(QWidget):
     closeRequested = Signal()
     #: The user asked to compare the runs again as they are now.
     refreshRequested = Signal()
+    #: "Re-run the Different Ones…": run A's prompt ids of the pairs that differ.
+    rerunRequested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +119,11 @@ class CompareView(QWidget):
         self.again_button.setToolTip("A compare shows the runs as they were when it opened: "
                                      "read them again (answers that arrived since, labels)")
         self.again_button.clicked.connect(self.refreshRequested.emit)
+        self.rerun_button = QPushButton("Re-run the Different Ones…")
+        self.rerun_button.setToolTip("Run A's prompts whose answers differ from B's, again with "
+                                     "a change (another model, prompt or options)")
+        self.rerun_button.setEnabled(False)
+        self.rerun_button.clicked.connect(self._rerun_different)
         self.filters = QButtonGroup(self)
         self.filters.setExclusive(True)
         self.buttons: dict[CompareFilter, QPushButton] = {}
@@ -132,6 +139,7 @@ class CompareView(QWidget):
             bar.addWidget(button)
         self.buttons[CompareFilter.ALL].setChecked(True)
         bar.addStretch(1)
+        bar.addWidget(self.rerun_button)
         bar.addWidget(self.again_button)
         bar.addWidget(self.close_button)
         self.model = CompareModel(self)
@@ -211,6 +219,18 @@ class CompareView(QWidget):
         for only, button in self.buttons.items():
             button.setText(f"{only.label} ({summary.counts.get(only, 0):,})")
             button.setEnabled(True)
+        self.rerun_button.setEnabled(True)
+
+    def _rerun_different(self) -> None:
+        if self.comparison is not None:
+            spawn(self._ask_rerun(self.comparison), name="compare-rerun", owner=self)
+
+    async def _ask_rerun(self, comparison: Comparison) -> None:
+        try:
+            ids = await comparison.side_ids(CompareFilter.DIFFERENT, "a")
+        except Superseded:
+            return
+        self.rerunRequested.emit(ids)
 
     def set_filter(self, only: CompareFilter) -> None:
         self.buttons[only].setChecked(True)

@@ -292,7 +292,8 @@ class RunPane(QWidget):
         if run.batches_in_flight:
             batches += f" ({run.batches_in_flight:,} in flight)"
         cost = money(run.cost) or ("no price known" if run.unpriced else "—")
-        for name, value in (("Source", run.run.source_path or ""),
+        for name, value in (("Re-run of", run.lineage.removeprefix("re-run of ")),
+                            ("Source", run.run.source_path or ""),
                             ("Provider", run.provider), ("Models", ", ".join(run.models)),
                             ("Prompts", f"{run.total:,}: {count_words(groups)}"),
                             ("Batches", batches), ("Cost so far", cost),

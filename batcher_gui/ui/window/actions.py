@@ -72,6 +72,11 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          "Restart the run's failed batches and send its failed prompts again", True),
         ("delivery", "De&livery…", None,
          "Where the selected run's answers go as they arrive (a folder or a webhook)", False),
+        ("rerun", "Re-run with a C&hange…", None,
+         "Re-run the selected run's prompts with another model, profile, system prompt, "
+         "template or options, as a new run", False),
+        ("rerun_failed_checks", "Re-run Failed Chec&ks…", None,
+         "Re-run the answers that failed the selected run's checks, with a change", False),
         ("compare", "Co&mpare…", "Ctrl+Shift+M",
          "Compare two runs side by side: select two runs, or choose the other one", False),
         ("-", "", None, "", False),

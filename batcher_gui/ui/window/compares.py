@@ -22,8 +22,10 @@ class Compares:
     """See the module docstring."""
 
     def __init__(self, parent: QWidget, tabs: QTabWidget,
-                 session: Callable[[], WorkspaceSession | None]) -> None:
+                 session: Callable[[], WorkspaceSession | None],
+                 rerun: Callable[[int, list[int]], None] | None = None) -> None:
         self._parent = parent
+        self._rerun = rerun
         self._tabs = tabs
         self._session = session
         self.views: dict[tuple[int, int], CompareView] = {}
@@ -47,6 +49,11 @@ class Compares:
         self._tabs.setCurrentWidget(view)
         view.closeRequested.connect(lambda: self.close(run_a, run_b))
         view.refreshRequested.connect(lambda: self.again(run_a, run_b))
+        if self._rerun is not None:
+            rerun = self._rerun
+            view.rerunRequested.connect(lambda ids: rerun(run_a, ids))
+        else:
+            view.rerun_button.hide()
         database, prices = session.reader.database, session.reader.prices
         spawn(self._start(view, database, run_a, run_b, prices), name="compare", owner=view)
         return view

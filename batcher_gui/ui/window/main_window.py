@@ -50,11 +50,12 @@ from batcher_gui.ui.window.compares import Compares
 from batcher_gui.ui.window.intake import Intake
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts
+from batcher_gui.ui.window.reruns import Reruns
 from batcher_gui.ui.window.session import WorkspaceSession
 
 MAX_RECENT = 8
-RUN_MENU = ("submit", "cancel_run", "retry", "export", "delivery", "open_results", "compare",
-            "delete_run")
+RUN_MENU = ("submit", "cancel_run", "retry", "rerun", "export", "delivery", "open_results",
+            "compare", "delete_run")
 BATCH_MENU = ("cancel_batch", "restart_batch")
 
 
@@ -91,7 +92,8 @@ class MainWindow(QMainWindow):
         self.commands = Commands(self, self.live, settings, current)
         self.statusBar().addPermanentWidget(self.commands.show_export)
         self.intake = Intake(self, self.live, settings, p.banner, p.welcome, current)
-        self.compares = Compares(self, p.tabs, current)
+        self.reruns = Reruns(self, self.live, p.prompts, current)
+        self.compares = Compares(self, p.tabs, current, self.reruns.rerun_different)
         self.menu = build_actions(self, self._slots())
         # Right-click a run or a batch: the commands that act on it.
         for table, names in ((p.runs, RUN_MENU), (p.batches, BATCH_MENU)):
@@ -120,7 +122,10 @@ class MainWindow(QMainWindow):
             "delete_run": c.delete_run, "cancel_batch": c.cancel_batch,
             "restart_batch": c.restart_batch, "open_log": c.open_log,
             "about": lambda: i.about(self.paths), "preferences": i.open_settings,
-            "delivery": i.open_delivery, "sample": i.try_sample, "compare": self.compare_selected,
+            "delivery": i.open_delivery, "sample": i.try_sample,
+            "rerun": self.reruns.rerun_run,
+            "rerun_failed_checks": self.reruns.rerun_failed_checks,
+            "compare": self.compare_selected,
             "scheme_system": lambda: self.set_color_scheme(None),
             "scheme_light": lambda: self.set_color_scheme("light"),
             "scheme_dark": lambda: self.set_color_scheme("dark"),
@@ -248,7 +253,7 @@ class MainWindow(QMainWindow):
         batch = self.live.selected_batch()
         a = self.menu
         for name in ("export", "cancel_run", "retry", "delete_run", "submit", "delivery",
-                     "compare"):
+                     "rerun", "rerun_failed_checks", "compare"):
             a[name].setEnabled(run is not None)
         a["open_results"].setEnabled(run is not None and run.run.delivery_kind == "folder")
         a["cancel_batch"].setEnabled(batch is not None and batch.state not in BATCH_TERMINAL)

@@ -96,15 +96,20 @@ class Comparison:
         return await asyncio.get_running_loop().run_in_executor(
             self._quick_pool if quick else self._pool, functools.partial(call))
 
-    async def build(self, progress: Progress | None = None,
-                    rule: PairRule | None = None) -> CompareSummary:
-        """Pair the runs and count agreement (in the compare's thread; progress comes back
-        on the event loop)."""
+    async def build(self, progress: Progress | None = None, rule: PairRule | None = None,
+                    partial: Callable[[CompareSummary], None] | None = None
+                    ) -> CompareSummary:
+        """Pair the runs and count agreement (in the compare's thread; progress and the
+        counts so far come back on the event loop)."""
         loop = asyncio.get_running_loop()
 
         def said(done: int, total: int) -> None:
             if progress is not None:
                 loop.call_soon_threadsafe(progress, done, total)
+
+        def so_far(summary: CompareSummary) -> None:
+            if partial is not None:
+                loop.call_soon_threadsafe(partial, summary)
 
         runs = {r.run.id: r for r in await self._call(CompareQueries.run_overviews, quick=True)}
         for run_id in (self.run_a, self.run_b):
@@ -115,7 +120,7 @@ class Comparison:
         self.label_names = await self._call(CompareQueries.label_names, quick=True)
         try:
             self.summary = await self._call(CompareQueries.build, self.run_a, self.run_b, rule,
-                                            said, self._stop.is_set)
+                                            said, self._stop.is_set, so_far)
         except Cancelled:
             raise Superseded("compare stopped") from None
         return self.summary

@@ -198,8 +198,12 @@ class CompareQueries(ViewQueries):
 
     def build(self, run_a: int, run_b: int, rule: PairRule | None = None,
               progress: Callable[[int, int], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> CompareSummary:
-        """Pair the two runs and classify every pair (see the module docstring)."""
+              should_stop: Callable[[], bool] | None = None,
+              partial: Callable[[CompareSummary], None] | None = None) -> CompareSummary:
+        """Pair the two runs and classify every pair (see the module docstring).
+
+        ``partial`` gets the counts so far after each step (the agreement of the first pairs
+        is known in a second, the exact one when all are built)."""
         if run_a == run_b:
             from batcher_gui.domain.errors import InvalidInput
 
@@ -240,31 +244,26 @@ class CompareQueries(ViewQueries):
                     f"NOT NULL OR ta IS NULL OR tb IS NULL THEN cmp_classify({args}) "
                     f"WHEN ta = tb AND instr(substr(ta, 1, 100), '{{') = 0 THEN {same} "
                     f"ELSE cmp_classify({args}) END FROM t")
+            seen: Counter[int] = Counter()
             try:
                 for first in range(1, total + 1, CHUNK):
                     c.execute(step, (first, first + CHUNK - 1))
+                    seen.update(dict(c.execute(
+                        "SELECT flags, count(*) FROM cmp_pairs WHERE pos BETWEEN ? AND ? "
+                        "GROUP BY flags", (first, first + CHUNK - 1)).fetchall()))
+                    if partial is not None:
+                        partial(summarise(rule, seen, duplicates, json))
                     if progress is not None:
                         progress(min(first + CHUNK - 1, total), total)
                     if should_stop is not None and should_stop():
                         raise Cancelled("compare stopped")
             finally:
                 c.create_function("cmp_classify", 8, None)
-            seen = Counter(dict(c.execute("SELECT flags, count(*) FROM cmp_pairs "
-                                          "GROUP BY flags").fetchall()))
             c.execute("DROP TABLE temp.cmp_ids")
         finally:
             c.execute("COMMIT")
         self.runs = (run_a, run_b)
-        tally = {f: sum(n for flags, n in seen.items() if flags & f) for f in PairFlag}
-        counts = {name: sum(n for flags, n in seen.items() if name.matches(flags))
-                  for name in CompareFilter}
-        self.summary = CompareSummary(
-            rule=rule, paired=total - tally[PairFlag.ONLY_A] - tally[PairFlag.ONLY_B],
-            only_a=tally[PairFlag.ONLY_A], only_b=tally[PairFlag.ONLY_B],
-            duplicates=duplicates, answered=tally[PairFlag.ANSWERED],
-            same=tally[PairFlag.SAME], normalised_same=tally[PairFlag.NORMALISED_SAME],
-            failed=tally[PairFlag.FAILED], json_pairs=json.pairs, json_keys=json.per_key(),
-            counts=counts)
+        self.summary = summarise(rule, seen, duplicates, json)
         return self.summary
 
     # -- reading pairs -------------------------------------------------------------------------
@@ -382,3 +381,18 @@ def _full_answer(detail: PromptDetail | None) -> str:
 
 #: What "failed" means for a side (the Failed-in-either filter).
 FAILED_STATES = (PromptState.FAILED, PromptState.EXPIRED)
+
+
+def summarise(rule: PairRule, seen: Counter[int], duplicates: int,
+              json: JsonAgreement) -> CompareSummary:
+    """The summary of the pairs counted by their flags."""
+    tally = {f: sum(n for flags, n in seen.items() if flags & f) for f in PairFlag}
+    counts = {name: sum(n for flags, n in seen.items() if name.matches(flags))
+              for name in CompareFilter}
+    return CompareSummary(
+        rule=rule, paired=sum(seen.values()) - tally[PairFlag.ONLY_A] - tally[PairFlag.ONLY_B],
+        only_a=tally[PairFlag.ONLY_A], only_b=tally[PairFlag.ONLY_B],
+        duplicates=duplicates, answered=tally[PairFlag.ANSWERED],
+        same=tally[PairFlag.SAME], normalised_same=tally[PairFlag.NORMALISED_SAME],
+        failed=tally[PairFlag.FAILED], json_pairs=json.pairs, json_keys=json.per_key(),
+        counts=counts)

@@ -140,3 +140,22 @@ def test_the_first_page_is_read_before_the_build_with_the_same_positions(
         assert [r.flags & PairFlag.SAME for r in early] == [0, PairFlag.SAME, PairFlag.SAME, 0]
     finally:
         q.close()
+
+
+def test_the_counts_so_far_come_step_by_step(store: Store, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import batcher_gui.storage.compare as compare
+
+    monkeypatch.setattr(compare, "CHUNK", 2)  # five pairs: three steps
+    a = make_run(store, tmp_path, "a", [(f"k{i}", f"p{i}") for i in range(5)],
+                 ["1", "2", "3", "4", "5"])
+    b = make_run(store, tmp_path, "b", [(f"k{i}", f"p{i}") for i in range(5)],
+                 ["1", "x", "3", "4", "y"])
+    q = _queries(store)
+    seen: list[tuple[int, int]] = []
+    try:
+        final = q.build(a, b, partial=lambda s: seen.append((s.total, s.same)))
+        assert seen == [(2, 1), (4, 3), (5, 3)]
+        assert (final.total, final.same) == seen[-1]
+    finally:
+        q.close()

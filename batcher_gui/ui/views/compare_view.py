@@ -191,8 +191,13 @@ class CompareView(QWidget):
             self.progress.setMaximum(max(total, 1))
             self.progress.setValue(done)
 
+        def so_far(summary: CompareSummary) -> None:
+            if comparison.summary is None and summary.total:  # the exact one not shown yet
+                self.agreement.setText(f"<i>So far, over the first {summary.total:,} pairs:"
+                                       f"</i><br>{summary_html(summary)}")
+
         try:
-            summary = await comparison.build(progressed)
+            summary = await comparison.build(progressed, partial=so_far)
         except Superseded as gone:
             if "gone" in str(gone):  # deleted meanwhile: said, not left "pairing" for ever
                 self.progress.hide()

@@ -83,6 +83,7 @@ class CompareQueries(ViewQueries):
         self.prices = prices
         self.summary: CompareSummary | None = None
         self.runs: tuple[int, int] | None = None
+        self._duplicates = 0
         # TEMP tables go to memory: a million pairs is ~30 MB, and a read-only workspace
         # folder (or a full disk) must not stop a compare.
         self._conn.execute("PRAGMA temp_store = MEMORY")
@@ -128,9 +129,11 @@ class CompareQueries(ViewQueries):
         low, high = self._id_span(run_id)
         return (low or 0, high if high is not None else -1)
 
-    def _pair_ids(self, run_a: int, run_b: int, rule: PairRule) -> int:
-        """Fill ``cmp_ids(pos, a_id, b_id, dup)`` in the compare's order; returns how many
-        pairs came from duplicated keys."""
+    def _pair_ids(self, run_a: int, run_b: int, rule: PairRule) -> Iterator[int]:
+        """Fill ``cmp_ids(pos, a_id, b_id)`` in the compare's order, step by step (yielding
+        after each, so the first pairs are classified before the last are paired); sets
+        ``self._duplicates`` to how many pairs came from duplicated keys."""
+        self._duplicates = 0
         c = self._conn
         c.execute("DROP TABLE IF EXISTS temp.cmp_ids")
         c.execute("CREATE TEMP TABLE cmp_ids (pos INTEGER PRIMARY KEY, a_id INTEGER, "
@@ -141,19 +144,23 @@ class CompareQueries(ViewQueries):
             # A's prompts walked by id (a range of the primary key). Its partner is first
             # looked for at the same place in B (runs of one file keep its order: a seek by
             # primary key), else found by the custom_id index.
-            c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, CASE WHEN "
-                      "b.user_custom_id = a.user_custom_id THEN b.id ELSE (SELECT x.id FROM "
-                      "prompts x WHERE x.run_id = ? AND x.user_custom_id = a.user_custom_id) "
-                      "END FROM prompts a LEFT JOIN prompts b ON b.id = a.id - ? AND "
-                      "b.run_id = ? WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? ORDER BY a.id",
-                      (run_b, a_low - b_low, run_b, a_low, a_high, run_a))
+            for low in range(a_low, a_high + 1, CHUNK):
+                c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, CASE WHEN "
+                          "b.user_custom_id = a.user_custom_id THEN b.id ELSE (SELECT x.id "
+                          "FROM prompts x WHERE x.run_id = ? AND x.user_custom_id = "
+                          "a.user_custom_id) END FROM prompts a LEFT JOIN prompts b ON b.id = "
+                          "a.id - ? AND b.run_id = ? WHERE a.id BETWEEN ? AND ? AND +a.run_id = "
+                          "? ORDER BY a.id", (run_b, a_low - b_low, run_b, low,
+                                               min(low + CHUNK - 1, a_high), run_a))
+                yield 0
             c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM prompts b WHERE "
                       "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT (coalesce((SELECT "
                       "a.user_custom_id = b.user_custom_id FROM prompts a WHERE a.id = b.id + ? "
                       "AND a.run_id = ?), 0) OR EXISTS (SELECT 1 FROM prompts a WHERE "
                       "a.run_id = ? AND a.user_custom_id = b.user_custom_id)) ORDER BY b.id",
                       (b_low, b_high, run_b, a_low - b_low, run_a, run_a))
-            return 0
+            yield 0
+            return
         c.execute("DROP TABLE IF EXISTS temp.cmp_keys")
         c.execute("CREATE TEMP TABLE cmp_keys (side INTEGER, key, id INTEGER)")
         for side, run_id, low, high in ((0, run_a, a_low, a_high), (1, run_b, b_low, b_high)):
@@ -175,11 +182,11 @@ class CompareQueries(ViewQueries):
         c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM cmp_occ b WHERE "
                   "b.side = 1 AND NOT EXISTS (SELECT 1 FROM cmp_occ a WHERE a.side = 0 AND "
                   "a.key = b.key AND a.occ = b.occ) ORDER BY b.id")
-        dup = int(c.execute("SELECT count(*) FROM cmp_occ a JOIN cmp_occ b ON b.side = 1 AND "
-                            "b.key = a.key AND b.occ = a.occ WHERE a.side = 0 AND "
-                            "(a.n > 1 OR b.n > 1)").fetchone()[0])
+        self._duplicates = int(c.execute(
+            "SELECT count(*) FROM cmp_occ a JOIN cmp_occ b ON b.side = 1 AND b.key = a.key AND "
+            "b.occ = a.occ WHERE a.side = 0 AND (a.n > 1 OR b.n > 1)").fetchone()[0])
         c.execute("DROP TABLE temp.cmp_occ")
-        return dup
+        yield 0
 
     def _text_keys(self, side: int, run_id: int, low: int, high: int) -> None:
         cursor = self._conn.execute("SELECT id, body FROM prompts WHERE id BETWEEN ? AND ? "
@@ -213,8 +220,6 @@ class CompareQueries(ViewQueries):
         c = self._conn
         c.execute("BEGIN")  # one snapshot of the workspace for the whole build
         try:
-            duplicates = self._pair_ids(run_a, run_b, rule)
-            total = int(c.execute("SELECT count(*) FROM cmp_ids").fetchone()[0])
             c.execute("DROP TABLE IF EXISTS temp.cmp_pairs")
             c.execute("CREATE TEMP TABLE cmp_pairs (pos INTEGER PRIMARY KEY, a_id INTEGER, "
                       "b_id INTEGER, flags INTEGER NOT NULL)")
@@ -245,20 +250,28 @@ class CompareQueries(ViewQueries):
                     f"WHEN ta = tb AND instr(substr(ta, 1, 100), '{{') = 0 THEN {same} "
                     f"ELSE cmp_classify({args}) END FROM t")
             seen: Counter[int] = Counter()
+            expected = max(self._shape(run_a)[0], self._shape(run_b)[0])  # pairs, at least
+            done = 0
             try:
-                for first in range(1, total + 1, CHUNK):
-                    c.execute(step, (first, first + CHUNK - 1))
-                    seen.update(dict(c.execute(
-                        "SELECT flags, count(*) FROM cmp_pairs WHERE pos BETWEEN ? AND ? "
-                        "GROUP BY flags", (first, first + CHUNK - 1)).fetchall()))
-                    if partial is not None:
-                        partial(summarise(rule, seen, duplicates, json))
-                    if progress is not None:
-                        progress(min(first + CHUNK - 1, total), total)
-                    if should_stop is not None and should_stop():
-                        raise Cancelled("compare stopped")
+                for _ in self._pair_ids(run_a, run_b, rule):
+                    paired = int(c.execute("SELECT coalesce(max(pos), 0) FROM cmp_ids")
+                                 .fetchone()[0])
+                    while done < paired:
+                        last = min(done + CHUNK, paired)
+                        c.execute(step, (done + 1, last))
+                        seen.update(dict(c.execute(
+                            "SELECT flags, count(*) FROM cmp_pairs WHERE pos BETWEEN ? AND ? "
+                            "GROUP BY flags", (done + 1, last)).fetchall()))
+                        done = last
+                        if partial is not None:
+                            partial(summarise(rule, seen, self._duplicates, json))
+                        if progress is not None:
+                            progress(done, max(done, expected))
+                        if should_stop is not None and should_stop():
+                            raise Cancelled("compare stopped")
             finally:
                 c.create_function("cmp_classify", 8, None)
+            duplicates = self._duplicates
             c.execute("DROP TABLE temp.cmp_ids")
         finally:
             c.execute("COMMIT")

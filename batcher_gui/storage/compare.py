@@ -111,6 +111,11 @@ class CompareQueries(ViewQueries):
             "LIMIT ?) a WHERE EXISTS (SELECT 1 FROM prompts b WHERE b.run_id = ? AND "
             "b.user_custom_id = a.c)", (run_a, sample, run_b)).fetchone()[0])
 
+    def _count(self, run_id: int) -> int:
+        """A run's prompts (counted in the (run_id, state) index, not the table)."""
+        return int(self._conn.execute("SELECT count(*) FROM prompts WHERE run_id = ?",
+                                      (run_id,)).fetchone()[0])
+
     def _shape(self, run_id: int) -> tuple[int, int]:
         found = self._conn.execute("SELECT count(*), coalesce(max(line_no), 0) FROM prompts "
                                    "WHERE run_id = ?", (run_id,)).fetchone()
@@ -250,7 +255,7 @@ class CompareQueries(ViewQueries):
                     f"WHEN ta = tb AND instr(substr(ta, 1, 100), '{{') = 0 THEN {same} "
                     f"ELSE cmp_classify({args}) END FROM t")
             seen: Counter[int] = Counter()
-            expected = max(self._shape(run_a)[0], self._shape(run_b)[0])  # pairs, at least
+            expected = max(self._count(run_a), self._count(run_b))  # pairs, at least
             done = 0
             try:
                 for _ in self._pair_ids(run_a, run_b, rule):

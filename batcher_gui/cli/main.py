@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from batcher_gui.app.logs import guard
 from batcher_gui.cli import (
+    compare_cmd,
     data_cmds,
     engine_cmds,
     estimate_cmd,
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmds.register(add)
     estimate_cmd.register(add)
     rerun_cmd.register(add)
+    compare_cmd.register(add)
     engine_cmds.register(add)
     review_cmds.register(add)
     setup_cmds.register(add, subs)

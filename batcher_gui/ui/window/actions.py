@@ -83,6 +83,8 @@ _SPECS: dict[str, list[tuple[str, str, Key, str, bool]]] = {
          "template or options, as a new run", False),
         ("rerun_failed_checks", "Re-run Failed Chec&ks…", None,
          "Re-run the answers that failed the selected run's checks, with a change", False),
+        ("compare", "Co&mpare…", "Ctrl+Shift+M",
+         "Compare two runs side by side: select two runs, or choose the other one", False),
         ("-", "", None, "", False),
         ("delete_run", "&Delete Run…", "Delete",
          "Delete the selected run with its prompts and results", False),

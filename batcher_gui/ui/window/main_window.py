@@ -39,10 +39,14 @@ from batcher_gui.domain.states import BATCH_TERMINAL
 from batcher_gui.domain.wording import plural
 from batcher_gui.paths import WorkspacePaths, resolve_workspace, resource
 from batcher_gui.ui.base.messages import inform, open_path, pick_files
+from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.base.theme import apply_color_scheme
+from batcher_gui.ui.models.table import ItemRole
+from batcher_gui.ui.views.compare_view import CompareView
 from batcher_gui.ui.window.actions import build_actions
 from batcher_gui.ui.window.commands import Commands
+from batcher_gui.ui.window.compares import Compares
 from batcher_gui.ui.window.intake import Intake
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts
@@ -51,7 +55,7 @@ from batcher_gui.ui.window.session import WorkspaceSession
 
 MAX_RECENT = 8
 RUN_MENU = ("submit", "cancel_run", "retry", "rerun", "export", "delivery", "open_results",
-            "delete_run")
+            "compare", "delete_run")
 BATCH_MENU = ("cancel_batch", "restart_batch")
 
 
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.commands.show_export)
         self.intake = Intake(self, self.live, settings, p.banner, p.welcome, current)
         self.reruns = Reruns(self, self.live, p.prompts, current)
+        self.compares = Compares(self, p.tabs, current, self.reruns.rerun_different)
         self.menu = build_actions(self, self._slots())
         # Right-click a run or a batch: the commands that act on it.
         for table, names in ((p.runs, RUN_MENU), (p.batches, BATCH_MENU)):
@@ -121,6 +126,7 @@ class MainWindow(QMainWindow):
             "delivery": i.open_delivery, "sample": i.try_sample,
             "rerun": self.reruns.rerun_run,
             "rerun_failed_checks": self.reruns.rerun_failed_checks,
+            "compare": self.compare_selected,
             "scheme_system": lambda: self.set_color_scheme(None),
             "scheme_light": lambda: self.set_color_scheme("light"),
             "scheme_dark": lambda: self.set_color_scheme("dark"),
@@ -220,6 +226,23 @@ class MainWindow(QMainWindow):
         self.live.start()
         await service.start_engine()
 
+    # -- compare ---------------------------------------------------------------------------------
+    def open_compare(self, run_a: int, run_b: int) -> CompareView | None:
+        """Show runs ``run_a`` (A) and ``run_b`` (B) side by side in a Compare tab (the one
+        already open for them, if any); None when no workspace is open."""
+        return self.compares.open(run_a, run_b)
+
+    def compare_selected(self) -> None:
+        """Run → Compare: the two runs selected (the older as A), or the selected one with
+        another the user chooses."""
+        chosen = sorted((item_data(i, ItemRole) for i in
+                         self.runs.selectionModel().selectedRows()), key=lambda r: r.run.id)
+        if len(chosen) >= 2:
+            self.open_compare(chosen[0].run.id, chosen[1].run.id)
+        elif chosen and self.session is not None:
+            self.session.spawn(self.compares.ask_other(chosen[0], self.runs_model.items()),
+                               name="compare-with")
+
     def _show_reader(self, session: WorkspaceSession) -> None:
         self.parts.prompts.set_reader(session.reader)
         self.parts.prompts.set_run(None)
@@ -233,6 +256,7 @@ class MainWindow(QMainWindow):
         self.parts.middle.setCurrentWidget(self.parts.tabs)
         self.intake.forget_runs()
         self.update_actions()
+        await self.compares.close_all()
         if session is not None:
             await session.close()
             session.deleteLater()
@@ -264,7 +288,7 @@ class MainWindow(QMainWindow):
         batch = self.live.selected_batch()
         a = self.menu
         for name in ("export", "cancel_run", "retry", "delete_run", "submit", "delivery",
-                     "rerun", "rerun_failed_checks"):
+                     "rerun", "rerun_failed_checks", "compare"):
             a[name].setEnabled(run is not None)
         a["open_results"].setEnabled(run is not None and run.run.delivery_kind == "folder")
         a["cancel_batch"].setEnabled(batch is not None and batch.state not in BATCH_TERMINAL)

@@ -158,6 +158,19 @@ def _claude_run(paths: WorkspacePaths, work: Path) -> None:
         store.db.close()
 
 
+def _differ(paths: WorkspacePaths, run_id: int) -> None:
+    """One answer in three of ``run_id`` changed (in place, as another model would answer)."""
+    import sqlite3
+
+    conn = sqlite3.connect(paths.database)
+    conn.execute("UPDATE prompts SET response = CAST(json_set(CAST(response AS TEXT), "
+                 "'$.choices[0].message.content', 'Negative. The reviewer returned it: ' || "
+                 "user_custom_id) AS BLOB) WHERE run_id = ? AND response IS NOT NULL AND "
+                 "id % 3 = 0", (run_id,))
+    conn.commit()
+    conn.close()
+
+
 async def build_demo(work: Path) -> WorkspacePaths:
     paths = WorkspacePaths(work / "demo", work / "demo" / "batcher.sqlite3")
     if paths.database.exists():
@@ -173,6 +186,13 @@ async def build_demo(work: Path) -> WorkspacePaths:
             profile="sandbox")
         embeddings = await service.import_file(_embeddings(work / "handbook.jsonl", 80),
                                                ImportOptions(), profile="sandbox")
+        # The same reviews on another model: the Compare screenshot (answers made to differ
+        # below: the sandbox answers both models alike).
+        other = await service.import_file(
+            work / "reviews-nov.csv", ImportOptions(
+                format=InputFormat.CSV, model="gpt-4o", template="Sentiment of: {review}",
+                system="Answer positive, negative or neutral.", id_column="review_id"),
+            profile="sandbox", name="reviews-nov-4o")
         await service.set_delivery(reviews.run.id, folder=str(work / "delivered"))
         # Checks on its answers (the sandbox's "Sandbox reply <hex>..."): a demo regex that
         # about half of them meet, and a length.
@@ -180,7 +200,15 @@ async def build_demo(work: Path) -> WorkspacePaths:
                                                             max_chars=400))
         await service.submit(reviews.run.id)
         await service.submit(embeddings.run.id)
+        await service.submit(other.run.id)
         await service.sync(timeout=300)
+        # A reviewer's pass: labels and a note (the Label column and the facets show them).
+        for i in range(24):
+            rid = REVIEWS[i % len(REVIEWS)][0]
+            label = "good" if i % 5 in (0, 2, 3) else "wrong" if i % 5 == 1 else "unsure"
+            await service.label_by_custom_id(reviews.run.id, f"{rid}-{i}", label)
+        await service.note_by_custom_id(reviews.run.id, "r-102-1", "angry, but about delivery")
+        _differ(paths, other.run.id)
     finally:
         await service.close()
     service = await Service.open(paths, sandbox_config=SLOW, engine_overrides={
@@ -201,6 +229,7 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     from PySide6.QtWidgets import QWidget
 
     from batcher_gui.domain.states import BatchState, PromptState
+    from batcher_gui.ui.models.facets import FacetRole
     from batcher_gui.ui.window.main_window import MainWindow
 
     suffix = "" if scheme == "light" else "-dark"
@@ -259,6 +288,15 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_prompt(lambda r: True)
     save("failed-prompt")
     window.prompts.state.setCurrentIndex(0)
+    await settle()
+    facets = window.prompts.facets  # the facets beside the table, label "good" chosen
+    for row in range(facets.model.rowCount()):
+        if facets.model.data(facets.model.index(row), FacetRole) == ("labels", 1):
+            facets.list.clicked.emit(facets.model.index(row))
+    await settle()
+    await select_prompt(lambda r: True)
+    save("facets")
+    facets.model.clear()
     await select_run("weather-claude")  # a Claude answer: text, a tool call, folded thinking
     await select_prompt(lambda r: r.custom_id == "wx-001")  # type: ignore[attr-defined]
     save("claude-prompt")
@@ -286,6 +324,20 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     await select_prompt(lambda r: True)
     save("search")
     window.prompts.search.setText("")
+
+    # Compare: the reviews on two models, the different ones, one pair's diff.
+    from batcher_gui.domain.compare import CompareFilter
+
+    ids = {item.run.name: item.run.id for item in window.runs_model.items()}
+    view = window.open_compare(ids["reviews-nov"], ids["reviews-nov-4o"])
+    assert view is not None
+    await settle(3)
+    view.set_filter(CompareFilter.DIFFERENT)
+    await settle()
+    view.table.selectRow(0)
+    await settle()
+    save("compare")
+    view.close_button.click()
 
     # The import dialog on the shipped CSV sample, with a template picked from its header.
     dialog = window.intake.open_import_dialog(

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from batcher_gui.config.prices import price_table
 from batcher_gui.domain.models import Batch
 from batcher_gui.domain.pricing import PriceTable
+from batcher_gui.domain.review import FacetCounts
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import (
     PromptDetail,
@@ -58,6 +59,8 @@ class ViewReader:
         self._generation: dict[str, int] = {}
         self._running: str | None = None  # the kind of latest() query on the bulk thread now
         self._closed = False
+        # Its own thread and connection: counting facets must not hold up the table's pages.
+        self._facets = _FacetThread(database)
 
     @classmethod
     async def open(cls, database: Path, prices: PriceTable | None = None) -> ViewReader:
@@ -142,6 +145,7 @@ class ViewReader:
                               (self._quick, self._quick_queries)):
             pool.submit(queries.close)
             pool.shutdown(wait=True)
+        self._facets.close()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
@@ -183,6 +187,16 @@ class ViewReader:
         """Counts by state of ``query`` without its state filter."""
         return await self._quick_call(ViewQueries.counts_by_state, query)
 
+    async def label_names(self) -> dict[int, str]:
+        return await self._quick_call(ViewQueries.label_names)
+
+    async def facet_counts(self, query: PromptQuery) -> FacetCounts:
+        """Counts of every facet for ``query``, on a thread and connection of their own (a
+        second of counting on a million prompts must not hold up the table's pages); a newer
+        facets query interrupts it (Superseded)."""
+        self._check_open()
+        return await self._facets.count(query)
+
     # -- the prompts table -----------------------------------------------------------------
     async def count(self, query: PromptQuery) -> int:
         """How many prompts match (a newer prompts query supersedes it)."""
@@ -205,3 +219,39 @@ class ViewReader:
     async def rows(self, ids: Sequence[int]) -> list[PromptRow]:
         """These prompts' rows, in the order given (deleted ones left out)."""
         return await self._bulk_call(ViewQueries.rows, ids)
+
+
+class _FacetThread:
+    """The facets' counting: one thread, one connection, only the newest query runs."""
+
+    def __init__(self, database: Path) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-view-facets")
+        self._queries = self._pool.submit(ViewQueries, database).result()
+        self._generation = 0
+        self._closed = False
+
+    async def count(self, query: PromptQuery) -> FacetCounts:
+        self._generation += 1
+        generation = self._generation
+        self._queries.interrupt()  # whatever runs is for an older query
+
+        def call() -> FacetCounts:
+            if generation != self._generation or self._closed:
+                raise Superseded("facets")
+            try:
+                return self._queries.facet_counts(query)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" in str(exc):
+                    raise Superseded("facets") from None
+                raise
+
+        result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        if generation != self._generation:
+            raise Superseded("facets")
+        return result
+
+    def close(self) -> None:
+        self._closed = True
+        self._queries.interrupt()
+        self._pool.submit(self._queries.close)
+        self._pool.shutdown(wait=True)

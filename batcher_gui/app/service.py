@@ -28,6 +28,7 @@ from batcher_gui.app.jobs import run_stoppable
 from batcher_gui.app.logs import log_to_workspace, stop_logging_to
 from batcher_gui.app.process import load_for_driving
 from batcher_gui.app.rerun import RerunActions
+from batcher_gui.app.review import ReviewActions
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.secrets import SecretStore, remember_environment_keys
 from batcher_gui.config.settings import WorkspaceSettings
@@ -72,7 +73,7 @@ T = TypeVar("T")
 _PROGRESS_EVERY = 0.1
 
 
-class Service(Actions, CheckActions, RerunActions):
+class Service(Actions, CheckActions, RerunActions, ReviewActions):
     """One open workspace (see the module docstring). Use :meth:`open`, then :meth:`close`.
 
     Args:

@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from batcher_gui.app.logs import guard
 from batcher_gui.cli import (
     checks_cmd,
+    compare_cmd,
     data_cmds,
     engine_cmds,
     estimate_cmd,
     rerun_cmd,
+    review_cmds,
     setup_cmds,
 )
 from batcher_gui.cli.common import (
@@ -72,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmds.register(add)
     estimate_cmd.register(add)
     rerun_cmd.register(add)
+    compare_cmd.register(add)
     engine_cmds.register(add)
+    review_cmds.register(add)
     setup_cmds.register(add, subs)
     checks_cmd.register(add)
     return parser

@@ -34,6 +34,9 @@ class LineResult:
     error: str | None
     input_tokens: int | None
     output_tokens: int | None
+    #: A short stable kind of the failure (the provider error's code or type, e.g.
+    #: ``invalid_request_error``), None for a success: what the error-kind facet counts.
+    error_kind: str | None = None
 
 
 def _usage(body: Any) -> tuple[int | None, int | None]:
@@ -85,15 +88,15 @@ def classify_line(line: Any) -> LineResult | None:
     if top_error:
         code, text = _describe(top_error)
         if code in _NOT_RUN_CODES:
-            return LineResult(custom_id, Outcome.NOT_RUN, None, text, None, None)
+            return LineResult(custom_id, Outcome.NOT_RUN, None, text, None, None, code)
         outcome = Outcome.RETRY if code in _RETRY_CODES else Outcome.FAILED
-        return LineResult(custom_id, outcome, None, text, None, None)
+        return LineResult(custom_id, outcome, None, text, None, None, code or "error")
     if not isinstance(response, dict):
         result = line.get("result")
         if type(result) is dict:  # Anthropic's Message Batches: {"custom_id", "result"}
             return _anthropic(custom_id, result)
         return LineResult(custom_id, Outcome.FAILED, None, "result line has no response", None,
-                          None)
+                          None, "no_response")
     status = response.get("status_code")
     body = response.get("body")
     body_error = body.get("error") if isinstance(body, dict) else None
@@ -106,7 +109,8 @@ def classify_line(line: Any) -> LineResult | None:
         code in _RETRY_CODES
     )
     return LineResult(
-        custom_id, Outcome.RETRY if transient else Outcome.FAILED, body, text, None, None
+        custom_id, Outcome.RETRY if transient else Outcome.FAILED, body, text, None, None,
+        code or f"http_{status}",
     )
 
 
@@ -149,7 +153,7 @@ def _anthropic(custom_id: str, result: dict[str, Any]) -> LineResult:
             tokens_in, tokens_out = _anthropic_tokens(message)
             return LineResult(custom_id, _SUCCESS, message, None, tokens_in, tokens_out)
         return LineResult(custom_id, Outcome.FAILED, None, "succeeded result has no message",
-                          None, None)
+                          None, None, "no_message")
     if kind == "errored":
         error = result.get("error")
         # {"type": "error", "error": {"type": ..., "message": ...}} (an API error response),
@@ -158,9 +162,27 @@ def _anthropic(custom_id: str, result: dict[str, Any]) -> LineResult:
         code, text = _describe(inner if isinstance(inner, dict) else error)
         outcome = Outcome.RETRY if code in _ANTHROPIC_RETRY else Outcome.FAILED
         return LineResult(custom_id, outcome, error if outcome is Outcome.FAILED else None,
-                          text, None, None)
+                          text, None, None, code or "error")
     not_run = _ANTHROPIC_NOT_RUN.get(kind) if isinstance(kind, str) else None
     if not_run is not None:
-        return LineResult(custom_id, Outcome.NOT_RUN, None, not_run, None, None)
+        return LineResult(custom_id, Outcome.NOT_RUN, None, not_run, None, None, kind)
     return LineResult(custom_id, Outcome.FAILED, None, f"unknown result type {kind!r}", None,
-                      None)
+                      None, "unknown_result")
+
+
+def finish_reason(body: Any) -> str | None:
+    """Why the model stopped, from a parsed response body: chat ``choices[0].finish_reason``,
+    Claude's ``stop_reason``, the responses API's ``status``; None if it says none."""
+    if type(body) is not dict:
+        return None
+    choices = body.get("choices")
+    if type(choices) is list and choices:
+        first = choices[0]
+        reason = first.get("finish_reason") if type(first) is dict else None
+        if type(reason) is str:
+            return reason
+    reason = body.get("stop_reason")
+    if type(reason) is str:
+        return reason
+    reason = body.get("status")
+    return reason if type(reason) is str else None

@@ -42,6 +42,7 @@ _BY_SUFFIX = {".jsonl": ExportFormat.JSONL, ".ndjson": ExportFormat.JSONL,
 CSV_HEADER = [
     "custom_id", "state", "line", "endpoint", "model", "output_text", "error", "delivery_error",
     "input_tokens", "output_tokens", "cost_usd", "attempts", "request_body", "response_body",
+    "label", "note",
     "check", "check_detail",
 ]
 #: Costs are rounded to this many decimals (prices have at most ~4 significant digits per
@@ -94,8 +95,9 @@ def check_words(checked: Sequence[Any]) -> tuple[str, str]:
 def jsonl_line(row: Any, prices: PriceTable) -> bytes:
     """One export line (JSONL) of a prompt row."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts, delivery_error, *checked) = row
-    check, check_detail = check_words(checked)
+     tokens_out, attempts, delivery_error) = row[:13]
+    label, note = row[13:15]  # the reviewer's (see EXPORT_COLUMNS)
+    check, check_detail = check_words(row[15:17])
     usage = None
     if tokens_in is not None or tokens_out is not None:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out,
@@ -113,6 +115,8 @@ def jsonl_line(row: Any, prices: PriceTable) -> bytes:
         "delivery_error": mask_optional(delivery_error),
         "usage": usage,
         "attempts": attempts,
+        "label": label,
+        "note": note,
         # The run's checks on answers: "passed", "failed" (check_detail says why) or null.
         "check": check or None,
         "check_detail": check_detail or None,
@@ -142,8 +146,9 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
     """One export row (CSV, see CSV_HEADER) of a prompt row, its text cells made safe for a
     spreadsheet (see :func:`spreadsheet_safe`)."""
     (_, custom_id, line_no, state, endpoint, model, body, response, error, tokens_in,
-     tokens_out, attempts, delivery_error, *checked) = row
-    check, check_detail = check_words(checked)
+     tokens_out, attempts, delivery_error) = row[:13]
+    label, note = row[13:15]  # the reviewer's (see EXPORT_COLUMNS)
+    check, check_detail = check_words(row[15:17])
     cost = _cost(prices, model, tokens_in, tokens_out, response)
     safe = spreadsheet_safe
     return [
@@ -154,6 +159,7 @@ def csv_row(row: Any, prices: PriceTable) -> list[Any]:
         "" if tokens_out is None else tokens_out,
         "" if cost is None else f"{cost:.{COST_DECIMALS}f}".rstrip("0").rstrip("."),
         attempts, safe(body.decode("utf-8")), safe(response.decode("utf-8")) if response else "",
+        safe(label or ""), safe(note or ""),
         check, safe(check_detail),
     ]
 
@@ -178,9 +184,13 @@ def export_filter(query: PromptQuery | None) -> PromptQuery | None:
     if query is None:
         return None
     only = PromptQuery(batch_id=query.batch_id, states=tuple(query.states), model=query.model,
-                       has_error=query.has_error, text=query.text.strip())
+                       has_error=query.has_error, text=query.text.strip(),
+                       models=query.models, checks=query.checks, labels=query.labels,
+                       finish_reasons=query.finish_reasons, error_kinds=query.error_kinds,
+                       has_note=query.has_note)
     filtered = (only.states or only.model or only.has_error is not None or only.text
-                or only.batch_id is not None)
+                or only.batch_id is not None or only.models or only.checks or only.labels
+                or only.finish_reasons or only.error_kinds or only.has_note is not None)
     return only if filtered else None
 
 

@@ -136,7 +136,7 @@ class BatchBook:
         move_prompts_in_chunks(
             self.db, "batch_id = :b", {"b": batch_id, "e": f"batch failed: {error}"},
             P.FAILED, f"batch failed: {error}", from_states=[P.PENDING, P.PROCESSING],
-            set_sql="error = :e", while_batch=(batch_id, src))
+            set_sql="error = :e, error_kind = 'batch_failed'", while_batch=(batch_id, src))
         with self.db.write() as conn:
             move_batch(conn, batch_id, src, B.FAILED, error, error=error, intent="cleanup",
                        not_before=None, problem=None)

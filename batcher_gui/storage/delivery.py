@@ -79,7 +79,8 @@ class DeliveryStore:
                 move_prompts(conn, "run_id = :r", params, P.PROCESSED, "delivery target removed",
                              from_states=[P.DELIVERING], set_sql="deliver_after = NULL")
                 return
-            reset = "delivery_attempts = 0, deliver_after = NULL, delivery_error = NULL"
+            reset = ("delivery_attempts = 0, deliver_after = NULL, delivery_error = NULL, "
+                     "error_kind = NULL")
             move_prompts(conn, "run_id = :r", params, P.DELIVERING, f"new target: {target}",
                          from_states=[P.DELIVERED], set_sql=reset)
             move_prompts(conn, "run_id = :r AND delivery_error IS NOT NULL", params,
@@ -128,7 +129,8 @@ class DeliveryStore:
             if retry_in is None:
                 move_prompt_rows(conn, [(error, prompt_id)], P.DELIVERING, P.FAILED,
                                  f"delivery failed: {error}",
-                                 "delivery_error = ?, delivery_attempts = delivery_attempts + 1")
+                                 "delivery_error = ?, error_kind = 'delivery_failed', "
+                                 "delivery_attempts = delivery_attempts + 1")
             else:
                 conn.exec_driver_sql(
                     "UPDATE prompts SET delivery_attempts = delivery_attempts + 1, "
@@ -137,7 +139,8 @@ class DeliveryStore:
 
     def redeliver(self, run_id: int, *, failed_only: bool) -> int:
         """Send results again: failed deliveries (and, unless failed_only, delivered ones)."""
-        reset = "delivery_error = NULL, delivery_attempts = 0, deliver_after = NULL"
+        reset = ("delivery_error = NULL, delivery_attempts = 0, deliver_after = NULL, "
+                 "error_kind = NULL")
         with self.db.write() as conn:
             moved = move_prompts(conn, "run_id = :r AND delivery_error IS NOT NULL",
                                  {"r": run_id}, P.DELIVERING, "redeliver requested",

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Connection
 
 from batcher_gui.domain.models import prompt_id_from_custom_id
-from batcher_gui.domain.results import Outcome, classify_line
+from batcher_gui.domain.results import Outcome, classify_line, finish_reason
 from batcher_gui.domain.secrecy import mask_optional
 from batcher_gui.domain.states import BatchState, PromptState
 from batcher_gui.domain.usage import cache_tokens
@@ -51,10 +51,13 @@ _HOLD_BYTES = 64 * 1024 * 1024
 #: window's loop gets it (stalls of 200-500 ms measured by bench/results.py --anthropic; 10 ms
 #: with this).
 _YIELD_EVERY = 256
-#: A new answer (or error) is checked again, under whatever rules its run has then.
+# finish_reason and error_kind are what the facets count: written with the result, from the
+# body parsed once here (no second pass over the answers). A new answer (or error) is checked
+# again, under whatever rules its run has then.
 _UNCHECK = ", check_state = NULL, check_detail = NULL, check_revision = NULL"
-_SUCCESS_SET = "response = ?, error = NULL, input_tokens = ?, output_tokens = ?" + _UNCHECK
-_FAILED_SET = "response = ?, error = ?" + _UNCHECK
+_SUCCESS_SET = ("response = ?, error = NULL, error_kind = NULL, input_tokens = ?, "
+                "output_tokens = ?, finish_reason = ?" + _UNCHECK)
+_FAILED_SET = "response = ?, error = ?, error_kind = ?, finish_reason = ?" + _UNCHECK
 _RETRY_SET = "error = ?, batch_id = NULL"
 
 
@@ -137,15 +140,18 @@ class _Applier:
         if rows is None:
             rows = self.ranges[key] = _Rows()
         if outcome is _SUCCESS:
-            rows.success.append((body, result.input_tokens, result.output_tokens, pid))
+            rows.success.append((body, result.input_tokens, result.output_tokens,
+                                 finish_reason(result.body), pid))
         else:
             error = mask_optional(result.error)  # the provider's words: masked for API keys
             if outcome is _RETRY and attempts < self.max_attempts:
                 rows.retry.append((error, pid))
             elif outcome is _RETRY:
-                rows.failed.append((body, f"{error} (gave up after {attempts} attempts)", pid))
+                rows.failed.append((body, f"{error} (gave up after {attempts} attempts)",
+                                    result.error_kind, finish_reason(result.body), pid))
             else:
-                rows.failed.append((body, error, pid))
+                rows.failed.append((body, error, result.error_kind, finish_reason(result.body),
+                                    pid))
         self.held_rows += 1
         self.held_bytes += len(body) if body is not None else 0
         if len(rows) >= _CHUNK:  # its id range is complete: written now
@@ -220,7 +226,8 @@ def _settle_leftovers(db: Database, batch_id: int, src: BatchState, final: Batch
     if final is BatchState.CANCELLED:
         n = move_prompts_in_chunks(db, where, params, P.CANCELLED,
                                    "batch cancelled before it ran", from_states=[P.PROCESSING],
-                                   write=write, while_batch=guard)
+                                   set_sql="error_kind = 'cancelled'", write=write,
+                                   while_batch=guard)
         return {"cancelled": n} if n else {}
     label = "batch expired" if final is BatchState.EXPIRED else "no result returned"
     requeued = move_prompts_in_chunks(
@@ -229,9 +236,10 @@ def _settle_leftovers(db: Database, batch_id: int, src: BatchState, final: Batch
         set_sql="batch_id = NULL", write=write, while_batch=guard)
     give_up = P.EXPIRED if final is BatchState.EXPIRED else P.FAILED
     params["e"] = f"{label} (gave up after {max_attempts} attempts)"
+    params["k"] = "expired" if final is BatchState.EXPIRED else "no_result"
     ended = move_prompts_in_chunks(db, where, params, give_up, params["e"],
-                                   from_states=[P.PROCESSING], set_sql="error = :e", write=write,
-                                   while_batch=guard)
+                                   from_states=[P.PROCESSING], set_sql="error = :e, "
+                                   "error_kind = :k", write=write, while_batch=guard)
     out = {}
     if requeued:
         out["requeued"] = requeued

@@ -28,6 +28,8 @@ from batcher_gui.storage.tables import batch_transitions, batches, profiles, pro
 EXPORT_COLUMNS = (
     "id", "user_custom_id", "line_no", "state", "endpoint", "model", "body", "response", "error",
     "input_tokens", "output_tokens", "attempts", "delivery_error",
+    # The reviewer's label by name (a primary-key lookup a row) and note.
+    "(SELECT name FROM label_names WHERE key = label)", "note",
     # Added for checks on answers (1 passed, 0 failed, NULL not checked; the failing rule).
     "check_state", "check_detail",
 )

@@ -93,7 +93,7 @@ class UserActions:
             return move_prompts(conn, "batch_id = :b AND delivery_error IS NULL",
                                 {"b": batch_id}, P.PENDING, "batch restarted by the user",
                                 from_states=[P.FAILED],
-                                set_sql="error = NULL, attempt_base = attempts")
+                                set_sql="error = NULL, error_kind = NULL, attempt_base = attempts")
 
     def retry(self, run_id: int | None, *, prompts_too: bool) -> RetryOutcome:
         """Restart failed batches (of a run, or all); with ``prompts_too`` also send failed and
@@ -127,7 +127,8 @@ class UserActions:
         with self.db.write() as conn:
             return move_prompts(conn, where, params, P.PENDING, "retried by the user",
                                 from_states=list(states),
-                                set_sql="batch_id = NULL, error = NULL, attempt_base = attempts")
+                                set_sql="batch_id = NULL, error = NULL, error_kind = NULL, "
+                                "attempt_base = attempts")
 
     def delete_run(self, run_id: int) -> tuple[int, tuple[int, ...]]:
         """Delete a run, its prompts, results and batches; returns (prompts, batch ids) that

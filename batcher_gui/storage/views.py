@@ -24,6 +24,7 @@ from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.models import Batch, Run
 from batcher_gui.domain.progress import run_has_ended
 from batcher_gui.domain.rerun import lineage_text
+from batcher_gui.domain.review import FacetCounts
 from batcher_gui.domain.secrecy import mask, mask_optional
 from batcher_gui.domain.states import BATCH_IN_FLIGHT, BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import (
@@ -372,6 +373,15 @@ class ViewQueries:
         return PromptDetail(_row(found), extra[0], extra[1], extra[2], mask_optional(extra[3]),
                             mask_optional(extra[4]), tuple(_transition(m) for m in moves),
                             provider_words(*profile) if profile else "")
+
+    def facet_counts(self, q: PromptQuery) -> FacetCounts:
+        """Counts of each facet (state, model, check, label, note, finish reason, error kind),
+        each under every filter but its own (see storage.facets)."""
+        from batcher_gui.storage.facets import facet_counts  # it imports this module
+        return facet_counts(self._conn, q, self._visible())
+
+    def label_names(self) -> dict[int, str]:
+        return dict(self._conn.execute("SELECT key, name FROM label_names ORDER BY key"))
 
     def models(self, run_id: int | None) -> list[str]:
         sql = "SELECT DISTINCT model FROM batches"

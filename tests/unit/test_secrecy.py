@@ -86,7 +86,7 @@ def test_exports_mask_keys_stored_before_masking_existed() -> None:
     key = "sk-proj-" + "A1b2C3d4" * 6
     row = (1, "c1", 1, "failed", "/v1/chat/completions", "gpt-4o-mini", b"{}", None,
            f"401: Incorrect API key provided: Bearer {key}", None, None, 1,
-           f"webhook said: api-key={key}")
+           f"webhook said: api-key={key}", None, None)
     prices = price_table()
     line = jsonl_line(row, prices).decode()
     cells = " ".join(str(cell) for cell in csv_row(row, prices))

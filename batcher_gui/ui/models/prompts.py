@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -381,6 +381,32 @@ class PromptsModel(QAbstractTableModel):
 
     def row_at(self, row: int) -> PromptRow | None:
         return self._row(row) if 0 <= row < self._count else None
+
+    def ids_at(self, rows: Sequence[int]) -> list[int]:
+        """The prompt ids on these rows (from the snapshot, else the rows read so far)."""
+        out = []
+        for row in rows:
+            if not 0 <= row < self._count:
+                continue
+            if self._ids is not None and row < len(self._ids):
+                out.append(self._ids[row])
+            elif (page := self._pages.get(row // PAGE)) is not None and row % PAGE < len(page):
+                out.append(page[row % PAGE].id)
+        return out
+
+    def patch_rows(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
+        """Show changed fields (prompt id -> {field: value}, e.g. a label) on the rows read,
+        at once: the write follows, and a reload would show the same."""
+        for page, rows in self._pages.items():
+            for offset, row in enumerate(rows):
+                change = changes.get(row.id)
+                if change:
+                    rows[offset] = dataclasses.replace(row, **change)
+                    at = self.index(page * PAGE + offset, COL_LABEL)
+                    self.dataChanged.emit(at, at)
+
+    def label_name(self, key: int | None) -> str:
+        return "no label" if key is None else self._label_names.get(key, str(key))
 
 
 def _position(ids: Sequence[int], wanted: int) -> int:

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +34,8 @@ from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.models.prompts import COLUMNS, PromptsModel, RowRole
 from batcher_gui.ui.views.delegates import EmptyMessageTable
+from batcher_gui.ui.views.facets import FacetsPanel
+from batcher_gui.ui.views.review_keys import ReviewKeys
 
 P = PromptState
 EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
@@ -43,7 +47,9 @@ def footer(query: PromptQuery, groups: GroupCounts, shown: int) -> str:
     """What the footer says: the prompts of the shown run(s) (or those the search and filters
     match) by group, and how many a state filter leaves of them."""
     where = "this run" if query.run_id is not None else "all runs"
-    narrowed = bool(query.model or query.has_error is not None or query.text)
+    narrowed = bool(query.model or query.has_error is not None or query.text or query.models
+                    or query.checks or query.labels or query.finish_reasons
+                    or query.error_kinds or query.has_note is not None)
     if not groups.total:
         return "No prompt matches the search and filters." if narrowed else ""
     said = (f"{plural(groups.total, 'prompt')} "
@@ -90,7 +96,8 @@ class PromptsPanel(QWidget):
         self.table.setAccessibleName("Prompts")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several rows: labelled together (see ReviewKeys); the detail shows the first.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
         self._sorted_by = (1, Qt.SortOrder.AscendingOrder)
@@ -102,7 +109,21 @@ class PromptsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ToContents
         for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60, 150)):
             self.table.setColumnWidth(column, width)
-        layout.addWidget(self.table, 1)
+        # The facets beside the table (View → Facets hides them).
+        self.facets = FacetsPanel()
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setObjectName("prompts-splitter")
+        self.split.addWidget(self.facets)
+        self.split.addWidget(self.table)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([190, 800])
+        layout.addWidget(self.split, 1)
+        self.review = ReviewKeys(self)
+        self.facets.filtersChanged.connect(self.apply_filters)
+        self.facets.shown.connect(lambda: self.refresh_facets(interrupt=False))
+        slash = QShortcut(QKeySequence("/"), self, context=Qt.ShortcutContext.
+                          WidgetWithChildrenShortcut)
+        slash.activated.connect(self.focus_search)
         footer = QHBoxLayout()
         self.counts = QLabel("")
         self.counts.setAccessibleName("Prompt counts")
@@ -167,18 +188,34 @@ class PromptsPanel(QWidget):
 
     def build_query(self) -> PromptQuery:
         state = self.state.currentData()  # Qt hands the enum back as its str value
+        facets = self.facets.filters()
+        # The state menu, when set, wins over the state facet (both are one filter).
+        states = (P(state),) if state else facets.pop("states")
+        facets.pop("states", None)
         return dataclasses.replace(
-            self.model.query, run_id=self.run_id, states=(P(state),) if state else (),
+            self.model.query, **facets, run_id=self.run_id, states=states,
             model=self.model_filter.currentData() or None,
             has_error=True if self.errors.isChecked()
             else None, text=self.search.text().strip())
 
     def apply_filters(self) -> None:
         query = self.build_query()
-        filtered = query.states or query.model or query.has_error or query.text
+        filtered = query.states or query.model or query.has_error or query.text \
+            or bool(self.facets.model.chosen())
         self.table.empty_message = NO_MATCH if filtered else EMPTY
         self.new_rows.setVisible(False)
         self.model.set_query(query)
+        self.refresh_facets()
+
+    def refresh_facets(self, *, interrupt: bool = True) -> None:
+        self.facets.count(self.reader, self.build_query(), interrupt=interrupt)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def set_facets_visible(self, visible: bool) -> None:
+        self.facets.setVisible(visible)  # shown: it counts (FacetsPanel.shown)
 
     # -- counts ------------------------------------------------------------------------------
     def _counts_later(self) -> None:
@@ -193,8 +230,11 @@ class PromptsPanel(QWidget):
         query = self.build_query()
         try:
             counts = await reader.counts_by_state(query)
+            names = await reader.label_names()
         except Superseded:
             return
+        self.model.set_label_names(names)
+        self.facets.model.set_label_names(names)
         self.counts.setText(footer(query, GroupCounts.of(counts), self.model.rowCount()))
         for i in range(1, self.state.count()):
             state = P(self.state.itemData(i))
@@ -213,6 +253,7 @@ class PromptsPanel(QWidget):
             self.table.verticalHeader().defaultSectionSize(), 1)
         await self.model.reload_shown(top, bottom)
         await self.refresh_counts()
+        self.refresh_facets(interrupt=False)  # not awaited: the refresh goes on meanwhile
 
     def _restore_row(self, row: int) -> None:
         """After a reload, the prompt that was chosen is chosen again (where it is now)."""

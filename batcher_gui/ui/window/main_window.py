@@ -40,11 +40,15 @@ from batcher_gui.domain.states import BATCH_TERMINAL
 from batcher_gui.domain.wording import plural
 from batcher_gui.paths import WorkspacePaths, resolve_workspace, resource
 from batcher_gui.ui.base.messages import inform, open_path, pick_files
+from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.base.theme import apply_color_scheme
 from batcher_gui.ui.dialogs.checks_dialog import open_checks
+from batcher_gui.ui.models.table import ItemRole
+from batcher_gui.ui.views.compare_view import CompareView
 from batcher_gui.ui.window.actions import build_actions
 from batcher_gui.ui.window.commands import Commands
+from batcher_gui.ui.window.compares import Compares
 from batcher_gui.ui.window.intake import Intake
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts
@@ -53,7 +57,7 @@ from batcher_gui.ui.window.session import WorkspaceSession
 
 MAX_RECENT = 8
 RUN_MENU = ("submit", "cancel_run", "retry", "rerun", "export", "delivery", "checks",
-            "open_results", "delete_run")
+            "open_results", "compare", "delete_run")
 BATCH_MENU = ("cancel_batch", "restart_batch")
 
 
@@ -91,6 +95,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.commands.show_export)
         self.intake = Intake(self, self.live, settings, p.banner, p.welcome, current)
         self.reruns = Reruns(self, self.live, p.prompts, current)
+        self.compares = Compares(self, p.tabs, current, self.reruns.rerun_different)
         self.menu = build_actions(self, self._slots())
         # Right-click a run or a batch: the commands that act on it.
         for table, names in ((p.runs, RUN_MENU), (p.batches, BATCH_MENU)):
@@ -99,6 +104,7 @@ class MainWindow(QMainWindow):
         self.live.selection_changed.connect(self.update_actions)
         p.detail.run.send_now.connect(self.commands.submit)
         p.banner.action.connect(self.intake.add_key)
+        self._wire_review()
         self.restore_layout()
         self.update_actions()
 
@@ -122,11 +128,46 @@ class MainWindow(QMainWindow):
             "delivery": i.open_delivery, "sample": i.try_sample,
             "rerun": self.reruns.rerun_run,
             "rerun_failed_checks": self.reruns.rerun_failed_checks,
+            "compare": self.compare_selected,
             "checks": lambda: open_checks(self, self.live, self.session),
             "scheme_system": lambda: self.set_color_scheme(None),
             "scheme_light": lambda: self.set_color_scheme("light"),
             "scheme_dark": lambda: self.set_color_scheme("dark"),
+            "undo_label": p.prompts.review.undo, "labels": self.open_labels,
+            "toggle_facets": lambda: self.show_facets(self.menu["toggle_facets"].isChecked()),
         }
+
+    # -- review: labels, notes, facets ---------------------------------------------------------
+    def _wire_review(self) -> None:
+        prompts = self.parts.prompts
+        prompts.review.service = lambda: self.service
+        prompts.review.said.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        # Counted again after the running count: labelling fast never piles up counts.
+        prompts.review.changed.connect(lambda: prompts.refresh_facets(interrupt=False))
+        facets = self.menu["toggle_facets"]
+        facets.setCheckable(True)
+        self.show_facets(self.settings.value("view/facets", True, bool))
+
+    def show_facets(self, visible: bool) -> None:
+        """View → Facets: the facets beside the prompts table, or not (remembered)."""
+        self.settings.setValue("view/facets", visible)
+        self.menu["toggle_facets"].setChecked(visible)
+        self.parts.prompts.set_facets_visible(visible)
+
+    def open_labels(self) -> None:
+        """Edit → Labels…: name the labels keys 1-9 put on prompts."""
+        session = self.session
+        if session is None or session.service is None:
+            return
+        from batcher_gui.ui.dialogs.labels_dialog import LabelsDialog
+
+        dialog = LabelsDialog(session.service, self)
+        session.adopt(dialog)
+        dialog.saved.connect(lambda: spawn(self.parts.prompts.workspace_changed(),
+                                           name="labels-saved", owner=self))
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        session.spawn(dialog.load(), name="labels-load")
+        dialog.show()
 
     # -- the parts, by name (tests and tools read them) ----------------------------------------
     @property
@@ -188,6 +229,23 @@ class MainWindow(QMainWindow):
         self.live.start()
         await service.start_engine()
 
+    # -- compare ---------------------------------------------------------------------------------
+    def open_compare(self, run_a: int, run_b: int) -> CompareView | None:
+        """Show runs ``run_a`` (A) and ``run_b`` (B) side by side in a Compare tab (the one
+        already open for them, if any); None when no workspace is open."""
+        return self.compares.open(run_a, run_b)
+
+    def compare_selected(self) -> None:
+        """Run → Compare: the two runs selected (the older as A), or the selected one with
+        another the user chooses."""
+        chosen = sorted((item_data(i, ItemRole) for i in
+                         self.runs.selectionModel().selectedRows()), key=lambda r: r.run.id)
+        if len(chosen) >= 2:
+            self.open_compare(chosen[0].run.id, chosen[1].run.id)
+        elif chosen and self.session is not None:
+            self.session.spawn(self.compares.ask_other(chosen[0], self.runs_model.items()),
+                               name="compare-with")
+
     def _show_reader(self, session: WorkspaceSession) -> None:
         self.parts.prompts.set_reader(session.reader)
         self.parts.prompts.set_run(None)
@@ -201,6 +259,7 @@ class MainWindow(QMainWindow):
         self.parts.middle.setCurrentWidget(self.parts.tabs)
         self.intake.forget_runs()
         self.update_actions()
+        await self.compares.close_all()
         if session is not None:
             await session.close()
             session.deleteLater()
@@ -234,7 +293,7 @@ class MainWindow(QMainWindow):
         batch = self.live.selected_batch()
         a = self.menu
         for name in ("export", "cancel_run", "retry", "delete_run", "submit", "delivery",
-                     "rerun", "rerun_failed_checks", "checks"):
+                     "rerun", "rerun_failed_checks", "compare", "checks"):
             a[name].setEnabled(run is not None)
         a["open_results"].setEnabled(run is not None and run.run.delivery_kind == "folder")
         a["cancel_batch"].setEnabled(batch is not None and batch.state not in BATCH_TERMINAL)

@@ -53,6 +53,8 @@ class WindowParts:
         self.runs_model = RunsModel()
         self.runs = item_table(NO_RUNS, "Runs")
         self.runs.setModel(self.runs_model)
+        # Two runs at once (Ctrl/Shift+click) for Run → Compare; the first selected is shown.
+        self.runs.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.runs_model.setParent(self.runs)
         self.runs.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.runs))
         for column, width in enumerate(RUNS_WIDTHS):

@@ -148,7 +148,8 @@ def message(params: dict[str, Any], counted: Counted, rid: str, cache: str | Non
             ) -> dict[str, Any]:
     """The ``message`` of a succeeded request; ``cache`` is "write", "read" or None."""
     limit = params.get("max_tokens")
-    text, cut = responder._reply(counted.text, limit if isinstance(limit, int) else None)
+    text, cut = responder._reply(counted.text, limit if isinstance(limit, int) else None,
+                                 params.get("model"))
     content: list[dict[str, Any]] = []
     output_tokens = responder.tokens(text)
     thinking = params.get("thinking")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -93,11 +94,40 @@ def collect_text(value: Any) -> list[str]:
     return []
 
 
-def _reply(prompt: str, limit: int | None) -> tuple[str, bool]:
+#: "Answer with one word: positive, negative or mixed." (the sample's instruction): the
+#: sandbox answers one of the words, so a labels check and Compare have something to show.
+_ONE_WORD = re.compile(r"one word:\s*([\w -]+(?:,\s*[\w -]+)*)", re.IGNORECASE)
+
+
+def _differs(prompt: str, model: str | None) -> bool:
+    """Whether this model answers this prompt its own way: about one prompt in four, so two
+    runs on two models agree mostly, not wholly, as real models do (the same model always
+    answers the same prompt the same way)."""
+    return bool(model) and zlib.crc32(f"{model}\n{prompt}".encode()) % 4 == 0
+
+
+def _one_word(prompt: str, model: str | None) -> str | None:
+    found = _ONE_WORD.search(prompt)
+    if found is None:
+        return None
+    words = [w.strip() for w in re.split(r",|\bor\b", found.group(1)) if w.strip()]
+    if len(words) < 2:
+        return None
+    pick = zlib.crc32(prompt.encode()) % len(words)
+    if _differs(prompt, model):
+        pick = (pick + 1) % len(words)
+    return words[pick]
+
+
+def _reply(prompt: str, limit: int | None, model: str | None = None) -> tuple[str, bool]:
     """(answer text, truncated?) for a prompt, cut to `limit` tokens when given."""
+    word = _one_word(prompt, model)
+    if word is not None:
+        return word, False
     # crc32, not sha256: this runs 50,000 times per big batch and only needs to be stable.
     snippet = prompt[:80].replace("\n", " ")
-    text = f"Sandbox reply {zlib.crc32(prompt.encode()):08x}. You asked: {snippet}"
+    seed = f"{model}\n{prompt}" if _differs(prompt, model) else prompt
+    text = f"Sandbox reply {zlib.crc32(seed.encode()):08x}. You asked: {snippet}"
     if limit is not None and tokens(text) > limit:
         return text[: max(limit, 0) * 4], True
     return text, False
@@ -136,7 +166,7 @@ def _structured(fmt: Any, text: str) -> str:
 def _chat(body: dict[str, Any], created: int, rid: str) -> Answer:
     prompt = "\n".join(collect_text(body.get("messages")))
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    text, cut = _reply(prompt, limit if isinstance(limit, int) else None)
+    text, cut = _reply(prompt, limit if isinstance(limit, int) else None, body.get("model"))
     text = text if cut else _structured(body.get("response_format"), text)
     n_raw = body.get("n")
     n = n_raw if isinstance(n_raw, int) and n_raw > 0 else 1
@@ -182,7 +212,7 @@ def _chat(body: dict[str, Any], created: int, rid: str) -> Answer:
 def _responses(body: dict[str, Any], created: int, rid: str) -> Answer:
     prompt = "\n".join(collect_text([body.get("instructions"), body.get("input")]))
     limit = body.get("max_output_tokens")
-    text, cut = _reply(prompt, limit if isinstance(limit, int) else None)
+    text, cut = _reply(prompt, limit if isinstance(limit, int) else None, body.get("model"))
     text_raw = body.get("text")
     text_cfg: dict[str, Any] = text_raw if isinstance(text_raw, dict) else {}
     text = text if cut else _structured(text_cfg.get("format"), text)
@@ -271,7 +301,7 @@ def _completions(body: dict[str, Any], created: int, rid: str) -> Answer:
     limit = body.get("max_tokens", 16)  # the legacy endpoint's real default
     choices, prompt_tokens, completion_tokens = [], 0, 0
     for index, prompt in enumerate(prompts):
-        text, cut = _reply(prompt, limit if isinstance(limit, int) else None)
+        text, cut = _reply(prompt, limit if isinstance(limit, int) else None, body.get("model"))
         choices.append(
             {
                 "text": text,

@@ -11,6 +11,7 @@ from tests.cli.conftest import Cli, text_file
 
 def _two_runs(cli: Cli, tmp_path: Path) -> None:
     # Text lines: the custom_id is the line number. Run two has a line more and fails one.
+    # The sandbox's two models answer "alpha" each their own way, "=gamma" alike.
     first = text_file(tmp_path / "one.txt", ["alpha", "beta", "=gamma"])
     second = text_file(tmp_path / "two.txt", ["alpha", "beta #fail", "=gamma", "delta"])
     cli.ok("import", str(first), "--profile", "sandbox", "--model", "gpt-4o-mini")
@@ -27,15 +28,16 @@ def test_compare_prints_the_summary_and_writes_the_pairs(cli: Cli, tmp_path: Pat
     assert lines[1].startswith("B: run #2 'two': 4 prompts, 3 answered, 1 failed; tokens ")
     assert "(gpt-4o)" in lines[1]
     assert lines[2] == "Paired by custom_id: 3 pairs, 0 only in A, 1 only in B"
-    assert lines[3] == ("Agreement over 2 answered pairs: exact 100.0% (2), normalised 100.0% "
-                        "(2); failed in either: 1")
-    assert lines[4] == ("Pairs: All 4, Different 0, Same 2, Only in A 0, Only in B 1, "
+    assert lines[3] == ("Agreement over 2 answered pairs: exact 50.0% (1), normalised 50.0% "
+                        "(1); failed in either: 1")
+    assert lines[4] == ("Pairs: All 4, Different 1, Same 1, Only in A 0, Only in B 1, "
                         "Failed in either 1")
     assert lines[5].startswith("Wrote 4 pairs (all) to ")
     pairs = [json.loads(x) for x in (tmp_path / "pairs.jsonl").read_text().splitlines()]
     assert [p["key"] for p in pairs] == ["1", "2", "3", "4"]
-    assert pairs[0]["same"] is True and pairs[0]["a"]["answer"] == pairs[0]["b"]["answer"]
+    assert pairs[0]["same"] is False and pairs[0]["a"]["answer"] != pairs[0]["b"]["answer"]
     assert pairs[0]["a"]["answer"].endswith("You asked: alpha")
+    assert pairs[2]["same"] is True and pairs[2]["a"]["answer"] == pairs[2]["b"]["answer"]
     assert pairs[1]["failed_in_either"] is True and pairs[1]["b"]["state"] == "failed"
     assert pairs[1]["same"] is None  # one side has no answer: neither same nor different
     assert pairs[3]["only_in"] == "b" and pairs[3]["a"] is None
@@ -44,10 +46,10 @@ def test_compare_prints_the_summary_and_writes_the_pairs(cli: Cli, tmp_path: Pat
 def test_compare_writes_a_safe_csv_of_one_filter(cli: Cli, tmp_path: Path) -> None:
     _two_runs(cli, tmp_path)
     out = cli.ok("compare", "1", "2", "--only", "same", "--out", str(tmp_path / "p.csv"))
-    assert "Wrote 2 pairs (same) to " in out.stdout
+    assert "Wrote 1 pair (same) to " in out.stdout
     with (tmp_path / "p.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["key"] for r in rows] == ["1", "3"]
+    assert [r["key"] for r in rows] == ["3"]
     assert rows[0]["same"] == "true" and rows[0]["b_state"] == "processed"
     # An answer quoting "=gamma" would run as a formula in a spreadsheet: it starts with a quote
     assert all(not r[c].startswith("=") for r in rows for c in r)

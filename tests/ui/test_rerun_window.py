@@ -136,8 +136,9 @@ def test_compare_opens_once_when_the_rerun_has_ended(
     qtbot.waitUntil(dialog.rerun_button.isEnabled, timeout=WAIT)
     dialog.rerun_button.click()
     qtbot.waitUntil(lambda: calls == [(1, 2)], timeout=WAIT)
-    rerun = window.runs_model.item(0)
-    assert rerun is not None and rerun.count(PromptState.PROCESSED) == 3
+    # The offer comes from the workspace; the runs list shows it at its next refresh.
+    qtbot.waitUntil(lambda: (r := window.runs_model.item(0)) is not None
+                    and r.count(PromptState.PROCESSED) == 3, timeout=WAIT)
     for _ in range(3):  # more refreshes: never offered again
         with qtbot.waitSignal(window.live.refreshed, timeout=WAIT):
             window.full_refresh()

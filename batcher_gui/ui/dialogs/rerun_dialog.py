@@ -189,6 +189,11 @@ class RerunDialog(QDialog):
             self.plan = None
             self._say(str(exc), error=True)
             return
+        if self._later.isActive():
+            # The form changed while this was checked (typing began before the dialog's first
+            # check ran): the newer check, due shortly, enables Re-run — not this stale one,
+            # whose button would do nothing when clicked.
+            return
         self.plan = plan
         self._show_which(plan.count)
         self.name.setPlaceholderText(plan.name)

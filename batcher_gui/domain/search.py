@@ -90,7 +90,9 @@ def match_spans(text: str, query: str, *, words: bool = True) -> list[tuple[int,
             whole = all(w[2] == t for w, t in zip(window[:-1], term.words[:-1], strict=True))
             last, want = window[-1][2], term.words[-1]
             if whole and (last.startswith(want) if term.prefix else last == want):
-                spans.append((window[0][0], window[-1][1]))
+                # A prefix: just the typed part lights up ("clas" in "classify").
+                end = window[-1][0] + len(want) if term.prefix else window[-1][1]
+                spans.append((window[0][0], min(end, window[-1][1])))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:

@@ -101,3 +101,22 @@ def match_spans(text: str, query: str, *, words: bool = True) -> list[tuple[int,
         else:
             merged.append((start, end))
     return merged
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchStatus:
+    """The index as the status bar says it: "Search index: 312 MB, 100 %"."""
+
+    enabled: bool
+    indexed: int
+    total: int
+    bytes: int
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else int(100 * self.indexed / self.total)
+
+    def words(self) -> str:
+        if not self.enabled:
+            return "Search index: off"
+        return f"Search index: {self.bytes / 1e6:,.0f} MB, {self.percent} %"

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from batcher_gui.domain.answers import answer_text, prompt_text
-from batcher_gui.domain.search import SearchTerms
+from batcher_gui.domain.search import SearchStatus, SearchTerms
 
 FTS_TABLE = "prompt_search"
 #: Prompts per write transaction (about 30 ms of parsing and inserting: the engine's writes
@@ -63,25 +63,6 @@ class RunProgress:
     first_id: int
     last_id: int
     indexed_to: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SearchStatus:
-    """The index as the status bar says it: "Search index: 312 MB, 100 %"."""
-
-    enabled: bool
-    indexed: int
-    total: int
-    bytes: int
-
-    @property
-    def percent(self) -> int:
-        return 100 if self.total == 0 else int(100 * self.indexed / self.total)
-
-    def words(self) -> str:
-        if not self.enabled:
-            return "Search index: off"
-        return f"Search index: {self.bytes / 1e6:,.0f} MB, {self.percent} %"
 
 
 def enabled(conn: sqlite3.Connection) -> bool:
@@ -168,6 +149,7 @@ def step(conn: sqlite3.Connection, chunk: int = CHUNK) -> bool:
     """
     if not enabled(conn):
         return False
+    conn.execute(_CREATE)  # on by default: made by the first step (a migration cannot say it)
     conn.execute("BEGIN IMMEDIATE")
     try:
         worked = _step(conn, chunk)

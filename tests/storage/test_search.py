@@ -16,7 +16,8 @@ from batcher_gui.domain.search import match_spans, parse
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptQuery, PromptSort
 from batcher_gui.engine.run_import import import_file
-from batcher_gui.storage import Store, search, views as views_module
+from batcher_gui.storage import Store, search
+from batcher_gui.storage import views as views_module
 from batcher_gui.storage.user_actions import UserActions
 from batcher_gui.storage.views import ViewQueries
 

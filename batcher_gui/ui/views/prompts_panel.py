@@ -32,6 +32,7 @@ from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.base.tasks import spawn
 from batcher_gui.ui.models.prompts import COLUMNS, PromptsModel, RowRole
 from batcher_gui.ui.views.delegates import EmptyMessageTable
+from batcher_gui.ui.views.highlight import HighlightDelegate
 
 P = PromptState
 EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
@@ -59,6 +60,8 @@ class PromptsPanel(QWidget):
     """See the module docstring. ``selected`` carries the chosen PromptRow (or None)."""
 
     selected = Signal(object)
+    #: The search text of the query just applied (the detail pane marks its matches).
+    searched = Signal(str)
 
     def __init__(self, reader: ViewReader | None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -102,6 +105,10 @@ class PromptsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ToContents
         for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60, 150)):
             self.table.setColumnWidth(column, width)
+        # A search's matches lit up in the custom_id, Prompt and Answer cells.
+        self.highlight = HighlightDelegate(self.table)
+        for column in (2, 4, 5):
+            self.table.setItemDelegateForColumn(column, self.highlight)
         layout.addWidget(self.table, 1)
         footer = QHBoxLayout()
         self.counts = QLabel("")
@@ -178,6 +185,8 @@ class PromptsPanel(QWidget):
         filtered = query.states or query.model or query.has_error or query.text
         self.table.empty_message = NO_MATCH if filtered else EMPTY
         self.new_rows.setVisible(False)
+        self.highlight.set_query(query.text)
+        self.searched.emit(query.text)
         self.model.set_query(query)
 
     # -- counts ------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("enabled", sa.Integer, nullable=False, server_default=sa.text("0")),
     )
+    # On by default: a search is then answered by the index as soon as it is built.
+    op.execute("INSERT INTO search_settings (id, enabled) VALUES (1, 1)")
     op.create_table(
         "search_runs",
         sa.Column("run_id", sa.Integer, primary_key=True),

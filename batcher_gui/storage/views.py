@@ -295,6 +295,9 @@ class ViewQueries:
         """The search's matches by the search index (None: no search, or a scan)."""
         return self._search.hits(q.text, self._runs(q)) if q.text else None
 
+    def search_is_indexed(self, q: PromptQuery) -> bool:
+        return self._hits(q) is not None
+
     def condition(self, q: PromptQuery, **kwargs: Any) -> tuple[str, list[Any]]:
         """:func:`prompt_condition`, a search answered by the search index when it is on
         (counts by facet use this; a search of many matches passes them all as one list)."""
@@ -318,7 +321,9 @@ class ViewQueries:
         counts: dict[PromptState, int] = {}
         for run_id in [q.run_id] if q.run_id is not None else self._visible():
             one = dataclasses.replace(q, run_id=run_id)
-            where, params = prompt_condition(one, [], with_states=False)
+            hits = self._hits(one)  # a search: by the search index when it is on
+            where, params = prompt_condition(one, [], with_states=False, text_sql=None
+                                             if hits is None else membership(hits))
             for state, n in self._conn.execute(
                     f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state",
                     params):

@@ -162,6 +162,8 @@ class PromptsModel(QAbstractTableModel):
                 # (a short first page is the whole answer: no count needed).
                 first = await reader.first_page(query, PAGE)
                 count = len(first) if len(first) < PAGE else None
+                if count is None and await reader.search_is_indexed(query):
+                    count = await reader.count(query)  # the index's matches: at hand now
             else:
                 count = await reader.count(query)
                 first = await reader.first_page(query, PAGE)

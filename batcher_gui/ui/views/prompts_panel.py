@@ -75,6 +75,10 @@ class PromptsPanel(QWidget):
         self.search.setPlaceholderText("Search custom_id, prompt and answer…  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search prompts")
+        self.search.setToolTip(
+            "With the search index (View → Search Index): each word finds words that start "
+            "with it, \"quoted words\" a phrase, in the custom_id, the prompt and the answer.\n"
+            "Without it: the text as typed, anywhere in the custom_id, request or response.")
         self.state = QComboBox()
         self.state.setAccessibleName("Filter by state")
         self.state.addItem("All states", "")  # never None: see qtfix.py

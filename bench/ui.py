@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -76,8 +77,18 @@ def startup(ws: Path, home: Path) -> float:
     return float(line.split()[-1]) - started
 
 
+async def before_and_after(window: Any, ws: Path, n: int, states: tuple[Any, ...]) -> None:
+    print("before (no sort indexes, search index off):", flush=True)
+    await ui_search.measure(window, states)
+    print("building the indexes:", flush=True)
+    ui_search.build_sort_indexes(ws / "batcher.sqlite3", n)
+    await ui_search.build_search_index(window, n)
+    print("after:", flush=True)
+    await ui_search.measure(window, states)
+
+
 async def in_window(ws: Path, work: Path, n_import: int, n_apply: int,
-                    skip_stall: bool = False) -> None:
+                    skip_stall: bool = False, sorts_only: bool = False) -> None:
     from PySide6.QtCore import QSettings
 
     from batcher_gui.domain.models import ImportOptions
@@ -103,13 +114,11 @@ async def in_window(ws: Path, work: Path, n_import: int, n_apply: int,
     await asyncio.sleep(1)
     n = model.rowCount()
     states = (PromptState.FAILED, PromptState.PROCESSED)
-    print("before (no sort indexes, search index off):", flush=True)
-    await ui_search.measure(window, states)
-    print("building the indexes:", flush=True)
-    ui_search.build_sort_indexes(ws / "batcher.sqlite3", n)
-    await ui_search.build_search_index(window, n)
-    print("after:", flush=True)
-    await ui_search.measure(window, states)
+    if sorts_only:
+        print("sorts and state filters (sort indexes built, search index off):", flush=True)
+        await ui_search.measure(window, states, searches=False)
+    else:
+        await before_and_after(window, ws, n, states)
     print(f"workspace on disk: {disk(ws)}", flush=True)
     if skip_stall:
         window.close()
@@ -151,6 +160,8 @@ def main() -> int:
     parser.add_argument("n", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--keep", help="keep (and reuse) the workspace in this folder")
     parser.add_argument("--apply", type=int, default=50_000)
+    parser.add_argument("--sorts-only", action="store_true",
+                        help="(2) with the sort indexes as built, without searches (10,000,000)")
     parser.add_argument("--skip-stall", action="store_true",
                         help="leave out (3), the import and apply in the running window")
     args = parser.parse_args()
@@ -163,7 +174,7 @@ def main() -> int:
         print(f"start -> window with rows: {', '.join(f'{t:.2f}' for t in times)} s "
               f"(best {min(times):.2f} s; target < 2)")
         print(f"workspace on disk: {disk(ws)}")
-        ui_search.indexes_off(ws / "batcher.sqlite3")
+        ui_search.indexes_off(ws / "batcher.sqlite3", sorts=not args.sorts_only)
         from PySide6.QtWidgets import QApplication
 
         from batcher_gui.ui.base.loop import AppEventLoop
@@ -172,7 +183,8 @@ def main() -> int:
         app.setOrganizationName("BatcherBench")
         asyncio.set_event_loop(loop := AppEventLoop(app))
         with loop:
-            loop.run_until_complete(in_window(ws, work, args.n, args.apply, args.skip_stall))
+            loop.run_until_complete(in_window(ws, work, args.n, args.apply, args.skip_stall,
+                                             args.sorts_only))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

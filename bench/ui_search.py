@@ -60,7 +60,7 @@ async def timed(model: Any, label: str, change: Callable[[], object],
     return rows, count
 
 
-async def measure(window: Any, states: tuple[Any, ...]) -> None:
+async def measure(window: Any, states: tuple[Any, ...], searches: bool = True) -> None:
     panel, model = window.prompts, window.prompts.model
     for column, title in SORTS:
         for order, word in ((Qt.SortOrder.AscendingOrder, "up"),
@@ -76,7 +76,7 @@ async def measure(window: Any, states: tuple[Any, ...]) -> None:
         panel.state.setCurrentIndex(0)
     panel.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
     await asyncio.sleep(0.5)
-    for text in (RARE, COMMON, "request-999999"):
+    for text in (RARE, COMMON, "request-999999") if searches else ():
         for column, title in ((1, "#"), (8, "Out")):
             panel.table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
             await asyncio.sleep(0.3)
@@ -88,10 +88,10 @@ async def measure(window: Any, states: tuple[Any, ...]) -> None:
     panel.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
 
 
-def indexes_off(database: Path) -> None:
-    """Before: no sort indexes, the search index off (and dropped)."""
+def indexes_off(database: Path, *, sorts: bool = True) -> None:
+    """Before: no sort indexes (``sorts``), the search index off (and dropped)."""
     conn = sqlite3.connect(database, isolation_level=None)
-    for name in SORT_INDEXES:
+    for name in SORT_INDEXES if sorts else ():
         conn.execute(f"DROP INDEX IF EXISTS {name}")
     conn.execute("UPDATE search_settings SET enabled = 0")
     conn.execute("DELETE FROM search_runs")

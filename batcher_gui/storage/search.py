@@ -63,6 +63,7 @@ class RunProgress:
     first_id: int
     last_id: int
     indexed_to: int
+    contiguous: bool = True
 
 
 def enabled(conn: sqlite3.Connection) -> bool:
@@ -73,7 +74,7 @@ def enabled(conn: sqlite3.Connection) -> bool:
 def progress(conn: sqlite3.Connection) -> dict[int, RunProgress]:
     """Each run's indexing progress (empty when the index is off)."""
     return {r[0]: RunProgress(*r) for r in conn.execute(
-        "SELECT run_id, first_id, last_id, indexed_to FROM search_runs")}
+        "SELECT run_id, first_id, last_id, indexed_to, contiguous FROM search_runs")}
 
 
 def queued(conn: sqlite3.Connection) -> int:
@@ -164,10 +165,12 @@ def _step(conn: sqlite3.Connection, chunk: int) -> bool:
     runs = dict(conn.execute("SELECT id, status FROM runs"))
     known = progress(conn)
     for p in known.values():
-        if p.run_id not in runs:  # deleted: its entries go, a chunk at a time
+        if p.run_id not in runs:  # deleted: its entries go, a chunk at a time (those of
+            # prompts gone: another run's ids may lie between, if imports interleaved)
             high = min(p.last_id, p.first_id + chunk - 1)
-            conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid BETWEEN ? AND ?",
-                         (p.first_id, high))
+            conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid BETWEEN ? AND ? AND rowid NOT IN "
+                         "(SELECT id FROM prompts WHERE id BETWEEN ? AND ?)",
+                         (p.first_id, high, p.first_id, high))
             if high >= p.last_id:
                 conn.execute("DELETE FROM search_runs WHERE run_id = ?", (p.run_id,))
             else:
@@ -176,13 +179,16 @@ def _step(conn: sqlite3.Connection, chunk: int) -> bool:
             return True
     for run_id, state in runs.items():
         if state == "ready" and run_id not in known:
-            low, high = conn.execute("SELECT min(id), max(id) FROM prompts WHERE run_id = ?",
-                                     (run_id,)).fetchone()
+            low, high, count = conn.execute("SELECT min(id), max(id), count(*) FROM prompts "
+                                            "WHERE run_id = ?", (run_id,)).fetchone()
             if low is None:
                 continue
-            conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid BETWEEN ? AND ?", (low, high))
-            conn.execute("INSERT INTO search_runs (run_id, first_id, last_id, indexed_to) "
-                         "VALUES (?, ?, ?, ?)", (run_id, low, high, low - 1))
+            # Entries a deleted run left under ids SQLite gave this run again: stale.
+            conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT id FROM prompts "
+                         "WHERE run_id = ?)", (run_id,))
+            conn.execute("INSERT INTO search_runs (run_id, first_id, last_id, indexed_to, "
+                         "contiguous) VALUES (?, ?, ?, ?, ?)",
+                         (run_id, low, high, low - 1, int(count == high - low + 1)))
             return True
     again = [i for (i,) in conn.execute("SELECT prompt_id FROM search_queue ORDER BY prompt_id "
                                         "LIMIT ?", (chunk,))]

@@ -56,10 +56,14 @@ class SearchHits:
             indexed_to = -1 if p is None else min(p.indexed_to, p.last_id)
             if p is not None and indexed_to >= p.first_id:
                 # As one JSON array: a million ids in a few ms (not a million Python rows).
+                # Ids interleaved with another run's: each match checked against the run.
+                check = ("" if p.contiguous else
+                         " CROSS JOIN prompts p ON p.id = m.rowid WHERE p.run_id = ?")
                 found = self._conn.execute(
-                    f"SELECT json_group_array(rowid) FROM (SELECT rowid FROM {FTS_TABLE} "
-                    f"WHERE {FTS_TABLE} MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid)",
-                    (terms.match, p.first_id, indexed_to)).fetchone()[0]
+                    f"SELECT json_group_array(m.rowid) FROM (SELECT rowid FROM {FTS_TABLE} "
+                    f"WHERE {FTS_TABLE} MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid) "
+                    f"AS m{check}", (terms.match, p.first_id, indexed_to,
+                                     *(() if p.contiguous else (run_id,)))).fetchone()[0]
                 ids.extend(orjson.loads(found))
             # Not indexed yet (the whole run, or past indexed_to): scanned.
             if p is None:
@@ -92,7 +96,7 @@ class SearchHits:
         spans = []
         for run_id in runs:
             p = known.get(run_id)
-            if p is None or p.indexed_to < p.last_id:
+            if p is None or p.indexed_to < p.last_id or not p.contiguous:
                 return None
             spans.append((p.first_id, p.last_id))
         if self._conn.execute("SELECT 1 FROM search_queue LIMIT 1").fetchone() is not None:

@@ -291,6 +291,7 @@ search_runs = Table(
     Column("first_id", Integer, nullable=False),
     Column("last_id", Integer, nullable=False),
     Column("indexed_to", Integer, nullable=False),
+    Column("contiguous", Integer, nullable=False, server_default=text("1")),
 )
 
 search_queue = Table(

@@ -193,3 +193,24 @@ def test_sort_indexes_are_used(store: Store, tmp_path: Path, conn: sqlite3.Conne
             "EXPLAIN QUERY PLAN SELECT id FROM prompts WHERE run_id = ? ORDER BY "
             f"{views_module._order(PromptQuery(sort=sort))} LIMIT 200", (run,)))
         assert "TEMP B-TREE" not in plan, (sort, plan)
+
+
+def test_runs_whose_ids_interleave_keep_apart(store: Store, tmp_path: Path,
+                                              conn: sqlite3.Connection) -> None:
+    a = _import(store, tmp_path, "a", 20)
+    b = _import(store, tmp_path, "b", 20)
+    # Imports side by side can interleave ids: every other prompt changes run.
+    conn.execute("UPDATE prompts SET run_id = CASE run_id WHEN ? THEN ? ELSE ? END "
+                 "WHERE id % 2 = 0", (a, b, a))
+    _answer(conn, f"run_id = {a}", "kiwi")
+    _answer(conn, f"run_id = {b}", "lime")
+    _build(conn)
+    views = ViewQueries(store.db.path)
+    assert views.count(PromptQuery(run_id=a, text="kiwi")) == 20
+    assert views.count(PromptQuery(run_id=a, text="lime")) == 0
+    assert {r.run_id for r in views.page(PromptQuery(run_id=b, text="lime"), 0, 50)} == {b}
+    UserActions(store.db).delete_run(b)
+    while search.step(conn, chunk=7):
+        pass
+    assert conn.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone()[0] == 20
+    assert views.count(PromptQuery(run_id=a, text="kiwi")) == 20

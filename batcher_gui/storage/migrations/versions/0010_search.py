@@ -44,6 +44,9 @@ def upgrade() -> None:
         sa.Column("first_id", sa.Integer, nullable=False),
         sa.Column("last_id", sa.Integer, nullable=False),
         sa.Column("indexed_to", sa.Integer, nullable=False),
+        # 1: every id in first_id..last_id is the run's (imports that ran side by side can
+        # interleave their ids: then the index's matches are checked against the run).
+        sa.Column("contiguous", sa.Integer, nullable=False, server_default=sa.text("1")),
     )
     # Prompts already indexed whose answer changed since: indexed again by the indexer; until
     # then searches read them with LIKE.

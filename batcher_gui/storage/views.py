@@ -306,6 +306,14 @@ class ViewQueries:
                                 membership(hits), **kwargs)
 
     def count(self, q: PromptQuery) -> int:
+        if not q.text and _only_runs(q):
+            # Every prompt of the runs: their prompt_count (exact: a run's prompts go only
+            # with the run), not a walk of ten million index entries (half a second).
+            runs = self._runs(q)
+            marks = ", ".join("?" for _ in runs)
+            return int(self._conn.execute(
+                f"SELECT coalesce(sum(prompt_count), 0) FROM runs WHERE id IN ({marks})",
+                runs).fetchone()[0]) if runs else 0
         hits = self._hits(q)
         if hits is not None and _only_runs(q):
             return len(hits)

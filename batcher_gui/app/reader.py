@@ -78,8 +78,13 @@ class ViewReader:
     async def _quick_call(self, fn: Callable[..., T], *args: Any) -> T:
         self._check_open()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._quick, functools.partial(fn, self._quick_queries, *args))
+        try:
+            return await loop.run_in_executor(
+                self._quick, functools.partial(fn, self._quick_queries, *args))
+        except sqlite3.OperationalError as exc:  # stopped by close(): nobody needs it now
+            if self._closed and "interrupted" in str(exc):
+                raise Superseded("closed") from None
+            raise
 
     async def _latest(self, kind: str, fn: Callable[..., T], *args: Any) -> T:
         """A prompts-table query; raises Superseded if another of ``kind`` came meanwhile.
@@ -201,6 +206,11 @@ class ViewReader:
     async def count(self, query: PromptQuery) -> int:
         """How many prompts match (a newer prompts query supersedes it)."""
         return await self._latest("prompts", ViewQueries.count, query)
+
+    async def search_is_indexed(self, query: PromptQuery) -> bool:
+        """Whether ``query``'s search is answered by the search index (then its count is
+        quick; else it is a scan, and the snapshot counts it)."""
+        return await self._latest("prompts", ViewQueries.search_is_indexed, query)
 
     async def first_page(self, query: PromptQuery, limit: int) -> list[PromptRow]:
         return await self._latest("prompts", ViewQueries.page, query, 0, limit)

@@ -168,7 +168,16 @@ prompts = Table(
     Index("ix_prompts_run_custom_id", "run_id", "user_custom_id"),
     Index("ix_prompts_unchecked", "run_id", "id",
           sqlite_where=text("check_revision IS NULL AND response IS NOT NULL")),
+    # Added in 0010: the sortable columns (and the natural custom_id order, an expression
+    # index migrations/versions/0010_search.py creates; not declared here, SQLAlchemy cannot
+    # reflect expression indexes).
+    Index("ix_prompts_run_model", "run_id", "model"),
+    Index("ix_prompts_run_input_tokens", "run_id", "input_tokens"),
+    Index("ix_prompts_run_output_tokens", "run_id", "output_tokens"),
 )
+
+#: The natural custom_id order's expression index (migration 0010; not in ``prompts.indexes``).
+NATURAL_ID_INDEX = "ix_prompts_run_natural_id"
 
 batch_transitions = Table(
     "batch_transitions",
@@ -262,4 +271,31 @@ run_checks = Table(
     Column("rules", Text, nullable=False),
     Column("revision", Integer, nullable=False, server_default=text("1")),
     Column("updated_at", Float, nullable=False),
+)
+
+# Added in 0010: the optional full-text search index's switch (one row), each run's progress
+# (prompt ids first_id..last_id indexed up to indexed_to) and the prompts to index again (their
+# answer changed; a trigger queues them). The FTS5 table itself (prompt_search) is created
+# when the index is turned on (storage/search.py), not by a migration.
+search_settings = Table(
+    "search_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("enabled", Integer, nullable=False, server_default=text("0")),
+)
+
+search_runs = Table(
+    "search_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer, nullable=False),
+    Column("indexed_to", Integer, nullable=False),
+    Column("contiguous", Integer, nullable=False, server_default=text("1")),
+)
+
+search_queue = Table(
+    "search_queue",
+    metadata,
+    Column("prompt_id", Integer, primary_key=True),
 )

@@ -40,6 +40,8 @@ from batcher_gui.domain.wording import provider_words
 from batcher_gui.storage.checks import checked_counts, run_check_counts
 from batcher_gui.storage.revision import SCHEMA_HEAD
 from batcher_gui.storage.rows import batch_from_row
+from batcher_gui.storage.search import like_condition
+from batcher_gui.storage.search_views import FEW, SearchHits, among, membership, walk
 
 #: Characters of a preview (the table shows one line of each prompt and answer).
 PREVIEW = 160
@@ -104,7 +106,8 @@ def _transition(r: Sequence[Any]) -> Transition:
 
 
 def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
-           first_id: int | None = None, listing: bool = False) -> tuple[str, list[Any]]:
+           first_id: int | None = None, listing: bool = False,
+           text_sql: tuple[str, list[Any]] | None = None) -> tuple[str, list[Any]]:
     """SQL condition and parameters for a query over the ``visible`` runs.
 
     Counting names the runs (``run_id IN (1, 2, 3)``): that leaves out runs being imported or
@@ -115,6 +118,7 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
     """
     # A facet on a partial index (labels, checks...) is usually a few prompts: found by it.
     by_index = (not listing or bool(with_states and q.states) or q.sort is not PromptSort.ID
+                or text_sql is not None
                 or bool(q.labels or q.checks or q.finish_reasons or q.error_kinds)
                 or q.has_note is not None)
     column = "run_id" if by_index else "+run_id"
@@ -143,11 +147,10 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
     elif q.has_error is False:
         parts.append("error IS NULL AND delivery_error IS NULL")
     _facet_conditions(q, parts, params)
-    if q.text:
-        needle = "%" + q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        parts.append("(user_custom_id LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? "
-                     "ESCAPE '\\' OR CAST(response AS TEXT) LIKE ? ESCAPE '\\')")
-        params += [needle, needle, needle]
+    if q.text:  # the search index's matches (``text_sql``: see ViewQueries.condition), or a scan
+        sql, more = text_sql if text_sql is not None else like_condition(q.text)
+        parts.append(sql)
+        params += more
     return " AND ".join(parts), params
 
 
@@ -183,17 +186,28 @@ def _facet_conditions(q: PromptQuery, parts: list[str], params: list[Any]) -> No
 
 #: custom_ids in natural order: "f2" before "f10" (the digits at the end compared as numbers:
 #: same prefix, then shorter first, then as text), which is how ids are usually made.
-_NATURAL_ID = ("rtrim(user_custom_id, '0123456789') {d}, length(user_custom_id) {d}, "
-               "user_custom_id {d}, id {d}")
+#: (An expression index of migration 0010 has these same expressions: keep them in step.)
+_NATURAL_ID = ("{p}rtrim(user_custom_id, '0123456789') {d}, {p}length(user_custom_id) {d}, "
+               "{p}user_custom_id {d}, {p}id {d}")
 
 
-def _order(q: PromptQuery) -> str:
+def _order(q: PromptQuery, *, sort_rows: bool = False) -> str:
+    """The ORDER BY; ``sort_rows``: keep the column's index out (``+column``), so SQLite finds
+    the rows by the filters' indexes and sorts them."""
     direction = "DESC" if q.descending else "ASC"
+    p = "+" if sort_rows else ""
     if q.sort is PromptSort.ID:
         return f"id {direction}"
     if q.sort is PromptSort.CUSTOM_ID:
-        return _NATURAL_ID.format(d=direction)
-    return f"{q.sort.value} {direction}, id {direction}"
+        return _NATURAL_ID.format(d=direction, p=p)
+    return f"{p}{q.sort.value} {direction}, {p}id {direction}"
+
+
+def _only_runs(q: PromptQuery) -> bool:
+    """No filter but the runs (and the search text)."""
+    return (not q.states and not q.model and q.has_error is None and q.batch_id is None
+            and not q.models and not q.checks and not q.labels and not q.finish_reasons
+            and not q.error_kinds and q.has_note is None)
 
 
 class IdRanges(Sequence[int]):
@@ -239,6 +253,7 @@ class ViewQueries:
         self._conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True,
                                      check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._search = SearchHits(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -280,8 +295,37 @@ class ViewQueries:
         return [i for (i,) in self._conn.execute("SELECT id FROM runs WHERE status = 'ready'")]
 
     # -- prompts -------------------------------------------------------------------------
+    def _runs(self, q: PromptQuery) -> list[int]:
+        visible = self._visible()
+        return visible if q.run_id is None else [r for r in visible if r == q.run_id]
+
+    def _hits(self, q: PromptQuery) -> array[int] | None:
+        """The search's matches by the search index (None: no search, or a scan)."""
+        return self._search.hits(q.text, self._runs(q)) if q.text else None
+
+    def search_is_indexed(self, q: PromptQuery) -> bool:
+        return self._hits(q) is not None
+
+    def condition(self, q: PromptQuery, **kwargs: Any) -> tuple[str, list[Any]]:
+        """:func:`prompt_condition`, a search answered by the search index when it is on
+        (counts by facet use this; a search of many matches passes them all as one list)."""
+        hits = self._hits(q)
+        return prompt_condition(q, self._visible(), text_sql=None if hits is None else
+                                membership(hits), **kwargs)
+
     def count(self, q: PromptQuery) -> int:
-        where, params = prompt_condition(q, self._visible())
+        if not q.text and _only_runs(q):
+            # Every prompt of the runs: their prompt_count (exact: a run's prompts go only
+            # with the run), not a walk of ten million index entries (half a second).
+            runs = self._runs(q)
+            marks = ", ".join("?" for _ in runs)
+            return int(self._conn.execute(
+                f"SELECT coalesce(sum(prompt_count), 0) FROM runs WHERE id IN ({marks})",
+                runs).fetchone()[0]) if runs else 0
+        hits = self._hits(q)
+        if hits is not None and _only_runs(q):
+            return len(hits)
+        where, params = self.condition(q)
         return int(self._conn.execute(f"SELECT count(*) FROM prompts WHERE {where}",
                                       params).fetchone()[0])
 
@@ -293,7 +337,9 @@ class ViewQueries:
         counts: dict[PromptState, int] = {}
         for run_id in [q.run_id] if q.run_id is not None else self._visible():
             one = dataclasses.replace(q, run_id=run_id)
-            where, params = prompt_condition(one, [], with_states=False)
+            hits = self._hits(one)  # a search: by the search index when it is on
+            where, params = prompt_condition(one, [], with_states=False, text_sql=None
+                                             if hits is None else membership(hits))
             for state, n in self._conn.execute(
                     f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state",
                     params):
@@ -306,12 +352,51 @@ class ViewQueries:
         Ids first, then their rows: a sort then carries ids and sort keys through SQLite's
         sorter, not every matching row's request and response (seconds on a million rows).
         """
+        if q.text and q.sort is PromptSort.ID and _only_runs(q):
+            first = self._search.first(q.text, self._runs(q), offset + limit, q.descending)
+            if first is not None:
+                return self.rows(first[offset:])
+        hits = self._hits(q)
+        if hits is not None:
+            return self.rows(self._searched(q, hits, offset + limit)[offset:])
         where, params = prompt_condition(q, self._visible(), listing=True,
                                          first_id=self._first_id(q))
         ids = [i for (i,) in self._conn.execute(
-            f"SELECT id FROM prompts WHERE {where} ORDER BY {_order(q)} LIMIT ? OFFSET ?",
-            [*params, limit, offset])]
+            f"SELECT id FROM prompts WHERE {where} ORDER BY {self._page_order(q, where, params)} "
+            "LIMIT ? OFFSET ?", [*params, limit, offset])]
         return self.rows(ids)
+
+    def _page_order(self, q: PromptQuery, where: str, params: list[Any]) -> str:
+        """The ORDER BY of a page. Each sortable column has an index (run, column, id): its
+        walk yields the first page at once, unless a filter keeps only a few rows of the walk
+        (a rare state, a label): then those few are sorted instead (``+column`` keeps the
+        column's index out). A capped count tells which (it stops at FEW rows)."""
+        order = _order(q)
+        if q.sort is PromptSort.ID or _only_runs(q):
+            return order
+        found = self._conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM prompts WHERE {where} "
+                                   f"LIMIT {FEW})", params).fetchone()[0]
+        return order if found >= FEW else _order(q, sort_rows=True)
+
+    def _searched(self, q: PromptQuery, hits: array[int], wanted: int | None) -> Sequence[int]:
+        """The first ``wanted`` (None: all) ids of a search by the index, in the query's order
+        (see storage/search_views.py)."""
+        rest = dataclasses.replace(q, text="")
+        if _only_runs(rest) and rest.sort is PromptSort.ID:
+            if rest.descending:
+                return hits[::-1] if wanted is None else hits[::-1][:wanted]
+            return hits if wanted is None else hits[:wanted]
+        where, params = prompt_condition(rest, self._visible(), listing=True,
+                                         first_id=self._first_id(q))
+        if len(hits) <= FEW:
+            source, more = among(hits)
+            limit = "" if wanted is None else f" LIMIT {int(wanted)}"
+            return [i for (i,) in self._conn.execute(
+                f"SELECT prompts.id FROM {source} WHERE {where} ORDER BY "
+                f"{_order(q, sort_rows=True)}{limit}", [*more, *params])]
+        matches = set(hits)
+        return walk(self._conn, f"SELECT id FROM prompts WHERE {where} ORDER BY {_order(q)}",
+                    params, matches.__contains__, wanted)
 
     def ids(self, q: PromptQuery) -> Sequence[int]:
         """Every matching prompt id, in order (the snapshot pages are read by).
@@ -324,6 +409,9 @@ class ViewQueries:
             ranges = self._ranges([q.run_id] if q.run_id is not None else self._visible())
             if ranges is not None:
                 return IdRanges(ranges)
+        hits = self._hits(q)
+        if hits is not None:
+            return self._searched(q, hits, None)
         where, params = prompt_condition(q, self._visible(), listing=True,
                                          first_id=self._first_id(q))
         out: array[int] = array("q")

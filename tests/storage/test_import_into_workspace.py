@@ -69,7 +69,7 @@ def test_one_bad_line_imports_nothing(store: Store, tmp_path: Path) -> None:
     with store.db.read() as conn:  # the import dropped them to rebuild later: rollback restores
         indexes = {r[0] for r in conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='prompts'")}
-    assert indexes == {index.name for index in tables.prompts.indexes}
+    assert indexes == {index.name for index in tables.prompts.indexes} | {tables.NATURAL_ID_INDEX}
 
 
 def test_valid_only_keeps_the_good_lines(store: Store, tmp_path: Path) -> None:

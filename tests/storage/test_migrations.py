@@ -32,6 +32,9 @@ def test_schema_head_constant_matches_the_migrations() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
+# The natural custom_id order's expression index (0010) is one SQLAlchemy cannot reflect.
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index ix_prompts_run_natural_id")
 def test_migrated_schema_matches_the_tables_module(tmp_path: Path) -> None:
     db = Database.open(tmp_path / "batcher.sqlite3")
     try:

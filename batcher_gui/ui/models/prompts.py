@@ -65,6 +65,13 @@ def _cell(row: PromptRow, column: int) -> str:
     return "" if value is None else str(value)
 
 
+def _filtered(q: PromptQuery) -> bool:
+    """Whether a filter narrows the runs' prompts (then counting walks an index)."""
+    return bool(q.states or q.model or q.has_error is not None or q.batch_id is not None
+                or q.models or q.checks or q.labels or q.finish_reasons or q.error_kinds
+                or q.has_note is not None)
+
+
 class PromptsModel(QAbstractTableModel):
     """See the module docstring."""
 
@@ -162,6 +169,13 @@ class PromptsModel(QAbstractTableModel):
                 # (a short first page is the whole answer: no count needed).
                 first = await reader.first_page(query, PAGE)
                 count = len(first) if len(first) < PAGE else None
+                if count is None and await reader.search_is_indexed(query):
+                    count = await reader.count(query)  # the index's matches: at hand now
+            elif _filtered(query):
+                # A filter's count walks its index (half a second at ten million): the first
+                # page shows first, the count right after (see below).
+                first = await reader.first_page(query, PAGE)
+                count = len(first) if len(first) < PAGE else None
             else:
                 count = await reader.count(query)
                 first = await reader.first_page(query, PAGE)
@@ -187,6 +201,12 @@ class PromptsModel(QAbstractTableModel):
                 self.restoreRow.emit(row)
                 keep = None
         try:
+            if count is None and not query.text:
+                counted = await reader.count(query)
+                if generation != self._generation:
+                    return
+                self._resize(counted, force=True)
+                count = counted
             ids = await reader.ids(query)
         except Superseded:
             return

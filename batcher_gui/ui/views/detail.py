@@ -32,6 +32,7 @@ from batcher_gui.domain.views import PromptDetail, RunOverview, Transition
 from batcher_gui.domain.wording import plural, size_text
 from batcher_gui.ui.base.messages import open_path
 from batcher_gui.ui.base.theme import is_dark, money, state_colour, state_label, when
+from batcher_gui.ui.views.highlight import mark_matches
 from batcher_gui.ui.views.json_view import JsonView
 
 
@@ -101,6 +102,9 @@ class PromptPane(QWidget):
         self.conversation.anchorClicked.connect(self._fold_clicked)
         #: The folded blocks (a Claude answer's thinking) the user opened, by number.
         self.opened: set[int] = set()
+        #: The prompts view's search (its matches are marked in the conversation); words: as
+        #: the search index means them, else substrings.
+        self.search_query, self.search_words = "", True
         self.request = JsonView()
         self.request.setAccessibleName("Request JSON")
         self.response = JsonView()
@@ -147,6 +151,12 @@ class PromptPane(QWidget):
         self.conversation.setHtml(conversation_html(
             detail.row.endpoint, detail.body, detail.response, errors or None,
             Colors.from_palette(is_dark(self)), self.opened))
+        mark_matches(self.conversation, self.search_query, words=self.search_words)
+
+    def set_search(self, query: str, words: bool) -> None:
+        """Mark this search's matches in the conversation (and in the next prompts shown)."""
+        self.search_query, self.search_words = query, words
+        mark_matches(self.conversation, query, words=words)
 
     def show_detail(self, detail: PromptDetail) -> None:
         if detail == self.detail:

@@ -36,6 +36,7 @@ from batcher_gui.ui.models.prompts import COLUMNS, PromptsModel, RowRole
 from batcher_gui.ui.views.delegates import EmptyMessageTable
 from batcher_gui.ui.views.facets import FacetsPanel
 from batcher_gui.ui.views.review_keys import ReviewKeys
+from batcher_gui.ui.views.highlight import HighlightDelegate
 
 P = PromptState
 EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
@@ -65,6 +66,8 @@ class PromptsPanel(QWidget):
     """See the module docstring. ``selected`` carries the chosen PromptRow (or None)."""
 
     selected = Signal(object)
+    #: The search text of the query just applied (the detail pane marks its matches).
+    searched = Signal(str)
 
     def __init__(self, reader: ViewReader | None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -78,6 +81,10 @@ class PromptsPanel(QWidget):
         self.search.setPlaceholderText("Search custom_id, prompt and answer…  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search prompts")
+        self.search.setToolTip(
+            "With the search index (View → Search Index): each word finds words that start "
+            "with it, \"quoted words\" a phrase, in the custom_id, the prompt and the answer.\n"
+            "Without it: the text as typed, anywhere in the custom_id, request or response.")
         self.state = QComboBox()
         self.state.setAccessibleName("Filter by state")
         self.state.addItem("All states", "")  # never None: see qtfix.py
@@ -109,6 +116,10 @@ class PromptsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ToContents
         for column, width in enumerate((110, 80, 140, 120, 300, 300, 160, 60, 60, 150)):
             self.table.setColumnWidth(column, width)
+        # A search's matches lit up in the custom_id, Prompt and Answer cells.
+        self.highlight = HighlightDelegate(self.table)
+        for column in (2, 4, 5):
+            self.table.setItemDelegateForColumn(column, self.highlight)
         # The facets beside the table (View → Facets hides them).
         self.facets = FacetsPanel()
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -204,6 +215,8 @@ class PromptsPanel(QWidget):
             or bool(self.facets.model.chosen())
         self.table.empty_message = NO_MATCH if filtered else EMPTY
         self.new_rows.setVisible(False)
+        self.highlight.set_query(query.text)
+        self.searched.emit(query.text)
         self.model.set_query(query)
         self.refresh_facets()
 

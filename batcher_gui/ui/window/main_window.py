@@ -53,6 +53,7 @@ from batcher_gui.ui.window.intake import Intake
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts
 from batcher_gui.ui.window.reruns import Reruns
+from batcher_gui.ui.window.search_control import SearchIndexControl
 from batcher_gui.ui.window.session import WorkspaceSession
 
 MAX_RECENT = 8
@@ -105,8 +106,19 @@ class MainWindow(QMainWindow):
         p.detail.run.send_now.connect(self.commands.submit)
         p.banner.action.connect(self.intake.add_key)
         self._wire_review()
+        self.search_index = SearchIndexControl(self, self._search_index_switched)
+        p.prompts.searched.connect(self._search_changed)
         self.restore_layout()
         self.update_actions()
+
+    def _search_changed(self, text: str) -> None:
+        self.parts.detail.prompt.set_search(text, self.parts.prompts.highlight.words)
+
+    def _search_index_switched(self, on: bool) -> None:
+        """The search index was turned on or off: a search means something else now."""
+        self.parts.prompts.highlight.words = on
+        if self.parts.prompts.search.text().strip():
+            self.parts.prompts.apply_filters()
 
     def _slots(self) -> dict[str, Callable[[], Any]]:
         p, c, i = self.parts, self.commands, self.intake
@@ -227,6 +239,7 @@ class MainWindow(QMainWindow):
         if self._closing or self.session is not session or session.closing:
             return  # closed while its first rows were read
         self.live.start()
+        self.search_index.attach(paths.database)
         await service.start_engine()
 
     # -- compare ---------------------------------------------------------------------------------
@@ -255,6 +268,7 @@ class MainWindow(QMainWindow):
         stays on screen."""
         session, self.session = self.session, None
         self.live.stop()
+        await self.search_index.detach()
         self.parts.prompts.set_reader(None)
         self.parts.middle.setCurrentWidget(self.parts.tabs)
         self.intake.forget_runs()

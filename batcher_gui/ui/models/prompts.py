@@ -183,6 +183,9 @@ class PromptsModel(QAbstractTableModel):
             return
         if generation != self._generation:
             return
+        # The prompt chosen now: one chosen while this was read (a click during a reload) is
+        # the one to keep, not the one chosen when the reload began.
+        keep = self.chosen if self.chosen is not None else keep
         self.beginResetModel()
         self._count = len(first) if count is None else count
         self._ids = None

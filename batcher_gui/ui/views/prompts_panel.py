@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,11 +32,11 @@ from batcher_gui.domain.views import PromptQuery, PromptRow
 from batcher_gui.domain.wording import plural
 from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.base.tasks import spawn
-from batcher_gui.ui.models.prompts import COLUMNS, PromptsModel, RowRole
+from batcher_gui.ui.models.prompts import COLUMNS, PAGE, PromptsModel, RowRole
 from batcher_gui.ui.views.delegates import EmptyMessageTable
 from batcher_gui.ui.views.facets import FacetsPanel
-from batcher_gui.ui.views.review_keys import ReviewKeys
 from batcher_gui.ui.views.highlight import HighlightDelegate
+from batcher_gui.ui.views.review_keys import ReviewKeys
 
 P = PromptState
 EMPTY = ("No prompts here yet.\n\nImport a JSONL, CSV or text file of prompts (File → Import, "
@@ -154,6 +154,10 @@ class PromptsPanel(QWidget):
         self.model.countChanged.connect(lambda _n: self._counts_later())
         self.model.newRows.connect(self._show_new_rows)
         self.model.restoreRow.connect(self._restore_row)
+        # Several rows chosen (to label them at once) stay chosen across a reload, as the
+        # current one does: a background change must not undo the reviewer's selection.
+        self._kept: set[int] = set()
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_chosen)
         self.table.selectionModel().selectionChanged.connect(self._selection)
         # A row chosen while it was still a placeholder ("loading…"): shown once it arrives.
@@ -268,9 +272,24 @@ class PromptsPanel(QWidget):
         await self.refresh_counts()
         self.refresh_facets(interrupt=False)  # not awaited: the refresh goes on meanwhile
 
+    def _remember_selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self._kept = ({r.id for i in rows if (r := item_data(i, RowRole)) is not None}
+                      if len(rows) > 1 else set())
+
     def _restore_row(self, row: int) -> None:
-        """After a reload, the prompt that was chosen is chosen again (where it is now)."""
+        """After a reload, the prompt that was chosen is chosen again (where it is now), with
+        the other chosen rows the reload has read."""
         self.table.selectRow(row)
+        kept, self._kept = self._kept, set()
+        if kept:
+            selection = self.table.selectionModel()
+            flags = (QItemSelectionModel.SelectionFlag.Select
+                     | QItemSelectionModel.SelectionFlag.Rows)
+            for other in range(min(self.model.rowCount(), PAGE)):
+                found = self.model.row_at(other)
+                if other != row and found is not None and found.id in kept:
+                    selection.select(self.model.index(other, 0), flags)
         self.table.scrollTo(self.model.index(row, 0))
 
     # -- selection ---------------------------------------------------------------------------

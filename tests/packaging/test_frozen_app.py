@@ -156,6 +156,15 @@ def test_version_and_the_command_line(built: Built, home: Path, tmp_path: Path) 
     assert all(r["state"] == "processed" and r["endpoint"] == "/v1/messages"
                and r["output_text"].startswith("Sandbox reply") for r in rows), rows
 
+    # Review: a JSON Schema check (jsonschema and its metaschemas, frozen) and a compare.
+    schema = tmp_path / "schema.json"
+    schema.write_text('{"type": "object", "required": ["word"]}', encoding="utf-8")
+    done = _run([cli, "--data-dir", ws, "checks", "words", "--schema", str(schema)], env)
+    assert done.returncode == 0 and "0 passed, 5 failed" in done.stdout, done.stdout + done.stderr
+    done = _run([cli, "--data-dir", ws, "compare", "words", "claude"], env)
+    assert done.returncode == 0 and "Paired by custom_id: 5 pairs" in done.stdout, \
+        done.stdout + done.stderr
+
 
 def test_smoke_test(built: Built, home: Path) -> None:
     done = _run([str(built.app / "batcher-gui"), "--smoke-test"], _env(home), timeout=240)

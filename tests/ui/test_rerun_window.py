@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -20,12 +21,13 @@ from tests.ui.conftest import WAIT, await_task
 
 
 def _window_with_run(make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path,
-                     n: int = 3) -> MainWindow:
-    window = make_window()
+                     n: int = 3, **engine: Any) -> MainWindow:
+    window = make_window(**engine)
     service = window.service
     assert service is not None
     await_task(qtbot, service.import_file(write_chat(tmp_path / "rev.jsonl", n),
                                           ImportOptions(), profile="sandbox"))
+    await_task(qtbot, service.submit())
     qtbot.waitUntil(lambda: window.runs_model.rowCount() == 1, timeout=WAIT)
     window.runs.selectRow(0)
     return window
@@ -124,7 +126,9 @@ def _close_boxes() -> None:
 
 def test_compare_opens_once_when_the_rerun_has_ended(
         make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path) -> None:
-    window = _window_with_run(make_window, qtbot, tmp_path)
+    # Drafts wait ten minutes for more prompts: the re-run goes at once all the same ("Send it
+    # now", on by default), as the user asked for it.
+    window = _window_with_run(make_window, qtbot, tmp_path, quiet_seconds=600)
     calls: list[tuple[int, int]] = []
     window.open_compare = lambda origin, run: calls.append((origin, run))  # type: ignore
     # The origin run ends on its own (the sandbox answers at once): it is no re-run.

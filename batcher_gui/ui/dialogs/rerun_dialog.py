@@ -105,6 +105,11 @@ class RerunDialog(QDialog):
         form.addRow("Template", self.template)
         form.addRow("Options", self.options)
         form.addRow("Name", self.name)
+        # The user asked for this re-run and saw its cost: it goes at once, unlike an import
+        # (whose drafts wait for more prompts) — unless they want to send it later.
+        self.send_now = QCheckBox("Send it now (else it waits like an import until Submit Now)")
+        self.send_now.setChecked(True)
+        form.addRow(self.send_now)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.rerun_button = buttons.addButton("Re-run", QDialogButtonBox.ButtonRole.AcceptRole)
         self.rerun_button.setEnabled(False)

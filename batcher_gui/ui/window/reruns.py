@@ -16,10 +16,11 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow
 
-from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.errors import BatcherError, OverBudget
 from batcher_gui.domain.models import Run
 from batcher_gui.domain.rerun import RerunScope
-from batcher_gui.ui.base.messages import inform
+from batcher_gui.ui.base import said
+from batcher_gui.ui.base.messages import confirm, inform
 from batcher_gui.ui.base.qtfix import item_data
 from batcher_gui.ui.models.prompts import RowRole
 from batcher_gui.ui.views.prompts_panel import PromptsPanel
@@ -135,9 +136,31 @@ class Reruns(QObject):
         dialog.show()
 
     def _made(self, origin_id: int, run_id: int) -> None:
+        send = self.dialog is not None and self.dialog.send_now.isChecked()
         self.window.statusBar().showMessage(
-            f"Made run #{run_id}, a re-run of #{origin_id}: it is sent like an import; "
-            "Compare opens when it has ended.", 10_000)
+            f"Made run #{run_id}, a re-run of #{origin_id}: "
+            + ("sending it now" if send else "it waits until Submit Now (or a quiet spell)")
+            + "; Compare opens when it has ended.", 10_000)
+        self.live.refresh_soon()
+        session = self._session()
+        if send and session is not None:
+            session.spawn(self._send(session, run_id), name="rerun-send")
+
+    async def _send(self, session: WorkspaceSession, run_id: int) -> None:
+        service = session.service
+        if service is None:
+            return
+        try:
+            await service.submit(run_id)
+        except OverBudget as exc:
+            if await confirm(self.window, said.budget_question(exc.refusal),
+                             yes="Send Anyway", title="Over budget"):
+                await service.submit(run_id, allow_over_budget=True)
+            else:
+                self.window.statusBar().showMessage(
+                    f"Run #{run_id} was not sent (over budget): Submit Now sends it.", 10_000)
+        except BatcherError as exc:
+            inform(self.window, f"Run #{run_id} could not be sent: {exc}")
         self.live.refresh_soon()
 
     # -- ended re-runs: Compare ----------------------------------------------------------------

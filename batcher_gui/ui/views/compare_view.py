@@ -7,6 +7,7 @@ import asyncio
 import html
 import logging
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -187,11 +188,17 @@ class CompareView(QWidget):
         self.comparison = comparison
         preview = spawn(self._preview(comparison), name="compare-preview", owner=self)
 
+        # Both are called from the build's thread, through the loop: the tab (or the window)
+        # may have been closed between the call and its turn.
         def progressed(done: int, total: int) -> None:
+            if not shiboken6.isValid(self.progress):
+                return
             self.progress.setMaximum(max(total, 1))
             self.progress.setValue(done)
 
         def so_far(summary: CompareSummary) -> None:
+            if not shiboken6.isValid(self.agreement):
+                return
             if comparison.summary is None and summary.total:  # the exact one not shown yet
                 self.agreement.setText(f"<i>So far, over the first {summary.total:,} pairs:"
                                        f"</i><br>{summary_html(summary)}")

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from batcher_gui.app.jobs import run_stoppable
+from batcher_gui.app.parts import ServiceParts
 from batcher_gui.config import settings as settings_model
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.profiles import ProfileFields, check_profile
 from batcher_gui.config.secrets import MissingApiKey, SecretStore, resolve_api_key
 from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError, InvalidInput, OverBudget
-from batcher_gui.domain.events import Event, RunsChanged
+from batcher_gui.domain.events import RunsChanged
 from batcher_gui.domain.intake import ExampleRequest, FileEstimate, FilePreview, ValidationReport
 from batcher_gui.domain.models import (
     Batch,
@@ -44,10 +45,9 @@ from batcher_gui.domain.outcomes import (
 from batcher_gui.domain.progress import GroupCounts
 from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.states import PromptState
-from batcher_gui.engine.engine import Engine
 from batcher_gui.engine.estimate import RequestSample, TokenCount, count_sample, estimate_file
 from batcher_gui.importing import preview
-from batcher_gui.storage import Store, WorkspaceStatus
+from batcher_gui.storage import WorkspaceStatus
 from batcher_gui.storage.delivery import DeliveryStore
 from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.token_book import TokenBook
@@ -57,22 +57,10 @@ from batcher_gui.storage.wake import WakeCalls
 T = TypeVar("T")
 
 
-class Actions:
+class Actions(ServiceParts):
     """User commands and queries (mixed into :class:`batcher_gui.app.service.Service`)."""
 
-    store: Store
-    engine: Engine
     secrets: SecretStore
-    settings: WorkspaceSettings
-
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    def _emit(self, event: Event) -> None:
-        raise NotImplementedError
 
     def _apply_settings(self, settings: WorkspaceSettings) -> None:
         raise NotImplementedError

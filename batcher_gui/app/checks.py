@@ -7,16 +7,14 @@ run's answers again (see :mod:`batcher_gui.engine.checking`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from batcher_gui.app.parts import ServiceParts
 from batcher_gui.domain.checks import CheckCounts, CheckRules
 from batcher_gui.domain.errors import InvalidInput
-from batcher_gui.domain.events import Event, RunsChanged
+from batcher_gui.domain.events import RunsChanged
 from batcher_gui.domain.models import Run
-from batcher_gui.engine.engine import Engine
-from batcher_gui.storage import Store
 from batcher_gui.storage.checks import NO_RULES, CheckBook
 
 T = TypeVar("T")
@@ -38,22 +36,10 @@ class RunChecks:
                 "not_checked": self.counts.not_checked}
 
 
-class CheckActions:
+class CheckActions(ServiceParts):
     """Mixed into :class:`batcher_gui.app.service.Service`."""
 
-    store: Store
-    engine: Engine
-
     async def find_run(self, ref: int | str) -> Run:
-        raise NotImplementedError
-
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    def _emit(self, event: Event) -> None:
         raise NotImplementedError
 
     async def _acted(self) -> None:

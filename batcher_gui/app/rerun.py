@@ -9,40 +9,27 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from batcher_gui.app.parts import ServiceParts
 from batcher_gui.config.prices import price_table
-from batcher_gui.config.settings import WorkspaceSettings
 from batcher_gui.domain.errors import BatcherError
-from batcher_gui.domain.events import Event, ImportProgress, RunsChanged
+from batcher_gui.domain.events import ImportProgress, RunsChanged
 from batcher_gui.domain.models import ImportSummary, Profile
 from batcher_gui.domain.rerun import RerunChange, RerunPlan, RerunScope, lineage_text
 from batcher_gui.domain.secrecy import mask
-from batcher_gui.engine.engine import Engine
 from batcher_gui.engine.estimate import RequestSample, TokenCount, count_sample
 from batcher_gui.engine.rerun import plan_rerun, rerun_run
 from batcher_gui.engine.workers import DbWorkers
-from batcher_gui.storage import Store, rerun_rows
+from batcher_gui.storage import rerun_rows
 
 T = TypeVar("T")
 
 
-class RerunActions:
+class RerunActions(ServiceParts):
     """Re-run commands and queries (mixed into the service)."""
 
-    store: Store
-    engine: Engine
-    settings: WorkspaceSettings
     workers: DbWorkers
-
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    def _emit(self, event: Event) -> None:
-        raise NotImplementedError
 
     async def _job(self, fn: Callable[[], T], cancel: threading.Event) -> T:
         raise NotImplementedError

@@ -7,26 +7,18 @@ refused with a message and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
+from batcher_gui.app.parts import ServiceParts
 from batcher_gui.domain.review import ReviewMark, label_by_name
-from batcher_gui.storage import Store
 from batcher_gui.storage.review import Review
 
 T = TypeVar("T")
 
 
-class ReviewActions:
+class ReviewActions(ServiceParts):
     """Labels and notes (see the module docstring)."""
-
-    store: Store
-
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
-
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        raise NotImplementedError
 
     @property
     def _review(self) -> Review:

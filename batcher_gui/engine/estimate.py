@@ -75,6 +75,26 @@ class RequestSample:
         return sum(len(kept) for kept in self.kept.values())
 
 
+def tally(result: FileEstimate, counter: TokenCounter, chunk: list[ParsedRequest],
+          sample: RequestSample | None = None) -> None:
+    """Count ``chunk``'s requests into ``result`` per model (and offer Claude requests to
+    ``sample``); empties ``chunk``."""
+    counts = counter.count_many((r.endpoint, r.model, r.body) for r in chunk)
+    for request, tokens in zip(chunk, counts, strict=True):
+        model = result.models.get(request.model)
+        if model is None:
+            model = result.models[request.model] = ModelTokens(
+                approximate=approximate(request.model))
+        model.requests += 1
+        model.input += tokens.input
+        model.output_bound += tokens.output_bound
+        model.exact = model.exact and tokens.exact
+        if sample is not None and sample.wants(request):
+            sample.offer(request.model, request.body, tokens.input)
+    result.requests += len(chunk)
+    chunk.clear()
+
+
 def estimate_file(
     path: str | os.PathLike[str],
     options: ImportOptions,
@@ -96,20 +116,7 @@ def estimate_file(
     chunk: list[ParsedRequest] = []
 
     def flush() -> None:
-        counts = counter.count_many((r.endpoint, r.model, r.body) for r in chunk)
-        for request, tokens in zip(chunk, counts, strict=True):
-            model = result.models.get(request.model)
-            if model is None:
-                model = result.models[request.model] = ModelTokens(
-                    approximate=approximate(request.model))
-            model.requests += 1
-            model.input += tokens.input
-            model.output_bound += tokens.output_bound
-            model.exact = model.exact and tokens.exact
-            if sample is not None and sample.wants(request):
-                sample.offer(request.model, request.body, tokens.input)
-        result.requests += len(chunk)
-        chunk.clear()
+        tally(result, counter, chunk, sample)
         if should_stop is not None and should_stop():
             raise Cancelled("estimate stopped")
         if progress is not None:

@@ -19,7 +19,7 @@ import orjson
 
 from batcher_gui.domain.endpoints import DEFAULT_MAX_TOKENS
 from batcher_gui.domain.errors import Cancelled, LineError
-from batcher_gui.domain.intake import FileEstimate, ModelTokens
+from batcher_gui.domain.intake import FileEstimate
 from batcher_gui.domain.models import (
     ImportOptions,
     ImportSummary,
@@ -39,7 +39,7 @@ from batcher_gui.domain.rerun import (
     origin_record,
     rewrite_body,
 )
-from batcher_gui.engine.estimate import RequestSample, approximate
+from batcher_gui.engine.estimate import RequestSample, tally
 from batcher_gui.importing import RequestReader
 from batcher_gui.storage import rerun_rows
 from batcher_gui.storage.import_rows import RowBuilder
@@ -208,29 +208,13 @@ def plan_rerun(store: Store, origin_ref: int | str, change: RerunChange, scope: 
     estimate = FileEstimate()
     chunk: list[ParsedRequest] = []
 
-    def flush() -> None:
-        counts = counter.count_many((r.endpoint, r.model, r.body) for r in chunk)
-        for request, tokens in zip(chunk, counts, strict=True):
-            model = estimate.models.get(request.model)
-            if model is None:
-                model = estimate.models[request.model] = ModelTokens(
-                    approximate=approximate(request.model))
-            model.requests += 1
-            model.input += tokens.input
-            model.output_bound += tokens.output_bound
-            model.exact = model.exact and tokens.exact
-            if sample is not None and sample.wants(request):
-                sample.offer(request.model, request.body, tokens.input)
-        estimate.requests += len(chunk)
-        chunk.clear()
-
     for before, after in requests:
         if len(plan.examples) < examples:
             plan.examples.append((after.user_custom_id, before, after.body))
         chunk.append(after)
         if len(chunk) >= 2048:
-            flush()
-    flush()
+            tally(estimate, counter, chunk, sample)
+    tally(estimate, counter, chunk, sample)
     estimate.exact = all(m.exact for m in estimate.models.values())
     estimate.cost = prices.estimate({m: (t.input, t.output_bound)
                                      for m, t in estimate.models.items()})

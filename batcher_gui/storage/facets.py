@@ -41,11 +41,13 @@ def _only_facets(q: PromptQuery) -> bool:
     return (not q.text and q.batch_id is None and not q.model and q.has_error is None)
 
 
-def facet_counts(conn: sqlite3.Connection, q: PromptQuery, runs: Sequence[int]) -> FacetCounts:
-    """Counts of every facet for ``q`` over ``runs`` (the visible runs, or ``q.run_id``)."""
+def facet_counts(conn: sqlite3.Connection, q: PromptQuery, runs: Sequence[int],
+                 text_sql: tuple[str, list[Any]] | None = None) -> FacetCounts:
+    """Counts of every facet for ``q`` over ``runs`` (the visible runs, or ``q.run_id``);
+    ``text_sql``: the search's condition as the search index answers it (else a scan)."""
     out = FacetCounts()
     for run_id in ([q.run_id] if q.run_id is not None else runs):
-        _add(out, _run_counts(conn, dataclasses.replace(q, run_id=run_id)))
+        _add(out, _run_counts(conn, dataclasses.replace(q, run_id=run_id), text_sql))
     return out
 
 
@@ -58,13 +60,14 @@ def _active(q: PromptQuery) -> list[str]:
     return [name for name, empty in _NO_FACETS.items() if getattr(q, name) != empty]
 
 
-def _run_counts(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
+def _run_counts(conn: sqlite3.Connection, q: PromptQuery,
+                text_sql: tuple[str, list[Any]] | None = None) -> FacetCounts:
     """One run's facets. Only facet filters: the facets not filtered on are counted in one
     grouped pass over the prompts the filters keep (found by the chosen value's index: a
     label is a few prompts), each filtered facet under the others' filters (the same way, or
     from the indexes alone when no other facet filters); nothing chosen: indexes alone."""
     if not _only_facets(q):
-        return _sum(_groups(conn, dataclasses.replace(q, **_NO_FACETS)), _tests(q))
+        return _sum(_groups(conn, dataclasses.replace(q, **_NO_FACETS), text_sql), _tests(q))
     if _has_facets_index(conn):
         return _sum(_indexed_groups(conn, q), _tests(q))
     active = _active(q)
@@ -263,8 +266,9 @@ def _indexed_groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
     return [(*key, n) for key, n in merged.items()]
 
 
-def _groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
-    where, params = prompt_condition(q, [])
+def _groups(conn: sqlite3.Connection, q: PromptQuery,
+            text_sql: tuple[str, list[Any]] | None = None) -> list[_Group]:
+    where, params = prompt_condition(q, [], text_sql=text_sql)
     return conn.execute(_GROUPS.format(where=where), params).fetchall()
 
 

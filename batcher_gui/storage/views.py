@@ -466,7 +466,9 @@ class ViewQueries:
         """Counts of each facet (state, model, check, label, note, finish reason, error kind),
         each under every filter but its own (see storage.facets)."""
         from batcher_gui.storage.facets import facet_counts  # it imports this module
-        return facet_counts(self._conn, q, self._visible())
+        hits = self._hits(q)  # a search the search index answers: its matches, not a scan
+        return facet_counts(self._conn, q, self._visible(),
+                            None if hits is None else membership(hits))
 
     def label_names(self) -> dict[int, str]:
         return dict(self._conn.execute("SELECT key, name FROM label_names ORDER BY key"))

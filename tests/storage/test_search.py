@@ -214,3 +214,24 @@ def test_runs_whose_ids_interleave_keep_apart(store: Store, tmp_path: Path,
         pass
     assert conn.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone()[0] == 20
     assert views.count(PromptQuery(run_id=a, text="kiwi")) == 20
+
+
+def test_facets_under_a_search_count_the_index_matches(store: Store, tmp_path: Path,
+                                                       conn: sqlite3.Connection) -> None:
+    run = _import(store, tmp_path, "f", 60)
+    _answer(conn, "id % 3 = 0", "grapefruit is not a grape")
+    conn.execute("UPDATE prompts SET label = 1 WHERE id % 4 = 0")
+    _build(conn)
+    views = ViewQueries(store.db.path)
+    for text in ("apple", "grapefruit", "tree2"):
+        q = PromptQuery(run_id=run, text=text)
+        assert views.search_is_indexed(q)
+        ids = _ids(views, q)
+        marks = ", ".join("?" for _ in ids)
+        counts = views.facet_counts(q)
+        by_model = dict(conn.execute(
+            f"SELECT model, count(*) FROM prompts WHERE id IN ({marks}) GROUP BY model", ids))
+        labelled = conn.execute(f"SELECT count(*) FROM prompts WHERE id IN ({marks}) AND "
+                                "label = 1", ids).fetchone()[0]
+        assert counts.models == by_model, text
+        assert counts.labels.get(1, 0) == labelled and sum(counts.labels.values()) == len(ids)

@@ -11,6 +11,16 @@ from batcher_gui.domain.secrecy import mask_optional
 from batcher_gui.domain.states import BatchState
 
 
+def json_or_none(data: bytes | None) -> Any:
+    """A stored request or response body, parsed (None: none, or not JSON)."""
+    if not data:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def profile_from_row(row: Any) -> Profile:
     return Profile(
         id=row.id,

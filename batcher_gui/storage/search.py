@@ -21,10 +21,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.search import SearchStatus, SearchTerms
+from batcher_gui.storage.rows import json_or_none
 
 FTS_TABLE = "prompt_search"
 #: Prompts per write transaction (about 30 ms of parsing and inserting: the engine's writes
@@ -122,19 +121,10 @@ def turn_off(conn: sqlite3.Connection) -> None:
 def _texts(rows: Sequence[Sequence[Any]]) -> list[tuple[int, str, str, str]]:
     out = []
     for pid, custom_id, endpoint, body, response in rows:
-        request = _loads(body)
-        answer = _loads(response)
+        request = json_or_none(body)
+        answer = json_or_none(response)
         out.append((pid, custom_id, prompt_text(request), answer_text(endpoint, answer)))
     return out
-
-
-def _loads(data: bytes | None) -> Any:
-    if not data:
-        return None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
 
 
 _READ = "SELECT id, user_custom_id, endpoint, body, response FROM prompts"

@@ -18,8 +18,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, overload
 
-import orjson
-
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.models import Batch, Run
 from batcher_gui.domain.progress import run_has_ended
@@ -39,7 +37,7 @@ from batcher_gui.domain.views import (
 from batcher_gui.domain.wording import provider_words
 from batcher_gui.storage.checks import checked_counts, run_check_counts
 from batcher_gui.storage.revision import SCHEMA_HEAD
-from batcher_gui.storage.rows import batch_from_row
+from batcher_gui.storage.rows import batch_from_row, json_or_none
 from batcher_gui.storage.search import like_condition
 from batcher_gui.storage.search_views import FEW, SearchHits, among, membership, walk
 
@@ -76,28 +74,19 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
 
 
-def _json(data: bytes | None) -> Any:
-    if not data:
-        return None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-
-
 def _row(r: Sequence[Any]) -> PromptRow:
     (pid, run_id, batch_id, state, custom_id, model, endpoint, body, response, error,
      tokens_in, tokens_out, attempts, updated_at, label, note, check, check_detail) = r
     return PromptRow(pid, run_id, batch_id, PromptState(state), custom_id, model, endpoint,
-                     _preview(prompt_text(_json(body))),
-                     _preview(answer_text(endpoint, _json(response))),
+                     _preview(prompt_text(json_or_none(body))),
+                     _preview(answer_text(endpoint, json_or_none(response))),
                      _preview(mask(error)) if error else "",
                      tokens_in, tokens_out, attempts, updated_at, label, note,
                      None if check is None else bool(check), check_detail)
 
 
 def _record(raw: str | None) -> dict[str, Any] | None:
-    value = _json(raw.encode()) if raw else None
+    value = json_or_none(raw.encode()) if raw else None
     return value if isinstance(value, dict) else None
 
 

@@ -41,6 +41,12 @@ class RetryLater(ProviderError):
         self.retry_after = retry_after
 
 
+class WaitForTurn(RetryLater):
+    """Not a fault: another batch of the same profile is being sent first (providers whose
+    batches carry no metadata take one send at a time). Looked at again shortly, and never
+    counted as a failure (a real fault later backs off from the first wait)."""
+
+
 class PermanentError(ProviderError):
     """The provider refused the call for good (400, 401, 403, 404...): retrying will not help."""
 

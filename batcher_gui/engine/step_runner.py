@@ -16,7 +16,7 @@ from typing import Any
 from batcher_gui.domain.errors import BatcherError, DatabaseBusy
 from batcher_gui.domain.events import BatchChanged, Event, NoticeLevel, ProfileWait, WaitKind
 from batcher_gui.domain.models import Batch
-from batcher_gui.domain.remote import PermanentError, ProviderError, RetryLater
+from batcher_gui.domain.remote import PermanentError, ProviderError, RetryLater, WaitForTurn
 from batcher_gui.engine.backoff import Backoffs
 from batcher_gui.engine.claim import ClaimLost
 from batcher_gui.engine.providers import ProfileUnusable
@@ -102,6 +102,12 @@ class StepRunner(BatchSteps):
             self._notice(NoticeLevel.ERROR, f"batch #{batch.id}: {exc}", batch, needs_user=True)
             await self._retry_later(batch, f"waiting for you: {exc}",
                                     wait=self.settings.profile_retry, needs_user=True)
+        elif isinstance(exc, WaitForTurn):
+            # Its turn comes when the batch ahead is confirmed: look again after the first
+            # wait, every time (waits counted as failures grew to minutes, so a batch whose
+            # turn had come sat idle, and its first real fault then waited minutes more).
+            self._backoff.clear(batch.id)
+            await self._retry_later(batch, str(exc), wait=self.settings.retry_base)
         elif isinstance(exc, RetryLater):
             self._notice(NoticeLevel.INFO, f"batch #{batch.id}: {exc}", batch)
             await self._retry_later(batch, f"provider busy or unreachable ({exc})",

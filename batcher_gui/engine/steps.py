@@ -25,6 +25,7 @@ from batcher_gui.domain.remote import (
     Provider,
     RemoteBatch,
     RetryLater,
+    WaitForTurn,
 )
 from batcher_gui.domain.states import BatchState
 from batcher_gui.domain.wording import plural
@@ -183,8 +184,8 @@ class BatchSteps:
                 return
             ahead = await self.workers.read(self.book.send_ahead, batch)
             if ahead is not None:
-                raise RetryLater(f"waiting until batch #{ahead} is confirmed at the provider "
-                                 "(one send at a time)")
+                raise WaitForTurn(f"waiting until batch #{ahead} is confirmed at the provider "
+                                  "(one send at a time)")
             await self._send(batch, provider)
 
     async def _send(self, batch: Batch, provider: Provider) -> None:

@@ -263,3 +263,30 @@ def test_a_batch_file_gone_since_the_last_send_is_written_again(ws: Workspace) -
     assert ws.prompt_states() == {"processed": 3}
     assert claude_stats(ws)["batches_created"] == 1
     settled(ws)
+
+
+def test_waiting_its_turn_to_be_sent_is_no_failure(ws: Workspace) -> None:
+    """Claude sends go one at a time per profile; a batch waiting its turn looks again after
+    the first wait each time, never after a wait grown as if each look had failed."""
+    from dataclasses import replace
+
+    from batcher_gui.domain.events import BatchChanged, Event
+
+    add_claude(ws, max_requests=2)
+    ws.import_lines([claude(i) for i in range(10)], profile=CLAUDE)  # five batches
+    # Lost creates: the batches behind one wait until it is found again at the provider.
+    ws.sandbox.config.faults = {
+        "messages.batches.create": FaultSpec(rate=1.0, kinds=("drop_after",), max_count=3)}
+    ws.timeout = 1.0
+    said: list[str] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, BatchChanged) and "one send at a time" in event.detail:
+            said.append(event.detail)
+
+    engine = ws.engine(replace(FAST, retry_base=0.01, retry_cap=60.0), listener=listen)
+    assert ws.run(engine, timeout=120) is True
+    assert said, "no batch waited its turn"
+    assert all("; retry 1 at " in text for text in said), said  # never a growing backoff
+    assert ws.prompt_states() == {"processed": 10}
+    settled(ws)

@@ -34,8 +34,14 @@ def matching_prompts(db: Database, run_id: int, only: PromptQuery,
     """Chunks of the run's prompts (the export's columns) that ``only`` keeps, in import
     order (keyset paging from the run's first prompt, as ``Store.iter_run_prompts`` does)."""
     where, params = _condition(run_id, only, listing=True)
-    sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM prompts WHERE id > ? AND {where} "
-           "ORDER BY id LIMIT ?")
+    yield from keyset_chunks(db, run_id, ", ".join(EXPORT_COLUMNS), where, params, chunk)
+
+
+def keyset_chunks(db: Database, run_id: int, columns: str, where: str, params: Sequence[Any],
+                  chunk: int) -> Iterator[Sequence[Any]]:
+    """Chunks of ``columns`` (the first is ``id``) of the run's prompts that ``where`` keeps,
+    in import order: keyset paging from the run's first prompt, a short read each."""
+    sql = f"SELECT {columns} FROM prompts WHERE id > ? AND {where} ORDER BY id LIMIT ?"
     with db.read() as conn:
         first = conn.exec_driver_sql("SELECT min(id) FROM prompts WHERE run_id = ?",
                                      (run_id,)).scalar()

@@ -19,6 +19,7 @@ from batcher_gui.domain.progress import UNFINISHED, run_has_ended
 from batcher_gui.domain.states import BATCH_TERMINAL, PromptState
 from batcher_gui.domain.views import PromptQuery, PromptSort
 from batcher_gui.storage.db import Database
+from batcher_gui.storage.export_rows import keyset_chunks
 from batcher_gui.storage.views import prompt_condition
 
 #: (prompt id, line_no, user_custom_id, endpoint, model, body)
@@ -68,17 +69,7 @@ def scope_rows(db: Database, run_id: int, query: PromptQuery | None, ids: Sequen
                 yield [tuple(r) for r in rows]
         return
     where, params = _condition(run_id, query or PromptQuery())
-    sql = f"SELECT {_COLUMNS} FROM prompts WHERE id > ? AND {where} ORDER BY id LIMIT ?"
-    with db.read() as conn:
-        first = conn.exec_driver_sql("SELECT min(id) FROM prompts WHERE run_id = ?",
-                                     (run_id,)).scalar()
-    after = (first or 1) - 1
-    while True:
-        with db.read() as conn:
-            rows = conn.exec_driver_sql(sql, (after, *params, chunk)).all()
-        if not rows:
-            return
-        after = rows[-1][0]
+    for rows in keyset_chunks(db, run_id, _COLUMNS, where, params, chunk):
         yield [tuple(r) for r in rows]
 
 

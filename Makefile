@@ -27,7 +27,8 @@ lint: venv
 	$(BIN)/lint-imports
 
 test: sysdeps venv lint
-	QT_QPA_PLATFORM=offscreen LANG=C.UTF-8 NO_PROXY=127.0.0.1,localhost $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	QT_QPA_PLATFORM=offscreen LANG=C.UTF-8 NO_PROXY=127.0.0.1,localhost BATCHER_TEST_POSTGRES=required \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: venv

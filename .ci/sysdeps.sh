@@ -6,7 +6,9 @@
 set -euo pipefail
 PKGS=(libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 fonts-dejavu-core
       xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
-      dbus-daemon gnome-keyring binutils)
+      dbus-daemon gnome-keyring binutils
+      # Team workspaces: the tests start a throwaway PostgreSQL server (tests/pg_cluster.py).
+      postgresql)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   case "$(uname -s)" in

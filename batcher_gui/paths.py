@@ -2,7 +2,8 @@
 
 1. ``--data-dir DIR`` (the command line);
 2. ``BATCHER_HOME`` (a folder);
-3. ``BATCHER_DATABASE_URL`` (``sqlite:////abs/path/batcher.sqlite3``: the folder around it);
+3. ``BATCHER_DATABASE_URL`` (``sqlite:////abs/path/batcher.sqlite3``: the folder around it;
+   or ``postgresql://user@host/db``: a team workspace, see below);
 4. ``DATABASE_URL``, the common name other programs use too: honoured, but a database that
    holds another program's tables is refused (see :mod:`batcher_gui.storage.guard`);
 5. the per-user data folder (platformdirs).
@@ -11,6 +12,11 @@ A workspace is one folder, owner-only (folders 0700, files 0600: prompts, answer
 are nobody else's business on a shared computer), holding ``batcher.sqlite3`` (the
 database), ``batches/`` (the JSONL files sent to providers), ``results/`` (downloaded output
 and error files), ``logs/`` and ``sandbox/`` (the built-in sandbox provider's own files).
+
+A team workspace is held in PostgreSQL (``--database postgresql://…``, or one of the URL
+variables above). The files this machine makes for it (batch files, downloads, logs) are kept
+in a local folder: ``--data-dir``/``BATCHER_HOME`` when given, else a folder per server and
+database under the per-user data folder.
 """
 
 from __future__ import annotations
@@ -36,8 +42,15 @@ PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 #: Whether modes mean anything here (on Windows, files are guarded by ACLs instead).
 _POSIX = os.name == "posix"
 DB_FILENAME = "batcher.sqlite3"
+#: URL schemes of a team workspace held in PostgreSQL.
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 #: The environment variables naming a workspace database, the first set winning.
 DATABASE_URL_VARIABLES = ("BATCHER_DATABASE_URL", "DATABASE_URL")
+
+
+def is_postgres_url(url: str | None) -> bool:
+    """A team workspace's URL (``postgresql://…``)?"""
+    return bool(url) and urlparse(str(url)).scheme.lower() in POSTGRES_SCHEMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,14 @@ class WorkspacePaths:
     #: What chose this workspace ("--data-dir", "BATCHER_HOME", "DATABASE_URL", "default"),
     #: for messages.
     chosen_by: str = "default"
+    #: A team workspace's PostgreSQL URL (``database`` is then only a local name); None for
+    #: SQLite.
+    database_url: str | None = None
+
+    @property
+    def shown_database(self) -> str:
+        """Where the workspace's data is, for messages (a password masked)."""
+        return mask(self.database_url) if self.database_url else str(self.database)
 
     @property
     def batches_dir(self) -> Path:
@@ -178,14 +199,32 @@ def default_root() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def _postgres_workspace(url: str, chosen_by: str, root: Path | None) -> WorkspacePaths:
+    parsed = urlparse(url)
+    if not parsed.hostname and not parsed.path.strip("/") and "host=" not in parsed.query:
+        raise WorkspaceError(f"{chosen_by} must name a PostgreSQL server and database, like "
+                             f"postgresql://user@host:5432/batcher; got {mask(url)!r}")
+    if root is None:
+        slug = "-".join(part for part in (
+            parsed.hostname or "local", str(parsed.port or 5432),
+            unquote(parsed.path).strip("/") or "postgres") if part)
+        slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in slug)
+        root = default_root() / "team" / slug
+    return WorkspacePaths(root=root, database=root / "team.local", chosen_by=chosen_by,
+                          database_url=url)
+
+
 def _from_database_url(url: str, variable: str) -> WorkspacePaths:
     parsed = urlparse(url)
     shown = mask(url)  # never a password: postgres://user:***@host/db
+    if is_postgres_url(url):
+        return _postgres_workspace(url, variable, None)
     if parsed.scheme not in ("sqlite", "sqlite3"):
         raise WorkspaceError(
-            f"{variable} must be a sqlite URL like sqlite:////path/to/batcher.sqlite3, got "
-            f"{shown!r}. Batcher keeps its workspace in SQLite; if {variable} is meant for "
-            "another program, give Batcher its own with BATCHER_HOME or --data-dir."
+            f"{variable} must be a sqlite URL like sqlite:////path/to/batcher.sqlite3 or a "
+            f"PostgreSQL URL like postgresql://user@host/batcher, got {shown!r}. If "
+            f"{variable} is meant for another program, give Batcher its own with BATCHER_HOME "
+            "or --data-dir."
         )
     # sqlite:///relative.db -> path "/relative.db"; sqlite:////abs.db -> "//abs.db" (SQLAlchemy
     # convention: three slashes relative, four absolute).
@@ -205,11 +244,19 @@ def _from_database_url(url: str, variable: str) -> WorkspacePaths:
 
 
 def resolve_workspace(
-    data_dir: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    data_dir: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
+    database: str | None = None,
 ) -> WorkspacePaths:
-    """Pick the workspace: ``--data-dir``, ``BATCHER_HOME``, ``BATCHER_DATABASE_URL``,
+    """Pick the workspace: ``--database URL`` (with ``--data-dir``/``BATCHER_HOME`` as its
+    local folder), ``--data-dir``, ``BATCHER_HOME``, ``BATCHER_DATABASE_URL``,
     ``DATABASE_URL``, else the default (see the module docstring)."""
     env = os.environ if env is None else env
+    if database:
+        local = data_dir or env.get("BATCHER_HOME")
+        local_root = Path(local).expanduser().resolve() if local else None
+        if is_postgres_url(database):
+            return _postgres_workspace(database, "--database", local_root)
+        return _from_database_url(database, "--database")
     if data_dir:
         root, chosen_by = Path(data_dir).expanduser().resolve(), "--data-dir"
     elif env.get("BATCHER_HOME"):

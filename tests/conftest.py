@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHER_HOME", "BATCHER_DATAB
 import pytest  # noqa: E402
 
 from batcher_gui.storage import Store, open_store  # noqa: E402
+from tests.pg_cluster import REQUIRED_VARIABLE, PgCluster  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,9 +46,38 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL server for the whole session (started on first use)."""
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get(REQUIRED_VARIABLE):
+            pytest.fail(f"PostgreSQL is needed for the tests and did not start: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def store(workspace: Path) -> Iterator[Store]:
-    """A real, migrated workspace database on disk."""
-    s = open_store(workspace / "batcher.sqlite3")
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL workspace database (dropped afterwards)."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """Run the test on both databases: None (SQLite) or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(workspace: Path, backend: str | None) -> Iterator[Store]:
+    """A real, migrated workspace database: a SQLite file, or PostgreSQL (both, in turn)."""
+    s = open_store(workspace / "batcher.sqlite3", backend)
     yield s
     s.db.close()

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from batcher_gui.app.service import Service
 
 
-async def open_service(data_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Service:
-    """Open the workspace named by ``data_dir`` (or the environment, or the default)."""
+async def open_service(data_dir: str | os.PathLike[str] | None = None, *,
+                       database: str | None = None, **kwargs: Any) -> Service:
+    """Open the workspace named by ``database`` (a PostgreSQL URL) or ``data_dir`` (or the
+    environment, or the default)."""
     from batcher_gui.app.service import Service
     from batcher_gui.paths import resolve_workspace
 
-    return await Service.open(resolve_workspace(data_dir), **kwargs)
+    return await Service.open(resolve_workspace(data_dir, database=database), **kwargs)
 
 
 def __getattr__(name: str) -> Any:

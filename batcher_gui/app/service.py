@@ -32,7 +32,7 @@ from batcher_gui.app.review import ReviewActions
 from batcher_gui.config.prices import price_table
 from batcher_gui.config.secrets import SecretStore, remember_environment_keys
 from batcher_gui.config.settings import WorkspaceSettings
-from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.errors import BatcherError, WorkspaceError
 from batcher_gui.domain.events import (
     BatchChanged,
     EngineState,
@@ -120,11 +120,17 @@ class Service(Actions, CheckActions, RerunActions, ReviewActions):
         def opening() -> tuple[Store, int]:
             # Another program's database (DATABASE_URL is a common name) is refused before
             # any folder is made beside it or any table added to it.
-            refuse_foreign_database(paths.database, paths.chosen_by)
+            if not paths.database_url:
+                refuse_foreign_database(paths.database, paths.chosen_by)
             paths.create()
             tightened = paths.tighten()  # a workspace from before Batcher made it owner-only
             log_to_workspace(paths.log_dir)
-            store = open_store(paths.database)
+            try:
+                store = open_store(paths.database, paths.database_url)
+            except WorkspaceError as exc:
+                if paths.database_url:  # say what named the server
+                    raise WorkspaceError(f"{exc} (the URL came from {paths.chosen_by})") from exc
+                raise
             removed = discard_abandoned(store.db)
             if removed:
                 log.info("removed %d import(s) a crash had left unfinished", removed)

@@ -50,6 +50,13 @@ def workspace_option(parser: argparse.ArgumentParser, *, sub: bool = True) -> No
              "$DATABASE_URL (refused if it holds another program's tables), the per-user "
              "data folder)",
     )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS if sub else None,
+        help="a team workspace in PostgreSQL (postgresql://user@host/db; also "
+             "$BATCHER_DATABASE_URL); --data-dir is then this machine's folder for its files",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +94,7 @@ async def _run(args: argparse.Namespace) -> int:
     from batcher_gui.app.process import settle
 
     settle()  # once, before the workspace opens (its objects must stay collectable)
-    service = await open_service(args.data_dir)
+    service = await open_service(args.data_dir, database=getattr(args, "database", None))
     for problem in service.startup_problems:
         say(f"warning: a workspace setting was ignored: {problem} (`batcher config list` "
             "shows the settings)", err=True)

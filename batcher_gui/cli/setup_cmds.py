@@ -228,7 +228,7 @@ async def cmd_config(args: argparse.Namespace, service: Service) -> int:
 
 
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    paths = resolve_workspace(args.data_dir)
+    paths = resolve_workspace(args.data_dir, database=getattr(args, "database", None))
     state_dir = args.state_dir or str(paths.root / "sandbox-server")
     from batcher_gui.sandbox import serve_forever
 

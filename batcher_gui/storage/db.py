@@ -1,8 +1,11 @@
-"""Opening a workspace database: SQLite in WAL mode, foreign keys on, migrations applied.
+"""Opening a workspace database — a SQLite file (WAL mode, foreign keys on) or a PostgreSQL
+database (a team workspace) — with its migrations applied.
 
-Transactions are explicit: :meth:`Database.write` takes the write lock up front
-(``BEGIN IMMEDIATE``) so two writers queue on the busy timeout instead of failing half-way;
-:meth:`Database.read` starts a deferred transaction that never blocks a writer (WAL).
+Transactions are explicit: :meth:`Database.write` takes the write lock up front (SQLite's
+``BEGIN IMMEDIATE``; on PostgreSQL a transaction-level advisory lock) so two writers queue
+instead of failing half-way, and storage code may read-then-write as on one machine;
+:meth:`Database.read` starts a snapshot that never blocks a writer. On PostgreSQL every write
+notifies :data:`~batcher_gui.storage.dialect.CHANGES_CHANNEL` when it commits.
 """
 
 from __future__ import annotations
@@ -20,7 +23,19 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from batcher_gui.domain.errors import DatabaseBusy, WorkspaceError
+from batcher_gui.domain.secrecy import mask
 from batcher_gui.paths import PRIVATE_FILE, private_opener
+from batcher_gui.storage.dialect import (
+    CHANGES_CHANNEL,
+    LOCK_IMPORT,
+    LOCK_MIGRATE,
+    LOCK_WRITE,
+    POSTGRESQL,
+    SQLITE,
+    Dialect,
+    sqlalchemy_url,
+    to_format_params,
+)
 
 # The newest migration, known without Alembic, so opening an up-to-date workspace does not
 # import it (a third of a second at every start).
@@ -35,7 +50,10 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Kept here so opening an up-to-date workspace does not import Alembic
 #: (a third of a second at every start); a test checks it against the migrations folder.
 BUSY_TIMEOUT_MS = 10_000
-_BUSY_TEXTS = ("database is locked", "database table is locked", "database is busy")
+_BUSY_TEXTS = ("database is locked", "database table is locked", "database is busy",
+               # PostgreSQL: a statement or lock wait that ran out of time, a deadlock.
+               "canceling statement due to lock timeout", "deadlock detected",
+               "could not serialize access")
 
 
 def _raise_busy(exc: OperationalError) -> None:
@@ -101,12 +119,72 @@ def _make_engine(path: Path) -> Engine:
     return engine
 
 
-class Database:
-    """One open workspace database."""
+def _make_postgres_engine(url: str) -> Engine:
+    engine = create_engine(
+        sqlalchemy_url(url), pool_pre_ping=True, pool_size=8, max_overflow=8,
+        connect_args={"connect_timeout": 10, "application_name": "batcher"},
+    )
 
-    def __init__(self, path: Path, engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _qmark(conn: Connection, cursor: Any, statement: str, parameters: Any,
+               context: Any, executemany: bool) -> tuple[str, Any]:
+        # SQL handed to the driver as written (exec_driver_sql) is in SQLite's words: "?".
+        if context is not None and context.compiled is None:
+            statement = to_format_params(statement)
+        return statement, parameters
+
+    return engine
+
+
+class Database:
+    """One open workspace database.
+
+    Attributes:
+        path: the SQLite file; for a PostgreSQL workspace, a local file name the workspace's
+            local lock files are named after (nothing is stored in it).
+        url: the PostgreSQL URL (with its password), None for SQLite.
+        dialect: what differs between the two (see :mod:`batcher_gui.storage.dialect`).
+    """
+
+    def __init__(self, path: Path, engine: Engine, url: str | None = None) -> None:
         self.path = path
         self.engine = engine
+        self.url = url
+        self.dialect: Dialect = POSTGRESQL if url else SQLITE
+
+    @property
+    def shown_name(self) -> str:
+        """Where the workspace is, for messages (a URL's password masked)."""
+        return mask(self.url) if self.url else str(self.path)
+
+    @classmethod
+    def open_url(cls, url: str, local: Path, *, migrate: bool = True) -> Database:
+        """Open (creating the schema if needed) the PostgreSQL workspace at ``url``.
+
+        Args:
+            local: this machine's file name for the workspace (its lock files' stem).
+
+        Raises:
+            WorkspaceError: the server cannot be reached, refuses the login, or holds a
+                newer Batcher's schema.
+        """
+        engine = _make_postgres_engine(url)
+        db = cls(local, engine, url)
+        try:
+            with engine.connect():
+                pass
+            if migrate:
+                db._migrate()
+        except (DatabaseError, OperationalError) as exc:
+            engine.dispose()
+            raise WorkspaceError(
+                f"cannot open the PostgreSQL workspace {db.shown_name}: "
+                f"{mask(str(exc.orig or exc)).strip()}"
+            ) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return db
 
     @classmethod
     def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -139,9 +217,13 @@ class Database:
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
-            has_table = conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-            ).first()
+            if self.dialect.postgres:
+                has_table = conn.exec_driver_sql(
+                    "SELECT to_regclass('alembic_version') IS NOT NULL").scalar()
+            else:
+                has_table = conn.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+                ).first()
             if not has_table:
                 return None
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -158,9 +240,37 @@ class Database:
         known = {s.revision for s in scripts.walk_revisions()}
         if current is not None and current not in known:
             raise WorkspaceError(
-                f"the workspace {self.path} was written by a newer Batcher (schema {current}); "
-                "update Batcher to open it"
+                f"the workspace {self.shown_name} was written by a newer Batcher (schema "
+                f"{current}); update Batcher to open it"
             )
+        if self.dialect.postgres and current is None:
+            with self.engine.connect() as conn:
+                foreign = conn.exec_driver_sql(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()").scalar()
+            if foreign:
+                raise WorkspaceError(
+                    f"the PostgreSQL database {self.shown_name} holds {foreign} tables of "
+                    "another program; Batcher changed nothing. Give Batcher a database of its "
+                    "own (CREATE DATABASE batcher)")
+        if self.dialect.postgres:
+            # Two processes opening a new workspace at once: one migrates, the other waits.
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({LOCK_MIGRATE})")
+                conn.commit()
+                try:
+                    if self.current_revision() != head:
+                        log.info("Upgrading workspace schema %s -> %s", current or "empty",
+                                 head)
+                        command.upgrade(_alembic_config(conn), "head")
+                        conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                finally:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_MIGRATE})")
+                    conn.commit()
+            return
         # Two processes opening an old workspace at once: one migrates, the other waits.
         lock = FileLock(str(self.path) + ".migrate.lock", timeout=120, mode=PRIVATE_FILE)
         try:
@@ -184,6 +294,17 @@ class Database:
             foreign_keys: False skips SQLite's per-row foreign-key lookups for this transaction
                 (bulk imports, whose rows reference what the same transaction just created).
         """
+        if self.dialect.postgres:
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    # Writers take turns, as on SQLite (code may read, then write).
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_WRITE})")
+                    yield conn
+                    conn.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}")
+            except OperationalError as exc:
+                _raise_busy(exc)
+                raise
+            return
         try:
             with self.engine.connect() as conn:
                 raw = conn.connection.driver_connection
@@ -205,8 +326,11 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot (deferred transaction, never blocks writers)."""
         try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
+            with self.engine.connect() as conn:
+                if self.dialect.postgres:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
         except OperationalError as exc:
             _raise_busy(exc)
             raise
@@ -220,6 +344,10 @@ class Database:
         transactions, so nothing else may add prompts or batches meanwhile. The OS releases
         the lock when its process dies, so a crashed import never blocks the next one.
         """
+        if self.dialect.postgres:
+            with self.session_lock(LOCK_IMPORT, wait=wait) as taken:
+                yield taken
+            return
         lock = FileLock(str(self.path) + ".import.lock", timeout=-1 if wait else 0,
                         mode=PRIVATE_FILE)
         try:
@@ -232,6 +360,25 @@ class Database:
         finally:
             lock.release()
 
+    @contextmanager
+    def session_lock(self, key: int, *, wait: bool = True) -> Iterator[bool]:
+        """A PostgreSQL session-level advisory lock, held on a connection of its own for the
+        block (the server drops it when that connection dies). Yields False when ``wait`` is
+        False and another session holds it."""
+        with self.engine.connect() as conn:
+            if wait:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+                taken = True
+            else:
+                taken = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar())
+            conn.commit()
+            try:
+                yield taken
+            finally:
+                if taken:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                    conn.commit()
+
     def checkpoint(self, *, wait_ms: int = 250) -> bool:
         """Move the WAL's pages into the database file and start the WAL over (truncated).
 
@@ -240,7 +387,10 @@ class Database:
         never come and the WAL grows by every write (gigabytes after a few million rows),
         slowing every read. So this is asked for after big writes and now and then. It waits at
         most ``wait_ms`` for readers; False: not now (try again later).
+        PostgreSQL looks after its own log: nothing to do there.
         """
+        if self.dialect.postgres:
+            return True
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None

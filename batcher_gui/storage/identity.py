@@ -19,7 +19,8 @@ def workspace_id(db: Database) -> str:
     if found is not None:
         return str(found)
     with db.write() as conn:  # the row was removed by hand: a new id, the same for everyone
-        conn.exec_driver_sql("INSERT OR IGNORE INTO workspace_identity (id, uid, created_at) "
-                             "VALUES (1, ?, ?)", (uuid.uuid4().hex, time.time()))
+        conn.exec_driver_sql("INSERT INTO workspace_identity (id, uid, created_at) "
+                             "VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
+                             (uuid.uuid4().hex, time.time()))
         return str(conn.scalar(select(workspace_identity.c.uid)
                                .where(workspace_identity.c.id == 1)))

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="workspace folder (else, the first set of: $BATCHER_HOME, "
                              "$BATCHER_DATABASE_URL, $DATABASE_URL (refused if it holds another "
                              "program's tables), the per-user data folder)")
+    parser.add_argument("--database", metavar="URL",
+                        help="a team workspace in PostgreSQL (postgresql://user@host/db; also "
+                             "$BATCHER_DATABASE_URL)")
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="prompt files to import (the import dialog opens with them)")
     parser.add_argument("--version", action="version",
@@ -78,12 +81,12 @@ class _OpenedDocuments(QObject):
 
 
 async def _run(window: MainWindow, data_dir: str | None, files: list[str],
-               documents: _OpenedDocuments) -> None:
+               documents: _OpenedDocuments, database: str | None = None) -> None:
     report = os.environ.get("BATCHER_REPORT_READY")
     if report:
         ready = asyncio.ensure_future(_report_ready(window))
     try:
-        await window.open_workspace(resolve_workspace(data_dir).create())
+        await window.open_workspace(resolve_workspace(data_dir, database=database).create())
     except BatcherError as exc:  # a bad --data-dir, a newer workspace...: say so, stay open
         inform(window, f"{exc}\n\nUse File → Open Workspace… to choose another folder.")
     else:
@@ -120,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wake.timeout.connect(lambda: None)
     wake.start()
     with loop:
-        loop.run_until_complete(_run(window, args.data_dir, args.files, documents))
+        loop.run_until_complete(_run(window, args.data_dir, args.files, documents, args.database))
     return 0
 
 

@@ -47,11 +47,23 @@ def test_default_is_the_platform_data_dir() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["postgres://localhost/db", "sqlite://", "sqlite:///:memory:", "sqlite://host/x.db"]
+    "url", ["mysql://localhost/db", "sqlite://", "sqlite:///:memory:", "sqlite://host/x.db",
+            "postgresql://"]
 )
 def test_bad_database_urls_are_explained(url: str) -> None:
     with pytest.raises(WorkspaceError, match="DATABASE_URL"):
         resolve_workspace(None, {"DATABASE_URL": url})
+
+
+def test_a_postgresql_url_is_a_team_workspace_with_a_local_folder(tmp_path: Path) -> None:
+    url = "postgresql://ann:s3cret@db.example:5433/team"
+    paths = resolve_workspace(None, {"BATCHER_DATABASE_URL": url})
+    assert paths.database_url == url and paths.chosen_by == "BATCHER_DATABASE_URL"
+    assert paths.root == default_root() / "team" / "db.example-5433-team"
+    assert "s3cret" not in paths.shown_database
+    # --database with --data-dir: the folder is this machine's place for the files.
+    given = resolve_workspace(tmp_path / "local", {}, database=url)
+    assert given.root == tmp_path / "local" and given.database_url == url
 
 
 def test_create_makes_the_folders_and_refuses_a_file(tmp_path: Path) -> None:

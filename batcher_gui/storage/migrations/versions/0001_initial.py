@@ -19,6 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # The SQLite functions the storage queries use (see storage/dialect.py).
+        from batcher_gui.storage.dialect import POSTGRES_COMPAT
+
+        op.execute(POSTGRES_COMPAT)
     profiles = op.create_table(
         "profiles",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -7,6 +7,8 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -57,15 +59,16 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.Float, nullable=False),
     )
     op.execute(
-        "INSERT OR IGNORE INTO settings (key, value) VALUES "
+        "INSERT INTO settings (key, value) VALUES "
         "('poll_interval_seconds', '30'), ('cleanup_provider_files', 'true'), "
-        "('max_prompt_attempts', '3')"
+        "('max_prompt_attempts', '3') ON CONFLICT DO NOTHING"
     )
     # The built-in sandbox provider: the whole flow works with no API key.
     op.execute(
-        "INSERT OR IGNORE INTO profiles (name, kind, base_url, key_env, max_requests, "
+        "INSERT INTO profiles (name, kind, base_url, key_env, max_requests, "
         "max_batch_bytes, max_line_bytes, created_at) VALUES ('sandbox', 'openai-compatible', "
-        "'builtin:sandbox', NULL, 50000, 200000000, 20000000, strftime('%s', 'now'))"
+        f"'builtin:sandbox', NULL, 50000, 200000000, 20000000, {int(time.time())}) "
+        "ON CONFLICT DO NOTHING"
     )
 
 

@@ -7,6 +7,8 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+import time
+
 from alembic import op
 
 revision = "0007"
@@ -19,9 +21,10 @@ def upgrade() -> None:
     # Anthropic's batch limits: 100,000 requests and 256 MB. A profile the user already named
     # so is left alone (INSERT OR IGNORE on the unique name).
     op.execute(
-        "INSERT OR IGNORE INTO profiles (name, kind, base_url, key_env, max_requests, "
+        "INSERT INTO profiles (name, kind, base_url, key_env, max_requests, "
         "max_batch_bytes, max_line_bytes, created_at) VALUES ('sandbox-claude', 'anthropic', "
-        "'builtin:sandbox', NULL, 100000, 256000000, 20000000, strftime('%s', 'now'))"
+        f"'builtin:sandbox', NULL, 100000, 256000000, 20000000, {int(time.time())}) "
+        "ON CONFLICT DO NOTHING"
     )
 
 

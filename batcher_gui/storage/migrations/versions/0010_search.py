@@ -36,8 +36,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("enabled", sa.Integer, nullable=False, server_default=sa.text("0")),
     )
-    # On by default: a search is then answered by the index as soon as it is built.
-    op.execute("INSERT INTO search_settings (id, enabled) VALUES (1, 1)")
+    # On by default: a search is then answered by the index as soon as it is built. The index
+    # is SQLite's FTS5: a PostgreSQL workspace searches by scanning (and never queues).
+    postgres = op.get_bind().dialect.name == "postgresql"
+    op.execute(f"INSERT INTO search_settings (id, enabled) VALUES (1, {0 if postgres else 1})")
     op.create_table(
         "search_runs",
         sa.Column("run_id", sa.Integer, primary_key=True),
@@ -51,6 +53,8 @@ def upgrade() -> None:
     # Prompts already indexed whose answer changed since: indexed again by the indexer; until
     # then searches read them with LIKE.
     op.create_table("search_queue", sa.Column("prompt_id", sa.Integer, primary_key=True))
+    if postgres:
+        return
     op.execute(
         "CREATE TRIGGER tr_prompts_search_queue AFTER UPDATE OF response ON prompts "
         "WHEN NEW.response IS NOT NULL AND EXISTS (SELECT 1 FROM search_runs s WHERE "

@@ -1,0 +1,254 @@
+"""The intake API's rows: bearer tokens (hashes), and requests written into runs and drafts.
+
+Requests posted to the intake API become prompts of an intake run (``source_format``
+``'intake'``) in that run's draft batches, exactly as an import's do: one open draft per
+(endpoint, model) within the profile's limits, a new one when it is full. The engine seals a
+draft when it is full or has not grown for the workspace's ``auto_seal_quiet_seconds``.
+
+A call's requests land in ONE write transaction: all of them or none (a bulk of 100,000 lines
+included). Ids are handed out as max(id) + 1 under the import lock, the way an import hands
+them out, so an intake never takes ids a running import has reserved.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.models import Profile
+from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer, OpenDraft
+from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.storage.db import Database
+from batcher_gui.storage.tables import batch_transitions, batches, intake_tokens, runs
+
+INTAKE_FORMAT = "intake"
+_DRAFT = BatchState.DRAFT.value
+_PENDING = PromptState.PENDING.value
+_INSERT_PROMPT = (
+    "INSERT INTO prompts (id, run_id, batch_id, line_no, user_custom_id, endpoint, model, "
+    "state, request_bytes, body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_TAKEN = ("INSERT INTO intake_requests (custom_id, prompt_id, created_at, token_id) "
+                 "VALUES (?, ?, ?, ?)")
+#: custom_ids looked up per query when checking for duplicates (well under both databases'
+#: parameter limits).
+_LOOKUP_CHUNK = 500
+
+#: One request to store: (custom_id, endpoint, model, body as JSON bytes).
+Item = tuple[str, str, str, bytes]
+
+
+class IntakeConflict(BatcherError):
+    """The requests cannot go into the run they name (not an intake run, another profile,
+    another delivery)."""
+
+
+class DuplicateIds(BatcherError):
+    """custom_ids already taken by an earlier intake request."""
+
+    def __init__(self, custom_ids: list[str]) -> None:
+        super().__init__(f"custom_id already exists: {', '.join(custom_ids[:5])}")
+        self.custom_ids = custom_ids
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    id: int
+    name: str
+    created_at: float
+    last_used_at: float | None
+    revoked_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """Where a call's requests went."""
+
+    run_id: int
+    run_name: str
+    count: int
+    drafts: tuple[int, ...]
+    #: a draft was filled up (the engine seals it at once when woken).
+    full: bool
+
+
+class IntakeRows:
+    """Intake reads and writes on one workspace."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- tokens ----------------------------------------------------------------------------
+    def add_token(self, name: str, token_hash: str) -> StoredToken:
+        now = time.time()
+        try:
+            with self.db.write() as conn:
+                key = conn.execute(insert(intake_tokens).values(
+                    name=name, token_hash=token_hash, created_at=now)).inserted_primary_key
+        except IntegrityError as exc:
+            raise BatcherError(f"a token named {name!r} already exists (revoked ones keep "
+                               "their name); choose another name") from exc
+        assert key is not None
+        return StoredToken(int(key[0]), name, now, None, None)
+
+    def list_tokens(self) -> list[StoredToken]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(intake_tokens).order_by(intake_tokens.c.id)).all()
+        return [StoredToken(r.id, r.name, r.created_at, r.last_used_at, r.revoked_at)
+                for r in rows]
+
+    def revoke_token(self, name: str) -> StoredToken | None:
+        """Revoke a token by name (again: no change); None if there is none."""
+        with self.db.write() as conn:
+            row = conn.execute(select(intake_tokens).where(intake_tokens.c.name == name)).first()
+            if row is None:
+                return None
+            revoked = row.revoked_at or time.time()
+            conn.execute(update(intake_tokens).where(intake_tokens.c.id == row.id)
+                         .values(revoked_at=revoked))
+        return StoredToken(row.id, row.name, row.created_at, row.last_used_at, revoked)
+
+    def token_by_hash(self, token_hash: str) -> tuple[int, str, float | None] | None:
+        """(id, stored hash, revoked_at) of the token with this hash, if any."""
+        with self.db.read() as conn:
+            row = conn.execute(select(intake_tokens.c.id, intake_tokens.c.token_hash,
+                                      intake_tokens.c.revoked_at)
+                               .where(intake_tokens.c.token_hash == token_hash)).first()
+        return None if row is None else (row.id, row.token_hash, row.revoked_at)
+
+    def touch_token(self, token_id: int, at: float) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(intake_tokens).where(intake_tokens.c.id == token_id)
+                         .values(last_used_at=at))
+
+    # -- requests --------------------------------------------------------------------------
+    def add_requests(self, run_name: str, profile: Profile, items: Sequence[Item],
+                     webhook: str | None, token_id: int | None) -> Landed:
+        """Store requests in the intake run ``run_name`` (made if new), all or none.
+
+        Raises:
+            DuplicateIds: some custom_ids are taken (nothing is written).
+            IntakeConflict: the run cannot take them (nothing is written).
+        """
+        with self.db.import_lock(), self.db.write() as conn:
+            taken = self._taken(conn, [item[0] for item in items])
+            if taken:
+                raise DuplicateIds(taken)
+            now = time.time()
+            run_id, lines = self._run_for(conn, run_name, profile, webhook, now)
+            drafts, full = self._write(conn, run_id, profile, items, lines, token_id, now)
+            conn.execute(update(runs).where(runs.c.id == run_id)
+                         .values(prompt_count=runs.c.prompt_count + len(items)))
+        return Landed(run_id, run_name, len(items), drafts, full)
+
+    def _taken(self, conn: Connection, custom_ids: list[str]) -> list[str]:
+        taken: list[str] = []
+        for start in range(0, len(custom_ids), _LOOKUP_CHUNK):
+            chunk = custom_ids[start:start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            taken += conn.exec_driver_sql(
+                f"SELECT custom_id FROM intake_requests WHERE custom_id IN ({marks})",
+                tuple(chunk)).scalars().all()
+        return taken
+
+    def _run_for(self, conn: Connection, name: str, profile: Profile, webhook: str | None,
+                 now: float) -> tuple[int, int]:
+        """(run id, prompts already in it) of the intake run ``name``, made if new."""
+        row = conn.execute(select(runs).where(runs.c.name == name)).first()
+        if row is None:
+            key = conn.execute(insert(runs).values(
+                name=name, source_format=INTAKE_FORMAT, profile_id=profile.id, created_at=now,
+                delivery_kind="webhook" if webhook else None, delivery_target=webhook,
+            )).inserted_primary_key
+            assert key is not None
+            return int(key[0]), 0
+        if row.source_format != INTAKE_FORMAT or row.status != "ready":
+            raise IntakeConflict(f"run {name!r} was not made by the intake API; name another "
+                                 "run (field 'run' or header X-Batcher-Run)")
+        if row.profile_id != profile.id:
+            raise IntakeConflict(f"run {name!r} sends with another profile than "
+                                 f"{profile.name!r}; name another run for this profile")
+        if webhook is not None and (row.delivery_kind, row.delivery_target) != (
+                "webhook", webhook):
+            where = (f"delivers to another webhook" if row.delivery_kind == "webhook"
+                     else "has no webhook delivery" if row.delivery_kind is None
+                     else f"delivers to a {row.delivery_kind}")
+            raise IntakeConflict(f"run {name!r} {where}: a run has one delivery for all its "
+                                 "requests; name another run for this delivery_config")
+        return int(row.id), int(row.prompt_count)
+
+    def _write(self, conn: Connection, run_id: int, profile: Profile, items: Sequence[Item],
+               lines: int, token_id: int | None, now: float) -> tuple[tuple[int, ...], bool]:
+        open_drafts = [
+            OpenDraft(r.id, (r.endpoint, r.model), r.request_count, r.bytes)
+            for r in conn.execute(select(batches.c.id, batches.c.endpoint, batches.c.model,
+                                         batches.c.request_count, batches.c.bytes)
+                                  .where(batches.c.run_id == run_id,
+                                         batches.c.state == _DRAFT))]
+        next_prompt = (conn.exec_driver_sql("SELECT max(id) FROM prompts").scalar() or 0) + 1
+        next_batch = [(conn.exec_driver_sql("SELECT max(id) FROM batches").scalar() or 0) + 1]
+
+        def new_draft(key: GroupKey) -> int:
+            batch_id = next_batch[0]
+            next_batch[0] += 1
+            conn.execute(insert(batches).values(
+                id=batch_id, uuid=str(uuid.uuid4()), profile_id=profile.id, endpoint=key[0],
+                model=key[1], state=_DRAFT, created_at=now, updated_at=now, run_id=run_id))
+            conn.execute(insert(batch_transitions).values(
+                batch_id=batch_id, from_state=None, to_state=_DRAFT, at=now,
+                reason="created by the intake API"))
+            return batch_id
+
+        packer = DraftPacker(profile.limits, open_drafts, new_draft)
+        sizer = LineSizer(next_prompt)
+        rows: list[tuple[Any, ...]] = []
+        taken: list[tuple[Any, ...]] = []
+        for offset, (custom_id, endpoint, model, body) in enumerate(items):
+            prompt_id = next_prompt + offset
+            batch_id = packer.place((endpoint, model), sizer.size(endpoint, body))
+            rows.append((prompt_id, run_id, batch_id, lines + offset + 1, custom_id, endpoint,
+                         model, _PENDING, len(body), body, now))
+            taken.append((custom_id, prompt_id, now, token_id))
+        conn.exec_driver_sql(_INSERT_PROMPT, rows)
+        conn.exec_driver_sql(_INSERT_TAKEN, taken)
+        for draft in packer.touched:
+            conn.execute(update(batches).where(batches.c.id == draft.batch_id).values(
+                request_count=draft.count, bytes=draft.bytes, updated_at=now))
+        for table in ("prompts", "batches"):
+            if catch_up := self.db.dialect.sequence_catch_up(table):
+                conn.exec_driver_sql(catch_up)
+        full = any(d.count >= profile.limits.max_requests for d in packer.touched)
+        return tuple(d.batch_id for d in packer.touched), full
+
+    def find(self, custom_id: str) -> dict[str, Any] | None:
+        """What the intake API tells of one request (None: no such custom_id)."""
+        with self.db.read() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT ir.custom_id, ir.created_at, p.id, p.state, p.attempts, p.error, "
+                "p.delivery_error, p.delivery_attempts, p.updated_at, p.endpoint, p.model, "
+                "p.response, p.input_tokens, p.output_tokens, r.id, r.name, b.id, b.state, "
+                "b.provider_batch_id FROM intake_requests ir "
+                "JOIN prompts p ON p.id = ir.prompt_id JOIN runs r ON r.id = p.run_id "
+                "LEFT JOIN batches b ON b.id = p.batch_id WHERE ir.custom_id = ?",
+                (custom_id,)).first()
+        if row is None:
+            return None
+        (cid, created, prompt_id, state, attempts, error, delivery_error, delivery_attempts,
+         updated, endpoint, model, response, input_tokens, output_tokens, run_id, run_name,
+         batch_id, batch_state, provider_batch_id) = row
+        return {
+            "custom_id": cid, "state": state, "created_at": created, "updated_at": updated,
+            "attempts": attempts, "error": error, "delivery_error": delivery_error,
+            "delivery_attempts": delivery_attempts, "url": endpoint, "model": model,
+            "prompt_id": prompt_id, "run": {"id": run_id, "name": run_name},
+            "batch": None if batch_id is None else {
+                "id": batch_id, "state": batch_state, "provider_batch_id": provider_batch_id},
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            "response": None if response is None else bytes(response),
+        }

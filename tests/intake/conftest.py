@@ -3,6 +3,7 @@ a free loopback port, and an aiohttp client holding a fresh bearer token."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ class Serving:
 
     async def bulk(self, data: bytes, **kwargs: Any) -> tuple[int, Any]:
         headers = {"Content-Type": "application/x-ndjson", **kwargs.pop("headers", {})}
-        async with self.client.post("/api/requests/bulk", data=data, headers=headers,
+        async with self.client.post("/api/requests/bulk", data=io.BytesIO(data),
+                                    headers=headers,
                                     **kwargs) as r:
             return r.status, await r.json()
 

@@ -75,9 +75,15 @@ class IntakeHandle:
 
     url: str
     runner: web.AppRunner
+    counts: dict[str, float]
 
     async def stop(self) -> None:
         await self.runner.cleanup()
+
+    def figures(self) -> dict[str, float]:
+        """Counters for ``/metrics`` (``batcher serve``): requests accepted, calls refused by
+        status class, rate-limited calls."""
+        return dict(self.counts)
 
 
 def is_loopback(host: str) -> bool:
@@ -106,10 +112,18 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int
 
 def build_app(intake: Intake, *, rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,
               max_body_bytes: int = DEFAULT_MAX_BODY, max_bulk_bytes: int = DEFAULT_MAX_BULK,
-              max_pending: int = DEFAULT_MAX_PENDING) -> web.Application:
-    """The aiohttp application (see the module docstring for the options)."""
+              max_pending: int = DEFAULT_MAX_PENDING,
+              counts: dict[str, float] | None = None) -> web.Application:
+    """The aiohttp application (see the module docstring for the options); ``counts`` is
+    kept up to date with what it answered."""
     buckets = TokenBuckets(rate, burst)
     pending = [0]
+    tally = counts if counts is not None else {}
+    for name in ("requests_accepted", "calls_refused", "calls_rate_limited"):
+        tally.setdefault(name, 0.0)
+
+    def count(name: str, n: float = 1.0) -> None:
+        tally[name] = tally.get(name, 0.0) + n
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -128,18 +142,22 @@ def build_app(intake: Intake, *, rate: float = DEFAULT_RATE, burst: int = DEFAUL
                          {"WWW-Authenticate": 'Bearer realm="batcher-intake"'})
         wait = buckets.take(token_id)
         if wait > 0:
+            count("calls_rate_limited")
             return _json(429, {"error": "rate_limited",
                                "detail": f"over {rate:g} requests a second for this token"},
                          {"Retry-After": str(max(1, math.ceil(wait)))})
         if pending[0] >= max_pending:
+            count("calls_rate_limited")
             return _busy()
         request[_TOKEN_ID] = token_id
         pending[0] += 1
         try:
             return await handler(request)
         except IntakeRefused as refused:
+            count("calls_refused")
             return _json(refused.status, refused.body)
         except DatabaseBusy:
+            count("calls_rate_limited")
             return _busy()
         except web.HTTPException:
             raise
@@ -173,6 +191,7 @@ def build_app(intake: Intake, *, rate: float = DEFAULT_RATE, burst: int = DEFAUL
         run, profile = names(request)
         accepted = await intake.submit(obj, token_id=request[_TOKEN_ID], run=run,
                                        profile=profile)
+        count("requests_accepted")
         return _json(202, {"custom_id": accepted.custom_id})
 
     async def post_bulk(request: web.Request) -> web.Response:
@@ -185,6 +204,7 @@ def build_app(intake: Intake, *, rate: float = DEFAULT_RATE, burst: int = DEFAUL
         run, profile = names(request)
         accepted = await intake.submit_bulk(data, token_id=request[_TOKEN_ID], run=run,
                                             profile=profile)
+        count("requests_accepted", accepted.count)
         return _json(202, {"accepted": accepted.count, "run": accepted.run})
 
     async def get_one(request: web.Request) -> web.Response:
@@ -211,17 +231,20 @@ def _too_large(what: str, limit: int) -> web.HTTPRequestEntityTooLarge:
 
 
 async def start_intake(service: Service, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
-                       allow_remote: bool = False, **opts: Any) -> IntakeHandle:
+                       allow_remote: bool = False, public: bool = False,
+                       **opts: Any) -> IntakeHandle:
     """Listen for the intake API on ``host:port`` (port 0: any free one).
 
-    A non-loopback ``host`` is refused unless ``allow_remote`` (it would take requests from
-    other machines). ``opts``: see :func:`build_app`.
+    A non-loopback ``host`` is refused unless ``allow_remote`` (or ``public``: the name
+    ``batcher serve --intake-public`` passes) says so: it would take requests from other
+    machines. ``opts``: see :func:`build_app`.
     """
-    if not allow_remote and not is_loopback(host):
+    if not (allow_remote or public) and not is_loopback(host):
         raise InvalidInput(f"the intake API listens on this machine only (127.0.0.1) unless "
                            f"asked: {host!r} is reachable from other machines; allow it "
-                           "explicitly (--intake-allow-remote)")
-    app = build_app(Intake(service), **opts)
+                           "explicitly (--intake-public)")
+    counts: dict[str, float] = {}
+    app = build_app(Intake(service), counts=counts, **opts)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=30)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -238,7 +261,7 @@ async def start_intake(service: Service, host: str = "127.0.0.1", port: int = DE
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
     log.info("intake API listening on %s", url)
-    return IntakeHandle(url, runner)
+    return IntakeHandle(url, runner, counts)
 
 
 __all__ = ["IntakeHandle", "parse_address", "start_intake"]

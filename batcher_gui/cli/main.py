@@ -24,6 +24,7 @@ from batcher_gui.cli import (
     estimate_cmd,
     rerun_cmd,
     review_cmds,
+    serve_cmd,
     setup_cmds,
 )
 from batcher_gui.cli.common import (
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     review_cmds.register(add)
     setup_cmds.register(add, subs)
     checks_cmd.register(add)
+    serve_cmd.register(add)
     return parser
 
 
@@ -140,9 +142,14 @@ def _main(argv: Sequence[str] | None) -> int:
     to_terminal.setFormatter(_VisibleFormatter("%(levelname)s %(name)s: %(message)s"))
     if not args.verbose:  # tracebacks go to the log file; -v shows them here too
         to_terminal.addFilter(lambda record: not record.exc_info)
-    logging.getLogger().addHandler(guard(to_terminal))  # API keys masked in every record
+    if getattr(args, "setup_logging", None) is None:
+        logging.getLogger().addHandler(guard(to_terminal))  # API keys masked in every record
+    else:
+        args.setup_logging(args)  # the command logs its own way (serve: all of it on stdout)
     logging.getLogger().setLevel(logging.INFO)  # the workspace's log file gets INFO
     try:
+        if getattr(args, "check_args", None) is not None:  # before the workspace opens
+            args.check_args(args)
         if getattr(args, "plain_fn", None) is not None:  # commands that need no workspace
             return int(args.plain_fn(args))
         return asyncio.run(_run(args))

@@ -22,6 +22,7 @@ from batcher_gui.cli import (
     data_cmds,
     engine_cmds,
     estimate_cmd,
+    intake_cmds,
     rerun_cmd,
     review_cmds,
     serve_cmd,
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     setup_cmds.register(add, subs)
     checks_cmd.register(add)
     serve_cmd.register(add)
+    intake_cmds.register(add)
     return parser
 
 

@@ -254,10 +254,9 @@ async def start_intake(service: Service, host: str = "127.0.0.1", port: int = DE
         await runner.cleanup()
         raise InvalidInput(f"the intake API cannot listen on {host}:{port}: "
                            f"{exc.strerror or exc}") from None
-    server = site._server
-    bound = port
-    if server is not None and getattr(server, "sockets", None):
-        bound = server.sockets[0].getsockname()[1]
+    # Port 0 asks for any free port: the one taken is the socket's.
+    sockets = getattr(site._server, "sockets", None) or ()
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
     log.info("intake API listening on %s", url)

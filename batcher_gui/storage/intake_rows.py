@@ -176,7 +176,7 @@ class IntakeRows:
                                  f"{profile.name!r}; name another run for this profile")
         if webhook is not None and (row.delivery_kind, row.delivery_target) != (
                 "webhook", webhook):
-            where = (f"delivers to another webhook" if row.delivery_kind == "webhook"
+            where = ("delivers to another webhook" if row.delivery_kind == "webhook"
                      else "has no webhook delivery" if row.delivery_kind is None
                      else f"delivers to a {row.delivery_kind}")
             raise IntakeConflict(f"run {name!r} {where}: a run has one delivery for all its "

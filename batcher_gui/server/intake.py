@@ -5,7 +5,8 @@ Only bytes move here; what is accepted or refused, and how, is :mod:`batcher_gui
 A 202 is sent after the requests are committed, so an acknowledged request survives a crash.
 
 Limits (all options of :func:`start_intake`): a token may make ``rate`` calls a second on
-average with bursts of ``burst`` (a bulk is one call); a single request's body is at most
+average with bursts of ``burst`` (a bulk is one call; defaults: the workspace settings
+``intake_rate_per_second``, 50, and ``intake_burst``, 100); a single request's body is at most
 ``max_body_bytes``, a bulk's at most ``max_bulk_bytes`` (else 413); at most ``max_pending``
 calls wait for the workspace at once (more get a 429, never a 5xx).
 """
@@ -244,6 +245,9 @@ async def start_intake(service: Service, host: str = "127.0.0.1", port: int = DE
                            f"asked: {host!r} is reachable from other machines; allow it "
                            "explicitly (--intake-public)")
     counts: dict[str, float] = {}
+    # The rate limit's defaults are workspace settings (`batcher config set ...`).
+    opts.setdefault("rate", service.settings.intake_rate_per_second)
+    opts.setdefault("burst", service.settings.intake_burst)
     app = build_app(Intake(service), counts=counts, **opts)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=30)
     await runner.setup()

@@ -38,9 +38,11 @@ from batcher_gui.domain.secrecy import KNOWN_SECRETS
 from batcher_gui.importing.bodycheck import endpoint_checks, explain_required
 from batcher_gui.storage.intake_rows import (
     DuplicateIds,
+    Group,
     IntakeConflict,
     IntakeRows,
     Item,
+    Landed,
     StoredToken,
 )
 
@@ -54,6 +56,10 @@ TOKEN_PREFIX = "btk_"
 BULK_ERRORS_SHOWN = 20
 #: last_used_at of a token is written at most this often (not on every request).
 _TOUCH_EVERY = 60.0
+#: Profiles are read again after this long (not on every request).
+_PROFILES_FOR = 1.0
+#: Single requests waiting together are written in one transaction, at most this many.
+_GROUP_COMMIT = 500
 _ENDPOINTS = endpoint_checks()
 
 
@@ -108,6 +114,11 @@ class Intake:
         self.rows = IntakeRows(service.store.db)
         self._touched: dict[int, float] = {}
         self._runs_said = 0.0
+        self._profiles: tuple[float, dict[str, Profile]] = (-_PROFILES_FOR, {})
+        # Single requests that arrive while a write is under way wait here and are written
+        # together by one drain task (a group commit): one transaction for many calls.
+        self._waiting: list[tuple[Group, asyncio.Future[Landed | BatcherError]]] = []
+        self._drain: asyncio.Task[None] | None = None
 
     # -- tokens ----------------------------------------------------------------------------
     async def create_token(self, name: str) -> tuple[StoredToken, str]:
@@ -157,14 +168,14 @@ class Intake:
         if isinstance(item, FieldProblem):
             raise _unprocessable([item])
         run_name = request.run or run or self._day_run()
-        await self._land(run_name, chosen, [item], request.webhook, token_id, None)
+        await self._land(run_name, chosen, [item], request.webhook, token_id, None, grouped=True)
         return Accepted(1, run_name, request.custom_id)
 
     async def submit_bulk(self, data: bytes, *, token_id: int | None, run: str | None = None,
                           profile: str | None = None) -> Accepted:
         """Requests as JSONL: all of them land, or (any line bad) none."""
         loop = asyncio.get_running_loop()
-        profiles = {p.name: p for p in await self.service.profiles()}
+        profiles = await self._all_profiles()
         default = profile or self.service.settings.default_profile
         checked = await loop.run_in_executor(None, self._check_bulk, data, profiles, default,
                                              run)
@@ -190,9 +201,16 @@ class Intake:
     def _day_run(self) -> str:
         return day_run_name(datetime.date.today().isoformat())
 
+    async def _all_profiles(self) -> dict[str, Profile]:
+        read_at, profiles = self._profiles
+        if time.monotonic() - read_at >= _PROFILES_FOR:
+            profiles = {p.name: p for p in await self.service.profiles()}
+            self._profiles = (time.monotonic(), profiles)
+        return profiles
+
     async def _profile(self, name: str | None) -> Profile:
         wanted = name or self.service.settings.default_profile
-        profiles = {p.name: p for p in await self.service.profiles()}
+        profiles = await self._all_profiles()
         problem = _profile_problem(profiles, wanted)
         if isinstance(problem, FieldProblem):
             raise _unprocessable([problem])
@@ -284,20 +302,51 @@ class Intake:
 
     async def _land(self, run_name: str, profile: Profile, items: list[Item],
                     webhook: str | None, token_id: int | None,
-                    lines: dict[str, int] | None) -> None:
-        try:
-            landed = await self.service.write(self.rows.add_requests, run_name, profile, items,
-                                              webhook, token_id)
-        except DuplicateIds as exc:
-            raise _duplicates(exc.custom_ids, lines) from None
-        except IntakeConflict as exc:
-            raise _validation_error("/run", str(exc)) from None
+                    lines: dict[str, int] | None, *, grouped: bool = False) -> None:
+        group: Group = (run_name, profile, items, webhook, token_id)
+        if grouped:
+            landed = await self._grouped(group)
+        else:
+            [landed] = await self.service.write(self.rows.add_groups, [group])
+        if isinstance(landed, DuplicateIds):
+            raise _duplicates(landed.custom_ids, lines)
+        if isinstance(landed, IntakeConflict):
+            raise _validation_error("/run", str(landed))
+        if isinstance(landed, BatcherError):
+            raise landed
         if landed.full:
             await self.service._acted()  # a full draft is sent at once
         now = time.monotonic()
         if now - self._runs_said >= 1.0:  # windows refresh their run list once a second
             self._runs_said = now
             self.service._emit(RunsChanged(f"intake into run #{landed.run_id}"))
+
+    async def _grouped(self, group: Group) -> Landed | BatcherError:
+        future: asyncio.Future[Landed | BatcherError] = (
+            asyncio.get_running_loop().create_future())
+        self._waiting.append((group, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.get_running_loop().create_task(self._write_waiting(),
+                                                                 name="intake-group-commit")
+        return await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch = self._waiting[:_GROUP_COMMIT]
+            del self._waiting[:_GROUP_COMMIT]
+            try:
+                results = await self.service.write(self.rows.add_groups,
+                                                   [group for group, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - every waiting call gets it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 def _profile_problem(profiles: dict[str, Profile], name: str) -> Profile | FieldProblem:

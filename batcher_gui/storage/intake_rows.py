@@ -57,6 +57,10 @@ class DuplicateIds(BatcherError):
         self.custom_ids = custom_ids
 
 
+#: One call's requests: (run name, profile, items, webhook or None, token id or None).
+Group = tuple[str, Profile, Sequence[Item], str | None, int | None]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredToken:
     id: int
@@ -136,15 +140,36 @@ class IntakeRows:
             DuplicateIds: some custom_ids are taken (nothing is written).
             IntakeConflict: the run cannot take them (nothing is written).
         """
+        [landed] = self.add_groups([(run_name, profile, items, webhook, token_id)])
+        if isinstance(landed, BatcherError):
+            raise landed
+        return landed
+
+    def add_groups(self, groups: Sequence[Group]) -> list[Landed | BatcherError]:
+        """Several calls' requests in ONE transaction (a group commit), each all or none:
+        a group refused (its DuplicateIds or IntakeConflict in its place in the result)
+        writes nothing and does not stop the others."""
+        results: list[Landed | BatcherError] = []
         with self.db.import_lock(), self.db.write() as conn:
-            taken = self._taken(conn, [item[0] for item in items])
-            if taken:
-                raise DuplicateIds(taken)
-            now = time.time()
-            run_id, lines = self._run_for(conn, run_name, profile, webhook, now)
-            drafts, full = self._write(conn, run_id, profile, items, lines, token_id, now)
-            conn.execute(update(runs).where(runs.c.id == run_id)
-                         .values(prompt_count=runs.c.prompt_count + len(items)))
+            for run_name, profile, items, webhook, token_id in groups:
+                try:
+                    results.append(self._add(conn, run_name, profile, items, webhook,
+                                             token_id))
+                except (DuplicateIds, IntakeConflict) as exc:
+                    results.append(exc)
+        return results
+
+    def _add(self, conn: Connection, run_name: str, profile: Profile, items: Sequence[Item],
+             webhook: str | None, token_id: int | None) -> Landed:
+        # Every check comes before the first write: a refused group leaves nothing behind.
+        taken = self._taken(conn, [item[0] for item in items])
+        if taken:
+            raise DuplicateIds(taken)
+        now = time.time()
+        run_id, lines = self._run_for(conn, run_name, profile, webhook, now)
+        drafts, full = self._write(conn, run_id, profile, items, lines, token_id, now)
+        conn.execute(update(runs).where(runs.c.id == run_id)
+                     .values(prompt_count=runs.c.prompt_count + len(items)))
         return Landed(run_id, run_name, len(items), drafts, full)
 
     def _taken(self, conn: Connection, custom_ids: list[str]) -> list[str]:

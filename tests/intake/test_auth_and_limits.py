@@ -54,17 +54,21 @@ def test_tokens_refused_without_detail(root: Path, backend: str | None) -> None:
 def test_load_until_errors_gives_429_never_5xx(root: Path) -> None:
     async def body() -> None:
         async with serving(root, None, rate=20, burst=10, max_pending=8) as s:
+            retry_after: list[int] = []
+            kinds: set[str] = set()
+
             async def one(i: int) -> tuple[int, int]:
-                return i, (await s.post(line(f"L{i}")))[0]
+                async with s.client.post("/api/requests", data=orjson.dumps(line(f"L{i}"))) as r:
+                    if r.status == 429:
+                        retry_after.append(int(r.headers["Retry-After"]))
+                        kinds.add((await r.json())["error"])
+                    return i, r.status
 
             answers = dict(await asyncio.gather(*(one(i) for i in range(300))))
             statuses = Counter(answers.values())
             assert statuses[429] > 0 and statuses[202] >= 10
             assert set(statuses) <= {202, 429}, statuses
-            async with s.client.post("/api/requests", data=orjson.dumps(line("L-x"))) as r:
-                assert r.status == 429
-                assert int(r.headers["Retry-After"]) >= 1
-                assert (await r.json())["error"] in ("rate_limited", "busy")
+            assert min(retry_after) >= 1 and kinds <= {"rate_limited", "busy"}
             # every acknowledged request is there, and no refused one
             for i, status in answers.items():
                 found = await s.service.read(s.intake.rows.find, f"L{i}")

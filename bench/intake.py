@@ -34,7 +34,7 @@ def _line(custom_id: str) -> bytes:
     })
 
 
-async def _child(root: Path, database: str | None, quiet: float) -> None:
+async def _child(root: Path, database: str | None, quiet: float, engine: bool) -> None:
     from batcher_gui.app import Service
     from batcher_gui.app.intake import Intake
     from batcher_gui.paths import WorkspacePaths
@@ -45,7 +45,8 @@ async def _child(root: Path, database: str | None, quiet: float) -> None:
     _, token = await Intake(service).create_token(f"bench {time.time()}")
     handle = await start_intake(service, "127.0.0.1", 0, rate=1e9, burst=10**9,
                                 max_pending=1024)
-    await service.start_engine()
+    if engine:
+        await service.start_engine()
     print(orjson.dumps({"url": handle.url, "token": token}).decode(), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -110,22 +111,25 @@ def main() -> int:
     parser.add_argument("--bulk-clients", type=int, default=2)
     parser.add_argument("--quiet", type=float, default=2.0,
                         help="the engine sends a draft after this many quiet seconds")
+    parser.add_argument("--no-engine", action="store_true",
+                        help="the intake API alone (to see what the engine costs it)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        asyncio.run(_child(args.child, args.database, args.quiet))
+        asyncio.run(_child(args.child, args.database, args.quiet, not args.no_engine))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         command = [sys.executable, __file__, "--child", str(Path(tmp) / "ws"),
-                   "--quiet", str(args.quiet)]
+                   "--quiet", str(args.quiet), *(["--no-engine"] if args.no_engine else [])]
         if args.database:
             command += ["--database", args.database]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         assert child.stdout is not None
         ready = orjson.loads(child.stdout.readline())
         print(f"intake API on {ready['url']} ({'PostgreSQL' if args.database else 'SQLite'}), "
-              f"engine running on the sandbox profile; {os.cpu_count()} CPUs")
+              f"engine {'off' if args.no_engine else 'running on the sandbox profile'}; "
+              f"{os.cpu_count()} CPUs")
         try:
             asyncio.run(_phase(ready["url"], ready["token"], args.seconds, args.clients, 0,
                                "s"))

@@ -151,105 +151,17 @@ class IntakeRows:
         writes nothing and does not stop the others."""
         results: list[Landed | BatcherError] = []
         with self.db.import_lock(), self.db.write() as conn:
+            writer = _Writer(conn, [item[0] for g in groups for item in g[2]])
             for run_name, profile, items, webhook, token_id in groups:
                 try:
-                    results.append(self._add(conn, run_name, profile, items, webhook,
-                                             token_id))
+                    results.append(writer.add(run_name, profile, items, webhook, token_id))
                 except (DuplicateIds, IntakeConflict) as exc:
                     results.append(exc)
+            writer.finish()
+            for table in ("prompts", "batches"):
+                if catch_up := self.db.dialect.sequence_catch_up(table):
+                    conn.exec_driver_sql(catch_up)
         return results
-
-    def _add(self, conn: Connection, run_name: str, profile: Profile, items: Sequence[Item],
-             webhook: str | None, token_id: int | None) -> Landed:
-        # Every check comes before the first write: a refused group leaves nothing behind.
-        taken = self._taken(conn, [item[0] for item in items])
-        if taken:
-            raise DuplicateIds(taken)
-        now = time.time()
-        run_id, lines = self._run_for(conn, run_name, profile, webhook, now)
-        drafts, full = self._write(conn, run_id, profile, items, lines, token_id, now)
-        conn.execute(update(runs).where(runs.c.id == run_id)
-                     .values(prompt_count=runs.c.prompt_count + len(items)))
-        return Landed(run_id, run_name, len(items), drafts, full)
-
-    def _taken(self, conn: Connection, custom_ids: list[str]) -> list[str]:
-        taken: list[str] = []
-        for start in range(0, len(custom_ids), _LOOKUP_CHUNK):
-            chunk = custom_ids[start:start + _LOOKUP_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            taken += conn.exec_driver_sql(
-                f"SELECT custom_id FROM intake_requests WHERE custom_id IN ({marks})",
-                tuple(chunk)).scalars().all()
-        return taken
-
-    def _run_for(self, conn: Connection, name: str, profile: Profile, webhook: str | None,
-                 now: float) -> tuple[int, int]:
-        """(run id, prompts already in it) of the intake run ``name``, made if new."""
-        row = conn.execute(select(runs).where(runs.c.name == name)).first()
-        if row is None:
-            key = conn.execute(insert(runs).values(
-                name=name, source_format=INTAKE_FORMAT, profile_id=profile.id, created_at=now,
-                delivery_kind="webhook" if webhook else None, delivery_target=webhook,
-            )).inserted_primary_key
-            assert key is not None
-            return int(key[0]), 0
-        if row.source_format != INTAKE_FORMAT or row.status != "ready":
-            raise IntakeConflict(f"run {name!r} was not made by the intake API; name another "
-                                 "run (field 'run' or header X-Batcher-Run)")
-        if row.profile_id != profile.id:
-            raise IntakeConflict(f"run {name!r} sends with another profile than "
-                                 f"{profile.name!r}; name another run for this profile")
-        if webhook is not None and (row.delivery_kind, row.delivery_target) != (
-                "webhook", webhook):
-            where = ("delivers to another webhook" if row.delivery_kind == "webhook"
-                     else "has no webhook delivery" if row.delivery_kind is None
-                     else f"delivers to a {row.delivery_kind}")
-            raise IntakeConflict(f"run {name!r} {where}: a run has one delivery for all its "
-                                 "requests; name another run for this delivery_config")
-        return int(row.id), int(row.prompt_count)
-
-    def _write(self, conn: Connection, run_id: int, profile: Profile, items: Sequence[Item],
-               lines: int, token_id: int | None, now: float) -> tuple[tuple[int, ...], bool]:
-        open_drafts = [
-            OpenDraft(r.id, (r.endpoint, r.model), r.request_count, r.bytes)
-            for r in conn.execute(select(batches.c.id, batches.c.endpoint, batches.c.model,
-                                         batches.c.request_count, batches.c.bytes)
-                                  .where(batches.c.run_id == run_id,
-                                         batches.c.state == _DRAFT))]
-        next_prompt = (conn.exec_driver_sql("SELECT max(id) FROM prompts").scalar() or 0) + 1
-        next_batch = [(conn.exec_driver_sql("SELECT max(id) FROM batches").scalar() or 0) + 1]
-
-        def new_draft(key: GroupKey) -> int:
-            batch_id = next_batch[0]
-            next_batch[0] += 1
-            conn.execute(insert(batches).values(
-                id=batch_id, uuid=str(uuid.uuid4()), profile_id=profile.id, endpoint=key[0],
-                model=key[1], state=_DRAFT, created_at=now, updated_at=now, run_id=run_id))
-            conn.execute(insert(batch_transitions).values(
-                batch_id=batch_id, from_state=None, to_state=_DRAFT, at=now,
-                reason="created by the intake API"))
-            return batch_id
-
-        packer = DraftPacker(profile.limits, open_drafts, new_draft)
-        sizer = LineSizer(next_prompt)
-        rows: list[tuple[Any, ...]] = []
-        taken: list[tuple[Any, ...]] = []
-        for offset, (custom_id, endpoint, model, body) in enumerate(items):
-            prompt_id = next_prompt + offset
-            batch_id = packer.place((endpoint, model), sizer.size(endpoint, body))
-            rows.append((prompt_id, run_id, batch_id, lines + offset + 1, custom_id, endpoint,
-                         model, _PENDING, len(body), body, now))
-            taken.append((custom_id, prompt_id, now, token_id))
-        conn.exec_driver_sql(_INSERT_PROMPT, rows)
-        conn.exec_driver_sql(_INSERT_TAKEN, taken)
-        for draft in packer.touched:
-            conn.execute(update(batches).where(batches.c.id == draft.batch_id).values(
-                request_count=draft.count, bytes=draft.bytes, updated_at=now))
-        for table in ("prompts", "batches"):
-            if catch_up := self.db.dialect.sequence_catch_up(table):
-                conn.exec_driver_sql(catch_up)
-        full = any(d.count >= profile.limits.max_requests for d in packer.touched)
-        return tuple(d.batch_id for d in packer.touched), full
 
     def find(self, custom_id: str) -> dict[str, Any] | None:
         """What the intake API tells of one request (None: no such custom_id)."""
@@ -277,3 +189,141 @@ class IntakeRows:
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
             "response": None if response is None else bytes(response),
         }
+
+
+@dataclass(slots=True)
+class _RunState:
+    """An intake run as one transaction sees it (read once, however many calls join it)."""
+
+    id: int
+    profile_id: int
+    delivery: tuple[str | None, str | None]
+    usable: bool
+    lines: int
+    added: int = 0
+    packer: DraftPacker | None = None
+
+
+class _Writer:
+    """One transaction's intake writes: the taken custom_ids, the next ids, each run and its
+    open drafts are read once; the rows are written together by :meth:`finish`. A call is
+    checked whole before any of it is placed, so a refused one leaves nothing behind."""
+
+    def __init__(self, conn: Connection, custom_ids: list[str]) -> None:
+        self.conn = conn
+        self.now = time.time()
+        self.taken = set(self._taken(custom_ids))
+        self.next_prompt = (conn.exec_driver_sql("SELECT max(id) FROM prompts").scalar()
+                            or 0) + 1
+        self.next_batch = (conn.exec_driver_sql("SELECT max(id) FROM batches").scalar()
+                           or 0) + 1
+        self.sizer = LineSizer(self.next_prompt)
+        self.runs: dict[str, _RunState] = {}
+        self.prompt_rows: list[tuple[Any, ...]] = []
+        self.taken_rows: list[tuple[Any, ...]] = []
+        self.touched: dict[int, OpenDraft] = {}
+
+    def _taken(self, custom_ids: list[str]) -> list[str]:
+        taken: list[str] = []
+        for start in range(0, len(custom_ids), _LOOKUP_CHUNK):
+            chunk = custom_ids[start:start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            taken += self.conn.exec_driver_sql(
+                f"SELECT custom_id FROM intake_requests WHERE custom_id IN ({marks})",
+                tuple(chunk)).scalars().all()
+        return taken
+
+    def add(self, run_name: str, profile: Profile, items: Sequence[Item], webhook: str | None,
+            token_id: int | None) -> Landed:
+        dups = [item[0] for item in items if item[0] in self.taken]
+        if dups:
+            raise DuplicateIds(dups)
+        run = self._run(run_name, profile, webhook)
+        if run.packer is None:
+            run.packer = DraftPacker(profile.limits, self._open_drafts(run.id),
+                                     lambda key: self._new_draft(run.id, profile, key))
+        place = run.packer.add
+        size = self.sizer.size
+        max_requests = profile.limits.max_requests
+        drafts: set[int] = set()
+        full = False
+        for custom_id, endpoint, model, body in items:
+            prompt_id = self.next_prompt
+            self.next_prompt += 1
+            draft = place(endpoint, model, size(endpoint, body))
+            drafts.add(draft.batch_id)
+            self.touched[draft.batch_id] = draft
+            full = full or draft.count >= max_requests
+            run.added += 1
+            self.prompt_rows.append((prompt_id, run.id, draft.batch_id, run.lines + run.added,
+                                     custom_id, endpoint, model, _PENDING, len(body), body,
+                                     self.now))
+            self.taken_rows.append((custom_id, prompt_id, self.now, token_id))
+            self.taken.add(custom_id)
+        return Landed(run.id, run_name, len(items), tuple(sorted(drafts)), full)
+
+    def _run(self, name: str, profile: Profile, webhook: str | None) -> _RunState:
+        run = self.runs.get(name)
+        if run is None:
+            row = self.conn.execute(select(runs).where(runs.c.name == name)).first()
+            if row is None:
+                key = self.conn.execute(insert(runs).values(
+                    name=name, source_format=INTAKE_FORMAT, profile_id=profile.id,
+                    created_at=self.now, delivery_kind="webhook" if webhook else None,
+                    delivery_target=webhook)).inserted_primary_key
+                assert key is not None
+                run = _RunState(int(key[0]), profile.id,
+                                ("webhook" if webhook else None, webhook), True, 0)
+            else:
+                run = _RunState(int(row.id), int(row.profile_id),
+                                (row.delivery_kind, row.delivery_target),
+                                row.source_format == INTAKE_FORMAT and row.status == "ready",
+                                int(row.prompt_count))
+            self.runs[name] = run
+        if not run.usable:
+            raise IntakeConflict(f"run {name!r} was not made by the intake API; name another "
+                                 "run (field 'run' or header X-Batcher-Run)")
+        if run.profile_id != profile.id:
+            raise IntakeConflict(f"run {name!r} sends with another profile than "
+                                 f"{profile.name!r}; name another run for this profile")
+        if webhook is not None and run.delivery != ("webhook", webhook):
+            kind = run.delivery[0]
+            where = ("delivers to another webhook" if kind == "webhook"
+                     else "has no webhook delivery" if kind is None
+                     else f"delivers to a {kind}")
+            raise IntakeConflict(f"run {name!r} {where}: a run has one delivery for all its "
+                                 "requests; name another run for this delivery_config")
+        return run
+
+    def _open_drafts(self, run_id: int) -> list[OpenDraft]:
+        return [OpenDraft(r.id, (r.endpoint, r.model), r.request_count, r.bytes)
+                for r in self.conn.execute(
+                    select(batches.c.id, batches.c.endpoint, batches.c.model,
+                           batches.c.request_count, batches.c.bytes)
+                    .where(batches.c.run_id == run_id, batches.c.state == _DRAFT))]
+
+    def _new_draft(self, run_id: int, profile: Profile, key: GroupKey) -> int:
+        batch_id = self.next_batch
+        self.next_batch += 1
+        self.conn.execute(insert(batches).values(
+            id=batch_id, uuid=str(uuid.uuid4()), profile_id=profile.id, endpoint=key[0],
+            model=key[1], state=_DRAFT, created_at=self.now, updated_at=self.now,
+            run_id=run_id))
+        self.conn.execute(insert(batch_transitions).values(
+            batch_id=batch_id, from_state=None, to_state=_DRAFT, at=self.now,
+            reason="created by the intake API"))
+        return batch_id
+
+    def finish(self) -> None:
+        if not self.prompt_rows:
+            return
+        conn = self.conn
+        conn.exec_driver_sql(_INSERT_PROMPT, self.prompt_rows)
+        conn.exec_driver_sql(_INSERT_TAKEN, self.taken_rows)
+        for draft in self.touched.values():
+            conn.execute(update(batches).where(batches.c.id == draft.batch_id).values(
+                request_count=draft.count, bytes=draft.bytes, updated_at=self.now))
+        for run in self.runs.values():
+            if run.added:
+                conn.execute(update(runs).where(runs.c.id == run.id)
+                             .values(prompt_count=runs.c.prompt_count + run.added))

@@ -69,3 +69,12 @@ def test_tokens_hashed_named_once_and_revoked(store: Store) -> None:
     found = rows.token_by_hash("ab" * 32)
     assert found is not None and found[2] == revoked.revoked_at
     assert rows.revoke_token("nobody") is None
+
+
+def test_intake_tokens_are_masked_in_messages() -> None:
+    from batcher_gui.domain.secrecy import mask
+
+    token = "btk_dHcKLDmvFE_-q3QzsfKsktQBUW56pb4wuhJyI95gO1s"
+    for text in (f"failed with {token}", f"Authorization: Bearer {token}", f"token={token}"):
+        masked = mask(text)
+        assert token not in masked and "btk_" in masked and mask(masked) == masked

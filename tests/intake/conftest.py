@@ -71,12 +71,13 @@ def paths_for(root: Path, backend: str | None) -> WorkspacePaths:
 
 @asynccontextmanager
 async def serving(root: Path, backend: str | None, *, engine: bool = False,
+                  engine_overrides: dict[str, Any] | None = None,
                   **opts: Any) -> AsyncIterator[Serving]:
     """The service, the intake API (``opts``: its limits) and a client for the sandbox
     profile; the engine runs if ``engine``."""
     service = await Service.open(
         paths_for(root, backend), secrets=SecretStore(backend=MemoryKeyring()),
-        engine_overrides=FAST, sandbox_config=SandboxConfig(instant=True),
+        engine_overrides={**FAST, **(engine_overrides or {})}, sandbox_config=SandboxConfig(instant=True),
         sandbox_host=SandboxThread)
     try:
         intake = Intake(service)

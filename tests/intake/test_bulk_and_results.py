@@ -87,3 +87,28 @@ def test_state_and_result_before_and_after_the_sandbox_answered(root: Path) -> N
             assert after["usage"]["input_tokens"] is not None
 
     asyncio.run(body())
+
+
+def test_sending_rule_a_full_draft_goes_at_once_a_partial_one_waits(root: Path) -> None:
+    """Drafts are sealed when full, or after ``auto_seal_quiet_seconds`` without growing:
+    with an hour's quiet, 7 requests in drafts of 5 send the full draft and keep 2 waiting."""
+    from batcher_gui.domain.models import ProfileLimits
+
+    async def body() -> None:
+        async with serving(root, None, engine_overrides={"quiet_seconds": 3600}) as s:
+            await s.service.edit_profile("sandbox", limits=ProfileLimits(max_requests=5))
+            await s.service.start_engine()
+            status, _ = await s.bulk(jsonl(line(f"q{i}") for i in range(7)))
+            assert status == 202
+            deadline = time.monotonic() + 60
+            states: list[str] = []
+            while time.monotonic() < deadline:
+                states = [(await s.get(f"q{i}"))[1]["state"] for i in range(7)]
+                if states[:5] == ["processed"] * 5:
+                    break
+                await asyncio.sleep(0.1)
+            assert states == ["processed"] * 5 + ["pending"] * 2
+            waiting = (await s.get("q6"))[1]["batch"]
+            assert waiting["state"] == "draft"
+
+    asyncio.run(body())

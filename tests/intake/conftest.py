@@ -77,8 +77,8 @@ async def serving(root: Path, backend: str | None, *, engine: bool = False,
     profile; the engine runs if ``engine``."""
     service = await Service.open(
         paths_for(root, backend), secrets=SecretStore(backend=MemoryKeyring()),
-        engine_overrides={**FAST, **(engine_overrides or {})}, sandbox_config=SandboxConfig(instant=True),
-        sandbox_host=SandboxThread)
+        engine_overrides={**FAST, **(engine_overrides or {})},
+        sandbox_config=SandboxConfig(instant=True), sandbox_host=SandboxThread)
     try:
         intake = Intake(service)
         _, token = await intake.create_token("tests")

@@ -7,7 +7,7 @@ status and JSON body to send (the predecessor's shapes, see :mod:`batcher_gui.do
 Sending rule: requests fill their run's draft batches (one per endpoint and model, within the
 profile's limits) like an import's. The engine seals and sends a draft when it is full, or when
 no request has joined it for ``auto_seal_quiet_seconds`` (a workspace setting, default 600 s);
-``batcher seal`` sends drafts at once.
+``batcher submit`` sends drafts at once.
 """
 
 from __future__ import annotations

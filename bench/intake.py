@@ -6,7 +6,7 @@ drafts to the built-in sandbox every ``--quiet`` seconds, the intake API without
 the clients are this process. Both share the machine, as they would on a small server.
 
 Usage: python bench/intake.py [--database postgresql://...] [--seconds 10] [--clients 16]
-                              [--bulk-lines 1000] [--bulk-clients 2]
+                              [--bulk-lines 1000] [--bulk-clients 2] [--big 100000]
 """
 
 from __future__ import annotations
@@ -102,6 +102,20 @@ async def _phase(url: str, token: str, seconds: float, clients: int, bulk_lines:
           f"statuses {dict(sorted(statuses.items()))}")
 
 
+async def _one_big(url: str, token: str, lines: int) -> None:
+    """One bulk call of ``lines`` requests: how long until they are all stored (202)."""
+    headers = {"Authorization": f"Bearer {token}", "X-Batcher-Profile": "sandbox",
+               "Content-Type": "application/x-ndjson"}
+    data = b"\n".join(_line(f"big-{i}") for i in range(lines))
+    async with aiohttp.ClientSession(base_url=url, headers=headers) as client:
+        start = time.perf_counter()
+        async with client.post("/api/requests/bulk", data=io.BytesIO(data)) as r:
+            await r.read()
+        took = time.perf_counter() - start
+    print(f"{'one bulk':>14}: {lines:,} lines ({len(data) / 1e6:.1f} MB) answered {r.status} "
+          f"in {took:.2f} s ({lines / took:,.0f} requests/s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", help="a PostgreSQL workspace URL (default: SQLite)")
@@ -109,6 +123,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--bulk-lines", type=int, default=1000)
     parser.add_argument("--bulk-clients", type=int, default=2)
+    parser.add_argument("--big", type=int, default=100_000,
+                        help="lines of the one big bulk call at the end (0: none)")
     parser.add_argument("--quiet", type=float, default=2.0,
                         help="the engine sends a draft after this many quiet seconds")
     parser.add_argument("--no-engine", action="store_true",
@@ -135,6 +151,8 @@ def main() -> int:
                                "s"))
             asyncio.run(_phase(ready["url"], ready["token"], args.seconds, args.bulk_clients,
                                args.bulk_lines, "b"))
+            if args.big:
+                asyncio.run(_one_big(ready["url"], ready["token"], args.big))
         finally:
             child.send_signal(signal.SIGTERM)
             tail = child.stdout.read()

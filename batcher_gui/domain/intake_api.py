@@ -163,6 +163,11 @@ def check_request(obj: Any) -> IntakeRequest | list[FieldProblem]:
     webhook = _delivery(obj["delivery_config"], problems) if "delivery_config" in obj else None
     run = _optional_name(obj, "run", problems)
     profile = _optional_name(obj, "profile", problems)
+    # A NUL cannot be stored in a text column of PostgreSQL (nor shown sensibly anywhere).
+    for name, value in (("custom_id", custom_id), ("body/model", model)):
+        if value is not None and "\x00" in value:
+            problems.append(FieldProblem(f"/{name}", f"{name.split('/')[-1]} must not contain "
+                                                     "a NUL character"))
     if problems:
         return problems
     assert custom_id is not None and url is not None and model is not None
@@ -174,7 +179,8 @@ def _optional_name(obj: dict[str, Any], name: str, problems: list[FieldProblem]
     if name not in obj or obj[name] is None:
         return None
     value = obj[name]
-    if type(value) is not str or not value.strip() or len(value) > MAX_RUN_NAME:
+    if (type(value) is not str or not value.strip() or len(value) > MAX_RUN_NAME
+            or "\x00" in value):
         problems.append(FieldProblem(f"/{name}", f"{name} must be a non-empty string of at "
                                                  f"most {MAX_RUN_NAME} characters"))
         return None

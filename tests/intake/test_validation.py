@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.intake.conftest import line, serving
@@ -51,6 +52,7 @@ BAD = [
     ({**line("x"), "extra": 1}, "/extra", "Unexpected field: extra"),
     ({**line("x"), "body": {"model": "gpt-4o-mini"}}, "/body/messages",
      "missing required field 'body.messages'"),
+    (line("x\x00y"), "/custom_id", "must not contain a NUL character"),
 ]
 
 
@@ -101,5 +103,18 @@ def test_bad_json_unknown_profile_and_run_conflicts(root: Path) -> None:
             assert (await s.get("w2"))[0] == 404
             status, answer = await s.get("nope")
             assert status == 404 and answer["error"] == "not_found"
+
+    asyncio.run(body())
+
+
+def test_nul_in_an_id_is_refused_on_both_databases(root: Path, backend: str | None) -> None:
+    async def body() -> None:
+        async with serving(root, backend) as s:
+            status, answer = await s.post(line("n\x00ul"))
+            assert status == 422 and answer["errors"][0]["source"]["pointer"] == "/custom_id"
+            status, answer = await s.bulk(b"".join(
+                orjson.dumps(o) + b"\n" for o in (line("ok1"), line("ok2", model="m\x00"))))
+            assert status == 422 and answer["errors"][0]["line"] == 2
+            assert await s.service.runs() == []
 
     asyncio.run(body())

@@ -30,11 +30,17 @@ from batcher_gui.domain.views import (
     RunOverview,
     Transition,
 )
+from batcher_gui.paths import WorkspacePaths
 from batcher_gui.storage.readconn import Where, interrupted
 from batcher_gui.storage.views import ViewQueries, schema_is_current
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def data_location(paths: WorkspacePaths) -> Where:
+    """What the views read: the workspace's PostgreSQL URL, or its SQLite file."""
+    return paths.database_url or paths.database
 
 
 class Superseded(Exception):

@@ -351,7 +351,7 @@ class ViewQueries:
         if q.sort is PromptSort.ID or _only_runs(q):
             return order
         found = self._conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM prompts WHERE {where} "
-                                   f"LIMIT {FEW})", params).fetchone()[0]
+                                   f"LIMIT {FEW}) AS capped", params).fetchone()[0]
         return order if found >= FEW else _order(q, sort_rows=True, dialect=self._dialect)
 
     def _searched(self, q: PromptQuery, hits: array[int], wanted: int | None) -> Sequence[int]:

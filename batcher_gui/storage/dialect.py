@@ -101,6 +101,12 @@ class Dialect:
         return column if self.postgres else f"+{column}"
 
     @property
+    def indexes_end_in_id(self) -> bool:
+        """SQLite's indexes hold the rowid (``id``) after their columns, so an index on
+        (run_id, state) walks a state's prompts in id order; PostgreSQL's do not."""
+        return not self.postgres
+
+    @property
     def python_functions(self) -> bool:
         """SQL may call a Python function (SQLite's ``create_function``)."""
         return not self.postgres

@@ -95,7 +95,7 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
                 or text_sql is not None
                 or bool(q.labels or q.checks or q.finish_reasons or q.error_kinds)
                 or q.has_note is not None)
-    column = "run_id" if by_index else "+run_id"
+    column = "run_id" if by_index else dialect.unindexed("run_id")
     parts: list[str] = []
     params: list[Any] = []
     if q.run_id is None:
@@ -247,6 +247,10 @@ class ViewQueries:
     def _id_span(self, run_id: int) -> tuple[int | None, int | None]:
         """A run's lowest and highest prompt id: one index seek per state (``min(id)`` over
         the (run_id, state, id) index would read every entry of the run)."""
+        if not self._dialect.indexes_end_in_id:  # one query: the planner's choice
+            found = self._conn.execute("SELECT min(id), max(id) FROM prompts WHERE run_id = ?",
+                                       (run_id,)).fetchone()
+            return found[0], found[1]
         low: int | None = None
         high: int | None = None
         for state in PromptState:

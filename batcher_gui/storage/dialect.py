@@ -107,11 +107,6 @@ class Dialect:
         return not self.postgres
 
     @property
-    def python_functions(self) -> bool:
-        """SQL may call a Python function (SQLite's ``create_function``)."""
-        return not self.postgres
-
-    @property
     def temp_schema(self) -> str:
         """The schema of a session's TEMP tables, for qualified names."""
         return "pg_temp" if self.postgres else "temp"

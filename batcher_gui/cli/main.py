@@ -27,6 +27,7 @@ from batcher_gui.cli import (
     review_cmds,
     serve_cmd,
     setup_cmds,
+    transfer_cmd,
 )
 from batcher_gui.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     setup_cmds.register(add, subs)
     checks_cmd.register(add)
     serve_cmd.register(add)
+    transfer_cmd.register(add)
     intake_cmds.register(add)
     return parser
 

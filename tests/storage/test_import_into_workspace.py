@@ -12,8 +12,8 @@ from batcher_gui.domain.models import ImportOptions, ProfileKind, ProfileLimits
 from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import Store, tables
-from tests.storage.schema_helpers import index_names
 from batcher_gui.storage.drafts import Drafts
+from tests.storage.schema_helpers import index_names
 
 
 def write_jsonl(path: Path, n: int, model: str = "gpt-4o-mini", bad_at: int | None = None) -> Path:

@@ -95,7 +95,7 @@ def move_staged(conn: Connection, staging: str, columns: Sequence[str]) -> None:
     are dropped first and made again after; else (or if this login may not do that) the rows
     are inserted with them in place."""
     listed = ", ".join(columns)
-    insert = f"INSERT INTO prompts ({listed}) SELECT {listed} FROM {staging} ORDER BY id"
+    insert = f"INSERT INTO prompts ({listed}) SELECT {listed} FROM {staging}"
     empty = conn.exec_driver_sql("SELECT NOT EXISTS (SELECT 1 FROM prompts)").scalar()
     done = False
     if empty:

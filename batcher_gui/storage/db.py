@@ -288,12 +288,14 @@ class Database:
             ) from exc
 
     @contextmanager
-    def write(self, *, foreign_keys: bool = True) -> Iterator[Connection]:
+    def write(self, *, foreign_keys: bool = True, notify: bool = True) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception.
 
         Args:
             foreign_keys: False skips SQLite's per-row foreign-key lookups for this transaction
                 (bulk imports, whose rows reference what the same transaction just created).
+            notify: False: PostgreSQL's listeners are not told (a write nobody can see yet,
+                such as a chunk of a hidden import: they would re-read for nothing).
         """
         if self.dialect.postgres:
             try:
@@ -301,7 +303,8 @@ class Database:
                     # Writers take turns, as on SQLite (code may read, then write).
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_WRITE})")
                     yield conn
-                    conn.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}")
+                    if notify:
+                        conn.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}")
             except OperationalError as exc:
                 _raise_busy(exc)
                 raise

@@ -109,7 +109,8 @@ class ImportSession:
         # and SQLite's per-row lookups would cost as much as the insert itself.
         dialect = self.db.dialect
         try:
-            with self.db.write(foreign_keys=False) as conn:
+            # The run is hidden until finish(): nothing for other windows to see yet.
+            with self.db.write(foreign_keys=False, notify=False) as conn:
                 for batch_id, (endpoint, model) in new_drafts:
                     self._create_draft(conn, batch_id, endpoint, model)
                 insert_rows(conn, dialect, self.staging or "prompts", ROW_COLUMNS, rows)

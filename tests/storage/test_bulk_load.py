@@ -97,3 +97,22 @@ def test_a_failed_first_import_leaves_no_staging(store: Store, tmp_path: Path) -
     assert store.list_runs() == [] and staging_tables(store) == []
     with store.db.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM prompts").scalar() == 0
+
+
+def test_an_import_tells_listeners_when_it_begins_and_ends_not_per_chunk(
+        pg_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    from batcher_gui.storage import open_store
+    from batcher_gui.storage.dialect import CHANGES_CHANNEL, libpq_url
+
+    store = open_store(tmp_path / "team.local", pg_url)
+    try:
+        with psycopg.connect(libpq_url(pg_url), autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANGES_CHANNEL}")  # type: ignore[arg-type]
+            summary = import_file(store, write(tmp_path / "a.jsonl", 30_000), ImportOptions())
+            heard = list(listener.notifies(timeout=1.0))
+    finally:
+        store.db.close()
+    assert summary.prompts == 30_000  # six chunks of 5,000
+    assert len(heard) == 2, heard  # the hidden run made, then shown

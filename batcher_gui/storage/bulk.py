@@ -91,8 +91,8 @@ def drop_staging(conn: Connection, dialect: Dialect, run_id: int) -> None:
 
 def move_staged(conn: Connection, staging: str, columns: Sequence[str]) -> None:
     """Move the staged rows into ``prompts`` and drop the staging table (PostgreSQL, in the
-    caller's transaction). With ``prompts`` still empty its secondary indexes and foreign keys
-    are dropped first and made again after; else (or if this login may not do that) the rows
+    caller's transaction). With ``prompts`` still empty its (full) secondary indexes and foreign
+    keys are dropped first and made again after; else (or if this login may not do that) the rows
     are inserted with them in place."""
     listed = ", ".join(columns)
     insert = f"INSERT INTO prompts ({listed}) SELECT {listed} FROM {staging}"
@@ -102,7 +102,10 @@ def move_staged(conn: Connection, staging: str, columns: Sequence[str]) -> None:
         indexes = conn.exec_driver_sql(
             "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = 'prompts'::regclass AND NOT x.indisprimary").all()
+            "WHERE x.indrelid = 'prompts'::regclass AND NOT x.indisprimary "
+            # A partial index stays: building it again reads the whole table, keeping it up
+            # costs a test per row (new prompts have no label, note or check result yet).
+            "AND x.indpred IS NULL").all()
         keys = conn.exec_driver_sql(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = 'prompts'::regclass AND contype = 'f'").all()

@@ -136,8 +136,8 @@ class PgServer:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")  # type: ignore[arg-type]
             conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
         self.made.append(name)
-        base, _, _ = self.admin_url.partition("?")
-        return f"{base.rsplit('/', 1)[0]}/{name}"
+        base, mark, query = self.admin_url.partition("?")
+        return f"{base.rsplit('/', 1)[0]}/{name}{mark}{query}"
 
     def close(self) -> None:
         import psycopg

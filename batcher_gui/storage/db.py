@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +130,8 @@ def _make_postgres_engine(url: str) -> Engine:
                context: Any, executemany: bool) -> tuple[str, Any]:
         # SQL handed to the driver as written (exec_driver_sql) is in SQLite's words: "?".
         if context is not None and context.compiled is None:
-            statement = to_format_params(statement)
+            first = parameters[0] if executemany and parameters else parameters
+            statement = to_format_params(statement, named=isinstance(first, Mapping))
         return statement, parameters
 
     return engine
@@ -287,12 +288,14 @@ class Database:
             ) from exc
 
     @contextmanager
-    def write(self, *, foreign_keys: bool = True) -> Iterator[Connection]:
+    def write(self, *, foreign_keys: bool = True, notify: bool = True) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception.
 
         Args:
             foreign_keys: False skips SQLite's per-row foreign-key lookups for this transaction
                 (bulk imports, whose rows reference what the same transaction just created).
+            notify: False: PostgreSQL's listeners are not told (a write nobody can see yet,
+                such as a chunk of a hidden import: they would re-read for nothing).
         """
         if self.dialect.postgres:
             try:
@@ -300,7 +303,8 @@ class Database:
                     # Writers take turns, as on SQLite (code may read, then write).
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_WRITE})")
                     yield conn
-                    conn.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}")
+                    if notify:
+                        conn.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}")
             except OperationalError as exc:
                 _raise_busy(exc)
                 raise

@@ -115,7 +115,8 @@ def test_the_runs_list_counts_checks_of_runs_with_rules(store: Store, tmp_path: 
     revision = book.set_rules(a, JSON_RULES)
     book.store_results(a, revision, [(ids[0], True, 1, None), (ids[1], True, 1, None),
                                      (ids[2], True, 0, "json: x")])
-    overviews = {o.run.id: o for o in ViewQueries(store.db.path).run_overviews()}
+    views = ViewQueries(store.db.url or store.db.path)
+    overviews = {o.run.id: o for o in views.run_overviews()}
     checks = overviews[a].checks
     assert checks is not None
     assert (checks.passed, checks.failed, checks.not_checked) == (2, 1, 1)
@@ -123,4 +124,5 @@ def test_the_runs_list_counts_checks_of_runs_with_rules(store: Store, tmp_path: 
     assert overviews[b].checks is None
     assert book.counts_of_runs([a, b]) == {a: (2, 1), b: (0, 0)}
     book.set_rules(a, NO_RULES)  # cleared: no Checks count any more
-    assert {o.run.id: o.checks for o in ViewQueries(store.db.path).run_overviews()}[a] is None
+    assert {o.run.id: o.checks for o in views.run_overviews()}[a] is None
+    views.close()

@@ -109,8 +109,6 @@ def test_a_postgresql_workspace_shows_its_rows_and_another_machines_run(
     assert {window.runs_model.item(i).run.name for i in range(2)} == {"ours", "theirs"}
 
 
-@pytest.mark.xfail(reason="needs the pgstore helper's storage/moves.py on PostgreSQL (its "
-                          "named parameters); drop this mark once that is merged", strict=False)
 def test_a_window_sees_a_cancel_made_by_another_process(
         pg_window: tuple[MainWindow, WorkspacePaths], qtbot: QtBot, tmp_path: Path) -> None:
     window, paths = pg_window

@@ -57,6 +57,7 @@ from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
 from batcher_gui.storage.token_book import TokenBook
 from batcher_gui.storage.wake import WakeCalls
+from batcher_gui.storage.wake_listener import WakeListener
 
 log = logging.getLogger(__name__)
 B = BatchState
@@ -66,6 +67,9 @@ ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 CHECK_PAUSE = 0.05
 #: How often the engine asks SQLite to start its WAL over.
 CHECKPOINT_SECONDS = 30.0
+#: How often an engine waiting for another driver tries to take over (the driver's death
+#: frees its lock at once: this bounds how long the workspace goes undriven).
+CLAIM_RETRY_SECONDS = 1.0
 
 
 class Engine(StepRunner):
@@ -126,6 +130,8 @@ class Engine(StepRunner):
         #: Its ``on_call`` runs when another process's wake-up call woke this engine (the
         #: service reads the workspace's settings again then: they may have changed there).
         self.pause = Pause(lambda: self.workers.read(wake_calls.count))
+        #: On PostgreSQL, hears wake-up calls at once (the counter poll is the fallback).
+        self.wake_listener = WakeListener(store.db, self.pause.heard)
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -316,6 +322,7 @@ class Engine(StepRunner):
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         self.pause.start()
+        self.wake_listener.start()
         # A new run tries every profile again: the user may have fixed what blocked it.
         self.blocked_profiles.clear()
         self._backoff.forget(needs_user_only=True)
@@ -351,7 +358,9 @@ class Engine(StepRunner):
                 if deadline is not None and time.monotonic() >= deadline:
                     reason = "time limit reached"
                     return False
-                await self.pause.sleep(self._next_pause(), stop, deadline)
+                pause = (self._next_pause() if self.claim.active
+                         else min(self.settings.tick, CLAIM_RETRY_SECONDS))
+                await self.pause.sleep(pause, stop, deadline)
                 if stop is not None and stop.is_set():
                     return False
         except asyncio.CancelledError:
@@ -363,6 +372,7 @@ class Engine(StepRunner):
             raise
         finally:
             self._must_hold_claim = False
+            await asyncio.get_running_loop().run_in_executor(None, self.wake_listener.stop)
             await self._stop_tasks()
             with contextlib.suppress(Exception):
                 await self.workers.write(self.claim.release)

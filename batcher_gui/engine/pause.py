@@ -3,7 +3,8 @@
 A pass is followed by a pause (until the next poll or retry is due, at most a few seconds).
 It ends early when a user acts: in this process (:meth:`Pause.wake`), or in another one —
 a `batcher` command while the window drives, or the other way round — whose wake-up call
-(:mod:`batcher_gui.storage.wake`) is noticed within :data:`WAKE_CHECK_SECONDS`.
+(:mod:`batcher_gui.storage.wake`) is noticed within :data:`WAKE_CHECK_SECONDS`, or at once
+when it is heard (:meth:`Pause.heard`: PostgreSQL's LISTEN, on another thread).
 """
 
 from __future__ import annotations
@@ -31,10 +32,29 @@ class Pause:
         self._event: asyncio.Event | None = None
         self._count: int | None = None
         self._own = 0  # calls this process made that the count may not show yet
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heard = False  # a notification came: look at the count when the pause ends
 
     def start(self) -> None:
         """On the loop the engine runs on (the event belongs to it)."""
         self._event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def heard(self) -> None:
+        """A wake-up call was heard (a notification): end the pause. Any thread may call it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def on_loop() -> None:
+            self._heard = True
+            if self._event is not None:
+                self._event.set()
+
+        try:
+            loop.call_soon_threadsafe(on_loop)
+        except RuntimeError:  # the loop closed meanwhile: nobody to wake
+            pass
 
     def wake(self) -> None:
         """End the current pause (a user acted in this process)."""
@@ -57,6 +77,10 @@ class Pause:
                 left = end - time.monotonic()
                 done, _ = await asyncio.wait(waits, timeout=min(left, WAKE_CHECK_SECONDS),
                                              return_when=asyncio.FIRST_COMPLETED)
+                if self._heard:  # another process's call: tell on_call, as the poll does
+                    self._heard = False
+                    await self._called()
+                    return
                 if done or left <= WAKE_CHECK_SECONDS or await self._called():
                     return
         finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from batcher_gui.storage.db import Database
+from batcher_gui.storage.dialect import WAKE_CHANNEL
 from batcher_gui.storage.tables import wake_calls
 
 
@@ -25,3 +26,5 @@ class WakeCalls:
         with self.db.write() as conn:
             conn.execute(update(wake_calls).where(wake_calls.c.id == 1)
                          .values(count=wake_calls.c.count + 1))
+            if self.db.dialect.postgres:  # the driver hears it at commit, on any machine
+                conn.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")

@@ -49,8 +49,11 @@ def keyring_memory() -> MemoryKeyring:
 
 
 @pytest.fixture
-def open_service(tmp_path: Path, keyring_memory: MemoryKeyring) -> Iterator[OpenService]:
-    """``await open_service(**overrides)``: a service on ``tmp_path/ws`` (closed by the test)."""
+def open_service(tmp_path: Path, keyring_memory: MemoryKeyring, backend: str | None,
+                 ) -> Iterator[OpenService]:
+    """``await open_service(**overrides)``: a service on ``tmp_path/ws`` (closed by the test),
+    its database a SQLite file, then PostgreSQL (``backend``: local files stay in the folder).
+    """
 
     async def opener(**kwargs: Any) -> Service:
         root = tmp_path / "ws"
@@ -61,7 +64,8 @@ def open_service(tmp_path: Path, keyring_memory: MemoryKeyring) -> Iterator[Open
             "sandbox_host": SandboxThread,
         }
         options.update(kwargs)
-        return await Service.open(WorkspacePaths(root, root / "batcher.sqlite3"), **options)
+        paths = WorkspacePaths(root, root / "batcher.sqlite3", database_url=backend)
+        return await Service.open(paths, **options)
 
     yield opener
 

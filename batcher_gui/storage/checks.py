@@ -60,6 +60,7 @@ class StoredRules:
 class CheckBook:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._unchecked_index = db.dialect.indexed_by("ix_prompts_unchecked")
 
     # -- rules -----------------------------------------------------------------------------
     def rules(self, run_id: int) -> StoredRules | None:
@@ -128,7 +129,7 @@ class CheckBook:
         """The next run (by id, past ``after_run``) with answers not yet checked."""
         with self.db.read() as conn:
             found = conn.exec_driver_sql(
-                "SELECT run_id FROM prompts INDEXED BY ix_prompts_unchecked "
+                f"SELECT run_id FROM prompts {self._unchecked_index} "
                 "WHERE check_revision IS NULL AND response IS NOT NULL AND run_id > ? "
                 "ORDER BY run_id LIMIT 1", (after_run,)).scalar()
         return None if found is None else int(found)
@@ -138,7 +139,7 @@ class CheckBook:
         with self.db.read() as conn:
             return [(r[0], bool(r[1]), r[2], bytes(r[3])) for r in conn.exec_driver_sql(
                 f"SELECT id, {ANSWERED}, endpoint, response FROM prompts "
-                "INDEXED BY ix_prompts_unchecked WHERE check_revision IS NULL "
+                f"{self._unchecked_index} WHERE check_revision IS NULL "
                 "AND response IS NOT NULL AND run_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (run_id, after_id, limit))]
 
@@ -146,7 +147,7 @@ class CheckBook:
         """Answers of the workspace waiting to be checked."""
         with self.db.read() as conn:
             return int(conn.exec_driver_sql(
-                "SELECT count(*) FROM prompts INDEXED BY ix_prompts_unchecked "
+                f"SELECT count(*) FROM prompts {self._unchecked_index} "
                 "WHERE check_revision IS NULL AND response IS NOT NULL").scalar() or 0)
 
     def mark_not_checked(self, run_id: int, revision: int, limit: int) -> int:
@@ -155,7 +156,7 @@ class CheckBook:
         with self.db.write() as conn:
             return int(conn.exec_driver_sql(
                 "UPDATE prompts SET check_state = NULL, check_detail = NULL, check_revision = ? "
-                "WHERE id IN (SELECT id FROM prompts INDEXED BY ix_prompts_unchecked "
+                f"WHERE id IN (SELECT id FROM prompts {self._unchecked_index} "
                 "WHERE check_revision IS NULL AND response IS NOT NULL AND run_id = ? "
                 "ORDER BY id LIMIT ?)", (revision, run_id, limit)).rowcount or 0)
 
@@ -173,11 +174,14 @@ class CheckBook:
             raw = conn.connection.driver_connection
             assert raw is not None
             written = 0
+            # A bool parameter: SQLite stores it as 1/0, PostgreSQL compares it with the
+            # boolean the condition is there.
+            sql = self.db.dialect.driver_sql(
+                "UPDATE prompts SET check_state = ?, check_detail = ?, check_revision = ? "
+                f"WHERE id = ? AND check_revision IS NULL AND {ANSWERED} = ?")
             for prompt_id, answered, check_state, detail in results:
                 written += raw.execute(
-                    "UPDATE prompts SET check_state = ?, check_detail = ?, check_revision = ? "
-                    f"WHERE id = ? AND check_revision IS NULL AND {ANSWERED} = ?",
-                    (check_state, detail, revision, prompt_id, int(answered))).rowcount
+                    sql, (check_state, detail, revision, prompt_id, bool(answered))).rowcount
             return written
 
     # -- counts ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +130,8 @@ def _make_postgres_engine(url: str) -> Engine:
                context: Any, executemany: bool) -> tuple[str, Any]:
         # SQL handed to the driver as written (exec_driver_sql) is in SQLite's words: "?".
         if context is not None and context.compiled is None:
-            statement = to_format_params(statement)
+            first = parameters[0] if executemany and parameters else parameters
+            statement = to_format_params(statement, named=isinstance(first, Mapping))
         return statement, parameters
 
     return engine

@@ -53,14 +53,20 @@ def libpq_url(url: str) -> str:
     return f"postgresql://{rest}" if scheme.lower() in POSTGRES_SCHEMES else url
 
 
-# A string literal, a quoted name, a comment, or one of the characters to translate.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|%")
+# A string literal, a quoted name, a comment, a cast (``::``), a named parameter (``:name``),
+# or one of the characters to translate.
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|(?<![\w:]):[A-Za-z_]\w*|\?|%")
 
 
-def to_format_params(sql: str) -> str:
+def to_format_params(sql: str, *, named: bool = False) -> str:
     """SQLite's ``?`` placeholders as psycopg's ``%s``; a ``%`` outside literals doubled.
 
     ``%`` inside a string literal is doubled too: psycopg reads the whole statement.
+
+    Args:
+        named: the parameters are a mapping, so SQLite's ``:name`` placeholders become
+            psycopg's ``%(name)s`` (``::`` casts and literals are left alone).
     """
     def swap(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -70,6 +76,8 @@ def to_format_params(sql: str) -> str:
             return "%%"
         if token.startswith("'"):
             return token.replace("%", "%%")
+        if token.startswith(":") and token != "::":
+            return f"%({token[1:]})s" if named else token
         return token
 
     return _TOKENS.sub(swap, sql)
@@ -96,6 +104,17 @@ class Dialect:
         if self.postgres:
             return f"convert_from({column}, 'UTF8')"
         return f"CAST({column} AS TEXT)"
+
+    def driver_sql(self, sql: str) -> str:
+        """SQL in SQLite's words (``?`` placeholders) for a raw DB-API connection
+        (``conn.connection.driver_connection``), which the translation in ``storage.db`` does
+        not see."""
+        return to_format_params(sql) if self.postgres else sql
+
+    def indexed_by(self, index: str) -> str:
+        """SQLite's ``INDEXED BY`` hint (its planner misjudges some partial indexes);
+        PostgreSQL has no hints and plans these queries well by itself."""
+        return "" if self.postgres else f"INDEXED BY {index}"
 
     def upsert_ignore(self, table: str, columns: str, values: str) -> str:
         """``INSERT … ON CONFLICT DO NOTHING`` (both databases read this form)."""

@@ -27,20 +27,24 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from batcher_gui.domain.errors import BatcherError
+from batcher_gui.domain.errors import BatcherError, ImportValidationError, LineError
 from batcher_gui.domain.models import ImportSummary, Profile, Run
 from batcher_gui.domain.packing import GroupKey
 from batcher_gui.domain.progress import unique_name
 from batcher_gui.domain.states import BatchState, check_batch_transition
+from batcher_gui.storage.bulk import (
+    RowRefused,
+    advance_sequence,
+    create_staging,
+    drop_staging,
+    insert_rows,
+    move_staged,
+)
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.import_rows import ROW_COLUMNS, BuildResult, BuildStart
 from batcher_gui.storage.tables import batch_transitions, batches, prompts, runs
 
 IMPORTING, DELETING, READY = "importing", "deleting", "ready"
-_INSERT_PROMPT = (
-    f"INSERT INTO prompts ({', '.join(ROW_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in ROW_COLUMNS)})"
-)
 #: Prompts removed per transaction when an import (or a run) is taken away.
 DELETE_CHUNK = 5000
 
@@ -60,6 +64,9 @@ class ImportSession:
         self.start = start
         self.count = 0
         self._now = time.time()
+        #: PostgreSQL: the table this import's rows wait in until :meth:`finish` (None: they
+        #: go straight into ``prompts``).
+        self.staging: str | None = None
 
     @classmethod
     def begin(cls, db: Database, name: str, source_path: str | None, source_format: str,
@@ -85,21 +92,50 @@ class ImportSession:
             assert key is not None
             max_prompt = conn.scalar(select(prompts.c.id).order_by(prompts.c.id.desc()).limit(1))
             max_batch = conn.scalar(select(batches.c.id).order_by(batches.c.id.desc()).limit(1))
+            # The first import into a PostgreSQL workspace is staged (see storage.bulk).
+            staging = (create_staging(conn, int(key[0]), ROW_COLUMNS)
+                       if db.dialect.postgres and max_prompt is None else None)
         run = Run(int(key[0]), final, source_path, source_format, profile.id, now, 0)
         # Each import fills drafts of its own: a draft shared with a visible run could be sealed
         # and sent while this import's prompts in it are still hidden.
         start = BuildStart(run.id, (max_prompt or 0) + 1, (max_batch or 0) + 1, profile.limits)
-        return cls(db, run, profile, start)
+        session = cls(db, run, profile, start)
+        session.staging = staging
+        return session
 
     def write(self, rows: Sequence[Any], new_drafts: Sequence[tuple[int, GroupKey]]) -> None:
         """Insert one chunk of rows, and first the drafts they are the first to use."""
         # Foreign keys off: the rows reference this run and drafts inserted just before them,
         # and SQLite's per-row lookups would cost as much as the insert itself.
-        with self.db.write(foreign_keys=False) as conn:
-            for batch_id, (endpoint, model) in new_drafts:
-                self._create_draft(conn, batch_id, endpoint, model)
-            conn.exec_driver_sql(_INSERT_PROMPT, rows)
+        dialect = self.db.dialect
+        try:
+            with self.db.write(foreign_keys=False) as conn:
+                for batch_id, (endpoint, model) in new_drafts:
+                    self._create_draft(conn, batch_id, endpoint, model)
+                insert_rows(conn, dialect, self.staging or "prompts", ROW_COLUMNS, rows)
+                # Ids handed out by the builder, not by PostgreSQL's sequences: move them on.
+                if new_drafts:
+                    advance_sequence(conn, dialect, "batches", new_drafts[-1][0])
+                if rows:
+                    advance_sequence(conn, dialect, "prompts", rows[-1][0])
+        except RowRefused as exc:
+            self._refuse_nul(rows, exc)
+            raise
         self.count += len(rows)
+
+    def _refuse_nul(self, rows: Sequence[Any], exc: RowRefused) -> None:
+        """PostgreSQL's text cannot hold a NUL character (SQLite's can): the line that has one
+        in a text field is refused by name, as a validation error (nothing is imported)."""
+        text_fields = [i for i, name in enumerate(ROW_COLUMNS)
+                       if name in ("user_custom_id", "endpoint", "model")]
+        for row in rows:
+            for i in text_fields:
+                if isinstance(row[i], str) and "\0" in row[i]:
+                    field = "custom_id" if ROW_COLUMNS[i] == "user_custom_id" else ROW_COLUMNS[i]
+                    raise ImportValidationError([LineError(
+                        self.run.source_path or self.run.name, int(row[3]), field,
+                        "contains a NUL character (\\0), which a PostgreSQL workspace cannot "
+                        "store; remove it")]) from exc
 
     def _create_draft(self, conn: Connection, batch_id: int, endpoint: str, model: str) -> None:
         check_batch_transition(batch_id, None, BatchState.DRAFT)
@@ -117,6 +153,8 @@ class ImportSession:
             raise RuntimeError(f"import wrote {self.count} rows but built {result.count}")
         now = time.time()
         with self.db.write() as conn:
+            if self.staging is not None:
+                move_staged(conn, self.staging, ROW_COLUMNS)
             for draft in result.touched:
                 conn.execute(update(batches).where(batches.c.id == draft.batch_id).values(
                     request_count=draft.count, bytes=draft.bytes, updated_at=now))
@@ -134,6 +172,8 @@ class ImportSession:
 
 def remove_run_rows(db: Database, run_id: int) -> None:
     """Delete a hidden run, its prompts (a chunk per transaction) and its batches."""
+    with db.write() as conn:
+        drop_staging(conn, db.dialect, run_id)
     while True:
         with db.write() as conn:
             gone = conn.exec_driver_sql(

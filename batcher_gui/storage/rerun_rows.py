@@ -127,8 +127,9 @@ def ended_reruns_to_offer(db: Database) -> list[tuple[int, int]]:
             if any(counts.get(s, 0) for s in UNFINISHED):
                 continue
             total, ended = conn.exec_driver_sql(
-                f"SELECT count(*), coalesce(sum(state IN "
-                f"({', '.join('?' for _ in ended_states)})), 0) FROM batches WHERE run_id = ?",
+                f"SELECT count(*), coalesce(sum(CASE WHEN state IN "
+                f"({', '.join('?' for _ in ended_states)}) THEN 1 ELSE 0 END), 0) "
+                "FROM batches WHERE run_id = ?",
                 (*ended_states, run_id)).one()
             if run_has_ended(counts, total, ended):
                 found.append((run_id, origin))

@@ -7,6 +7,8 @@ bulk and easy to compare in SQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     Float,
@@ -21,6 +23,11 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, for both databases (the migrations create it so)."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 profiles = Table(
     "profiles",
@@ -156,18 +163,18 @@ prompts = Table(
     Column("error_kind", Text),
     Index("ix_prompts_batch_state", "batch_id", "state"),
     Index("ix_prompts_run_state", "run_id", "state"),
-    Index("ix_prompts_uncounted", "id", sqlite_where=text("est_input_tokens IS NULL")),
-    Index("ix_prompts_run_label", "run_id", "label", sqlite_where=text("label IS NOT NULL")),
+    Index("ix_prompts_uncounted", "id", **_where("est_input_tokens IS NULL")),
+    Index("ix_prompts_run_label", "run_id", "label", **_where("label IS NOT NULL")),
     Index("ix_prompts_run_check_state", "run_id", "check_state",
-          sqlite_where=text("check_state IS NOT NULL")),
+          **_where("check_state IS NOT NULL")),
     Index("ix_prompts_run_finish_reason", "run_id", "finish_reason",
-          sqlite_where=text("finish_reason IS NOT NULL")),
+          **_where("finish_reason IS NOT NULL")),
     Index("ix_prompts_run_error_kind", "run_id", "error_kind",
-          sqlite_where=text("error_kind IS NOT NULL")),
-    Index("ix_prompts_run_note", "run_id", sqlite_where=text("note IS NOT NULL")),
+          **_where("error_kind IS NOT NULL")),
+    Index("ix_prompts_run_note", "run_id", **_where("note IS NOT NULL")),
     Index("ix_prompts_run_custom_id", "run_id", "user_custom_id"),
     Index("ix_prompts_unchecked", "run_id", "id",
-          sqlite_where=text("check_revision IS NULL AND response IS NOT NULL")),
+          **_where("check_revision IS NULL AND response IS NOT NULL")),
     # Added in 0010: the sortable columns (and the natural custom_id order, an expression
     # index migrations/versions/0010_search.py creates; not declared here, SQLAlchemy cannot
     # reflect expression indexes).

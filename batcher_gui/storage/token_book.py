@@ -22,20 +22,21 @@ Counted = tuple[int, int, int, int, str]
 class TokenBook:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._uncounted_index = db.dialect.indexed_by("ix_prompts_uncounted")
 
     def uncounted(self, limit: int, after_id: int = 0) -> list[Uncounted]:
         """The next prompts without a count, by id (the partial index holds only those)."""
         with self.db.read() as conn:
             return [(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in conn.execute(text(
                 "SELECT id, endpoint, model, body, run_id FROM prompts "
-                "INDEXED BY ix_prompts_uncounted "
+                f"{self._uncounted_index} "
                 "WHERE est_input_tokens IS NULL AND id > :after ORDER BY id LIMIT :n"),
                 {"after": after_id, "n": limit})]
 
     def uncounted_total(self) -> int:
         with self.db.read() as conn:
             return int(conn.scalar(text(
-                "SELECT count(*) FROM prompts INDEXED BY ix_prompts_uncounted "
+                f"SELECT count(*) FROM prompts {self._uncounted_index} "
                 "WHERE est_input_tokens IS NULL")) or 0)
 
     def store_counts(self, counts: Sequence[Counted]) -> None:
@@ -47,23 +48,24 @@ class TokenBook:
             raw = conn.connection.driver_connection
             assert raw is not None
             sums: dict[tuple[int, str], list[int]] = {}
+            set_count = self.db.dialect.driver_sql(
+                "UPDATE prompts SET est_input_tokens = ?, est_output_tokens = ? "
+                "WHERE id = ? AND est_input_tokens IS NULL")
             for prompt_id, tokens_in, bound, run_id, model in counts:
-                changed = raw.execute(
-                    "UPDATE prompts SET est_input_tokens = ?, est_output_tokens = ? "
-                    "WHERE id = ? AND est_input_tokens IS NULL",
-                    (tokens_in, bound, prompt_id)).rowcount
+                changed = raw.execute(set_count, (tokens_in, bound, prompt_id)).rowcount
                 if changed:
                     total = sums.setdefault((run_id, model), [0, 0, 0])
                     total[0] += 1
                     total[1] += tokens_in
                     total[2] += bound
             for (run_id, model), (n, tokens_in, bound) in sums.items():
-                raw.execute(
+                raw.execute(self.db.dialect.driver_sql(
                     "INSERT INTO run_tokens (run_id, model, prompts, input_tokens, output_bound) "
                     "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?) "
-                    "ON CONFLICT (run_id, model) DO UPDATE SET prompts = prompts + "
-                    "excluded.prompts, input_tokens = input_tokens + excluded.input_tokens, "
-                    "output_bound = output_bound + excluded.output_bound",
+                    "ON CONFLICT (run_id, model) DO UPDATE SET prompts = run_tokens.prompts + "
+                    "excluded.prompts, input_tokens = run_tokens.input_tokens + "
+                    "excluded.input_tokens, output_bound = run_tokens.output_bound + "
+                    "excluded.output_bound"),
                     (run_id, model, n, tokens_in, bound, run_id))
 
     def batch_uncounted(self, batch_id: int) -> list[Uncounted]:

@@ -38,7 +38,8 @@ def finish(store: Store, run_id: int, text: str = "fine", limit: int = -1) -> No
         conn.exec_driver_sql("UPDATE prompts SET state = 'processed', response = ?, "
                              "input_tokens = 3, output_tokens = 1, updated_at = ? WHERE id IN "
                              "(SELECT id FROM prompts WHERE run_id = ? AND state = 'pending' "
-                             "ORDER BY id LIMIT ?)", (body, time.time(), run_id, limit))
+                             "ORDER BY id LIMIT ?)",
+                             (body, time.time(), run_id, limit if limit >= 0 else 2**62))
 
 
 def passes(store: Store, n: int = 1, before: Callable[[int], object] = lambda _: None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from batcher_gui.domain.errors import ImportValidationError
 from batcher_gui.storage import Store
 from batcher_gui.storage.delivery import DeliveryStore
 from tests.delivery.helpers import finish, import_prompts, passes
@@ -26,6 +27,15 @@ def _rename(store: Store, run_id: int, name: str) -> None:
 def test_the_folders_csv_holds_no_formula_and_the_jsonl_exact_text(store: Store,
                                                                    tmp_path: Path) -> None:
     ids = ["=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(A1)", "+1", "nul\0id", "ok"]
+    shown = ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1)", "'+1", "nul\ufffdid",
+             "ok"]
+    if store.db.dialect.postgres:
+        # PostgreSQL's text holds no NUL: that line is refused by name, nothing is imported.
+        with pytest.raises(ImportValidationError) as info:
+            import_prompts(store, tmp_path / "hostile.jsonl", ids)
+        assert (info.value.errors[0].line, info.value.errors[0].field) == (4, "custom_id")
+        assert "NUL" in str(info.value) and store.list_runs() == []
+        ids, shown = ids[:3] + ids[4:], shown[:3] + shown[4:]
     run_id = import_prompts(store, tmp_path / "hostile.jsonl", ids)
     out = tmp_path / "out"
     DeliveryStore(store.db).set_target(run_id, "folder", str(out))
@@ -33,8 +43,7 @@ def test_the_folders_csv_holds_no_formula_and_the_jsonl_exact_text(store: Store,
     assert passes(store) == []
     with (out / "hostile.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["custom_id"] for r in rows] == [
-        "'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1)", "'+1", "nul\ufffdid", "ok"]
+    assert [r["custom_id"] for r in rows] == shown
     assert {r["output_text"] for r in rows} == {"'-1+cmd|' /C calc'!A0"}
     lines = [json.loads(x) for x in (out / "hostile.jsonl").read_bytes().splitlines()]
     assert [x["custom_id"] for x in lines] == ids

@@ -13,6 +13,7 @@ from batcher_gui.domain.states import BatchState
 from batcher_gui.engine.run_import import import_file
 from batcher_gui.storage import Store, tables
 from batcher_gui.storage.drafts import Drafts
+from tests.storage.schema_helpers import index_names
 
 
 def write_jsonl(path: Path, n: int, model: str = "gpt-4o-mini", bad_at: int | None = None) -> Path:
@@ -67,8 +68,7 @@ def test_one_bad_line_imports_nothing(store: Store, tmp_path: Path) -> None:
     assert info.value.errors[0].line == 15_001 and info.value.errors[0].field == "method"
     assert counts(store) == (0, 0, 0)
     with store.db.read() as conn:  # the import dropped them to rebuild later: rollback restores
-        indexes = {r[0] for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='prompts'")}
+        indexes = index_names(conn, "prompts")
     assert indexes == {index.name for index in tables.prompts.indexes} | {tables.NATURAL_ID_INDEX}
 
 

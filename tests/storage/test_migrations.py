@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 
 from batcher_gui.domain.errors import WorkspaceError
 from batcher_gui.storage.db import SCHEMA_HEAD, Database, head_revision, upgrade_to
-from batcher_gui.storage.tables import metadata
+from batcher_gui.storage.tables import NATURAL_ID_INDEX, metadata
+from tests.pg_cluster import PgCluster
 
 
 def test_new_workspace_is_at_head_with_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -146,3 +149,51 @@ def test_upgrade_from_0002_gives_batches_their_run_and_separates_delivery_failur
             assert conn.exec_driver_sql("SELECT DISTINCT status FROM runs").all() == [("ready",)]
     finally:
         db.close()
+
+
+def test_migrations_on_postgresql_build_the_tables_module(pg_url: str, tmp_path: Path) -> None:
+    """The same migrations give PostgreSQL the same tables, columns and indexes (partial ones
+    with their conditions); a workspace at head opens without migrating again."""
+    db = Database.open_url(pg_url, tmp_path / "team.local")
+    try:
+        assert db.current_revision() == head_revision()
+        with db.engine.connect() as conn:
+            # The natural-order expression index is the migrations' alone (see tables.py).
+            context = MigrationContext.configure(conn, opts={"include_object": (
+                lambda obj, name, kind, reflected, other: name != NATURAL_ID_INDEX)})
+            diff = compare_metadata(context, metadata)
+            definitions = dict(conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = "
+                "current_schema()").all())
+        assert diff == []
+        for table in metadata.tables.values():
+            for index in table.indexes:
+                made = definitions[str(index.name)]
+                where = index.dialect_options["sqlite"]["where"]
+                assert ("WHERE" in made) == (where is not None), made
+        assert NATURAL_ID_INDEX in definitions
+    finally:
+        db.close()
+
+
+def test_a_postgresql_workspace_at_head_opens_without_migrating(
+        pg_cluster: PgCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import psycopg
+
+    name = f"empty_{os.getpid()}"
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    try:
+        with caplog.at_level(logging.INFO):
+            Database.open_url(pg_cluster.url(name), tmp_path / "team.local").close()
+        assert any("Upgrading workspace schema empty" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            db = Database.open_url(pg_cluster.url(name), tmp_path / "team.local")
+        try:
+            assert db.current_revision() == SCHEMA_HEAD
+        finally:
+            db.close()
+        assert caplog.records == []  # neither Alembic nor an upgrade
+    finally:
+        pg_cluster.drop_database(pg_cluster.url(name))

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from batcher_gui.app.reader import Superseded
@@ -33,6 +31,7 @@ from batcher_gui.domain.views import RunOverview
 from batcher_gui.engine.compare_export import write_pairs
 from batcher_gui.engine.export import check_destination, format_for
 from batcher_gui.storage.compare import CompareQueries
+from batcher_gui.storage.readconn import Where, interrupted
 
 T = TypeVar("T")
 #: Called (on the event loop) with (pairs done, pairs in all) while a compare is built.
@@ -56,7 +55,7 @@ def run_side(run: RunOverview) -> RunSide:
 class Comparison:
     """See the module docstring. Make it with :meth:`open`."""
 
-    def __init__(self, database: Path, run_a: int, run_b: int,
+    def __init__(self, database: Where, run_a: int, run_b: int,
                  prices: PriceTable | None = None) -> None:
         self.run_a, self.run_b = run_a, run_b
         self.prices = prices or price_table()
@@ -73,7 +72,7 @@ class Comparison:
         self.label_names: dict[int, str] = {}
 
     @classmethod
-    async def open(cls, database: Path, run_a: int, run_b: int,
+    async def open(cls, database: Where, run_a: int, run_b: int,
                    prices: PriceTable | None = None) -> Comparison:
         return await asyncio.get_running_loop().run_in_executor(
             None, cls, database, run_a, run_b, prices)
@@ -88,8 +87,8 @@ class Comparison:
                 raise Superseded("closed")
             try:
                 return fn(queries, *args)
-            except sqlite3.OperationalError as exc:
-                if "interrupted" in str(exc):
+            except Exception as exc:
+                if interrupted(exc):
                     raise Superseded("compare") from None
                 raise
 

@@ -3,8 +3,10 @@
 Every view of the window reads through :class:`ViewReader`: runs with their counts and costs,
 batches, a prompt's or a batch's detail, and the pages of the prompts table. Queries run on two
 threads with read-only connections of their own, never on the GUI thread; results come back
-as awaited values. A newer prompts query makes the running one stop (SQLite interrupt) and its
-stale answer is dropped, so typing in the search box never queues up slow scans.
+as awaited values. A newer prompts query makes the running one stop (SQLite's interrupt,
+PostgreSQL's cancel) and its stale answer is dropped, so typing in the search box never queues
+up slow scans. The workspace is a SQLite file or a PostgreSQL database (``database`` a
+``postgresql://`` URL): the same queries read both (storage/readconn.py).
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from batcher_gui.config.prices import price_table
@@ -30,10 +30,17 @@ from batcher_gui.domain.views import (
     RunOverview,
     Transition,
 )
+from batcher_gui.paths import WorkspacePaths
+from batcher_gui.storage.readconn import Where, interrupted
 from batcher_gui.storage.views import ViewQueries, schema_is_current
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def data_location(paths: WorkspacePaths) -> Where:
+    """What the views read: the workspace's PostgreSQL URL, or its SQLite file."""
+    return paths.database_url or paths.database
 
 
 class Superseded(Exception):
@@ -49,7 +56,7 @@ class ViewReader:
     batches, details), so neither waits for the other.
     """
 
-    def __init__(self, database: Path, prices: PriceTable | None = None) -> None:
+    def __init__(self, database: Where, prices: PriceTable | None = None) -> None:
         self.database = database
         self.prices = prices or price_table()
         self._bulk = ThreadPoolExecutor(1, thread_name_prefix="batcher-view-bulk")
@@ -63,12 +70,12 @@ class ViewReader:
         self._facets = _FacetThread(database)
 
     @classmethod
-    async def open(cls, database: Path, prices: PriceTable | None = None) -> ViewReader:
+    async def open(cls, database: Where, prices: PriceTable | None = None) -> ViewReader:
         """Connect (in a thread: opening a file can wait on the disk)."""
         return await asyncio.get_running_loop().run_in_executor(None, cls, database, prices)
 
     @staticmethod
-    async def schema_is_current(database: Path) -> bool:
+    async def schema_is_current(database: Where) -> bool:
         """Whether ``database`` exists with the schema these queries expect (an older one is
         read only once the service has migrated it)."""
         return await asyncio.get_running_loop().run_in_executor(
@@ -81,8 +88,8 @@ class ViewReader:
         try:
             return await loop.run_in_executor(
                 self._quick, functools.partial(fn, self._quick_queries, *args))
-        except sqlite3.OperationalError as exc:  # stopped by close(): nobody needs it now
-            if self._closed and "interrupted" in str(exc):
+        except Exception as exc:  # stopped by close(): nobody needs it now
+            if self._closed and interrupted(exc):
                 raise Superseded("closed") from None
             raise
 
@@ -105,8 +112,8 @@ class ViewReader:
             self._running = kind
             try:
                 return fn(self._bulk_queries, *args)
-            except sqlite3.OperationalError as exc:
-                if "interrupted" in str(exc):
+            except Exception as exc:
+                if interrupted(exc):
                     raise Superseded(kind) from None
                 raise
             finally:
@@ -126,8 +133,8 @@ class ViewReader:
                 raise Superseded("closed")
             try:
                 return fn(self._bulk_queries, *args)
-            except sqlite3.OperationalError as exc:
-                if "interrupted" in str(exc):
+            except Exception as exc:
+                if interrupted(exc):
                     raise Superseded("page") from None
                 raise
 
@@ -234,7 +241,7 @@ class ViewReader:
 class _FacetThread:
     """The facets' counting: one thread, one connection, only the newest query runs."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Where) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="batcher-view-facets")
         self._queries = self._pool.submit(ViewQueries, database).result()
         self._generation = 0
@@ -250,8 +257,8 @@ class _FacetThread:
                 raise Superseded("facets")
             try:
                 return self._queries.facet_counts(query)
-            except sqlite3.OperationalError as exc:
-                if "interrupted" in str(exc):
+            except Exception as exc:
+                if interrupted(exc):
                     raise Superseded("facets") from None
                 raise
 

@@ -4,6 +4,10 @@ One connection of its own, used from one worker thread at a time: each step is a
 transaction (see storage/search.py), so the engine's writes wait at most a step. Between
 steps the event loop runs; with nothing to index it looks again every few seconds (answers
 arriving are queued by a trigger, a new run shows up as a run not indexed yet).
+
+The index is SQLite's (FTS5): on a PostgreSQL workspace there is none to build (searches scan
+there); the indexer then only says so ("not available on a PostgreSQL workspace") and does no
+work.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from batcher_gui.domain.search import SearchStatus
 from batcher_gui.storage import search
+from batcher_gui.storage.readconn import Where, is_postgres
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,9 +35,10 @@ REPORT_EVERY = 1.0
 class SearchIndexer:
     """See the module docstring. ``on_status`` is called on the event loop."""
 
-    def __init__(self, database: Path,
+    def __init__(self, database: Where,
                  on_status: Callable[[SearchStatus], None] | None = None) -> None:
         self._database = database
+        self.available = not is_postgres(database)
         self._on_status = on_status
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
@@ -44,7 +49,7 @@ class SearchIndexer:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = sqlite3.connect(self._database, isolation_level=None,
+            self._conn = sqlite3.connect(str(self._database), isolation_level=None,
                                          check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 10000")
         return self._conn
@@ -55,19 +60,22 @@ class SearchIndexer:
 
     # -- what the window asks ----------------------------------------------------------------
     async def status(self) -> SearchStatus:
-        found = await self._call(search.status)
+        found = (await self._call(search.status) if self.available else
+                 SearchStatus(False, 0, 0, 0, available=False))
         self.last_status = found
         return found
 
     async def set_enabled(self, on: bool) -> SearchStatus:
         """Turn the index on (built from now on) or off (dropped at once)."""
+        if not self.available:
+            return await self._report()
         await self._call(search.turn_on if on else search.turn_off)
         self._wake.set()
         return await self._report()
 
     async def build_now(self) -> None:
         """Index everything there is to index now (for the CLI and tests)."""
-        while await self._call(lambda c: search.step(c)):
+        while self.available and await self._call(lambda c: search.step(c)):
             pass
         await self._report()
 
@@ -96,6 +104,8 @@ class SearchIndexer:
 
     async def _run(self) -> None:
         await self._report()
+        if not self.available:
+            return
         reported = time.monotonic()
         dirty = False  # indexed since the last report
         while not self._stopping:

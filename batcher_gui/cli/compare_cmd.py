@@ -46,6 +46,7 @@ def side_line(name: str, side: RunSide) -> str:
 
 async def cmd_compare(args: argparse.Namespace, service: Service) -> int:
     from batcher_gui.app.compare import Comparison, check_out
+    from batcher_gui.app.reader import data_location
 
     run_a = await service.find_run(args.run_a)
     run_b = await service.find_run(args.run_b)
@@ -55,7 +56,7 @@ async def cmd_compare(args: argparse.Namespace, service: Service) -> int:
         return EXIT_INVALID
     if args.out:
         check_out(args.out)
-    comparison = await Comparison.open(service.paths.database, run_a.id, run_b.id,
+    comparison = await Comparison.open(data_location(service.paths), run_a.id, run_b.id,
                                        price_table(service.settings.prices))
     try:
         with bar(run_a.prompt_count + run_b.prompt_count, "pair", "comparing") as progress:

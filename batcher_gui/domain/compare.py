@@ -93,7 +93,7 @@ class CompareFilter(StrEnum):
         """The same test as :meth:`matches`, as an SQL condition on ``column``."""
         f = PairFlag
         return {
-            CompareFilter.ALL: "1",
+            CompareFilter.ALL: "1 = 1",
             CompareFilter.DIFFERENT: f"({column} & {int(f.ANSWERED | f.SAME)}) = {int(f.ANSWERED)}",
             CompareFilter.SAME: f"({column} & {int(f.SAME)}) != 0",
             CompareFilter.ONLY_A: f"({column} & {int(f.ONLY_A)}) != 0",

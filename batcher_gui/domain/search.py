@@ -111,12 +111,16 @@ class SearchStatus:
     indexed: int
     total: int
     bytes: int
+    #: False on a PostgreSQL workspace: the index is SQLite's (FTS5); searches scan there.
+    available: bool = True
 
     @property
     def percent(self) -> int:
         return 100 if self.total == 0 else int(100 * self.indexed / self.total)
 
     def words(self) -> str:
+        if not self.available:
+            return "Search index: not available on a PostgreSQL workspace"
         if not self.enabled:
             return "Search index: off"
         return f"Search index: {self.bytes / 1e6:,.0f} MB, {self.percent} %"

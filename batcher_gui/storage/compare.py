@@ -17,7 +17,6 @@ import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -39,6 +38,8 @@ from batcher_gui.domain.errors import Cancelled
 from batcher_gui.domain.pricing import PriceTable
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import PromptDetail, PromptRow
+from batcher_gui.storage.dialect import Dialect
+from batcher_gui.storage.readconn import PgRead, ReadConn, Where
 from batcher_gui.storage.views import ViewQueries
 
 #: Pairs computed per step (progress is said, and a stop is noticed, between steps).
@@ -54,12 +55,19 @@ _TEXT_SQL = ("CASE WHEN {x}.response IS NULL THEN NULL "
                         f"json_valid(CAST({{x}}.response AS TEXT)) THEN CAST({{x}}.response AS "
                         f"TEXT) ->> '{path}' END, '')" for endpoint, path in _SIMPLE.items())
              + " END")
+# PostgreSQL: json_extract (storage/dialect.py's POSTGRES_COMPAT) is NULL for a body that is
+# not JSON, and takes the same path.
+_PG_TEXT_SQL = ("CASE WHEN {x}.response IS NULL THEN NULL "
+                + " ".join(f"WHEN {{x}}.endpoint = '{endpoint}' THEN coalesce(json_extract("
+                           f"{{x}}.response, '{path}'), '')" for endpoint, path in _SIMPLE.items())
+                + " END")
 _RAW_SQL = ("CASE WHEN {x}.endpoint NOT IN ("
             + ", ".join(f"'{e}'" for e in _SIMPLE) + ") THEN {x}.response END")
 
 
-def _side_sql(x: str) -> str:
-    return (f"{x}.state AS s{x}, {_TEXT_SQL.format(x=x)} AS t{x}, {_RAW_SQL.format(x=x)} AS r{x}, "
+def _side_sql(x: str, dialect: Dialect) -> str:
+    text = (_PG_TEXT_SQL if dialect.postgres else _TEXT_SQL).format(x=x)
+    return (f"{x}.state AS s{x}, {text} AS t{x}, {_RAW_SQL.format(x=x)} AS r{x}, "
             f"{x}.endpoint AS e{x}")
 
 
@@ -77,22 +85,17 @@ def _answer(text: str | None, raw: bytes | None, endpoint: str | None) -> str | 
 class CompareQueries(ViewQueries):
     """The pairs of one compare (see the module docstring); its own connection and thread."""
 
-    def __init__(self, database: Path, prices: PriceTable | None = None,
+    def __init__(self, database: Where, prices: PriceTable | None = None,
                  cache_mb: int = 64) -> None:
         super().__init__(database)
         self.prices = prices
         self.summary: CompareSummary | None = None
         self.runs: tuple[int, int] | None = None
         self._duplicates = 0
-        # TEMP tables go to memory: a million pairs is ~30 MB, and a read-only workspace
-        # folder (or a full disk) must not stop a compare.
-        self._conn.execute("PRAGMA temp_store = MEMORY")
-        # A build walks two runs' index and rows at random: SQLite's own 2 MB page cache
-        # would read most pages from the OS again (3x slower on a million pairs).
-        self._conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
+        self._conn.prepare_temp(cache_mb)
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> ReadConn:
         return self._conn
 
     def label_names(self) -> dict[int, str]:
@@ -140,9 +143,10 @@ class CompareQueries(ViewQueries):
         ``self._duplicates`` to how many pairs came from duplicated keys."""
         self._duplicates = 0
         c = self._conn
-        c.execute("DROP TABLE IF EXISTS temp.cmp_ids")
-        c.execute("CREATE TEMP TABLE cmp_ids (pos INTEGER PRIMARY KEY, a_id INTEGER, "
-                  "b_id INTEGER)")
+        temp = self._dialect.temp_schema
+        c.execute(f"DROP TABLE IF EXISTS {temp}.cmp_ids")
+        c.execute(f"CREATE TEMP TABLE cmp_ids (pos {self._dialect.autoincrement_key}, "
+                  "a_id INTEGER, b_id INTEGER)")
         a_low, a_high = self._span(run_a)
         b_low, b_high = self._span(run_b)
         if rule is PairRule.CUSTOM_ID:
@@ -159,28 +163,30 @@ class CompareQueries(ViewQueries):
                                                min(low + CHUNK - 1, a_high), run_a))
                 yield 0
             c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT NULL, b.id FROM prompts b WHERE "
-                      "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT (coalesce((SELECT "
-                      "a.user_custom_id = b.user_custom_id FROM prompts a WHERE a.id = b.id + ? "
-                      "AND a.run_id = ?), 0) OR EXISTS (SELECT 1 FROM prompts a WHERE "
+                      "b.id BETWEEN ? AND ? AND +b.run_id = ? AND NOT (EXISTS (SELECT 1 FROM "
+                      "prompts a WHERE a.id = b.id + ? AND a.run_id = ? AND a.user_custom_id = "
+                      "b.user_custom_id) OR EXISTS (SELECT 1 FROM prompts a WHERE "
                       "a.run_id = ? AND a.user_custom_id = b.user_custom_id)) ORDER BY b.id",
                       (b_low, b_high, run_b, a_low - b_low, run_a, run_a))
             yield 0
             return
-        c.execute("DROP TABLE IF EXISTS temp.cmp_keys")
-        c.execute("CREATE TEMP TABLE cmp_keys (side INTEGER, key, id INTEGER)")
+        c.execute(f"DROP TABLE IF EXISTS {temp}.cmp_keys")
+        key = "BIGINT" if rule is PairRule.LINE else self._dialect.blob_type
+        c.execute(f"CREATE TEMP TABLE cmp_keys (side INTEGER, key {key}, id INTEGER)")
         for side, run_id, low, high in ((0, run_a, a_low, a_high), (1, run_b, b_low, b_high)):
             if rule is PairRule.LINE:
                 c.execute("INSERT INTO cmp_keys SELECT ?, line_no, id FROM prompts WHERE id "
                           "BETWEEN ? AND ? AND +run_id = ?", (side, low, high, run_id))
             else:
                 self._text_keys(side, run_id, low, high)
-        c.execute("DROP TABLE IF EXISTS temp.cmp_occ")
+        c.execute(f"DROP TABLE IF EXISTS {temp}.cmp_occ")
         # Duplicates pair in order: the n-th of a key in A with the n-th of it in B.
         c.execute("CREATE TEMP TABLE cmp_occ AS SELECT side, key, id, row_number() OVER "
                   "(PARTITION BY side, key ORDER BY id) AS occ, count(*) OVER (PARTITION BY "
                   "side, key) AS n FROM cmp_keys")
-        c.execute("DROP TABLE temp.cmp_keys")
-        c.execute("CREATE INDEX temp.ix_cmp_occ ON cmp_occ (side, key, occ)")
+        c.execute(f"DROP TABLE {temp}.cmp_keys")
+        c.execute(f"CREATE INDEX {self._dialect.temp_index('ix_cmp_occ')} ON cmp_occ "
+                  "(side, key, occ)")
         c.execute("INSERT INTO cmp_ids (a_id, b_id) SELECT a.id, b.id FROM cmp_occ a LEFT JOIN "
                   "cmp_occ b ON b.side = 1 AND b.key = a.key AND b.occ = a.occ WHERE a.side = 0 "
                   "ORDER BY a.id")
@@ -190,13 +196,12 @@ class CompareQueries(ViewQueries):
         self._duplicates = int(c.execute(
             "SELECT count(*) FROM cmp_occ a JOIN cmp_occ b ON b.side = 1 AND b.key = a.key AND "
             "b.occ = a.occ WHERE a.side = 0 AND (a.n > 1 OR b.n > 1)").fetchone()[0])
-        c.execute("DROP TABLE temp.cmp_occ")
+        c.execute(f"DROP TABLE {temp}.cmp_occ")
         yield 0
 
     def _text_keys(self, side: int, run_id: int, low: int, high: int) -> None:
         cursor = self._conn.execute("SELECT id, body FROM prompts WHERE id BETWEEN ? AND ? "
                                     "AND +run_id = ?", (low, high, run_id))
-        insert = self._conn.cursor()
         while chunk := cursor.fetchmany(CHUNK):
             rows = []
             for pid, body in chunk:
@@ -206,7 +211,7 @@ class CompareQueries(ViewQueries):
                     parsed = body.decode("utf-8", "replace")
                 rows.append((side, hashlib.blake2b(request_key(parsed), digest_size=16)
                              .digest(), pid))
-            insert.executemany("INSERT INTO cmp_keys VALUES (?, ?, ?)", rows)
+            self._conn.executemany("INSERT INTO cmp_keys VALUES (?, ?, ?)", rows)
 
     def build(self, run_a: int, run_b: int, rule: PairRule | None = None,
               progress: Callable[[int, int], None] | None = None,
@@ -223,9 +228,9 @@ class CompareQueries(ViewQueries):
                                "different runs")
         rule = rule or self.choose_rule(run_a, run_b)
         c = self._conn
-        c.execute("BEGIN")  # one snapshot of the workspace for the whole build
+        c.execute(self._dialect.begin_snapshot)  # one snapshot for the whole build
         try:
-            c.execute("DROP TABLE IF EXISTS temp.cmp_pairs")
+            c.execute(f"DROP TABLE IF EXISTS {self._dialect.temp_schema}.cmp_pairs")
             c.execute("CREATE TEMP TABLE cmp_pairs (pos INTEGER PRIMARY KEY, a_id INTEGER, "
                       "b_id INTEGER, flags INTEGER NOT NULL)")
             json = JsonAgreement()
@@ -240,20 +245,7 @@ class CompareQueries(ViewQueries):
                     json.add(a_json, b_json)
                 return flags
 
-            # Pairs whose answers are the very same text (and do not look like JSON) are
-            # classified by SQL; Python sees the others (different, JSON, missing, odd).
-            c.create_function("cmp_classify", 8, classify)
-            args = "sa, ta, ra, ea, sb, tb, rb, eb"
-            failed = "('failed', 'expired')"
-            same = int(PairFlag.ANSWERED | PairFlag.SAME | PairFlag.NORMALISED_SAME)
-            step = (f"WITH t AS MATERIALIZED (SELECT p.pos, p.a_id, p.b_id, {_side_sql('a')}, "
-                    f"{_side_sql('b')} FROM cmp_ids p LEFT JOIN prompts a ON a.id = p.a_id "
-                    "LEFT JOIN prompts b ON b.id = p.b_id WHERE p.pos BETWEEN ? AND ?) "
-                    "INSERT INTO cmp_pairs SELECT pos, a_id, b_id, CASE WHEN sa IS NULL OR sb "
-                    f"IS NULL OR sa IN {failed} OR sb IN {failed} OR ra IS NOT NULL OR rb IS "
-                    f"NOT NULL OR ta IS NULL OR tb IS NULL THEN cmp_classify({args}) "
-                    f"WHEN ta = tb AND instr(substr(ta, 1, 100), '{{') = 0 THEN {same} "
-                    f"ELSE cmp_classify({args}) END FROM t")
+            classified = self._classifier(classify)
             seen: Counter[int] = Counter()
             expected = max(self._count(run_a), self._count(run_b))  # pairs, at least
             done = 0
@@ -263,7 +255,7 @@ class CompareQueries(ViewQueries):
                                  .fetchone()[0])
                     while done < paired:
                         last = min(done + CHUNK, paired)
-                        c.execute(step, (done + 1, last))
+                        classified(done + 1, last)
                         seen.update(dict(c.execute(
                             "SELECT flags, count(*) FROM cmp_pairs WHERE pos BETWEEN ? AND ? "
                             "GROUP BY flags", (done + 1, last)).fetchall()))
@@ -275,14 +267,56 @@ class CompareQueries(ViewQueries):
                         if should_stop is not None and should_stop():
                             raise Cancelled("compare stopped")
             finally:
-                c.create_function("cmp_classify", 8, None)
+                if isinstance(c, sqlite3.Connection):
+                    c.create_function("cmp_classify", 8, None)
             duplicates = self._duplicates
-            c.execute("DROP TABLE temp.cmp_ids")
+            c.execute(f"DROP TABLE {self._dialect.temp_schema}.cmp_ids")
         finally:
             c.execute("COMMIT")
         self.runs = (run_a, run_b)
         self.summary = summarise(rule, seen, duplicates, json)
         return self.summary
+
+    def _classifier(self, classify: Callable[..., int]) -> Callable[[int, int], None]:
+        """What classifies the pairs at positions low..high into ``cmp_pairs``.
+
+        Pairs whose answers are the very same text (and do not look like JSON) are classified
+        by SQL; ``classify`` (Python) sees the others (different, JSON, missing, odd): called
+        from the SQL on SQLite, on the rows SQL hands back on PostgreSQL (then COPYed in)."""
+        d = self._dialect
+        args = "sa, ta, ra, ea, sb, tb, rb, eb"
+        failed = "('failed', 'expired')"
+        same = int(PairFlag.ANSWERED | PairFlag.SAME | PairFlag.NORMALISED_SAME)
+        odd = (f"sa IS NULL OR sb IS NULL OR sa IN {failed} OR sb IN {failed} OR ra IS NOT NULL "
+               "OR rb IS NOT NULL OR ta IS NULL OR tb IS NULL")
+        plain_same = "ta = tb AND instr(substr(ta, 1, 100), '{') = 0"
+        pairs = (f"WITH t AS MATERIALIZED (SELECT p.pos, p.a_id, p.b_id, {_side_sql('a', d)}, "
+                 f"{_side_sql('b', d)} FROM cmp_ids p LEFT JOIN prompts a ON a.id = p.a_id "
+                 "LEFT JOIN prompts b ON b.id = p.b_id WHERE p.pos BETWEEN ? AND ?) ")
+        c = self._conn
+        if isinstance(c, sqlite3.Connection):
+            c.create_function("cmp_classify", 8, classify)
+            step = (pairs + f"INSERT INTO cmp_pairs SELECT pos, a_id, b_id, CASE WHEN {odd} "
+                    f"THEN cmp_classify({args}) WHEN {plain_same} THEN {same} "
+                    f"ELSE cmp_classify({args}) END FROM t")
+            sqlite = c
+
+            def step_sqlite(low: int, high: int) -> None:
+                sqlite.execute(step, (low, high))
+
+            return step_sqlite
+        assert isinstance(c, PgRead)
+        # The texts of pairs SQL classifies stay in the server.
+        texts = ", ".join(f"CASE WHEN s THEN NULL ELSE {x} END" for x in args.split(", "))
+        rows = (pairs + f", u AS (SELECT *, CASE WHEN {odd} THEN FALSE WHEN {plain_same} THEN "
+                f"TRUE ELSE FALSE END AS s FROM t) SELECT pos, a_id, b_id, s, {texts} FROM u")
+
+        def step_pg(low: int, high: int) -> None:
+            c.copy_rows("cmp_pairs", ("pos", "a_id", "b_id", "flags"), (
+                (pos, a_id, b_id, same if is_same else classify(*more))
+                for pos, a_id, b_id, is_same, *more in c.execute(rows, (low, high)).fetchall()))
+
+        return step_pg
 
     # -- reading pairs -------------------------------------------------------------------------
     def pair_page(self, only: CompareFilter, after: int, limit: int) -> list[PairRow]:
@@ -355,7 +389,7 @@ class CompareQueries(ViewQueries):
             "= a.user_custom_id) FROM prompts a WHERE a.id BETWEEN ? AND ? AND +a.run_id = ? "
             "ORDER BY a.id LIMIT ?", (run_b, low, high, run_a, limit)).fetchall()
         sides = {r[0]: r[1:] for r in self._conn.execute(
-            f"SELECT x.id, {_side_sql('x')} FROM prompts x WHERE x.id IN "
+            f"SELECT x.id, {_side_sql('x', self._dialect)} FROM prompts x WHERE x.id IN "
             f"({', '.join('?' for pair in ids for i in pair if i is not None)})",
             [i for pair in ids for i in pair if i is not None])}
         found_rows = []

@@ -16,13 +16,13 @@ Two ways, chosen by the query:
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from batcher_gui.domain.review import FacetCounts
 from batcher_gui.domain.states import PromptState
 from batcher_gui.domain.views import CheckState, PromptQuery, PromptSort
+from batcher_gui.storage.readconn import ReadConn
 from batcher_gui.storage.views import prompt_condition
 
 _CHECK_OF = {1: CheckState.PASSED, 0: CheckState.FAILED, None: CheckState.UNCHECKED}
@@ -41,7 +41,7 @@ def _only_facets(q: PromptQuery) -> bool:
     return (not q.text and q.batch_id is None and not q.model and q.has_error is None)
 
 
-def facet_counts(conn: sqlite3.Connection, q: PromptQuery, runs: Sequence[int],
+def facet_counts(conn: ReadConn, q: PromptQuery, runs: Sequence[int],
                  text_sql: tuple[str, list[Any]] | None = None) -> FacetCounts:
     """Counts of every facet for ``q`` over ``runs`` (the visible runs, or ``q.run_id``);
     ``text_sql``: the search's condition as the search index answers it (else a scan)."""
@@ -60,7 +60,7 @@ def _active(q: PromptQuery) -> list[str]:
     return [name for name, empty in _NO_FACETS.items() if getattr(q, name) != empty]
 
 
-def _run_counts(conn: sqlite3.Connection, q: PromptQuery,
+def _run_counts(conn: ReadConn, q: PromptQuery,
                 text_sql: tuple[str, list[Any]] | None = None) -> FacetCounts:
     """One run's facets. Only facet filters: the facets not filtered on are counted in one
     grouped pass over the prompts the filters keep (found by the chosen value's index: a
@@ -93,7 +93,7 @@ def _add(out: FacetCounts, part: FacetCounts) -> None:
     out.notes = (out.notes[0] + part.notes[0], out.notes[1] + part.notes[1])
 
 
-def _by_complement(conn: sqlite3.Connection, q: PromptQuery, name: str) -> FacetCounts | None:
+def _by_complement(conn: ReadConn, q: PromptQuery, name: str) -> FacetCounts | None:
     """One facet filter that keeps most prompts ("no label", "without a note"): every facet
     is the run's counts (indexes alone) minus those of the prompts the filter leaves out, a
     few found by the facet's partial index. None when the prompts kept are the fewer."""
@@ -131,7 +131,7 @@ def _by_complement(conn: sqlite3.Connection, q: PromptQuery, name: str) -> Facet
 class _Totals:
     """count(*) of a query, remembered (several facets often share their query)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: ReadConn) -> None:
         self.conn = conn
         self.known: dict[PromptQuery, int] = {}
         self.by_state: dict[PromptState, int] | None = None
@@ -140,7 +140,8 @@ class _Totals:
         plain = not _active(_without(q, "states"))
         if plain and self.by_state is not None:
             return self.by_state
-        where, params = prompt_condition(_without(q, "states"), [], with_states=False)
+        where, params = prompt_condition(_without(q, "states"), [], with_states=False,
+                                         dialect=self.conn.dialect)
         found = {PromptState(s): n for s, n in self.conn.execute(
             f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state", params)}
         if plain:
@@ -157,21 +158,21 @@ class _Totals:
                 self.by_state = self.states(q)
             n = sum(v for s, v in self.by_state.items() if not q.states or s in q.states)
         else:
-            where, params = prompt_condition(q, [])
+            where, params = prompt_condition(q, [], dialect=self.conn.dialect)
             n = int(self.conn.execute(f"SELECT count(*) FROM prompts WHERE {where}",
                                       params).fetchone()[0])
         self.known[q] = n
         return n
 
 
-def _present(conn: sqlite3.Connection, q: PromptQuery, column: str) -> dict[Any, int]:
+def _present(conn: ReadConn, q: PromptQuery, column: str) -> dict[Any, int]:
     """Counts by ``column`` of the prompts that have one (its partial index)."""
-    where, params = prompt_condition(q, [])
+    where, params = prompt_condition(q, [], dialect=conn.dialect)
     return dict(conn.execute(f"SELECT {column}, count(*) FROM prompts WHERE {where} AND "
                              f"{column} IS NOT NULL GROUP BY {column}", params).fetchall())
 
 
-def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
+def _by_index(conn: ReadConn, q: PromptQuery) -> FacetCounts:
     totals = _Totals(conn)
     out = FacetCounts(states=totals.states(q))
 
@@ -189,7 +190,7 @@ def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
     out.checks.update({_CHECK_OF[k]: n for k, n in
                        with_none("checks", "check_state", None).items()})
     base = _without(q, "has_note")
-    where, params = prompt_condition(base, [])
+    where, params = prompt_condition(base, [], dialect=conn.dialect)
     noted = int(conn.execute(f"SELECT count(*) FROM prompts WHERE {where} AND note IS NOT NULL",
                              params).fetchone()[0])
     out.notes = (noted, totals.count(base) - noted)
@@ -202,7 +203,7 @@ def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
         if n:
             out.models[models[0]] = n
     else:
-        where, params = prompt_condition(base, [])
+        where, params = prompt_condition(base, [], dialect=conn.dialect)
         out.models.update(conn.execute(f"SELECT model, count(*) FROM prompts WHERE {where} "
                                        "GROUP BY model", params).fetchall())
     return out
@@ -213,7 +214,7 @@ def _by_index(conn: sqlite3.Connection, q: PromptQuery) -> FacetCounts:
 # SQLite finds the rows by the filter's own index (a chosen label: its partial index).
 _GROUPS = ("SELECT state, model, coalesce(label, 0), check_state, coalesce(finish_reason, ''), "
            "coalesce(error_kind, ''), note IS NOT NULL, count(*) FROM prompts WHERE {where} "
-           "GROUP BY +state, +model, 3, +check_state, 5, 6, 7")
+           "GROUP BY {p}state, {p}model, 3, {p}check_state, 5, 6, 7")
 _Group = tuple[str, str, int, int | None, str, str, int, int]
 
 
@@ -251,12 +252,16 @@ _INDEXED_GROUPS = ("SELECT state, model, label, check_state, finish_reason, erro
                    "model, label, check_state, finish_reason, error_kind, note")
 
 
-def _has_facets_index(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                        (FACETS_INDEX,)).fetchone() is not None
+def _has_facets_index(conn: ReadConn) -> bool:
+    found = (conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND "
+                          "indexname = ?", (FACETS_INDEX.lower(),))
+             if conn.dialect.postgres else
+             conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                          (FACETS_INDEX,)))
+    return found.fetchone() is not None
 
 
-def _indexed_groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
+def _indexed_groups(conn: ReadConn, q: PromptQuery) -> list[_Group]:
     """Every group of the run (from the covering index), notes folded to has / has not."""
     merged: dict[tuple[Any, ...], int] = {}
     for state, model, label, check, finish, error, noted, n in conn.execute(
@@ -266,10 +271,11 @@ def _indexed_groups(conn: sqlite3.Connection, q: PromptQuery) -> list[_Group]:
     return [(*key, n) for key, n in merged.items()]
 
 
-def _groups(conn: sqlite3.Connection, q: PromptQuery,
+def _groups(conn: ReadConn, q: PromptQuery,
             text_sql: tuple[str, list[Any]] | None = None) -> list[_Group]:
-    where, params = prompt_condition(q, [], text_sql=text_sql)
-    return conn.execute(_GROUPS.format(where=where), params).fetchall()
+    where, params = prompt_condition(q, [], text_sql=text_sql, dialect=conn.dialect)
+    plus = conn.dialect.unindexed("")
+    return conn.execute(_GROUPS.format(where=where, p=plus), params).fetchall()
 
 
 def _sum(groups: list[_Group], tests: dict[str, Callable[[_Group], bool]]) -> FacetCounts:

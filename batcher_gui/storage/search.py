@@ -23,6 +23,8 @@ from typing import Any
 
 from batcher_gui.domain.answers import answer_text, prompt_text
 from batcher_gui.domain.search import SearchStatus, SearchTerms
+from batcher_gui.storage.dialect import SQLITE, Dialect
+from batcher_gui.storage.readconn import Executes
 from batcher_gui.storage.rows import json_or_none
 
 FTS_TABLE = "prompt_search"
@@ -33,24 +35,24 @@ _CREATE = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(custom_id
            "answer, tokenize = 'unicode61 remove_diacritics 2')")
 
 
-def _like_one(needle: str) -> tuple[str, list[str]]:
+def _like_one(needle: str, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return ("(user_custom_id LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\' OR "
-            "CAST(response AS TEXT) LIKE ? ESCAPE '\\')", [pattern, pattern, pattern])
+    return (f"({dialect.like('user_custom_id')} OR {dialect.like(dialect.blob_text('body'))} "
+            f"OR {dialect.like(dialect.blob_text('response'))})", [pattern, pattern, pattern])
 
 
-def like_condition(text: str) -> tuple[str, list[Any]]:
+def like_condition(text: str, dialect: Dialect = SQLITE) -> tuple[str, list[Any]]:
     """The search without the index: the whole text a substring of the custom_id or the raw
-    request or response (what Batcher always did)."""
-    return _like_one(text)
+    request or response (what Batcher always did), ignoring case (ASCII's on SQLite)."""
+    return _like_one(text, dialect)
 
 
-def like_terms(terms: SearchTerms) -> tuple[str, list[Any]]:
+def like_terms(terms: SearchTerms, dialect: Dialect = SQLITE) -> tuple[str, list[Any]]:
     """Each term a substring (the fallback for prompts the index does not hold yet: it finds
     at least what the index would)."""
     parts, params = [], []
     for needle in terms.substrings:
-        sql, p = _like_one(needle)
+        sql, p = _like_one(needle, dialect)
         parts.append(sql)
         params += p
     return " AND ".join(parts), params
@@ -65,12 +67,12 @@ class RunProgress:
     contiguous: bool = True
 
 
-def enabled(conn: sqlite3.Connection) -> bool:
+def enabled(conn: Executes) -> bool:
     found = conn.execute("SELECT enabled FROM search_settings WHERE id = 1").fetchone()
     return bool(found and found[0])
 
 
-def progress(conn: sqlite3.Connection) -> dict[int, RunProgress]:
+def progress(conn: Executes) -> dict[int, RunProgress]:
     """Each run's indexing progress (empty when the index is off)."""
     return {r[0]: RunProgress(*r) for r in conn.execute(
         "SELECT run_id, first_id, last_id, indexed_to, contiguous FROM search_runs")}

@@ -13,7 +13,6 @@ Pages are then cut from that list:
 
 from __future__ import annotations
 
-import sqlite3
 from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import orjson
 
 from batcher_gui.domain.search import parse
+from batcher_gui.storage.readconn import ReadConn
 from batcher_gui.storage.search import FTS_TABLE, enabled, like_terms, progress
 
 #: Up to this many matches, SQLite sorts them (fast); above, the sort's index is walked.
@@ -32,7 +32,7 @@ _WALK_CHUNK = 2_000
 class SearchHits:
     """The matches of the last search on one read connection (see the module docstring)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: ReadConn) -> None:
         self._conn = conn
         self._key: tuple[Any, ...] | None = None
         self._ids: array[int] = array("q")
@@ -43,8 +43,8 @@ class SearchHits:
         terms = parse(text)
         if terms is None or not _has_index(self._conn):
             return None
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        key = (text, tuple(runs), version, self._conn.total_changes)
+        version = self._conn.data_version()
+        key = (text, tuple(runs), version, getattr(self._conn, "total_changes", 0))
         if key == self._key:
             return self._ids
         known = progress(self._conn)
@@ -113,8 +113,9 @@ class SearchHits:
         return out
 
 
-def _has_index(conn: sqlite3.Connection) -> bool:
-    return enabled(conn)
+def _has_index(conn: ReadConn) -> bool:
+    # The index is SQLite's FTS5: a PostgreSQL workspace's searches scan.
+    return conn.dialect.has_fts5 and enabled(conn)
 
 
 def membership(ids: Sequence[int]) -> tuple[str, list[Any]]:
@@ -130,7 +131,7 @@ def among(ids: Sequence[int]) -> tuple[str, list[Any]]:
             [orjson.dumps(list(ids)).decode()])
 
 
-def walk(conn: sqlite3.Connection, sql: str, params: list[Any], keep: Callable[[int], bool],
+def walk(conn: ReadConn, sql: str, params: list[Any], keep: Callable[[int], bool],
          wanted: int | None) -> list[int]:
     """The ids ``sql`` yields (in its order) that ``keep`` accepts, up to ``wanted`` (None:
     all)."""

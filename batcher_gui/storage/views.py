@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import sqlite3
 from array import array
 from collections.abc import Sequence
-from pathlib import Path
+from datetime import date
 from types import SimpleNamespace
 from typing import Any, overload
 
@@ -36,10 +35,13 @@ from batcher_gui.domain.views import (
 )
 from batcher_gui.domain.wording import provider_words
 from batcher_gui.storage.checks import checked_counts, run_check_counts
-from batcher_gui.storage.revision import SCHEMA_HEAD
+from batcher_gui.storage.dialect import SQLITE, Dialect
+from batcher_gui.storage.readconn import ReadConn, Where, connect, schema_is_current
 from batcher_gui.storage.rows import batch_from_row, json_or_none
 from batcher_gui.storage.search import like_condition
 from batcher_gui.storage.search_views import FEW, SearchHits, among, membership, walk
+
+__all__ = ["ViewQueries", "IdRanges", "prompt_condition", "schema_is_current"]
 
 #: Characters of a preview (the table shows one line of each prompt and answer).
 PREVIEW = 160
@@ -49,24 +51,6 @@ _ROW_SQL = ("SELECT id, run_id, batch_id, state, user_custom_id, model, endpoint
             "FROM prompts")
 _IN_FLIGHT = tuple(s.value for s in BATCH_IN_FLIGHT)
 _ENDED = tuple(s.value for s in BATCH_TERMINAL)
-
-
-def schema_is_current(database: Path) -> bool:
-    """Whether ``database`` exists and is at the newest schema (else these queries may ask
-    for columns it does not have yet: it is read once migrated). No Alembic: it is quick."""
-    if not database.exists():
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:  # no such table (not migrated yet), not a database...
-        return False
-    finally:
-        conn.close()
-    return found is not None and found[0] == SCHEMA_HEAD
 
 
 def _preview(text: str) -> str:
@@ -96,25 +80,26 @@ def _transition(r: Sequence[Any]) -> Transition:
 
 def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: bool = True,
            first_id: int | None = None, listing: bool = False,
-           text_sql: tuple[str, list[Any]] | None = None) -> tuple[str, list[Any]]:
+           text_sql: tuple[str, list[Any]] | None = None,
+           dialect: Dialect = SQLITE) -> tuple[str, list[Any]]:
     """SQL condition and parameters for a query over the ``visible`` runs.
 
     Counting names the runs (``run_id IN (1, 2, 3)``): that leaves out runs being imported or
     deleted, and lets SQLite count in the (run_id, state) index instead of the table. Listing
     in import order without a state filter instead walks the table by id (``+run_id`` keeps
     the index out), from the run's first prompt: the first page then costs 200 rows read,
-    not a sort of millions.
+    not a sort of millions. ``dialect``: the database it runs on (a search scan's LIKE).
     """
     # A facet on a partial index (labels, checks...) is usually a few prompts: found by it.
     by_index = (not listing or bool(with_states and q.states) or q.sort is not PromptSort.ID
                 or text_sql is not None
                 or bool(q.labels or q.checks or q.finish_reasons or q.error_kinds)
                 or q.has_note is not None)
-    column = "run_id" if by_index else "+run_id"
+    column = "run_id" if by_index else dialect.unindexed("run_id")
     parts: list[str] = []
     params: list[Any] = []
     if q.run_id is None:
-        parts.append(f"{column} IN ({', '.join('?' for _ in visible)})" if visible else "0")
+        parts.append(f"{column} IN ({', '.join('?' for _ in visible)})" if visible else "1 = 0")
         params += list(visible)
     else:
         parts.append(f"{column} = ?")
@@ -137,7 +122,7 @@ def prompt_condition(q: PromptQuery, visible: Sequence[int], *, with_states: boo
         parts.append("error IS NULL AND delivery_error IS NULL")
     _facet_conditions(q, parts, params)
     if q.text:  # the search index's matches (``text_sql``: see ViewQueries.condition), or a scan
-        sql, more = text_sql if text_sql is not None else like_condition(q.text)
+        sql, more = text_sql if text_sql is not None else like_condition(q.text, dialect)
         parts.append(sql)
         params += more
     return " AND ".join(parts), params
@@ -180,11 +165,11 @@ _NATURAL_ID = ("{p}rtrim(user_custom_id, '0123456789') {d}, {p}length(user_custo
                "{p}user_custom_id {d}, {p}id {d}")
 
 
-def _order(q: PromptQuery, *, sort_rows: bool = False) -> str:
+def _order(q: PromptQuery, *, sort_rows: bool = False, dialect: Dialect = SQLITE) -> str:
     """The ORDER BY; ``sort_rows``: keep the column's index out (``+column``), so SQLite finds
     the rows by the filters' indexes and sorts them."""
     direction = "DESC" if q.descending else "ASC"
-    p = "+" if sort_rows else ""
+    p = dialect.unindexed("") if sort_rows else ""
     if q.sort is PromptSort.ID:
         return f"id {direction}"
     if q.sort is PromptSort.CUSTOM_ID:
@@ -236,24 +221,25 @@ class IdRanges(Sequence[int]):
 
 
 class ViewQueries:
-    """A read-only SQLite connection for one view thread (see the module docstring)."""
+    """A read connection for one view thread (see the module docstring): read-only SQLite,
+    or PostgreSQL (``where`` a ``postgresql://`` URL; see storage/readconn.py)."""
 
-    def __init__(self, database: Path) -> None:
-        self._conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True,
-                                     check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout = 5000")
+    def __init__(self, where: Where) -> None:
+        self._conn: ReadConn = connect(where)
+        self._dialect = self._conn.dialect
         self._search = SearchHits(self._conn)
 
     def close(self) -> None:
         self._conn.close()
 
     def interrupt(self) -> None:
-        """Stop the query running now (it raises sqlite3.OperationalError 'interrupted')."""
+        """Stop the query running now (it raises what ``readconn.interrupted`` recognises)."""
         self._conn.interrupt()
 
     def data_version(self) -> int:
-        """Changes when another connection (this process's engine, another process) commits."""
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        """Changes when another connection (this process's engine, another process, another
+        machine's on PostgreSQL) commits."""
+        return self._conn.data_version()
 
     def _first_id(self, q: PromptQuery) -> int | None:
         return None if q.run_id is None else self._id_span(q.run_id)[0]
@@ -261,6 +247,10 @@ class ViewQueries:
     def _id_span(self, run_id: int) -> tuple[int | None, int | None]:
         """A run's lowest and highest prompt id: one index seek per state (``min(id)`` over
         the (run_id, state, id) index would read every entry of the run)."""
+        if not self._dialect.indexes_end_in_id:  # one query: the planner's choice
+            found = self._conn.execute("SELECT min(id), max(id) FROM prompts WHERE run_id = ?",
+                                       (run_id,)).fetchone()
+            return found[0], found[1]
         low: int | None = None
         high: int | None = None
         for state in PromptState:
@@ -300,7 +290,7 @@ class ViewQueries:
         (counts by facet use this; a search of many matches passes them all as one list)."""
         hits = self._hits(q)
         return prompt_condition(q, self._visible(), text_sql=None if hits is None else
-                                membership(hits), **kwargs)
+                                membership(hits), dialect=self._dialect, **kwargs)
 
     def count(self, q: PromptQuery) -> int:
         if not q.text and _only_runs(q):
@@ -328,7 +318,8 @@ class ViewQueries:
             one = dataclasses.replace(q, run_id=run_id)
             hits = self._hits(one)  # a search: by the search index when it is on
             where, params = prompt_condition(one, [], with_states=False, text_sql=None
-                                             if hits is None else membership(hits))
+                                             if hits is None else membership(hits),
+                                             dialect=self._dialect)
             for state, n in self._conn.execute(
                     f"SELECT state, count(*) FROM prompts WHERE {where} GROUP BY state",
                     params):
@@ -349,7 +340,7 @@ class ViewQueries:
         if hits is not None:
             return self.rows(self._searched(q, hits, offset + limit)[offset:])
         where, params = prompt_condition(q, self._visible(), listing=True,
-                                         first_id=self._first_id(q))
+                                         first_id=self._first_id(q), dialect=self._dialect)
         ids = [i for (i,) in self._conn.execute(
             f"SELECT id FROM prompts WHERE {where} ORDER BY {self._page_order(q, where, params)} "
             "LIMIT ? OFFSET ?", [*params, limit, offset])]
@@ -364,8 +355,8 @@ class ViewQueries:
         if q.sort is PromptSort.ID or _only_runs(q):
             return order
         found = self._conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM prompts WHERE {where} "
-                                   f"LIMIT {FEW})", params).fetchone()[0]
-        return order if found >= FEW else _order(q, sort_rows=True)
+                                   f"LIMIT {FEW}) AS capped", params).fetchone()[0]
+        return order if found >= FEW else _order(q, sort_rows=True, dialect=self._dialect)
 
     def _searched(self, q: PromptQuery, hits: array[int], wanted: int | None) -> Sequence[int]:
         """The first ``wanted`` (None: all) ids of a search by the index, in the query's order
@@ -376,13 +367,13 @@ class ViewQueries:
                 return hits[::-1] if wanted is None else hits[::-1][:wanted]
             return hits if wanted is None else hits[:wanted]
         where, params = prompt_condition(rest, self._visible(), listing=True,
-                                         first_id=self._first_id(q))
+                                         first_id=self._first_id(q), dialect=self._dialect)
         if len(hits) <= FEW:
             source, more = among(hits)
             limit = "" if wanted is None else f" LIMIT {int(wanted)}"
             return [i for (i,) in self._conn.execute(
                 f"SELECT prompts.id FROM {source} WHERE {where} ORDER BY "
-                f"{_order(q, sort_rows=True)}{limit}", [*more, *params])]
+                f"{_order(q, sort_rows=True, dialect=self._dialect)}{limit}", [*more, *params])]
         matches = set(hits)
         return walk(self._conn, f"SELECT id FROM prompts WHERE {where} ORDER BY {_order(q)}",
                     params, matches.__contains__, wanted)
@@ -402,7 +393,7 @@ class ViewQueries:
         if hits is not None:
             return self._searched(q, hits, None)
         where, params = prompt_condition(q, self._visible(), listing=True,
-                                         first_id=self._first_id(q))
+                                         first_id=self._first_id(q), dialect=self._dialect)
         out: array[int] = array("q")
         cursor = self._conn.execute(f"SELECT id FROM prompts WHERE {where} ORDER BY "
                                     f"{_order(q)}", params)
@@ -508,11 +499,11 @@ class ViewQueries:
             "request_count > 0 AND run_id IS NOT NULL GROUP BY run_id").fetchall())
         marks = ", ".join("?" for _ in _IN_FLIGHT)
         for run_id, total, flying, started, last, ended in conn.execute(
-                f"SELECT b.run_id, count(*), sum(b.state IN ({marks})), "
+                f"SELECT b.run_id, count(*), sum(CASE WHEN b.state IN ({marks}) THEN 1 END), "
                 "(SELECT min(t.at) FROM batch_transitions t JOIN batches bb ON bb.id = "
                 " t.batch_id WHERE bb.run_id = b.run_id AND t.to_state = 'uploading'), "
-                "max(b.updated_at), sum(b.state IN ("
-                f"{', '.join('?' for _ in _ENDED)})) FROM batches b "
+                "max(b.updated_at), sum(CASE WHEN b.state IN ("
+                f"{', '.join('?' for _ in _ENDED)}) THEN 1 END) FROM batches b "
                 "WHERE b.run_id IS NOT NULL GROUP BY b.run_id", [*_IN_FLIGHT, *_ENDED]):
             timing[run_id] = (total, flying or 0, started, last, ended or 0)
         checks = run_check_counts(conn)
@@ -535,14 +526,18 @@ class ViewQueries:
     def spend_by_day(self, since: float) -> list[tuple[str, str, int, int, int, int, int]]:
         """(local day, model, input, output, cache-read, cache-written and of those
         written-for-an-hour input tokens) the provider reported for batches that ended since
-        ``since`` (their last change)."""
-        return [(d, m, int(i or 0), int(o or 0), int(c or 0), int(w or 0), int(h or 0))
-                for d, m, i, o, c, w, h in self._conn.execute(
-                    "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, model, "
-                    "sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), "
-                    "sum(cache_write_tokens), sum(cache_write_1h_tokens) FROM batches "
-                    "WHERE input_tokens IS NOT NULL "
-                    "AND updated_at >= ? GROUP BY day, model ORDER BY day", (since,))]
+        ``since`` (their last change). Days are this machine's (a team database's server may
+        be elsewhere): grouped here, from the batches (a few thousand a month at most)."""
+        days: dict[tuple[str, str], list[int]] = {}
+        for at, model, *tokens in self._conn.execute(
+                "SELECT updated_at, model, input_tokens, output_tokens, cached_input_tokens, "
+                "cache_write_tokens, cache_write_1h_tokens FROM batches "
+                "WHERE input_tokens IS NOT NULL AND updated_at >= ?", (since,)):
+            sums = days.setdefault((date.fromtimestamp(at).isoformat(), model), [0] * 5)
+            for i, n in enumerate(tokens):
+                sums[i] += int(n or 0)
+        return [(day, model, s[0], s[1], s[2], s[3], s[4]) for (day, model), s in
+                sorted(days.items())]
 
     def batches(self, run_id: int | None = None) -> list[Batch]:
         """Batches (of one run, or all), newest first; empty drafts of imports left out."""

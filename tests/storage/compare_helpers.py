@@ -26,18 +26,18 @@ def make_run(store: Store, tmp: Path, name: str, prompts: Sequence[tuple[str | N
             line["custom_id"] = custom_id
             fh.write(orjson.dumps(line) + b"\n")
     run = import_file(store, path, ImportOptions(), profile_name="sandbox", run_name=name).run
-    with store.db.engine.begin() as conn:
-        raw = conn.connection.driver_connection
-        ids = [i for (i,) in raw.execute("SELECT id FROM prompts WHERE run_id = ? ORDER BY id",
-                                         (run.id,))]
+    with store.db.write() as conn:  # SQLite's words on both databases (exec_driver_sql)
+        ids = [i for (i,) in conn.exec_driver_sql(
+            "SELECT id FROM prompts WHERE run_id = ? ORDER BY id", (run.id,))]
         for i, (pid, answer) in enumerate(zip(ids, answers, strict=True)):
             if i in failed:
-                raw.execute("UPDATE prompts SET state = 'failed', error = 'boom' WHERE id = ?",
-                            (pid,))
+                conn.exec_driver_sql(
+                    "UPDATE prompts SET state = 'failed', error = 'boom' WHERE id = ?", (pid,))
             elif answer is not None:
                 response = orjson.dumps({"choices": [{"message": {"content": answer},
                                                       "finish_reason": "stop"}],
                                          "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
-                raw.execute("UPDATE prompts SET state = 'processed', response = ?, "
-                            "input_tokens = 10, output_tokens = 5 WHERE id = ?", (response, pid))
+                conn.exec_driver_sql(
+                    "UPDATE prompts SET state = 'processed', response = ?, input_tokens = 10, "
+                    "output_tokens = 5 WHERE id = ?", (response, pid))
     return run.id

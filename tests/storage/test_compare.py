@@ -15,7 +15,7 @@ from tests.storage.compare_helpers import make_run
 
 
 def _queries(store: Store) -> CompareQueries:
-    return CompareQueries(store.db.path)
+    return CompareQueries(store.db.url or store.db.path)
 
 
 def test_pairs_by_custom_id_with_missing_ones(store: Store, tmp_path: Path) -> None:

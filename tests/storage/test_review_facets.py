@@ -83,7 +83,7 @@ def _sql_count(store: Store, q: PromptQuery) -> int:
     if q.has_note is not None:
         parts.append("note IS NOT NULL" if q.has_note else "note IS NULL")
     if q.text:
-        parts.append("CAST(body AS TEXT) LIKE ?")
+        parts.append(store.db.dialect.like(store.db.dialect.blob_text("body")))
         params.append(f"%{q.text}%")
     with store.db.read() as conn:
         return int(conn.exec_driver_sql(f"SELECT count(*) FROM prompts WHERE "
@@ -139,7 +139,7 @@ def test_facet_counts_equal_sql_counts(marked: tuple[Store, int, int],
         with store.db.write() as conn:
             conn.exec_driver_sql(FACETS_INDEX_SQL)
     q = dataclasses.replace(query, run_id=first)
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     try:
         got = views.facet_counts(q)
         assert got == _expect(store, q)
@@ -152,7 +152,7 @@ def test_facet_counts_equal_sql_counts(marked: tuple[Store, int, int],
 
 def test_facets_over_every_run_add_up(marked: tuple[Store, int, int]) -> None:
     store, first, second = marked
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     try:
         both = views.facet_counts(PromptQuery())
         one = views.facet_counts(PromptQuery(run_id=first))

@@ -1,16 +1,22 @@
 """The search index and the sort indexes: what a search finds with the index equals what it
 finds without (for word queries), prompts the index does not hold yet are still found, the index
-goes when turned off or its run is deleted, and every sort order is the plain ORDER BY's."""
+goes when turned off or its run is deleted, and every sort order is the plain ORDER BY's.
+
+The index is SQLite's (FTS5): its tests run on SQLite; on PostgreSQL searches scan (substrings,
+any case), the indexer says the index is not available, and sorting is the plain ORDER BY's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from batcher_gui.app.search_index import SearchIndexer
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.domain.search import match_spans, parse
 from batcher_gui.domain.states import PromptState
@@ -36,16 +42,39 @@ def _import(store: Store, tmp_path: Path, name: str, n: int) -> int:
     return import_file(store, path, ImportOptions(), run_name=name).run.id
 
 
-def _answer(conn: sqlite3.Connection, where: str, text: str) -> None:
+def _answer(conn: Any, where: str, text: str) -> None:
     response = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant",
                                                                  "content": text},
                                         "finish_reason": "stop"}]})
-    conn.execute(f"UPDATE prompts SET response = CAST(? AS BLOB), state = 'processed', "
-                 f"output_tokens = id % 7, input_tokens = id % 11 WHERE {where}", (response,))
+    conn.execute(f"UPDATE prompts SET response = ?, state = 'processed', "
+                 f"output_tokens = id % 7, input_tokens = id % 11 WHERE {where}",
+                 (response.encode(),))
+
+
+#: The search index's own tests: SQLite only (the ``backend`` fixture given one value).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+class _Sql:
+    """SQL in SQLite's words on either database (one write transaction a statement)."""
+
+    def __init__(self, store: Store) -> None:
+        self.db = store.db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.db.write() as c:
+            result = c.exec_driver_sql(sql, tuple(params))
+            return list(result.fetchall()) if result.returns_rows else []
+
+
+@pytest.fixture
+def sql(store: Store) -> _Sql:
+    return _Sql(store)
 
 
 @pytest.fixture
 def conn(store: Store) -> Iterator[sqlite3.Connection]:
+    assert store.db.url is None, "a SQLite test (mark it sqlite_only)"
     c = sqlite3.connect(store.db.path, isolation_level=None)
     c.execute("PRAGMA busy_timeout = 5000")
     yield c
@@ -71,12 +100,13 @@ def test_terms_are_words_prefixes_and_phrases() -> None:
     assert match_spans("a subclass", "clas", words=False) == [(5, 9)]
 
 
+@sqlite_only
 def test_search_by_word_prefix_and_phrase_in_prompt_answer_and_custom_id(
         store: Store, tmp_path: Path, conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "r", 40)
     _answer(conn, "id % 2 = 0", "The verdict: sweet Zanzibar")
     _build(conn)
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     q = PromptQuery(run_id=run)
     assert views.count(q.__class__(run_id=run, text="zanzib")) == 20  # answer, prefix
     assert views.count(PromptQuery(run_id=run, text="cherry")) == len(
@@ -91,15 +121,16 @@ def test_search_by_word_prefix_and_phrase_in_prompt_answer_and_custom_id(
     assert status.words().startswith("Search index: ") and status.words().endswith("100 %")
 
 
+@sqlite_only
 def test_word_searches_equal_the_scan(store: Store, tmp_path: Path,
                                       conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "r", 60)
     _answer(conn, "id % 3 = 0", "grapefruit is not a grape")
-    before = ViewQueries(store.db.path)
+    before = ViewQueries(store.db.url or store.db.path)
     queries = ["apple", "banana", "grapefruit", "tree3", "r-item1"]
     scanned = {t: _ids(before, PromptQuery(run_id=run, text=t)) for t in queries}
     _build(conn)
-    after = ViewQueries(store.db.path)
+    after = ViewQueries(store.db.url or store.db.path)
     for text in queries:
         for sort in (PromptSort.ID, PromptSort.MODEL, PromptSort.CUSTOM_ID):
             q = PromptQuery(run_id=run, text=text, sort=sort)
@@ -109,12 +140,13 @@ def test_word_searches_equal_the_scan(store: Store, tmp_path: Path,
             assert after.count(q) == len(expected)
 
 
+@sqlite_only
 def test_answers_and_prompts_not_yet_indexed_are_found(store: Store, tmp_path: Path,
                                                        conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "r", 30)
     search.turn_on(conn)
     assert search.step(conn, chunk=10) and search.step(conn, chunk=10)  # run row, 10 prompts
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     apples = len([i for i in range(30) if i % 7 == 0 or i % 5 == 0])
     assert views.count(PromptQuery(run_id=run, text="apple")) == apples  # 10 indexed, 20 not
     _answer(conn, "id IN (SELECT id FROM prompts ORDER BY id LIMIT 2)", "kiwi")  # indexed
@@ -129,6 +161,7 @@ def test_answers_and_prompts_not_yet_indexed_are_found(store: Store, tmp_path: P
                         "MATCH 'kiwi'").fetchone()[0] == 3
 
 
+@sqlite_only
 def test_turned_off_the_index_is_dropped(store: Store, tmp_path: Path,
                                          conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "r", 20)
@@ -139,11 +172,12 @@ def test_turned_off_the_index_is_dropped(store: Store, tmp_path: Path,
     assert conn.execute("SELECT count(*) FROM search_runs").fetchone()[0] == 0
     assert not search.step(conn)
     assert search.status(conn).words() == "Search index: off"
-    views = ViewQueries(store.db.path)  # the scan: substrings again
+    views = ViewQueries(store.db.url or store.db.path)  # the scan: substrings again
     assert views.count(PromptQuery(run_id=run, text="ppl")) == len(
         [i for i in range(20) if i % 7 == 0 or i % 5 == 0])
 
 
+@sqlite_only
 def test_a_deleted_run_leaves_no_index_rows(store: Store, tmp_path: Path,
                                             conn: sqlite3.Connection) -> None:
     gone = _import(store, tmp_path, "gone", 25)
@@ -163,28 +197,31 @@ def test_a_deleted_run_leaves_no_index_rows(store: Store, tmp_path: Path,
 @pytest.mark.parametrize("sort", [s for s in PromptSort if s is not PromptSort.UPDATED])
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_sort_order_is_the_plain_order_by(store: Store, tmp_path: Path,
-                                                conn: sqlite3.Connection, sort: PromptSort,
+                                                sql: _Sql, sort: PromptSort,
                                                 descending: bool,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     run = _import(store, tmp_path, "r", 120)
-    _answer(conn, "id % 4 != 0", "ok")
-    conn.execute("UPDATE prompts SET state = 'failed' WHERE id % 9 = 0")
-    conn.execute("UPDATE prompts SET user_custom_id = 'x' || (200 - id) WHERE id % 10 = 1")
-    views = ViewQueries(store.db.path)
+    _answer(sql, "id % 4 != 0", "ok")
+    sql.execute("UPDATE prompts SET state = 'failed' WHERE id % 9 = 0")
+    sql.execute("UPDATE prompts SET user_custom_id = 'x' || (200 - id) WHERE id % 10 = 1")
+    views = ViewQueries(store.db.url or store.db.path)
+    not_indexed = "" if store.db.dialect.postgres else " NOT INDEXED"
     order = views_module._order(PromptQuery(sort=sort, descending=descending))
     for states in ((), (PromptState.FAILED,), (PromptState.PROCESSED,)):
         q = PromptQuery(run_id=run, sort=sort, descending=descending, states=states)
         where = "" if not states else f" AND state = '{states[0].value}'"
-        expected = [i for (i,) in conn.execute(
-            f"SELECT id FROM prompts NOT INDEXED WHERE run_id = ?{where} ORDER BY {order}",
+        expected = [i for (i,) in sql.execute(
+            f"SELECT id FROM prompts{not_indexed} WHERE run_id = ?{where} ORDER BY {order}",
             (run,))]
         for few in (5, 20_000):  # the index walked, or the filter's rows sorted
             monkeypatch.setattr(views_module, "FEW", few)
             assert [r.id for r in views.page(q, 0, 30)] == expected[:30]
             assert [r.id for r in views.page(q, 30, 30)] == expected[30:60]
             assert _ids(views, q) == expected
+    views.close()
 
 
+@sqlite_only
 def test_sort_indexes_are_used(store: Store, tmp_path: Path, conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "r", 5)
     for sort in (PromptSort.MODEL, PromptSort.CUSTOM_ID, PromptSort.INPUT_TOKENS,
@@ -195,6 +232,7 @@ def test_sort_indexes_are_used(store: Store, tmp_path: Path, conn: sqlite3.Conne
         assert "TEMP B-TREE" not in plan, (sort, plan)
 
 
+@sqlite_only
 def test_runs_whose_ids_interleave_keep_apart(store: Store, tmp_path: Path,
                                               conn: sqlite3.Connection) -> None:
     a = _import(store, tmp_path, "a", 20)
@@ -205,7 +243,7 @@ def test_runs_whose_ids_interleave_keep_apart(store: Store, tmp_path: Path,
     _answer(conn, f"run_id = {a}", "kiwi")
     _answer(conn, f"run_id = {b}", "lime")
     _build(conn)
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     assert views.count(PromptQuery(run_id=a, text="kiwi")) == 20
     assert views.count(PromptQuery(run_id=a, text="lime")) == 0
     assert {r.run_id for r in views.page(PromptQuery(run_id=b, text="lime"), 0, 50)} == {b}
@@ -216,13 +254,14 @@ def test_runs_whose_ids_interleave_keep_apart(store: Store, tmp_path: Path,
     assert views.count(PromptQuery(run_id=a, text="kiwi")) == 20
 
 
+@sqlite_only
 def test_facets_under_a_search_count_the_index_matches(store: Store, tmp_path: Path,
                                                        conn: sqlite3.Connection) -> None:
     run = _import(store, tmp_path, "f", 60)
     _answer(conn, "id % 3 = 0", "grapefruit is not a grape")
     conn.execute("UPDATE prompts SET label = 1 WHERE id % 4 = 0")
     _build(conn)
-    views = ViewQueries(store.db.path)
+    views = ViewQueries(store.db.url or store.db.path)
     for text in ("apple", "grapefruit", "tree2"):
         q = PromptQuery(run_id=run, text=text)
         assert views.search_is_indexed(q)
@@ -235,3 +274,38 @@ def test_facets_under_a_search_count_the_index_matches(store: Store, tmp_path: P
                                 "label = 1", ids).fetchone()[0]
         assert counts.models == by_model, text
         assert counts.labels.get(1, 0) == labelled and sum(counts.labels.values()) == len(ids)
+
+
+def test_without_the_index_a_search_is_a_substring_in_any_case(store: Store,
+                                                                tmp_path: Path) -> None:
+    run = _import(store, tmp_path, "r", 30)
+    _answer(_Sql(store), "id % 3 = 0", "A Crisp WINESAP apple")
+    views = ViewQueries(store.db.url or store.db.path)
+    try:
+        apples = [i for i in range(30) if i % 7 == 0 or i % 5 == 0 or i % 3 == 0]
+        for text in ("APPLE", "ppl", "Apple"):  # substrings, any case (ASCII's on SQLite)
+            q = PromptQuery(run_id=run, text=text)
+            assert views.count(q) == len(apples), text
+            assert len(_ids(views, q)) == len(apples)
+        assert views.count(PromptQuery(run_id=run, text="winesap")) == 10
+        assert views.count(PromptQuery(run_id=run, text="R-ITEM2")) == 11  # custom_id
+        assert views.count(PromptQuery(run_id=run, text="50%")) == 0  # % is no wildcard
+        if store.db.dialect.postgres:  # no index: every search scans
+            assert not views.search_is_indexed(PromptQuery(run_id=run, text="apple"))
+    finally:
+        views.close()
+
+
+def test_on_postgresql_the_index_is_not_available(pg_url: str) -> None:
+    async def ask() -> tuple[str, str, bool]:
+        indexer = SearchIndexer(pg_url)
+        first = await indexer.status()
+        after = await indexer.set_enabled(True)  # nothing to turn on: it says so again
+        await indexer.build_now()
+        indexer.start()
+        await indexer.stop()
+        return first.words(), after.words(), after.enabled
+
+    first, after, enabled = asyncio.run(ask())
+    assert first == after == "Search index: not available on a PostgreSQL workspace"
+    assert not enabled

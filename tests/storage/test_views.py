@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def _import(store: Store, tmp_path: Path, name: str, n: int, word: str) -> int:
 
 
 @pytest.fixture
-def views(store: Store, tmp_path: Path) -> ViewQueries:
+def views(store: Store, tmp_path: Path) -> Iterator[ViewQueries]:
     first = _import(store, tmp_path, "a", 30, "apple")
     _import(store, tmp_path, "b", 20, "banana")
     with store.db.write() as conn:
@@ -35,7 +36,9 @@ def views(store: Store, tmp_path: Path) -> ViewQueries:
         # a run an import is still writing: nobody sees it
         conn.exec_driver_sql("UPDATE runs SET status = 'importing' WHERE name = 'b'")
     _import(store, tmp_path, "c", 10, "cherry")
-    return ViewQueries(store.db.path)
+    queries = ViewQueries(store.db.url or store.db.path)
+    yield queries
+    queries.close()
 
 
 def test_counts_pages_and_snapshots_agree(views: ViewQueries) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QMainWindow
 
-from batcher_gui.app.reader import Superseded
+from batcher_gui.app.reader import Superseded, data_location
 from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.events import (
     AnswersChecked,
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         if self._closing or self.session is not session or session.closing:
             return  # closed while its first rows were read
         self.live.start()
-        self.search_index.attach(paths.database)
+        self.search_index.attach(data_location(paths))
         await service.start_engine()
 
     # -- compare ---------------------------------------------------------------------------------

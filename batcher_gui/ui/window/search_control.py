@@ -55,11 +55,12 @@ class SearchIndexControl(QObject):
     def indexer(self) -> SearchIndexer | None:
         return self._indexer
 
-    def attach(self, database: Path) -> None:
-        """Index the workspace at ``database`` (migrated) in the background."""
+    def attach(self, database: Path | str) -> None:
+        """Index the workspace at ``database`` (migrated) in the background (a PostgreSQL
+        workspace has no index: the status bar says so and the switch is off)."""
         self._indexer = SearchIndexer(database, on_status=self.show_status)
         self._indexer.start()
-        self.action.setEnabled(True)
+        self.action.setEnabled(self._indexer.available)
         self.button.setVisible(True)
 
     async def detach(self) -> None:
@@ -72,6 +73,7 @@ class SearchIndexControl(QObject):
 
     def show_status(self, status: SearchStatus) -> None:
         self.button.setText(status.words())
+        self.action.setEnabled(status.available)
         self.action.blockSignals(True)
         self.action.setChecked(status.enabled)
         self.action.blockSignals(False)

@@ -21,7 +21,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
-from batcher_gui.app.reader import ViewReader
+from batcher_gui.app.reader import ViewReader, data_location
 from batcher_gui.config.prices import price_table
 from batcher_gui.paths import WorkspacePaths
 from batcher_gui.ui.base.tasks import cancel_owned, spawn
@@ -52,9 +52,9 @@ class WorkspaceSession(QObject):
     async def open_reader_early(self) -> bool:
         """Read an existing workspace at once (its rows show while the service opens), if its
         schema is the one the reader knows; an older one is read once migrated."""
-        if not await ViewReader.schema_is_current(self.paths.database):
+        if not await ViewReader.schema_is_current(data_location(self.paths)):
             return False
-        self.reader = await ViewReader.open(self.paths.database)
+        self.reader = await ViewReader.open(data_location(self.paths))
         return True
 
     async def open_service(self) -> Service:
@@ -69,7 +69,7 @@ class WorkspaceSession(QObject):
         service = await Service.open(self.paths, **self._options)
         self.service = service
         if self.reader is None:
-            self.reader = await ViewReader.open(self.paths.database)
+            self.reader = await ViewReader.open(data_location(self.paths))
         self.reader.prices = price_table(service.settings.prices)
         self._unsubscribe = service.subscribe(self.service_event.emit)
         return service

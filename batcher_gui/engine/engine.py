@@ -336,11 +336,14 @@ class Engine(StepRunner):
                     if await self.workers.write(self.claim.acquire):
                         self._set_state(EngineState.DRIVING)
                         waiting_said = False
-                    elif not waiting_said:
+                    else:
+                        # Said again when the driver changes (or is first known: its lease
+                        # row is written just after it takes the lock).
                         driver = await self.workers.read(self.claim.current_driver)
                         holder = driver.holder if driver else None
-                        self._set_state(EngineState.WAITING_FOR_DRIVER,
-                                        other_driver_text(holder), holder)
+                        if not waiting_said or holder != self._state_said_holder():
+                            self._set_state(EngineState.WAITING_FOR_DRIVER,
+                                            other_driver_text(holder), holder)
                         waiting_said = True
                 if self.claim.active:
                     self._must_hold_claim = True
@@ -377,6 +380,9 @@ class Engine(StepRunner):
             with contextlib.suppress(Exception):
                 await self.workers.write(self.claim.release)
             self._set_state(EngineState.STOPPED, reason)
+
+    def _state_said_holder(self) -> object:
+        return self._state_said[2] if self._state_said is not None else None
 
     async def _settled(self) -> bool:
         """Nothing running, no draft waiting, a whole delivery pass found nothing to do, and

@@ -23,7 +23,7 @@ TAKEOVER_LIMIT = 10.0
 
 @pytest.fixture
 def sandbox_process(tmp_path: Path) -> Iterator[SandboxProcess]:
-    sandbox = SandboxProcess(tmp_path / "sandbox", progress_steps=8)
+    sandbox = SandboxProcess(tmp_path / "sandbox", progress_steps=40)
     yield sandbox
     sandbox.stop()
 
@@ -44,26 +44,28 @@ def test_one_drives_and_the_other_takes_over_after_kill_9(
         team: Team, sandbox_process: SandboxProcess) -> None:
     team.set_up(max_requests=10)
     team.import_prompts("a", 60)  # six batches
-    a = team.sync("a")
-    b = None
+    procs = {"a": team.sync("a"), "b": team.sync("b")}  # two machines start at once
     try:
-        team.wait_for("machine a to drive", lambda: team.driver_pid() == a.pid)
-        b = team.sync("b")
-        # b waits, and says who drives: a's process (host and pid from the lease row).
-        team.wait_for("b to say who drives", lambda: f"process {a.pid} on" in team.log_of("b"))
-        assert team.driver_pid() == a.pid
+        team.wait_for("one to drive", lambda: team.driver_pid() is not None)
+        first = next(m for m, p in procs.items() if p.pid == team.driver_pid())
+        other = "b" if first == "a" else "a"
+        driver, waiting = procs[first], procs[other]
+        # The other waits, and says who drives (host and pid from the lease row).
+        team.wait_for("the other to say who drives",
+                      lambda: f"process {driver.pid} on" in team.log_of(other))
         team.wait_for("a batch in flight at the provider", lambda: _in_flight(team) > 0)
-        assert team.driver_pid() == a.pid  # still exactly one driver
+        assert team.driver_pid() == driver.pid  # still exactly one driver
+        assert "drives this workspace" not in team.log_of(first)
 
-        a.send_signal(signal.SIGKILL)
-        a.wait()
-        b_pid = b.pid
-        took = team.wait_for("b to take over", lambda: team.driver_pid() == b_pid, timeout=60)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        took = team.wait_for("the other to take over",
+                             lambda: team.driver_pid() == waiting.pid, timeout=60)
         assert took < TAKEOVER_LIMIT, f"takeover took {took:.1f} s"
-        assert b.wait(120) == 0, team.log_of("b")
+        assert waiting.wait(120) == 0, team.log_of(other)
     finally:
-        for proc in (a, b):
-            if proc is not None and proc.poll() is None:
+        for proc in procs.values():
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
 

@@ -34,6 +34,7 @@ from batcher_gui.domain.events import (
 from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import Provider
 from batcher_gui.domain.states import BatchState
+from batcher_gui.engine import driver_waits
 from batcher_gui.engine.backoff import Backoffs
 from batcher_gui.engine.checking import BackgroundChecker
 from batcher_gui.engine.claim import DriverClaim
@@ -110,6 +111,10 @@ class Engine(StepRunner):
         #: Profiles whose batches wait for the user: id -> why.
         self.blocked_profiles: dict[int, ProfileWait] = {}
         self._state_said: tuple[object, ...] | None = None
+        #: What the workspace was last told about waiting profiles (None: nothing yet, so
+        #: the first word replaces whatever a previous driver left).
+        self._published_waits: dict[str, ProfileWait] | None = None
+        self._publishing: asyncio.Task[None] | None = None
         #: Batches in flight whose profile can go on (from the last pass).
         self._drivable = 0
         self._profiles: dict[int, Profile] = {}
@@ -145,6 +150,18 @@ class Engine(StepRunner):
         self.state = state
         self._state_said = (state, reason, holder, dict(waiting))
         self._emit(EngineStateChanged(state, reason, holder, waiting))
+        if self.claim.active and waiting != self._published_waits:
+            self._published_waits = dict(waiting)
+            self._publishing = asyncio.get_running_loop().create_task(
+                self._publish_waits(waiting))
+
+    async def _publish_waits(self, waiting: dict[str, ProfileWait]) -> None:
+        """Every window reads which profiles wait (this machine may lack a key others have)."""
+        try:
+            await self.workers.write(driver_waits.publish, self.store, self.claim.holder,
+                                     waiting)
+        except Exception as exc:  # said again at the next change; the batches say it too
+            log.info("could not record the profiles that wait: %s", exc)
 
     def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
         log.info("batch %s -> %s %s", batch.id, state.value, detail)
@@ -334,6 +351,7 @@ class Engine(StepRunner):
                     if self.claim.active:  # lapsed: renewals failed for a whole TTL
                         await self.workers.write(self.claim.release)
                     if await self.workers.write(self.claim.acquire):
+                        self._published_waits = None
                         self._set_state(EngineState.DRIVING)
                         waiting_said = False
                     else:
@@ -377,6 +395,12 @@ class Engine(StepRunner):
             self._must_hold_claim = False
             await asyncio.get_running_loop().run_in_executor(None, self.wake_listener.stop)
             await self._stop_tasks()
+            if self._publishing is not None:
+                await asyncio.wait([self._publishing])
+            if self.claim.active and self._published_waits:  # the next driver judges again
+                with contextlib.suppress(Exception):
+                    await self.workers.write(driver_waits.clear, self.store, self.claim.holder)
+            self._published_waits = None
             with contextlib.suppress(Exception):
                 await self.workers.write(self.claim.release)
             self._set_state(EngineState.STOPPED, reason)

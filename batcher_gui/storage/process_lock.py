@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from filelock import FileLock, Timeout
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,16 +29,14 @@ from batcher_gui.paths import PRIVATE_FILE
 from batcher_gui.storage.dialect import LOCK_DRIVER, libpq_url
 
 if TYPE_CHECKING:
+    import psycopg
+
     from batcher_gui.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 #: Seconds a check of the lock connection may take before it counts as dead.
 ALIVE_TIMEOUT_MS = 5000
-#: TCP keepalives on the lock connection: a vanished peer (a laptop closed mid-drive, a
-#: network cut) ends the session on the server within about a minute, freeing the lock.
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 20, "keepalives_interval": 5,
-               "keepalives_count": 4}
 
 
 class ProcessLock(Protocol):
@@ -96,7 +94,7 @@ class AdvisoryLock:
         self._db = db
         self._url = db.url
         self.key = key
-        self._conn: object | None = None  # psycopg.Connection, typed loosely: imported late
+        self._conn: psycopg.Connection[Any] | None = None
         self._held = False
         self._mutex = threading.Lock()
 
@@ -104,11 +102,14 @@ class AdvisoryLock:
     def is_locked(self) -> bool:
         return self._held
 
-    def _connect(self) -> object:
+    def _connect(self) -> psycopg.Connection[Any]:
         import psycopg
 
+        # TCP keepalives: a vanished peer (a laptop closed mid-drive, a network cut) ends
+        # the session on the server within about a minute, freeing the lock.
         return psycopg.connect(libpq_url(self._url), autocommit=True, connect_timeout=10,
-                               application_name="batcher-driver", **_KEEPALIVES)
+                               application_name="batcher-driver", keepalives=1,
+                               keepalives_idle=20, keepalives_interval=5, keepalives_count=4)
 
     def acquire(self) -> bool:
         """A server that cannot be reached counts as "not taken" (the caller tries again)."""
@@ -120,9 +121,9 @@ class AdvisoryLock:
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                conn = self._conn
-                taken = bool(conn.execute(  # type: ignore[attr-defined]
-                    "SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0])
+                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                         (self.key,)).fetchone()
+                taken = bool(row and row[0])
             except psycopg.Error as exc:
                 log.info("could not ask for the driver lock: %s", mask(str(exc)).strip())
                 self._close()
@@ -143,8 +144,8 @@ class AdvisoryLock:
                 return False
             try:
                 conn = self._conn
-                conn.execute(f"SET statement_timeout = {ALIVE_TIMEOUT_MS}")  # type: ignore[attr-defined]
-                row = conn.execute(  # type: ignore[attr-defined]
+                conn.execute(f"SET statement_timeout = {ALIVE_TIMEOUT_MS}")
+                row = conn.execute(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                     "AND pid = pg_backend_pid() AND classid::bigint = %s "
                     "AND objid::bigint = %s "
@@ -164,8 +165,7 @@ class AdvisoryLock:
         with self._mutex:
             if self._conn is not None and self._held:
                 try:
-                    self._conn.execute(  # type: ignore[attr-defined]
-                        "SELECT pg_advisory_unlock(%s)", (self.key,))
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
                 except psycopg.Error:
                     pass  # closing the connection below drops it anyway
             self._held = False
@@ -190,7 +190,7 @@ class AdvisoryLock:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                conn.close()  # type: ignore[attr-defined]
+                conn.close()
             except Exception:  # already broken: nothing to close
                 pass
 

@@ -159,7 +159,7 @@ def test_cache_reads_in_results_lower_the_runs_reported_cost(ws: Workspace) -> N
             "SELECT cached_input_tokens FROM batches WHERE id = ?", (plain_batch.id,)).scalar()
     assert cached == sum(t // 2 for (t,) in per_prompt) > 0 and written == 0
     assert plain == 0
-    views = ViewQueries(ws.store.db.path)
+    views = ViewQueries(ws.store.db.url or ws.store.db.path)
     try:
         run = next(r for r in views.run_overviews() if r.run.id == cached_batch.run_id)
     finally:

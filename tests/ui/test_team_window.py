@@ -102,6 +102,11 @@ HOLD = ("import os, sys, time; from pathlib import Path; from batcher_gui.storag
         "open_store; from batcher_gui.engine.claim import DriverClaim; "
         "c = DriverClaim(open_store(Path(sys.argv[1]), sys.argv[2]).db, 600); "
         "c.holder = f'machine-c:{os.getpid()}:abcd1234'; assert c.acquire(); "
+        # It has no key for the profile "openai" (keys stay on each machine): it says so.
+        "from batcher_gui.engine import driver_waits; "
+        "from batcher_gui.domain.events import ProfileWait, WaitKind; "
+        "s = open_store(Path(sys.argv[1]), sys.argv[2]); driver_waits.publish(s, c.holder, "
+        "{'openai': ProfileWait(WaitKind.NO_KEY, 'no API key')}); "
         "print('holding', flush=True); time.sleep(600)")
 
 
@@ -126,11 +131,14 @@ def test_a_window_says_which_machine_drives_and_takes_over_when_it_dies(
         qtbot.waitUntil(lambda: status.state is EngineState.WAITING_FOR_DRIVER
                         and "machine-c" in status.text.text(), timeout=WAIT)
         assert f"process {holder.pid} on machine-c" in status.text.text()
+        qtbot.waitUntil(lambda: "“openai” has no API key on that machine" in status.text.text(),
+                        timeout=WAIT)
         # Its lease row claims 600 s more, and its host is not this one: only the lock's end
         # (the server ends a dead process's session) hands the workspace over.
         holder.kill()
         holder.wait()
         qtbot.waitUntil(lambda: status.state is EngineState.DRIVING, timeout=WAIT)
+        assert "on that machine" not in status.text.text()
         assert window.service is not None
         assert window.service.engine.claim.held()
     finally:

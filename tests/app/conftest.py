@@ -72,3 +72,10 @@ def open_service(tmp_path: Path, keyring_memory: MemoryKeyring, backend: str | N
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def database_args(service: Service) -> tuple[str, ...]:
+    """The CLI options that point another process at ``service``'s database when it is
+    PostgreSQL (``--data-dir`` names the folder; on SQLite it holds the database too)."""
+    url = service.paths.database_url
+    return ("--database", url) if url else ()

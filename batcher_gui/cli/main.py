@@ -22,9 +22,12 @@ from batcher_gui.cli import (
     data_cmds,
     engine_cmds,
     estimate_cmd,
+    intake_cmds,
     rerun_cmd,
     review_cmds,
+    serve_cmd,
     setup_cmds,
+    transfer_cmd,
 )
 from batcher_gui.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     review_cmds.register(add)
     setup_cmds.register(add, subs)
     checks_cmd.register(add)
+    serve_cmd.register(add)
+    transfer_cmd.register(add)
+    intake_cmds.register(add)
     return parser
 
 
@@ -140,9 +146,14 @@ def _main(argv: Sequence[str] | None) -> int:
     to_terminal.setFormatter(_VisibleFormatter("%(levelname)s %(name)s: %(message)s"))
     if not args.verbose:  # tracebacks go to the log file; -v shows them here too
         to_terminal.addFilter(lambda record: not record.exc_info)
-    logging.getLogger().addHandler(guard(to_terminal))  # API keys masked in every record
+    if getattr(args, "setup_logging", None) is None:
+        logging.getLogger().addHandler(guard(to_terminal))  # API keys masked in every record
+    else:
+        args.setup_logging(args)  # the command logs its own way (serve: all of it on stdout)
     logging.getLogger().setLevel(logging.INFO)  # the workspace's log file gets INFO
     try:
+        if getattr(args, "check_args", None) is not None:  # before the workspace opens
+            args.check_args(args)
         if getattr(args, "plain_fn", None) is not None:  # commands that need no workspace
             return int(args.plain_fn(args))
         return asyncio.run(_run(args))

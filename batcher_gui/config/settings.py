@@ -82,6 +82,15 @@ class WorkspaceSettings:
         "enqueued-token limits over the built-in tier table: {\"gpt-4o\": 1350000} per model "
         "prefix, or {\"PROFILE/gpt-4o\": ..} for one profile; a batch is sent only when its "
         "input tokens fit beside the model's batches already at the provider"))
+    intake_rate_per_second: float = field(default=50.0, metadata=_meta(
+        "Intake API rate",
+        "calls a second one intake API token may make on average (a bulk call counts once); "
+        "more get HTTP 429 with Retry-After",
+        low=0.1, high=100_000, unit="/s"))
+    intake_burst: int = field(default=100, metadata=_meta(
+        "Intake API burst",
+        "calls one intake API token may make at once before its rate applies",
+        low=1, high=100_000))
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> tuple[WorkspaceSettings, list[str]]:

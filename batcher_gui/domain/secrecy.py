@@ -20,7 +20,7 @@ from collections.abc import Iterable
 ELLIPSIS = "…"
 #: Known prefixes, longest first: kept when a key is shown.
 _PREFIXES = ("sk-ant-api03-", "sk-ant-admin01-", "sk-svcacct-", "sk-admin-", "sk-proj-",
-             "sk-ant-", "sk-")
+             "sk-ant-", "sk-", "btk_")
 #: A known secret shorter than this is not looked for (a short value would mask ordinary text).
 MIN_SECRET_CHARS = 8
 #: The last four characters are shown only when at least this many are hidden.
@@ -29,6 +29,8 @@ _HIDDEN_AT_LEAST = 12
 # ``sk-`` at the start of a word and 20+ key characters: "risk-free" and "task-1" are not
 # keys (no word start before "sk-"; too short).
 _SK_KEY = re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{20,}")
+# An intake API token (``batcher intake token create``): ``btk_`` and 43 URL-safe characters.
+_INTAKE_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])btk_[A-Za-z0-9_\-]{20,}")
 # A bearer token: 12+ token characters, at least one a digit ("Bearer YOUR_KEY", "Bearer
 # authentication" are words, not tokens).
 _BEARER = re.compile(r"(?<![A-Za-z])(Bearer|Basic|Token)(\s+)(?=[^\s\"',;]*\d)"
@@ -70,6 +72,8 @@ def mask_secrets(text: str, known: Iterable[str] = ()) -> str:
             text = text.replace(secret, show_key(secret))
     if "sk-" in text:
         text = _SK_KEY.sub(lambda m: show_key(m.group(0)), text)
+    if "btk_" in text:
+        text = _INTAKE_TOKEN.sub(lambda m: show_key(m.group(0)), text)
     if "://" in text:
         text = hide_url_password(text)
     text = _BEARER.sub(lambda m: m.group(1) + m.group(2) + show_key(m.group(3)), text)

@@ -338,6 +338,11 @@ class Engine(StepRunner):
         still in flight waits for the user (see :attr:`blocked_profiles`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        moved = await self.workers.read(lambda: self.store.get_setting("moved_to"))
+        if moved:  # copied into a team workspace: its engine drives these batches now
+            self._set_state(EngineState.STOPPED, f"this workspace was copied to {moved}, "
+                            "whose engine sends its batches now; open that one to go on")
+            return False
         self.pause.start()
         self.wake_listener.start()
         # A new run tries every profile again: the user may have fixed what blocked it.

@@ -129,11 +129,6 @@ class Dialect:
         return not self.postgres
 
     @property
-    def python_functions(self) -> bool:
-        """SQL may call a Python function (SQLite's ``create_function``)."""
-        return not self.postgres
-
-    @property
     def temp_schema(self) -> str:
         """The schema of a session's TEMP tables, for qualified names."""
         return "pg_temp" if self.postgres else "temp"
@@ -166,6 +161,14 @@ class Dialect:
     def upsert_ignore(self, table: str, columns: str, values: str) -> str:
         """``INSERT … ON CONFLICT DO NOTHING`` (both databases read this form)."""
         return f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
+
+    def sequence_catch_up(self, table: str) -> str | None:
+        """After rows were inserted with explicit ``id`` s: the statement that moves
+        PostgreSQL's SERIAL sequence past them (SQLite takes max(id) + 1 by itself)."""
+        if not self.postgres:
+            return None
+        return (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
 
 
 SQLITE = Dialect("sqlite")

@@ -306,3 +306,25 @@ search_queue = Table(
     metadata,
     Column("prompt_id", Integer, primary_key=True),
 )
+
+# Added in 0011: the intake API's bearer tokens (SHA-256 only) and the custom_ids it took.
+intake_tokens = Table(
+    "intake_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+)
+
+intake_requests = Table(
+    "intake_requests",
+    metadata,
+    Column("custom_id", Text, primary_key=True),
+    Column("prompt_id", Integer, ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("token_id", Integer),
+    Index("ix_intake_requests_prompt", "prompt_id"),
+)

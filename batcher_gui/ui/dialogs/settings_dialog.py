@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 
+from batcher_gui.ui.dialogs.settings_intake import IntakePage
 from batcher_gui.ui.dialogs.settings_keys import KeyBox
 from batcher_gui.ui.dialogs.settings_profiles import ProfilesPage, Tasks
 from batcher_gui.ui.dialogs.settings_workspace import WorkspacePage
@@ -26,7 +27,7 @@ class SettingsDialog(QDialog):
     ``exec()``: a nested event loop would re-enter qasync). Reads the service again each time
     it is shown."""
 
-    PAGES = ("profiles", "workspace")
+    PAGES = ("profiles", "workspace", "intake")
 
     def __init__(self, service: Service, parent: Any = None) -> None:
         super().__init__(parent)
@@ -47,6 +48,12 @@ class SettingsDialog(QDialog):
         self.tabs.setAccessibleName("Settings pages")
         self.tabs.addTab(self.profiles, "Provider profiles")
         self.tabs.addTab(self.workspace, "Workspace")
+        # The window's layout memory, if it has one (MainWindow.settings): also where this
+        # machine keeps the intake API's on/off and address.
+        memory = getattr(parent, "settings", None)
+        self.memory = memory if isinstance(memory, QSettings) else None
+        self.intake = IntakePage(service, self.tasks, self.memory)
+        self.tabs.addTab(self.intake, "Intake API")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         for button in buttons.buttons():
@@ -55,9 +62,6 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(buttons)
         self.resize(920, 720)
-        # The window's layout memory, if it has one (MainWindow.settings).
-        memory = getattr(parent, "settings", None)
-        self.memory = memory if isinstance(memory, QSettings) else None
         geometry = self.memory.value("preferences/geometry") if self.memory else None
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -70,9 +74,10 @@ class SettingsDialog(QDialog):
     async def _load(self) -> None:
         await self.profiles.reload()
         await self.workspace.reload()
+        await self.intake.reload()
 
     def open_page(self, name: str) -> None:
-        """Show the page ``name``: "profiles" or "workspace"."""
+        """Show the page ``name``: "profiles", "workspace" or "intake"."""
         if name not in self.PAGES:
             raise ValueError(f"no settings page {name!r}; pages: {', '.join(self.PAGES)}")
         self.tabs.setCurrentIndex(self.PAGES.index(name))

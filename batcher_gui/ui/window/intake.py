@@ -204,6 +204,9 @@ class Intake(QObject):
             dialog.select_profile(profile)
         if focus_key:
             dialog.focus_key_field()
+        switch = getattr(self.window, "intake_api", None)
+        if switch is not None:
+            switch.attach(dialog)
         dialog.finished.connect(lambda _r: self._settings_closed(dialog))
         dialog.show()
         return dialog

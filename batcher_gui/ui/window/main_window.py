@@ -50,6 +50,7 @@ from batcher_gui.ui.window.actions import build_actions
 from batcher_gui.ui.window.commands import Commands
 from batcher_gui.ui.window.compares import Compares
 from batcher_gui.ui.window.intake import Intake
+from batcher_gui.ui.window.intake_api import IntakeApiSwitch
 from batcher_gui.ui.window.live import LiveView
 from batcher_gui.ui.window.parts import WindowParts
 from batcher_gui.ui.window.reruns import Reruns
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.live.driver_waits_read.connect(p.engine_status.on_driver_waits)
         self.commands = Commands(self, self.live, settings, current)
         self.statusBar().addPermanentWidget(self.commands.show_export)
+        self.intake_api = IntakeApiSwitch(self, settings, current)
         self.intake = Intake(self, self.live, settings, p.banner, p.welcome, current)
         self.reruns = Reruns(self, self.live, p.prompts, current)
         self.compares = Compares(self, p.tabs, current, self.reruns.rerun_different)
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
             return  # closed while its first rows were read
         self.live.start()
         self.search_index.attach(data_location(paths))
+        await self.intake_api.apply(session)
         await service.start_engine()
 
     # -- compare ---------------------------------------------------------------------------------

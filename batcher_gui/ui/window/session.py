@@ -47,6 +47,8 @@ class WorkspaceSession(QObject):
         self.closing = False
         self._dialogs: list[QWidget] = []
         self._unsubscribe: Any = None
+        #: The intake API listening for this workspace, if on (ui/window/intake_api.py).
+        self.intake_api: Any = None
 
     # -- opening -----------------------------------------------------------------------------
     async def open_reader_early(self) -> bool:
@@ -115,6 +117,9 @@ class WorkspaceSession(QObject):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        intake_api, self.intake_api = self.intake_api, None
+        if intake_api is not None:  # before the service: nothing acknowledged goes unstored
+            await intake_api.stop()
         service, reader, self.service, self.reader = self.service, self.reader, None, None
         if service is not None:
             await service.close()

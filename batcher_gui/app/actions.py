@@ -73,11 +73,11 @@ class Actions(ServiceParts):
         second; it reads the settings and profiles again then)."""
         self.engine.wake()
         self.engine.pause.own_call()
+        count: int | None = None
         try:
-            await self.write(WakeCalls(self.store.db).call)
-        except BaseException:
-            self.engine.pause.own_call(made=False)
-            raise
+            count = await self.write(WakeCalls(self.store.db).call)
+        finally:
+            self.engine.pause.own_call_done(count)
 
     @property
     def _actions(self) -> UserActions:

@@ -31,7 +31,8 @@ class Pause:
         self.on_call = on_call
         self._event: asyncio.Event | None = None
         self._count: int | None = None
-        self._own = 0  # calls this process made that the count may not show yet
+        self._pending = 0  # own calls being made: their counts are not known yet
+        self._mine: set[int] = set()  # the counts this process's own calls made
         self._loop: asyncio.AbstractEventLoop | None = None
         self._heard = False  # a notification came: look at the count when the pause ends
 
@@ -88,21 +89,32 @@ class Pause:
                 w.cancel()
             self._event.clear()
 
-    def own_call(self, made: bool = True) -> None:
-        """This process is making a wake-up call (``made=False``: it failed): when the count
-        shows it, it is not taken for another process's (:attr:`on_call` would read the
-        settings and profiles again for nothing)."""
-        self._own += 1 if made else -1
+    def own_call(self) -> None:
+        """This process is making a wake-up call: until :meth:`own_call_done` says which
+        count it made, a new count is not taken for another process's call (:attr:`on_call`
+        would read the settings and profiles again for nothing)."""
+        self._pending += 1
+
+    def own_call_done(self, count: int | None) -> None:
+        """The call made ``count`` (None: it failed)."""
+        self._pending = max(self._pending - 1, 0)
+        if count is not None and (self._count is None or count > self._count):
+            self._mine.add(count)
 
     async def _called(self) -> bool:
-        """Whether a wake-up call came from elsewhere since the last look."""
+        """Whether a wake-up call came from elsewhere since the last look (judged by each
+        count: one this process made is its own, whatever the order of commits and looks)."""
         count = await self._read_calls()
         if self._count is None:  # the first look: what came before it is the baseline
-            self._count, self._own = count, 0
+            self._count = count
+            self._mine = {n for n in self._mine if n > count}
             return False
-        seen, self._count = count - self._count, count
-        called = seen > self._own
-        self._own = max(self._own - seen, 0)
+        if self._pending:  # an own call's count is not known yet: judge at the next look
+            return False
+        new = range(self._count + 1, count + 1)
+        called = any(n not in self._mine for n in new)
+        self._count = max(self._count, count)
+        self._mine = {n for n in self._mine if n > self._count}
         if called and self.on_call is not None:
             self.on_call()
         return called

@@ -45,6 +45,8 @@ from batcher_gui.domain.outcomes import (
 from batcher_gui.domain.progress import GroupCounts
 from batcher_gui.domain.secrecy import mask
 from batcher_gui.domain.states import PromptState
+from batcher_gui.engine import driver_waits
+from batcher_gui.engine.driver_waits import DriverWaits
 from batcher_gui.engine.estimate import RequestSample, TokenCount, count_sample, estimate_file
 from batcher_gui.importing import preview
 from batcher_gui.storage import WorkspaceStatus
@@ -71,11 +73,11 @@ class Actions(ServiceParts):
         second; it reads the settings and profiles again then)."""
         self.engine.wake()
         self.engine.pause.own_call()
+        count: int | None = None
         try:
-            await self.write(WakeCalls(self.store.db).call)
-        except BaseException:
-            self.engine.pause.own_call(made=False)
-            raise
+            count = await self.write(WakeCalls(self.store.db).call)
+        finally:
+            self.engine.pause.own_call_done(count)
 
     @property
     def _actions(self) -> UserActions:
@@ -129,8 +131,13 @@ class Actions(ServiceParts):
                 "cost_usd": None if cost is None else round(cost, 6),
                 "unpriced_models": prices.unpriced(m for m, _, _ in rows),
             })
+        waits = await self.driver_waits()
         return {"workspace": str(self.store.db.path.parent), "runs": runs,
-                "batches": status.batches_by_state}
+                "batches": status.batches_by_state,
+                "waiting_profiles": {} if waits is None else {
+                    name: {"kind": w.kind.value, "detail": w.detail, "driver_host": waits.host,
+                           "driver_pid": waits.pid}
+                    for name, w in waits.profiles.items()}}
 
     async def failure_mark(self) -> int:
         return await self.read(self.store.failure_mark)
@@ -140,6 +147,18 @@ class Actions(ServiceParts):
         return [RunFailures(run.id, run.label, PromptState(state), n, deliveries)
                 for run, state, n, deliveries
                 in await self.read(self.store.failures_since, mark)]
+
+    async def driver_waits(self) -> DriverWaits | None:
+        """Profiles whose batches the driving engine (maybe on another machine, with keys
+        of its own) parks for the user, and why; None when none wait or nobody drives."""
+        waits = await self.read(driver_waits.read, self.store)
+        if waits is None:
+            return None
+        if waits.holder != self.engine.claim.holder:  # said by another process: still there?
+            driver = await self.read(self.engine.claim.current_driver)
+            if driver is None or driver.holder != waits.holder:
+                return None  # a driver that stopped or died said it
+        return waits
 
     async def current_driver(self) -> str:
         """Who drives the workspace, in words."""

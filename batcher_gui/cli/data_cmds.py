@@ -180,6 +180,9 @@ async def cmd_status(args: argparse.Namespace, service: Service) -> int:
             say(f"        {lineages[run['id']]}")
     batches = ", ".join(f"{s} {n}" for s, n in sorted(payload["batches"].items()))
     say(f"Batches: {batches or 'none'}")
+    for name, wait in sorted(payload["waiting_profiles"].items()):
+        say(f"Waiting for you: profile {name!r} on the driving machine "
+            f"({wait['driver_host']}, process {wait['driver_pid']}): {wait['detail']}")
     return EXIT_OK
 
 

@@ -2,17 +2,22 @@
 
 Two parts, both held for the engine's whole life:
 
-* an OS lock on ``<database>.engine.lock``. The kernel keeps it for as long as the process
-  lives, however long one step takes (a stalled upload, a machine that slept), and drops it
-  the moment the process dies (kill -9 included), so a second driver can never slip in while
+* a process lock (:mod:`batcher_gui.storage.process_lock`): on SQLite an OS lock on
+  ``<database>.engine.lock``, on PostgreSQL a session-level advisory lock on a connection of
+  its own. It is held for as long as the process lives, however long one step takes (a stalled
+  upload, a machine that slept), and dropped the moment the process dies (kill -9 included;
+  on PostgreSQL the server ends the dead session), so a second driver can never slip in while
   the first is merely slow;
-* the lease row in the database, saying who drives (host and pid, for the window's status
+* the lease row in the database, saying who drives (host and pid, for every window's status
   bar), renewed by a thread of its own every third of the TTL, independent of the engine's
-  pass and of the database writer queue. It also keeps out a driver that cannot see the OS
-  lock (another machine sharing the folder).
+  pass and of the database writer queue. On SQLite it also keeps out a driver that cannot see
+  the OS lock (another machine sharing the folder). On PostgreSQL the advisory lock is the
+  judge: whoever holds it may overwrite a lease row left by a dead driver at once, and a
+  lease row whose lock nobody holds names no driver (hosts differ: a pid says nothing there).
 
 :meth:`DriverClaim.held` is checked before every remote call: a driver whose renewals failed
-for a whole TTL makes no further call until it has the claim again.
+for a whole TTL, or whose lock connection died, makes no further call until it has the claim
+again.
 """
 
 from __future__ import annotations
@@ -21,12 +26,10 @@ import logging
 import threading
 import time
 
-from filelock import FileLock, Timeout
-
 from batcher_gui.domain.errors import BatcherError
-from batcher_gui.paths import PRIVATE_FILE
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.lease import LeaseBook, LeaseInfo, new_holder_name
+from batcher_gui.storage.process_lock import process_lock
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,9 @@ class DriverClaim:
         self.ttl = ttl
         self.holder = new_holder_name()
         self._book = LeaseBook(db)
-        # Not thread-local: taken in a worker thread, checked on the event loop.
-        self._lock = FileLock(str(db.path) + ".engine.lock", timeout=0, thread_local=False,
-                              mode=PRIVATE_FILE)  # owner-only, as the whole workspace
+        self._lock = process_lock(db)
+        # PostgreSQL: holding the advisory lock proves any other lease row is a dead driver's.
+        self._lock_decides = db.dialect.postgres
         self._renewed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -63,12 +66,10 @@ class DriverClaim:
         """Take the claim; False (at once) if another driver has it."""
         if self._thread is not None:
             return self.held()
-        try:
-            self._lock.acquire()
-        except Timeout:
+        if not self._lock.acquire():
             return False
         try:
-            taken = self._book.take(self.holder, self.ttl)
+            taken = self._book.take(self.holder, self.ttl, force=self._lock_decides)
         except BaseException:
             self._lock.release()
             raise
@@ -84,8 +85,17 @@ class DriverClaim:
     def _renew(self) -> None:
         warned = False
         while not self._stop.wait(self.ttl / 3):
+            if not self._lock.alive():
+                # The lock connection died (or the server restarted): another may drive now.
+                # held() is False from here on; the engine's loop takes the claim again.
+                if self._renewed_at:
+                    log.warning("this Batcher lost its hold on the workspace (its lock "
+                                "connection ended); it makes no more remote calls until it "
+                                "drives again")
+                self._renewed_at = 0.0
+                continue
             try:
-                if self._book.take(self.holder, self.ttl):
+                if self._book.take(self.holder, self.ttl, force=self._lock_decides):
                     self._renewed_at = time.monotonic()
                     warned = False
                 elif not warned:
@@ -111,4 +121,7 @@ class DriverClaim:
 
     def current_driver(self) -> LeaseInfo | None:
         """Who drives the workspace now (this process or another), if anyone."""
-        return self._book.current()
+        lease = self._book.current()
+        if lease is not None and self._lock.taken_by_anyone() is False:
+            return None  # its driver died (its session ended) before the row expired
+        return lease

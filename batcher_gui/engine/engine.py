@@ -34,6 +34,7 @@ from batcher_gui.domain.events import (
 from batcher_gui.domain.models import Batch, Profile
 from batcher_gui.domain.remote import Provider
 from batcher_gui.domain.states import BatchState
+from batcher_gui.engine import driver_waits
 from batcher_gui.engine.backoff import Backoffs
 from batcher_gui.engine.checking import BackgroundChecker
 from batcher_gui.engine.claim import DriverClaim
@@ -57,6 +58,7 @@ from batcher_gui.storage.drafts import Drafts
 from batcher_gui.storage.store import Store
 from batcher_gui.storage.token_book import TokenBook
 from batcher_gui.storage.wake import WakeCalls
+from batcher_gui.storage.wake_listener import WakeListener
 
 log = logging.getLogger(__name__)
 B = BatchState
@@ -66,6 +68,9 @@ ACTIVE = (B.READY_FOR_UPLOAD, B.UPLOADING, *REMOTE_STATES, B.DOWNLOADING)
 CHECK_PAUSE = 0.05
 #: How often the engine asks SQLite to start its WAL over.
 CHECKPOINT_SECONDS = 30.0
+#: How often an engine waiting for another driver tries to take over (the driver's death
+#: frees its lock at once: this bounds how long the workspace goes undriven).
+CLAIM_RETRY_SECONDS = 1.0
 
 
 class Engine(StepRunner):
@@ -106,6 +111,10 @@ class Engine(StepRunner):
         #: Profiles whose batches wait for the user: id -> why.
         self.blocked_profiles: dict[int, ProfileWait] = {}
         self._state_said: tuple[object, ...] | None = None
+        #: What the workspace was last told about waiting profiles (None: nothing yet, so
+        #: the first word replaces whatever a previous driver left).
+        self._published_waits: dict[str, ProfileWait] | None = None
+        self._publishing: asyncio.Task[None] | None = None
         #: Batches in flight whose profile can go on (from the last pass).
         self._drivable = 0
         self._profiles: dict[int, Profile] = {}
@@ -126,6 +135,8 @@ class Engine(StepRunner):
         #: Its ``on_call`` runs when another process's wake-up call woke this engine (the
         #: service reads the workspace's settings again then: they may have changed there).
         self.pause = Pause(lambda: self.workers.read(wake_calls.count))
+        #: On PostgreSQL, hears wake-up calls at once (the counter poll is the fallback).
+        self.wake_listener = WakeListener(store.db, self.pause.heard)
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -139,6 +150,18 @@ class Engine(StepRunner):
         self.state = state
         self._state_said = (state, reason, holder, dict(waiting))
         self._emit(EngineStateChanged(state, reason, holder, waiting))
+        if self.claim.active and waiting != self._published_waits:
+            self._published_waits = dict(waiting)
+            self._publishing = asyncio.get_running_loop().create_task(
+                self._publish_waits(waiting))
+
+    async def _publish_waits(self, waiting: dict[str, ProfileWait]) -> None:
+        """Every window reads which profiles wait (this machine may lack a key others have)."""
+        try:
+            await self.workers.write(driver_waits.publish, self.store, self.claim.holder,
+                                     waiting)
+        except Exception as exc:  # said again at the next change; the batches say it too
+            log.info("could not record the profiles that wait: %s", exc)
 
     def _changed(self, batch: Batch, state: BatchState, detail: str = "") -> None:
         log.info("batch %s -> %s %s", batch.id, state.value, detail)
@@ -321,6 +344,7 @@ class Engine(StepRunner):
                             "whose engine sends its batches now; open that one to go on")
             return False
         self.pause.start()
+        self.wake_listener.start()
         # A new run tries every profile again: the user may have fixed what blocked it.
         self.blocked_profiles.clear()
         self._backoff.forget(needs_user_only=True)
@@ -332,13 +356,17 @@ class Engine(StepRunner):
                     if self.claim.active:  # lapsed: renewals failed for a whole TTL
                         await self.workers.write(self.claim.release)
                     if await self.workers.write(self.claim.acquire):
+                        self._published_waits = None
                         self._set_state(EngineState.DRIVING)
                         waiting_said = False
-                    elif not waiting_said:
+                    else:
+                        # Said again when the driver changes (or is first known: its lease
+                        # row is written just after it takes the lock).
                         driver = await self.workers.read(self.claim.current_driver)
                         holder = driver.holder if driver else None
-                        self._set_state(EngineState.WAITING_FOR_DRIVER,
-                                        other_driver_text(holder), holder)
+                        if not waiting_said or holder != self._state_said_holder():
+                            self._set_state(EngineState.WAITING_FOR_DRIVER,
+                                            other_driver_text(holder), holder)
                         waiting_said = True
                 if self.claim.active:
                     self._must_hold_claim = True
@@ -356,7 +384,9 @@ class Engine(StepRunner):
                 if deadline is not None and time.monotonic() >= deadline:
                     reason = "time limit reached"
                     return False
-                await self.pause.sleep(self._next_pause(), stop, deadline)
+                pause = (self._next_pause() if self.claim.active
+                         else min(self.settings.tick, CLAIM_RETRY_SECONDS))
+                await self.pause.sleep(pause, stop, deadline)
                 if stop is not None and stop.is_set():
                     return False
         except asyncio.CancelledError:
@@ -368,10 +398,20 @@ class Engine(StepRunner):
             raise
         finally:
             self._must_hold_claim = False
+            await asyncio.get_running_loop().run_in_executor(None, self.wake_listener.stop)
             await self._stop_tasks()
+            if self._publishing is not None:
+                await asyncio.wait([self._publishing])
+            if self.claim.active and self._published_waits:  # the next driver judges again
+                with contextlib.suppress(Exception):
+                    await self.workers.write(driver_waits.clear, self.store, self.claim.holder)
+            self._published_waits = None
             with contextlib.suppress(Exception):
                 await self.workers.write(self.claim.release)
             self._set_state(EngineState.STOPPED, reason)
+
+    def _state_said_holder(self) -> object:
+        return self._state_said[2] if self._state_said is not None else None
 
     async def _settled(self) -> bool:
         """Nothing running, no draft waiting, a whole delivery pass found nothing to do, and

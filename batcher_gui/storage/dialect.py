@@ -33,6 +33,9 @@ LOCK_MIGRATE = zlib.crc32(b"batcher:migrate")
 LOCK_WRITE = zlib.crc32(b"batcher:write")
 #: The channel every committed write notifies (windows and engines LISTEN on it).
 CHANGES_CHANNEL = "batcher_changes"
+#: The channel a user's wake-up call notifies (the driving engine LISTENs on it): apart from
+#: the changes channel, which the engine's own writes notify all the time.
+WAKE_CHANNEL = "batcher_wake"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -143,6 +146,7 @@ class Dialect:
     def like(self, column: str) -> str:
         """``column LIKE ?`` ignoring case, as SQLite's LIKE does (PostgreSQL: ILIKE)."""
         return f"{column} {'ILIKE' if self.postgres else 'LIKE'} ? ESCAPE '\\'"
+
     def driver_sql(self, sql: str) -> str:
         """SQL in SQLite's words (``?`` placeholders) for a raw DB-API connection
         (``conn.connection.driver_connection``), which the translation in ``storage.db`` does

@@ -16,14 +16,15 @@ from batcher_gui.storage.store import EXPORT_COLUMNS
 from batcher_gui.storage.views import prompt_condition
 
 
-def _condition(run_id: int, only: PromptQuery, *, listing: bool) -> tuple[str, list[Any]]:
+def _condition(db: Database, run_id: int, only: PromptQuery, *, listing: bool,
+               ) -> tuple[str, list[Any]]:
     query = dataclasses.replace(only, run_id=run_id, sort=PromptSort.ID, descending=False)
-    return prompt_condition(query, [run_id], listing=listing)
+    return prompt_condition(query, [run_id], listing=listing, dialect=db.dialect)
 
 
 def count_matching(db: Database, run_id: int, only: PromptQuery) -> int:
     """How many of the run's prompts the filter ``only`` keeps."""
-    where, params = _condition(run_id, only, listing=False)
+    where, params = _condition(db, run_id, only, listing=False)
     with db.read() as conn:
         return int(conn.exec_driver_sql(f"SELECT count(*) FROM prompts WHERE {where}",
                                          tuple(params)).scalar() or 0)
@@ -33,7 +34,7 @@ def matching_prompts(db: Database, run_id: int, only: PromptQuery,
                      chunk: int = 2000) -> Iterator[Sequence[Any]]:
     """Chunks of the run's prompts (the export's columns) that ``only`` keeps, in import
     order (keyset paging from the run's first prompt, as ``Store.iter_run_prompts`` does)."""
-    where, params = _condition(run_id, only, listing=True)
+    where, params = _condition(db, run_id, only, listing=True)
     yield from keyset_chunks(db, run_id, ", ".join(EXPORT_COLUMNS), where, params, chunk)
 
 

@@ -55,12 +55,15 @@ class LeaseBook:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def take(self, holder: str, ttl: float) -> bool:
-        """Take or renew the lease for ``holder``; False if another live holder has it."""
+    def take(self, holder: str, ttl: float, *, force: bool = False) -> bool:
+        """Take or renew the lease for ``holder``; False if another live holder has it.
+
+        ``force``: the caller holds the driver lock that only a live driver can hold (a
+        PostgreSQL advisory lock), so another holder's row is a dead driver's: replaced."""
         now = time.time()
         with self.db.write() as conn:
             row = conn.execute(select(engine_lease).where(engine_lease.c.id == 1)).first()
-            if (row is not None and row.holder != holder and row.expires_at > now
+            if (not force and row is not None and row.holder != holder and row.expires_at > now
                     and not holder_is_dead(row.holder, row.pid)):
                 return False
             values = {"holder": holder, "pid": os.getpid(), "expires_at": now + ttl}

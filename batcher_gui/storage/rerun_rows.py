@@ -29,9 +29,9 @@ _IDS_PER_QUERY = 500
 OFFERED = "compare_offered"
 
 
-def _condition(run_id: int, query: PromptQuery) -> tuple[str, list[Any]]:
+def _condition(db: Database, run_id: int, query: PromptQuery) -> tuple[str, list[Any]]:
     chosen = dataclasses.replace(query, run_id=run_id, sort=PromptSort.ID, descending=False)
-    return prompt_condition(chosen, [run_id], listing=True)
+    return prompt_condition(chosen, [run_id], listing=True, dialect=db.dialect)
 
 
 def count_scope(db: Database, run_id: int, query: PromptQuery | None,
@@ -49,7 +49,7 @@ def count_scope(db: Database, run_id: int, query: PromptQuery | None,
         if query is None:
             return int(conn.exec_driver_sql("SELECT count(*) FROM prompts WHERE run_id = ?",
                                             (run_id,)).scalar() or 0)
-        where, params = _condition(run_id, query)
+        where, params = _condition(db, run_id, query)
         return int(conn.exec_driver_sql(f"SELECT count(*) FROM prompts WHERE {where}",
                                         tuple(params)).scalar() or 0)
 
@@ -68,7 +68,7 @@ def scope_rows(db: Database, run_id: int, query: PromptQuery | None, ids: Sequen
             if rows:
                 yield [tuple(r) for r in rows]
         return
-    where, params = _condition(run_id, query or PromptQuery())
+    where, params = _condition(db, run_id, query or PromptQuery())
     for rows in keyset_chunks(db, run_id, _COLUMNS, where, params, chunk):
         yield [tuple(r) for r in rows]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from batcher_gui.storage.db import Database
+from batcher_gui.storage.dialect import WAKE_CHANNEL
 from batcher_gui.storage.tables import wake_calls
 
 
@@ -20,8 +21,13 @@ class WakeCalls:
         with self.db.read() as conn:
             return int(conn.scalar(select(wake_calls.c.count).where(wake_calls.c.id == 1)) or 0)
 
-    def call(self) -> None:
-        """Wake whoever drives the workspace (call after committing a user's change)."""
+    def call(self) -> int:
+        """Wake whoever drives the workspace (call after committing a user's change).
+        Returns the count this call made (the caller can tell its own calls apart)."""
         with self.db.write() as conn:
-            conn.execute(update(wake_calls).where(wake_calls.c.id == 1)
-                         .values(count=wake_calls.c.count + 1))
+            count = conn.execute(update(wake_calls).where(wake_calls.c.id == 1)
+                                 .values(count=wake_calls.c.count + 1)
+                                 .returning(wake_calls.c.count)).scalar()
+            if self.db.dialect.postgres:  # the driver hears it at commit, on any machine
+                conn.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
+        return int(count or 0)

@@ -49,8 +49,11 @@ def keyring_memory() -> MemoryKeyring:
 
 
 @pytest.fixture
-def open_service(tmp_path: Path, keyring_memory: MemoryKeyring) -> Iterator[OpenService]:
-    """``await open_service(**overrides)``: a service on ``tmp_path/ws`` (closed by the test)."""
+def open_service(tmp_path: Path, keyring_memory: MemoryKeyring, backend: str | None,
+                 ) -> Iterator[OpenService]:
+    """``await open_service(**overrides)``: a service on ``tmp_path/ws`` (closed by the test),
+    its database a SQLite file, then PostgreSQL (``backend``: local files stay in the folder).
+    """
 
     async def opener(**kwargs: Any) -> Service:
         root = tmp_path / "ws"
@@ -61,10 +64,18 @@ def open_service(tmp_path: Path, keyring_memory: MemoryKeyring) -> Iterator[Open
             "sandbox_host": SandboxThread,
         }
         options.update(kwargs)
-        return await Service.open(WorkspacePaths(root, root / "batcher.sqlite3"), **options)
+        paths = WorkspacePaths(root, root / "batcher.sqlite3", database_url=backend)
+        return await Service.open(paths, **options)
 
     yield opener
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def database_args(service: Service) -> tuple[str, ...]:
+    """The CLI options that point another process at ``service``'s database when it is
+    PostgreSQL (``--data-dir`` names the folder; on SQLite it holds the database too)."""
+    url = service.paths.database_url
+    return ("--database", url) if url else ()

@@ -4,7 +4,6 @@ and the Compare offer once the re-run has ended (real workspace, sandbox, real e
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,31 +18,21 @@ from tests.app.conftest import OpenService, run, write_chat
 
 
 def _rows(service: Service, run_id: int) -> list[tuple[str, str, str, dict[str, Any]]]:
-    conn = sqlite3.connect(service.store.db.path)
-    try:
-        return [(cid, endpoint, model, orjson.loads(body)) for cid, endpoint, model, body in
-                conn.execute("SELECT user_custom_id, endpoint, model, body FROM prompts "
-                             "WHERE run_id = ? ORDER BY id", (run_id,))]
-    finally:
-        conn.close()
+    return [(cid, endpoint, model, orjson.loads(bytes(body))) for cid, endpoint, model, body in
+            _sql(service, "SELECT user_custom_id, endpoint, model, body FROM prompts "
+                          "WHERE run_id = ? ORDER BY id", run_id)]
 
 
 def _table_counts(service: Service) -> tuple[int, int, int]:
-    conn = sqlite3.connect(service.store.db.path)
-    try:
-        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore
-                     for t in ("runs", "prompts", "batches"))
-    finally:
-        conn.close()
+    return tuple(_sql(service, f"SELECT count(*) FROM {t}")[0][0]  # type: ignore
+                 for t in ("runs", "prompts", "batches"))
 
 
 def _sql(service: Service, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(service.store.db.path)
-    try:
-        with conn:
-            return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    """A statement on the service's database (SQLite or PostgreSQL), committed."""
+    with service.store.db.write() as conn:
+        result = conn.exec_driver_sql(sql, params)
+        return [tuple(r) for r in result.all()] if result.returns_rows else []
 
 
 def test_model_change_changes_only_the_model_and_lineage_is_stored_and_shown(
@@ -177,8 +166,11 @@ def test_refused_changes_leave_nothing(open_service: OpenService, tmp_path: Path
             with pytest.raises(RerunRefused, match="choose what to change"):
                 await service.rerun(origin.id, RerunChange(), RerunScope.everything())
             # One prompt in the middle cannot become a Claude request: nothing is kept.
-            _sql(service, "UPDATE prompts SET body = json_set(body, '$.n', 2) WHERE "
-                 "run_id = ? AND user_custom_id = 'c1'", origin.id)
+            (body,) = _sql(service, "SELECT body FROM prompts WHERE run_id = ? AND "
+                                    "user_custom_id = 'c1'", origin.id)[0]
+            _sql(service, "UPDATE prompts SET body = ? WHERE run_id = ? AND "
+                 "user_custom_id = 'c1'",
+                 orjson.dumps({**orjson.loads(bytes(body)), "n": 2}), origin.id)
             with pytest.raises(RerunRefused, match="prompt 'c1': .*one answer per request"):
                 await service.rerun(origin.id, RerunChange(profile="sandbox-claude",
                                                            model="claude-haiku-4-5"),

@@ -74,7 +74,14 @@ def test_import_reports_progress_and_shows_the_run_all_at_once(
     assert set(visible) <= {20_000}  # never a half run
 
 
-def _counts(db: Path) -> tuple[int, int, int]:
+def _counts(db: Path, url: str | None = None) -> tuple[int, int, int]:
+    """Rows of runs, prompts and batches: in the SQLite file ``db``, or at ``url``."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as pg:
+            return tuple(pg.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore
+                         for t in ("runs", "prompts", "batches"))
     conn = sqlite3.connect(db)
     try:
         return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore
@@ -83,7 +90,8 @@ def _counts(db: Path) -> tuple[int, int, int]:
         conn.close()
 
 
-def test_cancelled_import_leaves_nothing(open_service: OpenService, tmp_path: Path) -> None:
+def test_cancelled_import_leaves_nothing(open_service: OpenService, tmp_path: Path,
+                                        backend: str | None) -> None:
     data = write_chat(tmp_path / "p.jsonl", 200_000)
 
     async def scenario() -> None:
@@ -100,11 +108,14 @@ def test_cancelled_import_leaves_nothing(open_service: OpenService, tmp_path: Pa
         await service.close()
 
     run(scenario())
-    assert _counts(tmp_path / "ws" / "batcher.sqlite3") == (0, 0, 0)
+    assert _counts(tmp_path / "ws" / "batcher.sqlite3", backend) == (0, 0, 0)
 
 
 def test_an_import_killed_half_way_is_removed_on_next_open(
-        open_service: OpenService, tmp_path: Path) -> None:
+        open_service: OpenService, tmp_path: Path, backend: str | None) -> None:
+    if backend:
+        pytest.skip("SQLite only: a first import into PostgreSQL is staged in an unlogged "
+                    "table, so a killed one leaves no prompts behind (tests/storage)")
     data = write_chat(tmp_path / "p.jsonl", 300_000)
     ws = tmp_path / "ws"
     db = ws / "batcher.sqlite3"
@@ -263,16 +274,16 @@ def test_connection_verdicts_for_claude_profiles(open_service: OpenService,
 
 
 def test_a_bad_stored_setting_falls_back_to_its_default(
-        open_service: OpenService, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        open_service: OpenService, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        backend: str | None) -> None:
     async def first() -> None:
         service = await open_service()
+        with service.store.db.write() as conn:  # what an older Batcher let `config set` store
+            conn.exec_driver_sql("UPDATE settings SET value = '\"soon\"' "
+                                 "WHERE key = 'poll_interval_seconds'")
         await service.close()
 
     run(first())
-    conn = sqlite3.connect(tmp_path / "ws" / "batcher.sqlite3")
-    with conn:  # what an older Batcher let `config set` store
-        conn.execute("UPDATE settings SET value = '\"soon\"' WHERE key = 'poll_interval_seconds'")
-    conn.close()
     # Said by its label (the window shows it too), never by its key.
     problem = ("“Poll interval, real providers” held 'soon', not a number of seconds from 0.1 "
                "to 86400; using the default, 30")
@@ -289,7 +300,7 @@ def test_a_bad_stored_setting_falls_back_to_its_default(
         r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
 
     # The command line tells the user, once, and goes on.
-    status = Cli(tmp_path / "ws")("status")
+    status = Cli(tmp_path / "ws")(*(("--database", backend) if backend else ()), "status")
     assert status.returncode == 0, status.stderr
     assert status.stderr.splitlines() == [
         f"warning: a workspace setting was ignored: {problem} (`batcher config list` shows the "

@@ -9,19 +9,20 @@ import subprocess
 import time
 from pathlib import Path
 
+from batcher_gui.app import Service
 from batcher_gui.domain.models import ImportOptions
 from batcher_gui.sandbox import SandboxConfig
-from tests.app.conftest import FAST, OpenService, run, write_chat
+from tests.app.conftest import FAST, OpenService, database_args, run, write_chat
 from tests.cli.conftest import Cli
 
 #: The engine's own rhythm: a pass and a poll a minute (a user waits for neither).
 SLOW = {**FAST, "tick": 60.0, "poll_interval": 60.0, "sandbox_poll_interval": 60.0}
 
 
-async def _cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+async def _cli(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
     """``batcher`` in another process, off the loop (the engine runs on while it works)."""
     return await asyncio.get_running_loop().run_in_executor(
-        None, lambda: Cli(ws).ok(*args, timeout=120))
+        None, lambda: Cli(service.paths.root).ok(*database_args(service), *args, timeout=120))
 
 
 async def _until(check: object, timeout: float) -> float:
@@ -50,7 +51,7 @@ def test_a_cancel_from_another_process_is_acted_on_at_once(
 
             await _until(at_provider, 30)
             await asyncio.sleep(1.5)  # the engine is asleep now, for a minute
-            await _cli(service.paths.root, "cancel", "--run", f"#{summary.run.id}")
+            await _cli(service, "cancel", "--run", f"#{summary.run.id}")
 
             async def cancel_sent() -> bool:
                 (batch,) = await service.batches()
@@ -72,7 +73,7 @@ def test_settings_changed_by_another_process_are_read_again(
             await service.start_engine()
             await asyncio.sleep(1.0)
             assert service.settings.max_prompt_attempts != 7
-            await _cli(service.paths.root, "config", "set", "max_prompt_attempts", "7")
+            await _cli(service, "config", "set", "max_prompt_attempts", "7")
 
             async def read_again() -> bool:
                 return bool(service.settings.max_prompt_attempts == 7)
@@ -108,7 +109,7 @@ def test_a_change_made_here_is_not_taken_for_another_process_call(
             await asyncio.sleep(1.5)  # three looks at the count, at least
             assert foreign == []
             await service.set_setting("max_prompt_attempts", "3")
-            await _cli(service.paths.root, "config", "set", "max_prompt_attempts", "7")
+            await _cli(service, "config", "set", "max_prompt_attempts", "7")
 
             async def read_again() -> bool:
                 return bool(foreign) and service.settings.max_prompt_attempts == 7

@@ -47,10 +47,12 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxThread]:
 class Workspace:
     """A workspace on disk with one sandbox profile, plus engine and import helpers."""
 
-    def __init__(self, root: Path, sandbox: SandboxThread) -> None:
+    def __init__(self, root: Path, sandbox: SandboxThread, url: str | None = None) -> None:
         self.root = root
         self.sandbox = sandbox
-        self.store: Store = open_store(root / "batcher.sqlite3")
+        #: The PostgreSQL workspace's URL; None: a SQLite file.
+        self.url = url
+        self.store: Store = open_store(root / "batcher.sqlite3", url)
         self.batches_dir = root / "batches"
         self.results_dir = root / "results"
         self.store.add_profile(PROFILE, ProfileKind.OPENAI_COMPATIBLE, base_url=sandbox.base_url)
@@ -134,10 +136,11 @@ class Workspace:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, sandbox: SandboxThread) -> Iterator[Workspace]:
+def ws(tmp_path: Path, sandbox: SandboxThread, backend: str | None) -> Iterator[Workspace]:
+    """A workspace on SQLite, then on PostgreSQL (``backend``)."""
     root = tmp_path / "ws"
     root.mkdir()
-    workspace = Workspace(root, sandbox)
+    workspace = Workspace(root, sandbox, backend)
     yield workspace
     workspace.close()
 

@@ -126,6 +126,9 @@ def test_a_driver_stalled_in_create_past_the_ttl_keeps_the_claim(ws: Workspace) 
 
 @pytest.mark.expect_log
 def test_a_driver_whose_claim_lapsed_makes_no_remote_call(ws: Workspace) -> None:
+    if ws.url:
+        pytest.skip("SQLite only: machines sharing a workspace folder cannot see each other's "
+                    "OS lock; on PostgreSQL the advisory lock decides (see the next test)")
     ws.import_lines([chat(i) for i in range(2)])
     engine = ws.engine(replace(FAST, lease_ttl=0.3))
     assert engine.claim.acquire()
@@ -150,14 +153,50 @@ def test_a_driver_whose_claim_lapsed_makes_no_remote_call(ws: Workspace) -> None
     engine.claim.release()
 
 
+@pytest.mark.expect_log
+def test_a_driver_whose_lock_connection_died_makes_no_remote_call(ws: Workspace) -> None:
+    """PostgreSQL: the server ended the driver's lock session (a restart, a network cut, an
+    administrator): another may drive now, so this one stops calling out at once."""
+    if not ws.url:
+        pytest.skip("PostgreSQL only: the lock is a session of the server's")
+    ws.import_lines([chat(i) for i in range(2)])
+    engine = ws.engine(replace(FAST, lease_ttl=0.3))
+    assert engine.claim.acquire() and engine.claim.held()
+    with ws.store.db.write() as conn:
+        ended = conn.exec_driver_sql(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'batcher-driver' AND datname = current_database()) t"
+        ).scalar()
+    assert ended == 1
+    deadline = time.monotonic() + 10
+    while engine.claim.held() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the renew thread finds the connection gone within a third TTL
+    assert not engine.claim.held()
+    other = DriverClaim(ws.store.db, 5)  # the lock is free: another driver takes it at once
+    assert other.acquire()
+    other.release()
+
+    async def one_pass() -> None:
+        engine._must_hold_claim = True  # what run() sets while it drives
+        try:
+            await engine.tick()
+        finally:
+            await engine.close()
+
+    asyncio.run(one_pass())
+    assert ws.sandbox.stats()["requests"] == {}
+    engine.claim.release()
+
+
 def test_claim_of_a_dead_process_is_taken_over_at_once(ws: Workspace) -> None:
     ws.import_lines([chat(0)])
     code = ("import sys; from pathlib import Path; from batcher_gui.storage import open_store; "
             "from batcher_gui.engine.claim import DriverClaim; "
-            "s = open_store(Path(sys.argv[1])); assert DriverClaim(s.db, 600).acquire(); "
+            "s = open_store(Path(sys.argv[1]), sys.argv[2] or None); "
+            "assert DriverClaim(s.db, 600).acquire(); "
             "import os; os._exit(0)")  # dies holding it: no release
-    subprocess.run([sys.executable, "-c", code, str(ws.store.db.path)], check=True,
-                   timeout=60)
+    subprocess.run([sys.executable, "-c", code, str(ws.store.db.path), ws.url or ""],
+                   check=True, timeout=60)
     row = ws.scalar("SELECT holder FROM engine_lease")
     assert row is not None and row.split(":")[1] != str(os.getpid())  # its row is still there
 

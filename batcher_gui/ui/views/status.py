@@ -54,6 +54,8 @@ class EngineStatus(QWidget):
         self.state = EngineState.IDLE
         self.reason = ""
         self.waiting: dict[str, ProfileWait] = {}
+        #: Profiles the driving process (another one, maybe on another machine) parks.
+        self.driver_waiting: dict[str, ProfileWait] = {}
         self.in_flight = 0
         self.next_poll: float | None = None
         self._timer = QTimer(self, interval=1000)
@@ -66,7 +68,14 @@ class EngineStatus(QWidget):
 
     def on_state(self, event: EngineStateChanged) -> None:
         self.state, self.reason = event.state, event.reason
+        if event.state is not EngineState.WAITING_FOR_DRIVER:
+            self.driver_waiting = {}  # this process drives (or stopped): its own words count
         self.waiting = dict(event.waiting_profiles)
+        self._show()
+
+    def on_driver_waits(self, waits: Any) -> None:
+        """What the workspace says the other driver parks (a DriverWaits, or None)."""
+        self.driver_waiting = dict(waits.profiles) if waits is not None else {}
         self._show()
 
     def on_activity(self, event: EngineActivity) -> None:
@@ -89,6 +98,10 @@ class EngineStatus(QWidget):
             text = " · ".join(parts)
         elif self.state is EngineState.WAITING_FOR_DRIVER:
             text = f"{self.reason} — showing its changes as they happen"
+            if self.driver_waiting:
+                colour = "expired"
+                text += (f" · waiting there: {waiting_words(self.driver_waiting)} on that "
+                         "machine")
         elif self.state is EngineState.PAUSED:
             text = (f"waiting for you: {waiting_words(self.waiting)}" if self.waiting
                     else f"waiting for you: {self.reason}")

@@ -40,10 +40,13 @@ class LiveView(QObject):
     Signals:
         refreshed: a refresh has finished (the runs it read).
         selection_changed: the selected run, batch or prompt changed (actions follow it).
+        driver_waits_read: while another process drives, which profiles it parks and why
+            (a DriverWaits, or None), read from the workspace at each refresh.
     """
 
     refreshed = Signal(object)
     selection_changed = Signal()
+    driver_waits_read = Signal(object)
 
     def __init__(self, *, runs: QTableView, runs_model: RunsModel, batches: QTableView,
                  batches_model: BatchesModel, prompts: PromptsPanel, detail: DetailStack,
@@ -149,6 +152,9 @@ class LiveView(QObject):
         if self.tabs.currentWidget() is self.spend:
             since = time.time() - (SPEND_DAYS + 1) * 86_400
             self.spend.show_spend(reader.prices, runs, await reader.spend_by_day(since))
+        # The driver's keys may not be this machine's: what it cannot send, the workspace says
+        # (shown while another process drives).
+        self.driver_waits_read.emit(await service.driver_waits())
         self.refreshed.emit(runs)
         self.selection_changed.emit()
 

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
                              batches_model=p.batches_model, prompts=p.prompts,
                              detail=p.detail, spend=p.spend, tabs=p.tabs, middle=p.middle,
                              welcome=p.welcome, session=current, parent=self)
+        self.live.driver_waits_read.connect(p.engine_status.on_driver_waits)
         self.commands = Commands(self, self.live, settings, current)
         self.statusBar().addPermanentWidget(self.commands.show_export)
         self.intake_api = IntakeApiSwitch(self, settings, current)

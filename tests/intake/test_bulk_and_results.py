@@ -64,11 +64,10 @@ def test_bad_bulk_changes_nothing(root: Path, backend: str | None) -> None:
     asyncio.run(body())
 
 
-def test_state_and_result_before_and_after_the_sandbox_answered(root: Path) -> None:
-    # SQLite only until the engine's storage runs on PostgreSQL (the pgstore helper's branch):
-    # then take the ``backend`` fixture here.
+def test_state_and_result_before_and_after_the_sandbox_answered(root: Path,
+                                                                backend: str | None) -> None:
     async def body() -> None:
-        async with serving(root, None) as s:
+        async with serving(root, backend) as s:
             assert (await s.post(line("r1")))[0] == 202
             status, before = await s.get("r1")
             assert status == 200 and before["state"] == "pending"

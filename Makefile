@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint sysdeps venv bench screenshots clean package
+.PHONY: run test lint sysdeps venv bench bench-team screenshots clean package
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Batcher needs Python 3.11 or newer")'
@@ -40,6 +40,13 @@ bench: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui.py 1000000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/soak.py
 	$(BIN)/python bench/hostile.py
+
+# Team workspaces: each starts its own throwaway PostgreSQL server (tests/pg_cluster.py).
+bench-team: venv
+	$(BIN)/python bench/ingest.py 1000000 --database pg
+	$(BIN)/python bench/intake.py --database pg
+	$(BIN)/python bench/takeover.py --rounds 5
+	$(BIN)/python bench/serve.py 1000000 --database pg
 
 # The window under Xvfb on a demo workspace: one PNG per view, light and dark, in docs/screenshots.
 screenshots: sysdeps venv

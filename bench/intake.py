@@ -118,7 +118,8 @@ async def _one_big(url: str, token: str, lines: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database", help="a PostgreSQL workspace URL (default: SQLite)")
+    parser.add_argument("--database", help="a PostgreSQL workspace URL, or pg: a throwaway "
+                                           "server's (default: SQLite)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--bulk-lines", type=int, default=1000)
@@ -163,5 +164,17 @@ def main() -> int:
     return 0
 
 
+def main_with_database() -> int:
+    if "--child" in sys.argv or "pg" not in sys.argv:
+        return main()
+    from team_db import database_url
+
+    at = sys.argv.index("pg")
+    with database_url("pg") as url:
+        assert url is not None
+        sys.argv[at] = url
+        return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_with_database())

@@ -52,7 +52,8 @@ def timed_gets(url: str, times: int = 20) -> tuple[float, float, bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int)
-    parser.add_argument("--database", help="a PostgreSQL workspace URL (an empty database)")
+    parser.add_argument("--database", help="a PostgreSQL workspace URL (an empty database), "
+                                           "or pg: a throwaway server's")
     parser.add_argument("--keep", help="keep the workspace in this folder")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-serve-"))
@@ -100,5 +101,17 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def main_with_database() -> None:
+    if "pg" not in sys.argv:
+        return main()
+    from team_db import database_url
+
+    at = sys.argv.index("pg")
+    with database_url("pg") as url:
+        assert url is not None
+        sys.argv[at] = url
+        main()
+
+
 if __name__ == "__main__":
-    main()
+    main_with_database()

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from batcher_gui.domain.wording import json_type
+
 #: The predecessor's endpoints (``types/openai_batch_endpoints.ex``), in its order.
 INTAKE_ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/completions",
                     "/v1/embeddings", "/v1/moderations")
@@ -68,24 +70,10 @@ def _text_field(obj: dict[str, Any], name: str, problems: list[FieldProblem]) ->
         return None
     value = obj[name]
     if type(value) is not str:
-        problems.append(FieldProblem(f"/{name}", f"Invalid {_json_type(value)}. Expected "
+        problems.append(FieldProblem(f"/{name}", f"Invalid {json_type(value)}. Expected "
                                                  f"string"))
         return None
     return value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def webhook_url_ok(url: str) -> bool:
@@ -103,7 +91,7 @@ def _delivery(value: Any, problems: list[FieldProblem]) -> str | None:
     """The webhook URL of a delivery_config (the predecessor's messages), else None."""
     where = "/delivery_config"
     if type(value) is not dict:
-        problems.append(FieldProblem(where, f"Invalid {_json_type(value)}. Expected object"))
+        problems.append(FieldProblem(where, f"Invalid {json_type(value)}. Expected object"))
         return None
     kind = value.get("type")
     if kind is None:
@@ -133,7 +121,7 @@ def _delivery(value: Any, problems: list[FieldProblem]) -> str | None:
 def check_request(obj: Any) -> IntakeRequest | list[FieldProblem]:
     """The request a parsed JSON value makes, or every schema problem found in it."""
     if type(obj) is not dict:
-        return [FieldProblem("", f"Invalid {_json_type(obj)}. Expected object")]
+        return [FieldProblem("", f"Invalid {json_type(obj)}. Expected object")]
     problems: list[FieldProblem] = []
     for extra in obj:
         if extra not in ALLOWED:
@@ -153,7 +141,7 @@ def check_request(obj: Any) -> IntakeRequest | list[FieldProblem]:
     if "body" not in obj:
         problems.append(FieldProblem("/body", "Missing field: body"))
     elif type(body := obj["body"]) is not dict:
-        problems.append(FieldProblem("/body", f"Invalid {_json_type(body)}. Expected object"))
+        problems.append(FieldProblem("/body", f"Invalid {json_type(body)}. Expected object"))
     elif "model" not in body:
         problems.append(FieldProblem("/body/model", "Missing field: model"))
     elif type(body["model"]) is not str or not body["model"].strip():

@@ -76,3 +76,20 @@ def provider_words(profile: str, kind: str) -> str:
     """A profile and the provider behind it, e.g. ``claude (Anthropic)``, ``openai (OpenAI)``
     (a kind this version does not know is shown as it is stored)."""
     return f"{profile} ({PROVIDER_KINDS.get(kind, kind)})"
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type ("object", "array", ...), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

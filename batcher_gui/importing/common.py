@@ -30,6 +30,7 @@ from batcher_gui.domain.models import (
     ProfileKind,
     ProfileLimits,
 )
+from batcher_gui.domain.wording import json_type
 
 #: What every reader yields.
 Item = ParsedRequest | LineError
@@ -123,23 +124,6 @@ def file_error(
 ) -> ImportValidationError:
     """An ImportValidationError holding one file-level problem."""
     return ImportValidationError([LineError(path, line, field, message)])
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type ("object", "array", ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def show(value: Any, limit: int = 60) -> str:

@@ -46,17 +46,7 @@ class SandboxProcess:
 
     def provider_batches(self) -> list[dict[str, Any]]:
         """Every batch created at the sandbox (all pages)."""
-        found: list[dict[str, Any]] = []
-        after = ""
-        while True:
-            request = urllib.request.Request(f"{self.base_url}/batches?limit=100{after}",
-                                             headers={"Authorization": f"Bearer {KEY}"})
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                page = orjson.loads(resp.read())
-            found += page["data"]
-            if not page["has_more"]:
-                return found
-            after = f"&after={page['last_id']}"
+        return provider_batches(self.base_url, KEY)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -139,3 +129,18 @@ class Team:
     def close(self) -> None:
         for log in self._logs:
             log.close()
+
+
+def provider_batches(base_url: str, key: str) -> list[dict[str, Any]]:
+    """Every batch a sandbox server holds (all pages): what was created at the provider."""
+    found: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        request = urllib.request.Request(f"{base_url}/batches?limit=100{after}",
+                                         headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            page = orjson.loads(resp.read())
+        found += page["data"]
+        if not page["has_more"]:
+            return found
+        after = f"&after={page['last_id']}"

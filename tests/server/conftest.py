@@ -21,6 +21,7 @@ import pytest
 from batcher_gui.storage import open_store
 from tests.cli.conftest import BATCHER
 from tests.cli.conftest import ENV as CLI_ENV
+from tests.engine import team
 
 #: The sandbox answers only this token; profiles read it from $SERVE_KEY.
 KEY = "sk-serve-test-0123456789abcdefghij"
@@ -198,17 +199,7 @@ def sandbox_process(tmp_path: Path) -> Iterator[str]:
 
 def provider_batches(base_url: str) -> list[dict[str, Any]]:
     """Every batch the sandbox holds (paged)."""
-    found: list[dict[str, Any]] = []
-    after = ""
-    while True:
-        request = urllib.request.Request(f"{base_url}/batches?limit=100{after}",
-                                         headers={"Authorization": f"Bearer {KEY}"})
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            page = json.loads(resp.read())
-        found += page["data"]
-        if not page["has_more"]:
-            return found
-        after = f"&after={page['last_id']}"
+    return team.provider_batches(base_url, KEY)
 
 
 def write_prompts(path: Path, n: int, prefix: str = "q") -> Path:

@@ -132,7 +132,9 @@ class Actions(ServiceParts):
                 "unpriced_models": prices.unpriced(m for m, _, _ in rows),
             })
         waits = await self.driver_waits()
-        return {"workspace": str(self.store.db.path.parent), "runs": runs,
+        workspace = (self.store.db.shown_name if self.store.db.url
+                     else str(self.store.db.path.parent))
+        return {"workspace": workspace, "runs": runs,
                 "batches": status.batches_by_state,
                 "waiting_profiles": {} if waits is None else {
                     name: {"kind": w.kind.value, "detail": w.detail, "driver_host": waits.host,

@@ -178,9 +178,11 @@ class Database:
                 db._migrate()
         except (DatabaseError, OperationalError) as exc:
             engine.dispose()
+            why = mask(str(exc.orig or exc)).strip()
+            hint = (" Create it first, e.g. createdb --template template0 --locale C NAME "
+                    "(README: For teams)." if "does not exist" in why else "")
             raise WorkspaceError(
-                f"cannot open the PostgreSQL workspace {db.shown_name}: "
-                f"{mask(str(exc.orig or exc)).strip()}"
+                f"cannot open the PostgreSQL workspace {db.shown_name}: {why}.{hint}"
             ) from exc
         except BaseException:
             engine.dispose()

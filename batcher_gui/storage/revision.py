@@ -2,4 +2,4 @@
 
 #: The newest migration's revision; tests/storage/test_migrations.py checks it is Alembic's
 #: head, so a new migration cannot be forgotten here.
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"

@@ -185,6 +185,11 @@ prompts = Table(
 
 #: The natural custom_id order's expression index (migration 0010; not in ``prompts.indexes``).
 NATURAL_ID_INDEX = "ix_prompts_run_natural_id"
+#: On PostgreSQL these indexes end in ``id`` too (migration 0012): SQLite's hold the rowid after
+#: their columns by themselves, PostgreSQL's must say so for a sort's first page to read only
+#: a page of index entries.
+POSTGRES_ID_ENDED = ("ix_prompts_run_state", "ix_prompts_run_model",
+                     "ix_prompts_run_input_tokens", "ix_prompts_run_output_tokens")
 
 batch_transitions = Table(
     "batch_transitions",

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from batcher_gui.domain.errors import WorkspaceError
 from batcher_gui.storage.db import SCHEMA_HEAD, Database, head_revision, upgrade_to
-from batcher_gui.storage.tables import NATURAL_ID_INDEX, metadata
+from batcher_gui.storage.tables import NATURAL_ID_INDEX, POSTGRES_ID_ENDED, metadata
 from tests.pg_cluster import PgCluster
 
 
@@ -158,9 +158,11 @@ def test_migrations_on_postgresql_build_the_tables_module(pg_url: str, tmp_path:
     try:
         assert db.current_revision() == head_revision()
         with db.engine.connect() as conn:
-            # The natural-order expression index is the migrations' alone (see tables.py).
+            # The natural-order expression index is the migrations' alone, and on PostgreSQL
+            # the sort indexes end in id (see tables.py): both are checked below.
             context = MigrationContext.configure(conn, opts={"include_object": (
-                lambda obj, name, kind, reflected, other: name != NATURAL_ID_INDEX)})
+                lambda obj, name, kind, reflected, other:
+                name != NATURAL_ID_INDEX and name not in POSTGRES_ID_ENDED)})
             diff = compare_metadata(context, metadata)
             definitions = dict(conn.exec_driver_sql(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = "
@@ -172,6 +174,10 @@ def test_migrations_on_postgresql_build_the_tables_module(pg_url: str, tmp_path:
                 where = index.dialect_options["sqlite"]["where"]
                 assert ("WHERE" in made) == (where is not None), made
         assert NATURAL_ID_INDEX in definitions
+        for name in POSTGRES_ID_ENDED:
+            declared = metadata.tables["prompts"].indexes
+            columns = next(i for i in declared if i.name == name).columns.keys()
+            assert definitions[name].endswith(f"({', '.join(columns)}, id)"), definitions[name]
     finally:
         db.close()
 

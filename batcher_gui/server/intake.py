@@ -13,7 +13,6 @@ calls wait for the workspace at once (more get a 429, never a 5xx).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import time
@@ -27,6 +26,7 @@ from aiohttp import web
 from batcher_gui.app.intake import Intake, IntakeRefused
 from batcher_gui.app.service import Service
 from batcher_gui.domain.errors import DatabaseBusy, InvalidInput
+from batcher_gui.domain.listen import is_loopback, parse_listen
 
 log = logging.getLogger(__name__)
 
@@ -87,28 +87,14 @@ class IntakeHandle:
         return dict(self.counts)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` or ``:PORT`` (IPv6 in brackets) as (host, port)."""
-    text = text.strip()
-    host, sep, port_text = text.rpartition(":")
-    if not sep or (host.count(":") and not host.endswith("]")):
-        host, port_text = text, ""
-    host = host.strip("[]") or "127.0.0.1"
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise InvalidInput(f"bad intake address {text!r}: the port must be 0 to 65535 "
-                           "(e.g. 127.0.0.1:8766)")
-    return host, int(port_text)
+    """``HOST:PORT``, ``[IPv6]:PORT``, ``:PORT`` or a bare ``HOST`` (the default port) as
+    (host, port); read by :func:`batcher_gui.domain.listen.parse_listen`, as serve's are."""
+    value = text.strip()
+    if value and ":" not in value.rsplit("]", 1)[-1]:
+        value = f"{value}:{default_port}"
+    address = parse_listen(value, option="the intake address")
+    return address.host, address.port
 
 
 def build_app(intake: Intake, *, rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,

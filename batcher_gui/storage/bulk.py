@@ -59,16 +59,20 @@ def insert_rows(conn: Connection, dialect: Dialect, table: str, columns: Sequenc
         raise RowRefused(str(exc)) from exc
 
 
-def advance_sequence(conn: Connection, dialect: Dialect, table: str, last_id: int) -> None:
-    """Make the table's id sequence hand out ids past ``last_id`` (PostgreSQL; SQLite picks
+def advance_sequence(conn: Connection, dialect: Dialect, table: str,
+                     last_id: int | None = None) -> None:
+    """Make the table's id sequence hand out ids past ``last_id`` (None: past the table's
+    highest id) after rows were written with explicit ids (PostgreSQL; SQLite picks
     ``max(rowid) + 1`` by itself). Never moves it back."""
     if not dialect.postgres:
         return
+    past = "?" if last_id is not None else f"(SELECT coalesce(max(id), 0) FROM {table})"
     # SERIAL's sequence is named <table>_id_seq; setval is not undone by a rollback (harmless:
     # ids are then skipped, never reused).
     conn.exec_driver_sql(
-        f"SELECT setval('{table}_id_seq', greatest(?, (SELECT last_value FROM {table}_id_seq)))",
-        (last_id,))
+        f"SELECT setval('{table}_id_seq', greatest({past}, "
+        f"(SELECT last_value FROM {table}_id_seq)))",
+        () if last_id is None else (last_id,))
 
 
 def staging_table(run_id: int) -> str:

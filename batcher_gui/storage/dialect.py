@@ -162,14 +162,6 @@ class Dialect:
         """``INSERT … ON CONFLICT DO NOTHING`` (both databases read this form)."""
         return f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
 
-    def sequence_catch_up(self, table: str) -> str | None:
-        """After rows were inserted with explicit ``id`` s: the statement that moves
-        PostgreSQL's SERIAL sequence past them (SQLite takes max(id) + 1 by itself)."""
-        if not self.postgres:
-            return None
-        return (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
-
 
 SQLITE = Dialect("sqlite")
 POSTGRESQL = Dialect("postgresql")

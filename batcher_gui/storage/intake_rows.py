@@ -25,7 +25,9 @@ from batcher_gui.domain.errors import BatcherError
 from batcher_gui.domain.models import Profile
 from batcher_gui.domain.packing import DraftPacker, GroupKey, LineSizer, OpenDraft
 from batcher_gui.domain.states import BatchState, PromptState
+from batcher_gui.storage.bulk import advance_sequence, insert_rows
 from batcher_gui.storage.db import Database
+from batcher_gui.storage.dialect import Dialect
 from batcher_gui.storage.tables import batch_transitions, batches, intake_tokens, runs
 
 INTAKE_FORMAT = "intake"
@@ -34,10 +36,6 @@ _PENDING = PromptState.PENDING.value
 _PROMPT_COLUMNS = ("id", "run_id", "batch_id", "line_no", "user_custom_id", "endpoint", "model",
                    "state", "request_bytes", "body", "updated_at")
 _TAKEN_COLUMNS = ("custom_id", "prompt_id", "created_at", "token_id")
-_INSERT_PROMPT = (f"INSERT INTO prompts ({', '.join(_PROMPT_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' for _ in _PROMPT_COLUMNS)})")
-_INSERT_TAKEN = (f"INSERT INTO intake_requests ({', '.join(_TAKEN_COLUMNS)}) "
-                 f"VALUES ({', '.join('?' for _ in _TAKEN_COLUMNS)})")
 #: custom_ids looked up per query when checking for duplicates (well under both databases'
 #: parameter limits).
 _LOOKUP_CHUNK = 500
@@ -154,7 +152,7 @@ class IntakeRows:
         results: list[Landed | BatcherError] = []
         with self.db.import_lock(), self.db.write() as conn:
             writer = _Writer(conn, [item[0] for g in groups for item in g[2]],
-                             self.db.dialect.postgres)
+                             self.db.dialect)
             for run_name, profile, items, webhook, token_id in groups:
                 try:
                     results.append(writer.add(run_name, profile, items, webhook, token_id))
@@ -162,8 +160,7 @@ class IntakeRows:
                     results.append(exc)
             writer.finish()
             for table in ("prompts", "batches"):
-                if catch_up := self.db.dialect.sequence_catch_up(table):
-                    conn.exec_driver_sql(catch_up)
+                advance_sequence(conn, self.db.dialect, table)
         return results
 
     def find(self, custom_id: str) -> dict[str, Any] | None:
@@ -212,9 +209,9 @@ class _Writer:
     open drafts are read once; the rows are written together by :meth:`finish`. A call is
     checked whole before any of it is placed, so a refused one leaves nothing behind."""
 
-    def __init__(self, conn: Connection, custom_ids: list[str], postgres: bool) -> None:
+    def __init__(self, conn: Connection, custom_ids: list[str], dialect: Dialect) -> None:
         self.conn = conn
-        self.postgres = postgres
+        self.dialect = dialect
         self.now = time.time()
         self.taken = set(self._taken(custom_ids))
         self.next_prompt = (conn.exec_driver_sql("SELECT max(id) FROM prompts").scalar()
@@ -322,12 +319,8 @@ class _Writer:
         if not self.prompt_rows:
             return
         conn = self.conn
-        if self.postgres:
-            _copy(conn, "prompts", _PROMPT_COLUMNS, self.prompt_rows)
-            _copy(conn, "intake_requests", _TAKEN_COLUMNS, self.taken_rows)
-        else:
-            conn.exec_driver_sql(_INSERT_PROMPT, self.prompt_rows)
-            conn.exec_driver_sql(_INSERT_TAKEN, self.taken_rows)
+        insert_rows(conn, self.dialect, "prompts", _PROMPT_COLUMNS, self.prompt_rows)
+        insert_rows(conn, self.dialect, "intake_requests", _TAKEN_COLUMNS, self.taken_rows)
         for draft in self.touched.values():
             conn.execute(update(batches).where(batches.c.id == draft.batch_id).values(
                 request_count=draft.count, bytes=draft.bytes, updated_at=self.now))
@@ -335,17 +328,3 @@ class _Writer:
             if run.added:
                 conn.execute(update(runs).where(runs.c.id == run.id)
                              .values(prompt_count=runs.c.prompt_count + run.added))
-
-
-def _copy(conn: Connection, table: str, columns: Sequence[str],
-          rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL: rows by ``COPY … FROM STDIN`` in the open transaction (one round trip
-    instead of a statement a row: a 100,000-line bulk in ~2 s instead of ~12 s). Text COPY:
-    psycopg adapts each value (bytes → bytea, None → NULL). The pgstore work adds the same as
-    ``storage.bulk.insert_rows``; this can use it once both are on main."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select
 
 from batcher_gui.domain.errors import BatcherError
+from batcher_gui.storage.bulk import advance_sequence
 from batcher_gui.storage.db import Database
 from batcher_gui.storage.tables import (
     batches,
@@ -108,7 +109,5 @@ def copy_workspace(source: Database, target: Database,
                     progress(table.name, done, sizes[table.name])
             copied[table.name] = done
             if "id" in table.c and table.c.id.primary_key:
-                catch_up = target.dialect.sequence_catch_up(table.name)
-                if catch_up:
-                    out.exec_driver_sql(catch_up)
+                advance_sequence(out, target.dialect, table.name)
     return CopyReport(copied)

@@ -357,6 +357,9 @@ async def shoot(paths: WorkspacePaths, out: Path, scheme: str, work: Path) -> No
     settings.open_page("workspace")
     await settle()
     save_widget(settings, "settings-workspace")
+    settings.open_page("intake")
+    await settle(2)
+    save_widget(settings, "settings-intake")
     settings.reject()
 
     await window.open_workspace(WorkspacePaths(work / "empty", work / "empty" / "batcher.sqlite3"

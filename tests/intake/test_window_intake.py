@@ -33,10 +33,12 @@ def test_preferences_turn_the_intake_api_on_and_off(
     assert dialog is not None
     page = dialog.intake
     qtbot.waitUntil(lambda: dialog.tasks.idle, timeout=WAIT)
+    assert page.empty.isVisibleTo(page) and "Create token" in page.empty.text()
 
     page.name.setText("window script")
     page.create.click()
     qtbot.waitUntil(lambda: page.list.count() == 1, timeout=WAIT)
+    assert not page.empty.isVisibleTo(page)
     token = page.shown_token.text()
     assert token.startswith("btk_") and page.shown_token.isReadOnly() and page.copy.isEnabled()
     assert "window script" in page.list.item(0).text()

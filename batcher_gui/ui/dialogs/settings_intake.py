@@ -109,6 +109,10 @@ class IntakePage(QWidget):
         self.revoke.clicked.connect(lambda: self.tasks.start(self._revoke(), "intake-revoke"))
         self.said = QLabel("")
         self.said.setWordWrap(True)
+        # Said while the list is empty: what a token is for and how to make one.
+        self.empty = QLabel("No tokens yet. Scripts need one to post prompts: name it above "
+                            "and press Create token.")
+        self.empty.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
         row.addWidget(self.create)
@@ -119,6 +123,7 @@ class IntakePage(QWidget):
         box.addLayout(row)
         box.addLayout(shown)
         box.addWidget(self.said)
+        box.addWidget(self.empty)
         box.addWidget(self.list, 1)
         box.addWidget(self.revoke)
 
@@ -146,6 +151,7 @@ class IntakePage(QWidget):
             item = QListWidgetItem(f"{token.name} — made {_when(token.created_at)}, {state}")
             item.setData(Qt.ItemDataRole.UserRole, token.name)
             self.list.addItem(item)
+        self.empty.setVisible(not tokens)
 
     async def _create(self) -> None:
         try:
